@@ -1,0 +1,236 @@
+"""Run sources → rules → suppressions and waivers → an `AuditResult`.
+
+Large trees are split across worker processes (fork): each worker loads its share of the
+projects, runs the per-project rules and applies inline suppressions, and sends back plain
+tuples. Rules that compare projects run in the parent on a small inventory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+
+from labwarden.config import Config
+from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Location, Rule, Severity
+from labwarden.rules import registry
+from labwarden.sources.compose.discover import ProjectSpec, discover
+from labwarden.sources.compose.loader import LoadOptions, load_project
+from labwarden.sources.compose.model import (
+    ComposeProject, ComposeTree, ContainerRef, Service)
+from labwarden.sources.envfile import EnvFile
+from labwarden.suppress import apply_inline, apply_waivers
+
+PARALLEL_MIN_PROJECTS = 48
+
+
+@dataclass
+class AuditOptions:
+    load: LoadOptions = field(default_factory=LoadOptions)
+    config: Config = field(default_factory=Config)
+    jobs: int | None = None          # None: one per core for large trees, else serial
+    today: dt.date | None = None
+
+
+@dataclass
+class _Partial:
+    findings: list[tuple] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    containers: list[ContainerRef] = field(default_factory=list)
+    files: int = 0
+    projects: int = 0
+    services: int = 0
+
+
+class _RuleRunner:
+    def __init__(self, config: Config):
+        self.config = config
+        self.settings = config.settings
+        self.by_fact: dict[type, list[Rule]] = {}
+        for rule in registry.all_rules():
+            if rule.id not in config.disabled:
+                self.by_fact.setdefault(rule.fact, []).append(rule)
+
+    def run(self, fact, asset: str, findings: list[Finding],
+            diagnostics: list[Diagnostic]) -> None:
+        for rule in self.by_fact.get(type(fact), ()):
+            try:
+                for hit in rule.check(fact, self.settings):
+                    findings.append(self.finding(rule, hit, asset))
+            except Exception as exc:  # a rule bug must not lose the rest of the audit
+                # The exception text may quote input values: name only its type.
+                diagnostics.append(Diagnostic("error", "rule-crashed", f"{rule.id} failed on "
+                                              f"{asset}: {type(exc).__name__}",
+                                              getattr(fact, "location", None)))
+
+    def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
+        severity = self.config.severity_overrides.get(rule.id) or hit.severity or rule.severity
+        return Finding(rule=rule, severity=severity, message=hit.message, location=hit.location,
+                       asset=asset, resource=hit.resource, evidence=hit.evidence,
+                       fix=hit.fix)
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.by_fact.values())
+
+
+def _container_refs(project: ComposeProject) -> list[ContainerRef]:
+    refs = []
+    for service in project.services.values():
+        name = service.get("container_name")
+        if name is not None:
+            refs.append(ContainerRef(str(name), True, service.loc("container_name"),
+                                     service.asset))
+    return refs
+
+
+def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
+    runner = _RuleRunner(options.config)
+    partial = _Partial()
+    findings: list[Finding] = []
+    texts: dict[str, str] = {}
+    env_files: dict[str, tuple[EnvFile, str]] = {}
+    for spec in specs:
+        project = load_project(spec, partial.diagnostics, options.load, texts)
+        if project is None:
+            continue
+        partial.projects += 1
+        partial.services += len(project.services)
+        runner.run(project, project.asset, findings, partial.diagnostics)
+        for service in project.services.values():
+            runner.run(service, service.asset, findings, partial.diagnostics)
+        for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
+            env_files.setdefault(env.path, (env, project.asset))
+        partial.containers.extend(_container_refs(project))
+    partial.files = len(texts) + len(env_files)
+    if env_files and EnvFile in runner.by_fact:
+        from labwarden.sources.git import tracked
+
+        status = tracked(list(env_files))
+        for path, (env, asset) in env_files.items():
+            env.tracked_by_git = status.get(path)
+            runner.run(env, f"{asset}:{os.path.basename(path)}", findings, partial.diagnostics)
+    for path, (env, _) in env_files.items():
+        if path not in texts:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    texts[path] = handle.read()
+            except OSError:
+                pass
+    apply_inline(findings, texts, partial.diagnostics)
+    partial.findings = [_pack(f) for f in findings]
+    return partial
+
+
+def _pack(f: Finding) -> tuple:
+    return (f.rule.id, f.severity, f.message, f.location, f.asset, f.resource, f.evidence,
+            f.fix, f.suppression)
+
+
+def _unpack(row: tuple) -> Finding:
+    rule = registry.get(row[0])
+    return Finding(rule=rule, severity=row[1], message=row[2], location=row[3], asset=row[4],
+                   resource=row[5], evidence=row[6], fix=row[7], suppression=row[8])
+
+
+def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
+    chunks = [specs[i::jobs] for i in range(jobs)]
+    children = []
+    for chunk in chunks[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: audit its chunk, send the result, leave without cleanup
+            os.close(read_end)
+            try:
+                payload = pickle.dumps(_audit_specs(chunk, options), pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - the parent must hear of any failure
+                payload = pickle.dumps(_Partial(diagnostics=[Diagnostic(
+                    "error", "worker-failed", f"a worker failed: {type(exc).__name__}")]))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results = [_audit_specs(chunks[0], options)]
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as handle:
+            data = handle.read()
+        os.waitpid(pid, 0)
+        try:
+            results.append(pickle.loads(data))
+        except Exception:  # noqa: BLE001
+            results.append(_Partial(diagnostics=[Diagnostic(
+                "error", "worker-failed", "a worker process died; its projects were not audited")]))
+    return results
+
+
+def _jobs(options: AuditOptions, count: int) -> int:
+    if options.jobs is not None:
+        return max(1, min(options.jobs, count or 1))
+    if count < PARALLEL_MIN_PROJECTS or not hasattr(os, "fork"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
+    options = options or AuditOptions()
+    started = time.perf_counter()
+    diagnostics: list[Diagnostic] = []
+    specs = discover(paths, diagnostics)
+    jobs = _jobs(options, len(specs))
+    partials = _run_parallel(specs, options, jobs) if jobs > 1 else \
+        [_audit_specs(specs, options)]
+    findings: list[Finding] = []
+    containers: list[ContainerRef] = []
+    result = AuditResult(findings=findings, diagnostics=diagnostics, targets=list(paths),
+                         started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    for partial in partials:
+        findings.extend(_unpack(row) for row in partial.findings)
+        diagnostics.extend(partial.diagnostics)
+        containers.extend(partial.containers)
+        result.files_scanned += partial.files
+        result.projects += partial.projects
+        result.services += partial.services
+    runner = _RuleRunner(options.config)
+    tree_findings: list[Finding] = []
+    runner.run(ComposeTree(containers, root=",".join(paths)), "compose-tree", tree_findings,
+               diagnostics)
+    if tree_findings:
+        texts = {}
+        for f in tree_findings:
+            try:
+                with open(f.location.path, encoding="utf-8", errors="replace") as handle:
+                    texts[f.location.path] = handle.read()
+            except OSError:
+                pass
+        apply_inline(tree_findings, texts, [])
+        findings.extend(tree_findings)
+    apply_waivers(findings, options.config.waivers, diagnostics, options.today)
+    result.rules_run = runner.count
+    number(findings)
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def sort_key(f: Finding):
+    return (-f.severity, f.location.path, f.location.line, f.rule.id, f.resource)
+
+
+def number(findings: list[Finding]) -> None:
+    """Sort by severity and place, then number CRITICAL-001, HIGH-001, … (waived: WAIVED-001)."""
+    findings.sort(key=sort_key)
+    counters: dict[str, int] = {}
+    for f in findings:
+        label = "WAIVED" if f.waived else f.severity.name
+        counters[label] = counters.get(label, 0) + 1
+        f.id = f"{label}-{counters[label]:03d}"
+
+
+def exit_code(result: AuditResult, fail_on: Severity | None, allow_partial: bool) -> int:
+    if result.errors and not allow_partial:
+        return 2
+    if fail_on is not None and any(f.severity >= fail_on for f in result.active()):
+        return 1
+    return 0

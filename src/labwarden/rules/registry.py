@@ -1,0 +1,104 @@
+"""The rule registry: the `@rule` decorator, metadata validation, and the table of all rules.
+
+A rule is a small pure function from one fact (a Compose service, a project, an env file…)
+to `Hit`s. Its metadata travels with it and is validated when the rule loads, so a rule
+with a malformed ID, a missing doc section or a duplicate name fails at import, not in a
+report.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Callable, Iterable
+
+from labwarden.model import Hit, Impact, Rule, RuleDoc, Severity
+
+RULE_ID = re.compile(r"^(CMP|SEC|NET|SSH|TLS|HDR|CRD|MON|BAK|SCR|PRX|PVE|IMG)\d{3}$")
+RULE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+CHECKLIST_ITEM = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}$")
+DOC_HEADINGS = ("Why it matters:", "Example:", "Fix:")
+
+_RULES: dict[str, Rule] = {}
+_BY_NAME: dict[str, Rule] = {}
+
+
+class RuleDefinitionError(Exception):
+    pass
+
+
+def parse_doc(rule_id: str, docstring: str | None) -> RuleDoc:
+    """Split a docstring into the fixed headings: a summary, then Why it matters / Example / Fix."""
+    text = inspect.cleandoc(docstring or "")
+    positions = []
+    for heading in DOC_HEADINGS:
+        match = re.search(rf"^{re.escape(heading)}[ \t]*$", text, re.M)
+        if not match:
+            raise RuleDefinitionError(f"{rule_id}: docstring lacks the heading {heading!r}")
+        positions.append((match.start(), match.end()))
+    starts = [p[0] for p in positions] + [len(text)]
+    if starts[:-1] != sorted(starts[:-1]):
+        raise RuleDefinitionError(f"{rule_id}: doc headings must come in the order {DOC_HEADINGS}")
+    what = text[: positions[0][0]].strip()
+    sections = [inspect.cleandoc(text[positions[i][1]: starts[i + 1]]) for i in range(3)]
+    if not what or not all(sections):
+        raise RuleDefinitionError(f"{rule_id}: every doc section needs text")
+    return RuleDoc(what=what, why=sections[0], example=sections[1], fix=sections[2])
+
+
+def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
+         checklist: Iterable[str] = (), refs: Iterable[str] = (),
+         impact: Impact = Impact(), fixable: bool = False) -> Callable:
+    """Register a rule. `on` is the fact type the rule is called with."""
+
+    def register(check: Callable[..., Iterable[Hit]]) -> Callable:
+        if not RULE_ID.match(rule_id):
+            raise RuleDefinitionError(f"{rule_id}: IDs are an area prefix and three digits")
+        if not RULE_NAME.match(name):
+            raise RuleDefinitionError(f"{rule_id}: name {name!r} is not kebab-case")
+        if rule_id in _RULES or name in _BY_NAME:
+            raise RuleDefinitionError(f"{rule_id}/{name}: registered twice")
+        if not isinstance(severity, Severity):
+            raise RuleDefinitionError(f"{rule_id}: severity must be a Severity")
+        items = tuple(checklist)
+        bad = [i for i in items if not CHECKLIST_ITEM.match(i)]
+        if bad:
+            raise RuleDefinitionError(f"{rule_id}: malformed checklist items {bad}")
+        lo, hi = impact.downtime_min
+        if not 0 <= lo <= hi:
+            raise RuleDefinitionError(f"{rule_id}: downtime range must be 0 <= low <= high")
+        meta = Rule(id=rule_id, name=name, severity=severity, title=title, fact=on,
+                    check=check, doc=parse_doc(rule_id, check.__doc__), checklist=items,
+                    refs=tuple(refs), impact=impact, fixable=fixable)
+        _RULES[rule_id] = meta
+        _BY_NAME[name] = meta
+        check.rule = meta
+        return check
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    load()
+    return sorted(_RULES.values(), key=lambda r: r.id)
+
+
+def get(ref: str) -> Rule | None:
+    """A rule by ID (case-insensitive) or by name."""
+    load()
+    return _RULES.get(ref.upper()) or _BY_NAME.get(ref.lower())
+
+
+def rules_for(fact_type: type) -> list[Rule]:
+    return [r for r in all_rules() if r.fact is fact_type]
+
+
+_loaded = False
+
+
+def load() -> None:
+    """Import every rule module once; each module registers its rules at import."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from labwarden.rules import RULE_MODULES  # noqa: F401  (the import registers them)

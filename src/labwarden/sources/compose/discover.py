@@ -1,0 +1,129 @@
+"""Find Compose projects in a tree the way `docker compose` would pick their files.
+
+In each directory the first of `compose.yaml`, `compose.yml`, `docker-compose.yaml`,
+`docker-compose.yml` is the project file and its `.override` sibling is merged on top. A
+file named on the command line is a project of its own (with its override, as Compose
+would). Symbolic links to directories are followed once: a loop is reported, not walked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from labwarden.model import Diagnostic, Location
+
+PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
+                          ".tox", ".labwarden", ".mypy_cache", ".pytest_cache"})
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(slots=True)
+class ProjectSpec:
+    directory: str
+    files: list[str]
+    key: str                         # stable identity relative to the audited root
+    explicit: bool = False           # files named by the user: COMPOSE_FILE does not apply
+    override_found: list[str] = field(default_factory=list)
+
+
+def override_for(path: str) -> list[str]:
+    """The override files Compose merges automatically onto `path`, if present."""
+    directory, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    if name not in PROJECT_FILES:
+        return []
+    found = []
+    for suffix in (ext, ".yml" if ext == ".yaml" else ".yaml"):
+        candidate = os.path.join(directory, f"{stem}.override{suffix}")
+        if os.path.isfile(candidate):
+            found.append(candidate)
+            break
+    return found
+
+
+def _key(root: str, path: str, is_dir: bool) -> str:
+    rel = os.path.relpath(path, root) if root else path
+    if is_dir:
+        return os.path.basename(os.path.abspath(path)) if rel == "." else rel
+    return rel if os.path.basename(path) not in PROJECT_FILES else (
+        os.path.dirname(rel) or os.path.basename(os.path.dirname(os.path.abspath(path))))
+
+
+def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
+    specs: list[ProjectSpec] = []
+    for target in paths:
+        if os.path.isdir(target):
+            specs.extend(_walk(target, diagnostics))
+        elif os.path.exists(target) or os.path.islink(target):
+            directory = os.path.dirname(target) or "."
+            root = directory if os.path.basename(target) in PROJECT_FILES else os.path.dirname(
+                directory)
+            specs.append(ProjectSpec(directory, [target] + override_for(target),
+                                     _key(root, target, False), explicit=True))
+        else:
+            diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
+                                          Location(target)))
+    return specs
+
+
+def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
+    specs = []
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError as exc:
+            diagnostics.append(Diagnostic("error", "unreadable", f"cannot enter directory: "
+                                          f"{exc.strerror}", Location(directory)))
+            continue
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            diagnostics.append(Diagnostic("warning", "symlink-loop", "directory reached again "
+                                          "through a symbolic link; not walked twice",
+                                          Location(directory)))
+            continue
+        seen.add(ident)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            diagnostics.append(Diagnostic("error", "unreadable", f"cannot list directory: "
+                                          f"{exc.strerror}", Location(directory)))
+            continue
+        names = {}
+        subdirs = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name not in SKIPPED_DIRS:
+                    subdirs.append(entry.path)
+            elif entry.name.endswith(_YAML_SUFFIXES):
+                names[entry.name] = entry.path
+        chosen = next((names[n] for n in PROJECT_FILES if n in names), None)
+        if chosen:
+            for other in PROJECT_FILES:
+                if other in names and names[other] != chosen:
+                    diagnostics.append(Diagnostic(
+                        "warning", "ignored-compose-file", f"Compose uses "
+                        f"{os.path.basename(chosen)} in this directory and ignores this file",
+                        Location(names[other])))
+            overrides = override_for(chosen)
+            specs.append(ProjectSpec(directory, [chosen] + overrides,
+                                     _key(root, directory, True)))
+        else:
+            overrides = []
+        used = {chosen, *overrides}
+        for name, path in names.items():
+            if "compose" in name and path not in used and name not in PROJECT_FILES:
+                diagnostics.append(Diagnostic(
+                    "info", "not-loaded-by-compose", "Compose does not load this file by "
+                    "itself; audit it with `labwarden audit -f BASE -f THIS` or by naming it",
+                    Location(path)))
+        stack.extend(reversed(subdirs))
+    return specs

@@ -1,0 +1,308 @@
+"""Typed facts of a resolved Compose project: what rules read.
+
+Everything here is already merged (override files, `-f` stacks, `extends`, `include`) and
+interpolated; every value remembers the file and line it was written at, so a finding
+points at the line to change even when that line is in another file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from labwarden.model import Location
+from labwarden.sources.envfile import EnvFile
+from labwarden.sources.yamlfile import Map, Seq
+
+ALL_INTERFACES = frozenset({None, "", "0.0.0.0", "::", "[::]", "*"})
+LOOPBACK_PREFIXES = ("127.", "::1", "[::1]", "localhost")
+PROPAGATIONS = frozenset({"shared", "rshared", "slave", "rslave", "private", "rprivate"})
+
+
+def parse_bool(value) -> bool | None:
+    """Compose casts strings (from interpolation) with Go's strconv.ParseBool."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value in ("1", "t", "T", "TRUE", "true", "True"):
+            return True
+        if value in ("0", "f", "F", "FALSE", "false", "False"):
+            return False
+    return None
+
+
+@dataclass(slots=True)
+class Port:
+    target: str
+    published: str | None           # None: Docker picks an ephemeral host port
+    host_ip: str | None             # None: all interfaces
+    protocol: str
+    location: Location
+    spec: str
+
+    @property
+    def on_all_interfaces(self) -> bool:
+        return self.host_ip in ALL_INTERFACES
+
+    @property
+    def on_loopback(self) -> bool:
+        return bool(self.host_ip) and self.host_ip.startswith(LOOPBACK_PREFIXES)
+
+    @property
+    def target_ports(self) -> list[int]:
+        return _port_range(self.target)
+
+    @property
+    def published_ports(self) -> list[int]:
+        return _port_range(self.published) if self.published else []
+
+
+def _port_range(text: str | None) -> list[int]:
+    if not text:
+        return []
+    first, _, last = text.partition("-")
+    try:
+        low = int(first)
+        high = int(last) if last else low
+    except ValueError:
+        return []
+    return list(range(low, min(high, low + 1024) + 1))
+
+
+def parse_port(item, location: Location) -> Port | None:
+    """Short (`127.0.0.1:8080:80/tcp`) or long syntax; None when unparseable."""
+    if isinstance(item, Map):
+        host_ip = item.get("host_ip")
+        published = item.get("published")
+        return Port(target=str(item.get("target", "")),
+                    published=None if published in (None, "") else str(published),
+                    host_ip=None if host_ip is None else str(host_ip),
+                    protocol=str(item.get("protocol") or "tcp"), location=location,
+                    spec=_long_spec(item))
+    text = str(item).strip()
+    if not text:
+        return None
+    body, _, protocol = text.partition("/")
+    ip = None
+    if body.startswith("["):                      # [::1]:8080:80
+        close = body.find("]")
+        ip, body = body[1:close], body[close + 2:]
+        parts = body.split(":")
+        if len(parts) == 1:
+            parts = ["", parts[0]]
+    else:
+        parts = body.split(":")
+        if len(parts) > 3:                        # an unbracketed IPv6 address
+            ip, parts = ":".join(parts[:-2]), parts[-2:]
+        elif len(parts) == 3:
+            ip, parts = parts[0], parts[1:]
+    target = parts[-1]
+    published = parts[0] if len(parts) == 2 else None
+    if not target:
+        return None
+    return Port(target=target, published=published or None, host_ip=ip or None,
+                protocol=protocol or "tcp", location=location, spec=text)
+
+
+def _long_spec(item: Map) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in item.items())
+
+
+@dataclass(slots=True)
+class Mount:
+    type: str                       # bind | volume | tmpfs | npipe | image
+    source: str | None
+    target: str
+    read_only: bool
+    propagation: str | None
+    location: Location
+    spec: str
+
+    @property
+    def host_path(self) -> str | None:
+        """The host path of a bind mount, normalised (`/var/run/../run` → `/run`)."""
+        if self.type != "bind" or not self.source:
+            return None
+        source = self.source
+        if source.startswith("/"):
+            import posixpath
+            return posixpath.normpath(source).replace("//", "/")
+        return source
+
+
+def parse_mount(item, location: Location) -> Mount | None:
+    if isinstance(item, Map):
+        kind = str(item.get("type") or "volume")
+        bind = item.get("bind") if isinstance(item.get("bind"), Map) else {}
+        return Mount(type=kind, source=None if item.get("source") is None else str(item["source"]),
+                     target=str(item.get("target", "")),
+                     read_only=parse_bool(item.get("read_only")) is True,
+                     propagation=bind.get("propagation"), location=location,
+                     spec=_long_spec(item))
+    if item is None:
+        return None
+    text = str(item)
+    parts = text.split(":")
+    if len(parts) >= 2 and len(parts[0]) == 1 and parts[0].isalpha():  # C:\path on Windows
+        parts = [parts[0] + ":" + parts[1]] + parts[2:]
+    if len(parts) == 1:
+        return Mount("volume", None, parts[0], False, None, location, text)
+    source, target = parts[0], parts[1]
+    options = set(parts[2].split(",")) if len(parts) > 2 else set()
+    is_path = source.startswith(("/", ".", "~", "$")) or "/" in source or "\\" in source
+    propagation = next((o for o in options if o in PROPAGATIONS), None)
+    return Mount("bind" if is_path else "volume", source, target, "ro" in options,
+                 propagation, location, text)
+
+
+@dataclass(slots=True)
+class EnvValue:
+    name: str
+    value: str | None               # None: passed through from the shell, value unknown
+    location: Location
+    origin: str = "environment"     # environment | env_file
+    written: str | None = None      # the text before interpolation, when it held a `$`
+
+    @property
+    def from_variable(self) -> bool:
+        """The value comes from a ${VARIABLE} (kept in .env or the shell), not written here."""
+        return self.written is not None and "$" in self.written.replace("$$", "")
+
+
+@dataclass(slots=True)
+class Service:
+    project: "ComposeProject"
+    name: str
+    raw: Map
+    location: Location
+    ports: list[Port] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)
+    environment: dict[str, EnvValue] = field(default_factory=dict)
+    env_files: list[str] = field(default_factory=list)
+    profiles: tuple[str, ...] = ()
+
+    @property
+    def asset(self) -> str:
+        return f"compose:{self.project.name}/{self.name}"
+
+    @property
+    def image(self) -> str | None:
+        value = self.raw.get("image")
+        return None if value is None else str(value)
+
+    def get(self, key: str, default=None):
+        value = self.raw.get(key, default)
+        return default if value is None else value
+
+    def path(self, *keys):
+        """The value at a nested key path, or None."""
+        node = self.raw
+        for key in keys:
+            if isinstance(node, Map):
+                node = node.get(key)
+            elif isinstance(node, Seq) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                return None
+        return node
+
+    def loc(self, *keys) -> Location:
+        """The location of a (nested) key, falling back to its nearest parent's."""
+        node, best = self.raw, self.location
+        for key in keys:
+            if isinstance(node, Map) and key in node:
+                best = node.key_locs.get(key, best)
+                node = node[key]
+            elif isinstance(node, Seq) and isinstance(key, int) and key < len(node):
+                best = node.loc_of(key) or best
+                node = node[key]
+            else:
+                break
+        return best
+
+    def items(self, key: str) -> list[tuple[str, Location]]:
+        """A list-valued key as (text, location) pairs; a scalar counts as one item."""
+        value = self.raw.get(key)
+        if value is None:
+            return []
+        if isinstance(value, Seq):
+            return [(str(v), value.loc_of(i)) for i, v in enumerate(value) if v is not None]
+        if isinstance(value, Map):
+            return [(str(k), value.key_locs.get(k, self.loc(key))) for k in value]
+        return [(str(value), self.loc(key))]
+
+    def flag(self, key: str) -> bool | None:
+        return parse_bool(self.raw.get(key))
+
+    def label(self, name: str) -> str | None:
+        labels = self.raw.get("labels")
+        if isinstance(labels, Map) and name in labels:
+            value = labels[name]
+            return "" if value is None else str(value)
+        return None
+
+
+@dataclass(slots=True)
+class ComposeProject:
+    name: str
+    directory: str
+    files: list[str]
+    raw: Map
+    services: dict[str, Service] = field(default_factory=dict)
+    dotenv: EnvFile | None = None
+    env_files: dict[str, EnvFile] = field(default_factory=dict)
+    legacy: bool = False
+    unknown_keys: list["UnknownKey"] = field(default_factory=list)
+
+    @property
+    def asset(self) -> str:
+        return f"compose:{self.name}"
+
+    def section(self, key: str) -> Map:
+        value = self.raw.get(key)
+        return value if isinstance(value, Map) else Map()
+
+    def loc(self, *keys) -> Location:
+        node, best = self.raw, Location(self.files[0], 1) if self.files else Location("")
+        for key in keys:
+            if isinstance(node, Map) and key in node:
+                best = node.key_locs.get(key, best)
+                node = node[key]
+            else:
+                break
+        return best
+
+
+@dataclass(slots=True)
+class UnknownKey:
+    """A key the Compose Specification does not define, with the likely intended one."""
+
+    key: str
+    where: str                      # "service web", "top level", "service web: deploy"
+    location: Location
+    suggestion: str | None
+
+
+@dataclass(slots=True)
+class ContainerRef:
+    """One container of the tree, for rules that compare projects (duplicate names)."""
+
+    name: str                       # container_name, or what Compose would name it
+    explicit: bool                  # set with container_name
+    location: Location
+    asset: str
+
+
+@dataclass(slots=True)
+class ComposeTree:
+    """A summary of every project found under the audited paths.
+
+    A summary rather than the projects themselves: projects are loaded in parallel worker
+    processes and only this small inventory crosses back to the parent.
+    """
+
+    containers: list[ContainerRef]
+    root: str = ""
+
+    @property
+    def asset(self) -> str:
+        return f"compose-tree:{self.root}"

@@ -1,0 +1,358 @@
+"""Safe YAML loading that keeps the file and line of every key and item.
+
+libyaml (through PyYAML's C composer) builds the node graph; we construct values ourselves
+because Compose reads YAML the way Go's yaml.v3 does, close to YAML 1.2's core schema
+(`yes`/`on` are strings, `22:22` is a string, not a base-60 integer), and because every
+mapping key and sequence item must remember where it was written.
+
+Hostile input is refused before it can hurt: files over a size limit, binary files, invalid
+UTF-8, nesting deep enough to overflow libyaml's recursive composer (which would crash the
+process, not raise), and alias "bombs" whose expansion would be exponential.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from typing import Any
+
+import yaml
+
+from labwarden.model import Location
+
+try:  # libyaml is a hard requirement for speed, but a missing build must still work.
+    from yaml import CSafeLoader as _Loader
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - exercised only on a PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader
+    _Parser = None
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 200               # Compose files nest about ten levels; libyaml crashes near 30,000
+MAX_EXPANDED_NODES = 200_000  # the most nodes alias expansion may produce beyond the text itself
+
+
+class YamlLoadError(Exception):
+    """The file cannot be read as YAML. `code` is a stable diagnostic code."""
+
+    def __init__(self, code: str, message: str, location: Location):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.location = location
+
+
+class Map(dict):
+    """A mapping that remembers where it and each of its keys were written."""
+
+    __slots__ = ("loc", "key_locs", "tag", "written")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loc: Location | None = None
+        self.key_locs: dict[str, Location] = {}
+        self.tag: str = ""
+        self.written: dict | None = None  # key -> text before interpolation, where it had `$`
+
+    def loc_of(self, key: str) -> Location | None:
+        return self.key_locs.get(key, self.loc)
+
+
+class Seq(list):
+    """A sequence that remembers where it and each of its items were written."""
+
+    __slots__ = ("loc", "item_locs", "tag", "written")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.loc: Location | None = None
+        self.item_locs: list[Location] = []
+        self.tag: str = ""
+        self.written: dict | None = None  # index -> text before interpolation
+
+    def loc_of(self, index: int) -> Location | None:
+        if 0 <= index < len(self.item_locs):
+            return self.item_locs[index]
+        return self.loc
+
+
+class Tagged(str):
+    """A scalar with a Compose-specific tag (`!reset`, `!override`)."""
+
+    __slots__ = ()
+
+
+RESET = "!reset"
+OVERRIDE = "!override"
+
+# YAML 1.2 core schema, as yaml.v3 resolves plain scalars.
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+_INT = re.compile(r"[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"),
+                  ".Inf": float("inf"), "+.Inf": float("inf"), "-.Inf": float("-inf"),
+                  ".INF": float("inf"), "+.INF": float("inf"), "-.INF": float("-inf"),
+                  ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
+    if text in _NULLS:
+        return None
+    first = text[0]
+    if first in "tTfF":
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return text
+    if first in "0123456789-+.":
+        if _INT.match(text):
+            if "0o" in text:
+                return int(text.replace("0o", ""), 8)
+            if "0x" in text:
+                return int(text, 16)
+            return int(text)
+        if _FLOAT.match(text):
+            return float(text)
+        if text in _SPECIAL_FLOAT:
+            return _SPECIAL_FLOAT[text]
+    return text
+
+
+def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Read a text file defensively; every refusal is a YamlLoadError with a location."""
+    whole = Location(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise YamlLoadError("not-a-file", "not a regular file", whole)
+    if st.st_size > max_bytes:
+        raise YamlLoadError("file-too-large", f"file is {st.st_size / 1048576:.1f} MiB, over the "
+                            f"{max_bytes / 1048576:.0f} MiB limit; not parsed", whole)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise YamlLoadError("binary-file", "file contains NUL bytes: binary, not YAML",
+                            Location(path, line))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlLoadError("invalid-utf8", f"invalid UTF-8 at byte {exc.start}",
+                            Location(path, line)) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+_BLOCK_RUN = re.compile(r"^[ \t?:-]{%d,}" % MAX_DEPTH, re.M)
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """A cheap bound: depth <= flow openers + the longest run of block indentation."""
+    return (text.count("[") + text.count("{") > MAX_DEPTH // 2
+            or _BLOCK_RUN.search(text) is not None)
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Measure nesting from the event stream (no recursion) before libyaml composes."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlLoadError(
+                        "too-deep", f"nesting deeper than {MAX_DEPTH} levels; not parsed",
+                        Location(path, event.start_mark.line + 1, event.start_mark.column + 1))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the composer reports syntax errors with a better message
+
+
+def _syntax_error(exc: yaml.YAMLError, path: str) -> YamlLoadError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+    return YamlLoadError("yaml-syntax", message, loc)
+
+
+class _Builder:
+    """Turns a libyaml node graph into Map/Seq/scalars with locations."""
+
+    def __init__(self, path: str, budget: int):
+        self.path = path
+        self.budget = budget
+        self.locs: dict[int, Location] = {}
+        self.problems: list[tuple[str, str, Location]] = []
+
+    def loc(self, node) -> Location:
+        line = node.start_mark.line + 1
+        loc = self.locs.get(line)
+        if loc is None:
+            loc = self.locs[line] = Location(self.path, line)
+        return loc
+
+    def build(self, node) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise YamlLoadError("yaml-bomb", "aliases expand to more nodes than the document "
+                                "could hold (a \"billion laughs\" document); not parsed",
+                                self.loc(node))
+        kind = node.id
+        if kind == "scalar":
+            tag = node.tag
+            if tag[0] == "!":
+                return Tagged(RESET) if tag == RESET else node.value
+            if node.style or tag != _STR_TAG:  # quoted, block or explicitly tagged
+                return _explicit(tag, node.value) if tag != _STR_TAG else node.value
+            return resolve_plain(node.value)
+        if kind == "mapping":
+            return self._mapping(node)
+        seq = _new(Seq)
+        seq.loc = self.loc(node)
+        seq.item_locs = locs = []
+        if node.tag[0] == "!":
+            seq.tag = node.tag
+        append, build, cache, path = seq.append, self.build, self.locs, self.path
+        for item in node.value:
+            append(build(item))
+            line = item.start_mark.line + 1
+            loc = cache.get(line)
+            if loc is None:
+                loc = cache[line] = Location(path, line)
+            locs.append(loc)
+        return seq
+
+    def _mapping(self, node) -> Map:
+        result = _new(Map)
+        result.loc = self.loc(node)
+        result.key_locs = key_locs = {}
+        if node.tag[0] == "!":
+            result.tag = node.tag
+        merges = None
+        build, cache, path = self.build, self.locs, self.path
+        for key_node, value_node in node.value:
+            if key_node.id == "scalar":
+                key = key_node.value
+                if not key_node.style:
+                    if key == "<<":
+                        if merges is None:
+                            merges = []
+                        merges.append(value_node)
+                        continue
+                    resolved = resolve_plain(key)
+                    key = "" if resolved is None else key
+            else:
+                self.problems.append(("complex-key", "a mapping key must be a scalar",
+                                      self.loc(key_node)))
+                continue
+            line = key_node.start_mark.line + 1
+            loc = cache.get(line)
+            if loc is None:
+                loc = cache[line] = Location(path, line)
+            if key in result:
+                self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
+                                      "Compose refuses such a file", loc))
+            result[key] = build(value_node)
+            key_locs[key] = loc
+        if merges:  # explicit keys win; among merged maps, the first wins
+            for merge_node in merges:
+                sources = merge_node.value if merge_node.id == "sequence" else [merge_node]
+                for source in sources:
+                    if source.id != "mapping":
+                        self.problems.append(("bad-merge", "`<<` takes a mapping or a list "
+                                              "of mappings", self.loc(source)))
+                        continue
+                    merged = self._mapping(source)
+                    for key, value in merged.items():
+                        if key not in result:
+                            result[key] = value
+                            key_locs[key] = merged.key_locs[key]
+        return result
+
+
+def _new(cls):
+    """A Map or Seq without the Python-level __init__ (the loader's hottest allocation)."""
+    obj = cls.__new__(cls)
+    obj.tag = ""
+    obj.written = None
+    return obj
+
+
+def _explicit(tag: str, text: str) -> Any:
+    """A scalar with an explicit core tag (`!!int 5`); anything odd stays a string."""
+    value = resolve_plain(text)
+    kinds = {"tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float,
+             "tag:yaml.org,2002:bool": bool, "tag:yaml.org,2002:null": type(None)}
+    wanted = kinds.get(tag)
+    return value if wanted is not None and isinstance(value, wanted) else text
+
+
+if _Parser is not None:
+    class _ComposingParser(_Parser):
+        """libyaml's composer without PyYAML's pure-Python tag resolver.
+
+        The resolver costs a Python call per scalar and implements YAML 1.1, whose answers we
+        discard anyway: `_Builder` resolves plain scalars itself from `node.style`.
+        """
+
+        def resolve(self, kind, value, implicit):
+            return _NODE_TAGS[kind]
+
+        def descend_resolver(self, parent, index):
+            pass
+
+        def ascend_resolver(self):
+            pass
+
+    _NODE_TAGS = {yaml.ScalarNode: _STR_TAG, yaml.SequenceNode: "tag:yaml.org,2002:seq",
+                  yaml.MappingNode: "tag:yaml.org,2002:map"}
+
+    def _compose_all(text: str) -> list:
+        parser = _ComposingParser(text)
+        nodes = []
+        while parser.check_node():
+            nodes.append(parser.get_node())
+        return nodes
+else:  # pragma: no cover
+    def _compose_all(text: str) -> list:
+        return list(yaml.compose_all(text, Loader=_Loader))
+
+
+def parse_yaml(text: str, path: str) -> tuple[list[Any], list[tuple[str, str, Location]]]:
+    """Parse every document of `text`. Returns (documents, recoverable problems)."""
+    if _may_nest_deeply(text):
+        _check_depth(text, path)
+    try:
+        nodes = _compose_all(text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, path) from None
+    # Without aliases a document cannot hold more nodes than it has characters; past that
+    # (plus a margin for honest anchors) the aliases are a "billion laughs" bomb.
+    builder = _Builder(path, budget=len(text) + MAX_EXPANDED_NODES)
+    documents = []
+    for node in nodes:
+        if node is None:
+            continue
+        documents.append(builder.build(node))
+    return documents, builder.problems
+
+
+def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES):
+    """Read and parse a YAML file: (text, documents, problems). Raises YamlLoadError."""
+    text = read_text(path, max_bytes)
+    documents, problems = parse_yaml(text, path)
+    return text, documents, problems

@@ -1,0 +1,136 @@
+"""Inline suppressions (`# labwarden: ignore[ID] reason`) and waivers from labwarden.yaml.
+
+Both keep the finding in the result, marked, so every report still shows what was accepted
+and by whom. A suppression without a reason does not suppress. An expired waiver stops
+suppressing and says so; a waiver or inline suppression that matches nothing is reported,
+so stale exceptions do not pile up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from labwarden.model import Diagnostic, Finding, Location, Suppression
+
+_INLINE = re.compile(r"#\s*labwarden:\s*ignore\[(?P<refs>[^\]]*)\](?P<reason>[^\n]*)")
+
+
+@dataclass
+class Waiver:
+    rule: str
+    justification: str
+    owner: str
+    expires: dt.date | None
+    location: Location
+    service: str | None = None     # glob over "project/service" or the asset
+    path: str | None = None        # glob over the finding's file path
+    host: str | None = None
+    used: bool = field(default=False, compare=False)
+
+    def matches(self, finding: Finding) -> bool:
+        if not _rule_matches(self.rule, finding):
+            return False
+        asset = finding.asset.split(":", 1)[-1]
+        if self.service and not (fnmatch.fnmatchcase(asset, self.service)
+                                 or fnmatch.fnmatchcase(finding.asset, self.service)):
+            return False
+        if self.path and not (fnmatch.fnmatchcase(finding.location.path, self.path)
+                              or fnmatch.fnmatchcase(finding.location.path, "*/" + self.path)):
+            return False
+        if self.host and not fnmatch.fnmatchcase(asset, self.host):
+            return False
+        return True
+
+
+def _rule_matches(ref: str, finding: Finding) -> bool:
+    ref = ref.strip()
+    return ref.upper() == finding.rule.id or ref.lower() == finding.rule.name or ref == "*"
+
+
+@dataclass
+class _Inline:
+    refs: list[str]
+    reason: str
+    location: Location
+    used: bool = False
+
+
+def inline_markers(path: str, text: str) -> dict[int, _Inline]:
+    """Markers by the line they apply to: their own line (trailing) and the next line."""
+    markers: dict[int, _Inline] = {}
+    if "labwarden:" not in text:
+        return markers
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _INLINE.search(line)
+        if not match:
+            continue
+        marker = _Inline([r.strip() for r in match.group("refs").split(",") if r.strip()],
+                         match.group("reason").strip(), Location(path, number))
+        markers[number] = marker
+        if line.lstrip().startswith("#"):  # a comment line applies to the line below
+            markers.setdefault(number + 1, marker)
+    return markers
+
+
+def apply_inline(findings: list[Finding], texts: dict[str, str],
+                 diagnostics: list[Diagnostic]) -> None:
+    by_file: dict[str, dict[int, _Inline]] = {}
+    for path, text in texts.items():
+        markers = inline_markers(path, text)
+        if markers:
+            by_file[path] = markers
+    for finding in findings:
+        marker = by_file.get(finding.location.path, {}).get(finding.location.line)
+        if marker is None or not any(_rule_matches(r, finding) for r in marker.refs):
+            continue
+        marker.used = True
+        if not marker.reason:
+            continue  # reported below, once per marker
+        finding.suppression = Suppression("inline", marker.reason, location=marker.location)
+    seen = set()
+    for markers in by_file.values():
+        for marker in markers.values():
+            if id(marker) in seen:
+                continue
+            seen.add(id(marker))
+            if not marker.reason:
+                diagnostics.append(Diagnostic(
+                    "warning", "suppression-without-reason", "an inline suppression needs a "
+                    "reason after the brackets; this one suppresses nothing", marker.location))
+            elif not marker.used:
+                diagnostics.append(Diagnostic(
+                    "warning", "unused-suppression", f"ignore[{', '.join(marker.refs)}] matches "
+                    "no finding here; remove it", marker.location))
+
+
+def apply_waivers(findings: list[Finding], waivers: list[Waiver], diagnostics: list[Diagnostic],
+                  today: dt.date | None = None) -> None:
+    today = today or dt.date.today()
+    expired_reported = set()
+    for finding in findings:
+        if finding.suppression is not None:
+            continue
+        for waiver in waivers:
+            if not waiver.matches(finding):
+                continue
+            waiver.used = True
+            if waiver.expires and waiver.expires < today:
+                if id(waiver) not in expired_reported:
+                    expired_reported.add(id(waiver))
+                    diagnostics.append(Diagnostic(
+                        "warning", "waiver-expired", f"the waiver for {waiver.rule} "
+                        f"(owner {waiver.owner or 'unknown'}) expired on {waiver.expires}; its "
+                        "findings count again", waiver.location))
+                continue
+            finding.suppression = Suppression(
+                "waiver", waiver.justification, owner=waiver.owner,
+                expires=str(waiver.expires or ""), location=waiver.location)
+            break
+    for waiver in waivers:
+        if not waiver.used:
+            diagnostics.append(Diagnostic("warning", "unused-waiver", f"the waiver for "
+                                          f"{waiver.rule} matches no finding; remove it",
+                                          waiver.location))
