@@ -1,9 +1,11 @@
 """`.env` and `env_file:` files, read the way Docker Compose reads them, with line numbers.
 
-Compose's dotenv dialect: `KEY=value`, an optional `export ` prefix, `#` comments (inline
-after whitespace in unquoted values), single quotes literal, double quotes with escapes and
-multi-line values, and `${VAR}` interpolation inside unquoted and double-quoted values from
-variables defined earlier in the same file (and the lookup the caller gives).
+Compose's dotenv dialect (compose-go's `dotenv` package): `KEY=value` or `KEY: value`, an
+optional `export ` prefix, `#` comment lines, an inline comment after ` #` in unquoted
+values, single quotes literal, double quotes with shell escapes (`\\n`, `\\t`, `\\$`…); both
+kinds of quotes may span lines. `${VAR}` is interpolated in unquoted and double-quoted
+values, from the lookup the caller gives (the project's environment) first, then from the
+variables defined earlier in the same file. A bare `KEY` line takes KEY from the lookup.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from typing import Callable
 
 from labwarden.model import Location
 
-_KEY = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*(=|:\s)\s*")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
 MAX_ENV_BYTES = 1024 * 1024
+_EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
+_BLANKS = " \t\v\f\r\x85\xa0"          # compose-go's isSpace: whitespace but not a newline
+_KEY_PUNCTUATION = frozenset("_.-[]")
+# The escapes compose-go expands in double quotes; anything else keeps its backslash.
+_ESCAPE = re.compile(r"\\(?:([abfnrtv\"\\])|(\$)|0([0-7]{3}))")
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+                   "v": "\v", '"': '"', "\\": "\\"}
 
 
 @dataclass(slots=True)
@@ -40,6 +47,7 @@ class EnvFile:
     tracked_by_git: bool | None = None
     problems: list[tuple[str, str, Location]] = field(default_factory=list)
     role: str = "dotenv"               # dotenv (the project's .env) | env_file
+    readable: bool = True              # False: not a regular file, too large or unreadable
 
     def values(self) -> dict[str, str]:
         return {k: v.value for k, v in self.variables.items()}
@@ -47,96 +55,193 @@ class EnvFile:
 
 def parse_env_text(text: str, path: str,
                    lookup: Callable[[str], str | None] | None = None) -> EnvFile:
-    from labwarden.sources.compose.interpolate import interpolate_plain
+    """Parse env-file text. Problems are recorded with their line, never raised."""
+    return _EnvParser(text, path, lookup).parse()
 
-    env = EnvFile(path)
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        line_no = index + 1
-        line = lines[index]
-        index += 1
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        match = _KEY.match(line)
-        if not match:
-            env.problems.append(("env-syntax", "not a KEY=value line; Compose rejects it",
-                                 Location(path, line_no)))
-            continue
-        name, rest = match.group(1), line[match.end():]
-        quoted = False
+
+class _EnvParser:
+    """A statement scanner over the whole text, as compose-go's: quoted values span lines."""
+
+    def __init__(self, text: str, path: str, lookup):
+        self.text = text
+        self.path = path
+        self.lookup = lookup
+        self.env = EnvFile(path)
+        self.pos = 0
+        self.line = 1
+
+    def problem(self, message: str, line: int) -> None:
+        self.env.problems.append(("env-syntax", message, Location(self.path, line)))
+
+    def skip_line(self) -> None:
+        end = self.text.find("\n", self.pos)
+        self.pos = len(self.text) if end < 0 else end + 1
+        self.line += 1
+
+    def parse(self) -> EnvFile:
+        text = self.text
+        length = len(text)
+        while True:
+            # Skip blank space and comment lines up to the next statement.
+            while self.pos < length:
+                ch = text[self.pos]
+                if ch == "\n":
+                    self.line += 1
+                    self.pos += 1
+                elif ch.isspace():
+                    self.pos += 1
+                elif ch == "#":
+                    self.skip_line()
+                else:
+                    break
+            if self.pos >= length:
+                return self.env
+            self.statement()
+
+    def statement(self) -> None:
+        text, line = self.text, self.line
+        match = _EXPORT.match(text, self.pos)
+        if match:
+            self.pos = match.end()
+        start = self.pos
+        pos = start
+        length = len(text)
+        while pos < length and text[pos] not in "=:\n":
+            ch = text[pos]
+            if not (ch.isalnum() or ch in _KEY_PUNCTUATION or ch in _BLANKS):
+                self.problem("a variable name may only hold letters, digits and _ . - [ ]; "
+                             "Compose rejects this file", line)
+                self.skip_line()
+                return
+            pos += 1
+        name = text[start:pos].strip(_BLANKS)
+        inherited = pos >= length or text[pos] == "\n"
+        if " " in name or "\t" in name or not name:
+            self.problem("not a KEY=value line; Compose rejects this file", line)
+            self.pos = pos
+            if not inherited:
+                self.skip_line()
+            return
+        if inherited:  # a bare `KEY`: its value comes from the environment, if set there
+            self.pos = pos
+            value = self.lookup(name) if self.lookup else None
+            if value is not None:
+                self.env.variables[name] = EnvVar(name, value, Location(self.path, line))
+            return
+        pos += 1
+        while pos < length and text[pos] in _BLANKS:
+            pos += 1
+        self.pos = pos
+        quote = text[pos] if pos < length and text[pos] in "'\"" else ""
         written = None
-        if rest[:1] == "'":
-            end = rest.find("'", 1)
-            value = rest[1:end] if end > 0 else rest[1:]
-            quoted = True
-        elif rest[:1] == '"':
-            body = rest[1:]
-            # A double-quoted value may run over several lines until the closing quote.
-            while _closing_quote(body) < 0 and index < len(lines):
-                body += "\n" + lines[index]
-                index += 1
-            end = _closing_quote(body)
-            value = _unescape(body[:end] if end >= 0 else body)
-            written = value if "$" in value else None
-            value = _expand(value, env, lookup, interpolate_plain)
-            quoted = True
+        if not quote:
+            end = text.find("\n", pos)
+            end = length if end < 0 else end
+            raw = text[pos:end].split(" #", 1)[0].rstrip()
+            self.pos = end
+            written = raw if "$" in raw else None
+            value = self.expand(raw, line) if written else raw
         else:
-            value = re.split(r"\s+#", rest, maxsplit=1)[0].strip()
-            written = value if "$" in value else None
-            value = _expand(value, env, lookup, interpolate_plain)
-        env.variables[name] = EnvVar(name, value, Location(path, line_no), quoted, written)
-    return env
+            raw = self.quoted(quote)
+            if raw is None:
+                self.problem("unterminated quoted value; Compose rejects this file", line)
+                end = text.find("\n", pos)
+                raw = text[pos + 1: length if end < 0 else end]
+                self.pos = pos
+                self.skip_line()
+            if quote == "\"":
+                raw = _ESCAPE.sub(_unescape, raw)
+                written = raw if "$" in raw else None
+                value = self.expand(raw, line) if written else raw
+            else:
+                value = raw
+        self.env.variables[name] = EnvVar(name, value, Location(self.path, line),
+                                          bool(quote), written)
+
+    def quoted(self, quote: str) -> str | None:
+        """The body of the quoted value at `pos`; an escaped quote loses its backslash."""
+        text = self.text
+        pos = self.pos + 1
+        chars = []
+        while True:
+            stop = text.find(quote, pos)
+            if stop < 0:
+                return None
+            backslashes = 0
+            while stop - backslashes - 1 >= pos and text[stop - backslashes - 1] == "\\":
+                backslashes += 1
+            if backslashes % 2 == 0:
+                chars.append(text[pos:stop])
+                self.line += text.count("\n", self.pos, stop)
+                self.pos = stop + 1
+                return "".join(chars)
+            chars.append(text[pos:stop - 1] + quote)  # `\"` inside "…": a literal quote
+            pos = stop + 1
+
+    def expand(self, value: str, line: int) -> str:
+        from labwarden.sources.compose.interpolate import InterpolationError, interpolate
+
+        variables, lookup = self.env.variables, self.lookup
+
+        def resolve(name: str) -> str | None:
+            found = lookup(name) if lookup else None
+            if found is None and name in variables:
+                found = variables[name].value
+            return found
+
+        try:
+            return interpolate(value, resolve)
+        except InterpolationError:
+            self.problem("invalid interpolation syntax in a value; Compose rejects this file "
+                         "(use $$ for a literal dollar)", line)
+            return value
 
 
-def _closing_quote(body: str) -> int:
-    escaped = False
-    for i, ch in enumerate(body):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            return i
-    return -1
-
-
-def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
-
-
-def _expand(value, env, lookup, interpolate_plain):
-    if "$" not in value:
-        return value
-
-    def resolve(name: str) -> str | None:
-        if name in env.variables:
-            return env.variables[name].value
-        return lookup(name) if lookup else None
-
-    return interpolate_plain(value, resolve)
+def _unescape(match: re.Match) -> str:
+    simple, dollar, octal = match.groups()
+    if simple:
+        return _SIMPLE_ESCAPES[simple]
+    if dollar:
+        return "$$"  # a literal dollar for the interpolation that follows
+    code = int(octal, 8)
+    return chr(code) if code < 256 else match.group(0)
 
 
 def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None,
                   role: str = "dotenv") -> EnvFile:
-    """Read an env file. Problems (unreadable, binary, too large) are recorded, not raised."""
+    """Read an env file. Problems (unreadable, binary, too large) are recorded, not raised.
+
+    Only a regular file is opened: a FIFO would block the reader forever and a device such
+    as /dev/zero never ends. `readable` is False when the file could not be read at all.
+    """
     env = EnvFile(path, role=role)
+    whole = Location(path)
     try:
         st = os.stat(path)
         env.mode = stat.S_IMODE(st.st_mode)
+        if not stat.S_ISREG(st.st_mode):
+            env.problems.append(("not-a-file", "env file is not a regular file; not read",
+                                 whole))
+            env.readable = False
+            return env
         if st.st_size > MAX_ENV_BYTES:
-            env.problems.append(("file-too-large", "env file over 1 MiB; not read",
-                                 Location(path)))
+            env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
+            env.readable = False
             return env
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_ENV_BYTES + 1)
     except OSError as exc:
-        env.problems.append(("unreadable", f"cannot read env file: {exc.strerror}",
-                             Location(path)))
+        env.problems.append(("unreadable", f"cannot read env file: {exc.strerror}", whole))
+        env.readable = False
+        return env
+    if len(data) > MAX_ENV_BYTES:  # it grew after stat()
+        env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
+        env.readable = False
         return env
     if b"\x00" in data:
-        env.problems.append(("binary-file", "env file contains NUL bytes", Location(path)))
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        env.problems.append(("binary-file", "env file contains NUL bytes: binary, not an env "
+                             "file", Location(path, line)))
         return env
     try:
         text = data.decode("utf-8-sig")

@@ -30,7 +30,8 @@ except ImportError:  # pragma: no cover - exercised only on a PyYAML built witho
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 200               # Compose files nest about ten levels; libyaml crashes near 30,000
-MAX_EXPANDED_NODES = 200_000  # the most nodes alias expansion may produce beyond the text itself
+MAX_EXPANDED_NODES = 200_000  # the most nodes alias expansion may add to a document
+MAX_DOCUMENTS = 1000          # `---` separated documents in one file (merging them is quadratic)
 
 
 class YamlLoadError(Exception):
@@ -97,6 +98,9 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
                   ".INF": float("inf"), "+.INF": float("inf"), "-.INF": float("-inf"),
                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
 _STR_TAG = "tag:yaml.org,2002:str"
+# The tag our composer gives a scalar written without one (an explicit `!!str` keeps _STR_TAG);
+# PyYAML's pure-Python composer cannot tell them apart, so there it is _STR_TAG.
+_IMPLICIT = "?" if _Parser is not None else _STR_TAG
 
 
 def resolve_plain(text: str) -> Any:
@@ -116,6 +120,11 @@ def resolve_plain(text: str) -> Any:
                 return int(text.replace("0o", ""), 8)
             if "0x" in text:
                 return int(text, 16)
+            digits = text[1:] if first in "+-" else text
+            if digits[0] == "0" and len(digits) > 1:
+                # yaml.v3 still reads YAML 1.1's 0755 as octal (a secret's `mode: 0440`);
+                # 089 is no octal number, and Go's ParseFloat reads it as 89.
+                return int(text, 8) if "8" not in text and "9" not in text else float(text)
             return int(text)
         if _FLOAT.match(text):
             return float(text)
@@ -141,6 +150,9 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
+    if len(data) > max_bytes:  # it grew after stat(), or stat() did not tell its size
+        raise YamlLoadError("file-too-large", f"file is over the {max_bytes / 1048576:.0f} MiB "
+                            "limit; not parsed", whole)
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise YamlLoadError("binary-file", "file contains NUL bytes: binary, not YAML",
@@ -176,8 +188,13 @@ def _check_depth(text: str, path: str) -> None:
                         Location(path, event.start_mark.line + 1, event.start_mark.column + 1))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:
-        return  # the composer reports syntax errors with a better message
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml >= 0.2.5 has a limit of its own
+            mark = getattr(exc, "problem_mark", None)
+            raise YamlLoadError("too-deep", "nesting too deep for the YAML parser; not parsed",
+                                Location(path, mark.line + 1, mark.column + 1) if mark
+                                else Location(path)) from None
+        return  # the composer reports other syntax errors with a better message
 
 
 def _syntax_error(exc: yaml.YAMLError, path: str) -> YamlLoadError:
@@ -190,11 +207,14 @@ def _syntax_error(exc: yaml.YAMLError, path: str) -> YamlLoadError:
 
 
 class _Builder:
-    """Turns a libyaml node graph into Map/Seq/scalars with locations."""
+    """Turns a libyaml node graph into Map/Seq/scalars with locations.
 
-    def __init__(self, path: str, budget: int):
+    This is the fast path, for documents without anchors: their nesting was bounded before
+    composing and their size is bounded by their text. `_AliasBuilder` guards the others.
+    """
+
+    def __init__(self, path: str):
         self.path = path
-        self.budget = budget
         self.locs: dict[int, Location] = {}
         self.problems: list[tuple[str, str, Location]] = []
 
@@ -206,19 +226,14 @@ class _Builder:
         return loc
 
     def build(self, node) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise YamlLoadError("yaml-bomb", "aliases expand to more nodes than the document "
-                                "could hold (a \"billion laughs\" document); not parsed",
-                                self.loc(node))
         kind = node.id
         if kind == "scalar":
             tag = node.tag
-            if tag[0] == "!":
-                return Tagged(RESET) if tag == RESET else node.value
-            if node.style or tag != _STR_TAG:  # quoted, block or explicitly tagged
-                return _explicit(tag, node.value) if tag != _STR_TAG else node.value
-            return resolve_plain(node.value)
+            if tag == _IMPLICIT or tag[0] == "!":  # `!override`, a foreign local tag: no type
+                if tag == RESET:
+                    return Tagged(RESET)
+                return node.value if node.style else resolve_plain(node.value)
+            return _explicit(tag, node.value)  # `!!int 5`, `!!str 42`
         if kind == "mapping":
             return self._mapping(node)
         seq = _new(Seq)
@@ -276,12 +291,58 @@ class _Builder:
                         self.problems.append(("bad-merge", "`<<` takes a mapping or a list "
                                               "of mappings", self.loc(source)))
                         continue
-                    merged = self._mapping(source)
+                    merged = self.build(source)  # through build: an alias is counted
                     for key, value in merged.items():
                         if key not in result:
                             result[key] = value
                             key_locs[key] = merged.key_locs[key]
         return result
+
+
+class _AliasBuilder(_Builder):
+    """The builder for documents with anchors, where the text no longer bounds the result.
+
+    Each use of an alias builds its node again (later stages rewrite values in place, so
+    they cannot be shared). The nodes each use adds are counted from the size the anchored
+    node had when first built, so a "billion laughs" is refused before it is expanded; and
+    depth is counted as built, since an alias nested in an alias nests deeper than the
+    text shows (deep enough to overflow Python's stack).
+    """
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.sizes: dict[int, int] = {}  # id(container node) -> nodes it expands to
+        self.expanded = 0
+        self.depth = 0
+
+    def build(self, node) -> Any:
+        kind = node.id
+        if kind == "scalar":
+            return _Builder.build(self, node)
+        sizes = self.sizes
+        size = sizes.get(id(node))
+        if size is not None:  # built before: this is an alias being expanded
+            self.expanded += size
+            if self.expanded > MAX_EXPANDED_NODES:
+                raise YamlLoadError("yaml-bomb", "aliases expand to more than "
+                                    f"{MAX_EXPANDED_NODES:,} nodes (a \"billion laughs\" "
+                                    "document); not parsed", self.loc(node))
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise YamlLoadError("too-deep", f"aliases nest deeper than {MAX_DEPTH} levels; "
+                                "not parsed", self.loc(node))
+        value = _Builder.build(self, node)
+        self.depth -= 1
+        if size is None:
+            total = 1
+            if kind == "mapping":
+                for key_node, value_node in node.value:
+                    total += sizes.get(id(key_node), 1) + sizes.get(id(value_node), 1)
+            else:
+                for item in node.value:
+                    total += sizes.get(id(item), 1)
+            sizes[id(node)] = total
+        return value
 
 
 def _new(cls):
@@ -298,7 +359,13 @@ def _explicit(tag: str, text: str) -> Any:
     kinds = {"tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float,
              "tag:yaml.org,2002:bool": bool, "tag:yaml.org,2002:null": type(None)}
     wanted = kinds.get(tag)
-    return value if wanted is not None and isinstance(value, wanted) else text
+    if wanted is float and type(value) is int:
+        return float(value)
+    return value if wanted is not None and type(value) is wanted else text
+
+
+class _TooManyDocuments(Exception):
+    pass
 
 
 if _Parser is not None:
@@ -318,18 +385,25 @@ if _Parser is not None:
         def ascend_resolver(self):
             pass
 
-    _NODE_TAGS = {yaml.ScalarNode: _STR_TAG, yaml.SequenceNode: "tag:yaml.org,2002:seq",
+    _NODE_TAGS = {yaml.ScalarNode: _IMPLICIT, yaml.SequenceNode: "tag:yaml.org,2002:seq",
                   yaml.MappingNode: "tag:yaml.org,2002:map"}
 
     def _compose_all(text: str) -> list:
         parser = _ComposingParser(text)
         nodes = []
         while parser.check_node():
+            if len(nodes) >= MAX_DOCUMENTS:
+                raise _TooManyDocuments
             nodes.append(parser.get_node())
         return nodes
 else:  # pragma: no cover
     def _compose_all(text: str) -> list:
-        return list(yaml.compose_all(text, Loader=_Loader))
+        nodes = []
+        for node in yaml.compose_all(text, Loader=_Loader):
+            if len(nodes) >= MAX_DOCUMENTS:
+                raise _TooManyDocuments
+            nodes.append(node)
+        return nodes
 
 
 def parse_yaml(text: str, path: str) -> tuple[list[Any], list[tuple[str, str, Location]]]:
@@ -340,14 +414,19 @@ def parse_yaml(text: str, path: str) -> tuple[list[Any], list[tuple[str, str, Lo
         nodes = _compose_all(text)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
-    # Without aliases a document cannot hold more nodes than it has characters; past that
-    # (plus a margin for honest anchors) the aliases are a "billion laughs" bomb.
-    builder = _Builder(path, budget=len(text) + MAX_EXPANDED_NODES)
+    except _TooManyDocuments:
+        raise YamlLoadError("too-many-documents", f"more than {MAX_DOCUMENTS} YAML documents "
+                            "in one file; not parsed", Location(path)) from None
+    # Aliases need anchors: without both characters the text bounds size and depth.
+    builder = _AliasBuilder(path) if "&" in text and "*" in text else _Builder(path)
     documents = []
-    for node in nodes:
-        if node is None:
-            continue
-        documents.append(builder.build(node))
+    try:
+        for node in nodes:
+            if node is not None:
+                documents.append(builder.build(node))
+    except RecursionError:  # not expected after the checks above; never crash the audit
+        raise YamlLoadError("too-deep", "nesting too deep to read; not parsed",
+                            Location(path)) from None
     return documents, builder.problems
 
 

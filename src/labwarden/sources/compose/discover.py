@@ -1,9 +1,12 @@
 """Find Compose projects in a tree the way `docker compose` would pick their files.
 
-In each directory the first of `compose.yaml`, `compose.yml`, `docker-compose.yaml`,
-`docker-compose.yml` is the project file and its `.override` sibling is merged on top. A
-file named on the command line is a project of its own (with its override, as Compose
-would). Symbolic links to directories are followed once: a loop is reported, not walked.
+In each directory the first of `compose.yaml`, `compose.yml`, `docker-compose.yml`,
+`docker-compose.yaml` is the project file, and the first of `compose.override.yml`,
+`compose.override.yaml`, `docker-compose.override.yml`, `docker-compose.override.yaml` is
+merged on top, whichever the project file's name (compose-go's DefaultFileNames and
+DefaultOverrideFileNames, in their order). A file named on the command line is a project of
+its own, with that override. Symbolic links to directories are followed once: a loop is
+reported, not walked.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic, Location
 
-PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
                           ".tox", ".labwarden", ".mypy_cache", ".pytest_cache"})
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -29,18 +34,15 @@ class ProjectSpec:
 
 
 def override_for(path: str) -> list[str]:
-    """The override files Compose merges automatically onto `path`, if present."""
+    """The override file Compose merges automatically onto `path`, if present."""
     directory, name = os.path.split(path)
-    stem, ext = os.path.splitext(name)
     if name not in PROJECT_FILES:
         return []
-    found = []
-    for suffix in (ext, ".yml" if ext == ".yaml" else ".yaml"):
-        candidate = os.path.join(directory, f"{stem}.override{suffix}")
-        if os.path.isfile(candidate):
-            found.append(candidate)
-            break
-    return found
+    for candidate in OVERRIDE_FILES:
+        candidate = os.path.join(directory, candidate)
+        if os.path.exists(candidate):
+            return [candidate]
+    return []
 
 
 def _key(root: str, path: str, is_dir: bool) -> str:
@@ -107,20 +109,23 @@ def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
                 names[entry.name] = entry.path
         chosen = next((names[n] for n in PROJECT_FILES if n in names), None)
         if chosen:
-            for other in PROJECT_FILES:
-                if other in names and names[other] != chosen:
-                    diagnostics.append(Diagnostic(
-                        "warning", "ignored-compose-file", f"Compose uses "
-                        f"{os.path.basename(chosen)} in this directory and ignores this file",
-                        Location(names[other])))
-            overrides = override_for(chosen)
+            # As override_for(chosen), from the listing already made (no stat per name).
+            overrides = [names[n] for n in OVERRIDE_FILES if n in names][:1]
+            for group, picked in ((PROJECT_FILES, [chosen]), (OVERRIDE_FILES, overrides)):
+                for other in group:
+                    if other in names and picked and names[other] != picked[0]:
+                        diagnostics.append(Diagnostic(
+                            "warning", "ignored-compose-file", f"Compose uses "
+                            f"{os.path.basename(picked[0])} in this directory and ignores "
+                            "this file", Location(names[other])))
             specs.append(ProjectSpec(directory, [chosen] + overrides,
                                      _key(root, directory, True)))
         else:
             overrides = []
         used = {chosen, *overrides}
         for name, path in names.items():
-            if "compose" in name and path not in used and name not in PROJECT_FILES:
+            if "compose" in name and path not in used and name not in PROJECT_FILES and \
+                    not (chosen and name in OVERRIDE_FILES):
                 diagnostics.append(Diagnostic(
                     "info", "not-loaded-by-compose", "Compose does not load this file by "
                     "itself; audit it with `labwarden audit -f BASE -f THIS` or by naming it",

@@ -3,6 +3,8 @@ nested defaults (`${A:-${B:-x}}`) and `$$` for a literal dollar.
 
 An unset variable without a default becomes the empty string, as Compose does, and is
 reported as a coverage gap so the reader knows the analysed value may not be the real one.
+Any other `$` (`$1`, `$(cmd)`, `${1}`, a trailing `$`, an unclosed `${`) makes Compose
+refuse the file ("invalid interpolation format"), so it raises InterpolationError here.
 """
 
 from __future__ import annotations
@@ -76,9 +78,8 @@ def _scan(text: str, pos: int, resolve, outcome: Outcome, stop: str | None) -> t
                 end += 1
             out.append(_lookup(text[pos + 1: end], resolve, outcome))
             pos = end
-        else:
-            out.append("$")
-            pos += 1
+        else:  # `$1`, `$(…)`, a trailing `$`: compose-go's "invalid" alternative
+            raise InterpolationError(f"'$' not followed by a name, '{{' or '$' in {text!r}")
     if stop is not None:
         raise InterpolationError(f"unclosed '${{' in {text!r}")
     return "".join(out), pos

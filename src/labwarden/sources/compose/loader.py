@@ -21,10 +21,13 @@ from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
     ComposeProject, EnvValue, Service, UnknownKey, parse_bool, parse_mount, parse_port)
 from labwarden.sources.envfile import EnvFile, read_env_file
-from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file
+from labwarden.sources.yamlfile import RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file
 
 MAX_EXTENDS_DEPTH = 32
 MAX_INCLUDE_DEPTH = 16
+# Files parsed for one project, counting each `include` and `extends: file:` read: a fan-out
+# of includes that include the same files again would otherwise grow exponentially.
+MAX_FILE_READS = 256
 _PROJECT_NAME = re.compile(r"[^a-z0-9_-]")
 
 
@@ -48,9 +51,15 @@ class _Context:
     options: LoadOptions
     diagnostics: list[Diagnostic]
     environment: dict[str, str]
+    directory: str = "."                 # the project directory: relative paths resolve here
     unknown_keys: list[UnknownKey] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     reported_gaps: set = field(default_factory=set)
+    include_env_files: dict[str, EnvFile] = field(default_factory=dict)
+    included_files: list[str] = field(default_factory=list)
+    reads: int = 0
+    # (file, environment) -> its services, read once however many services extend from it
+    extended_files: dict[tuple[str, int], Map | None] = field(default_factory=dict)
 
     def report(self, level: str, code: str, message: str, location: Location | None) -> None:
         self.diagnostics.append(Diagnostic(level, code, message, location))
@@ -59,8 +68,23 @@ class _Context:
 def load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic],
                  options: LoadOptions | None = None,
                  texts: dict[str, str] | None = None) -> ComposeProject | None:
-    """Resolve one project. Returns None when none of its files could be read."""
-    options = options or LoadOptions()
+    """Resolve one project. Returns None when none of its files could be read.
+
+    Never raises: a problem with the input is a diagnostic, and so is a bug here, so that
+    the rest of the tree is still audited.
+    """
+    try:
+        return _load_project(spec_, diagnostics, options or LoadOptions(), texts)
+    except Exception as exc:  # noqa: BLE001 - one project must not end the audit
+        where = Location(spec_.files[0]) if spec_.files else Location(spec_.directory)
+        # The exception text may quote input values: name only its type.
+        diagnostics.append(Diagnostic("error", "load-failed", "this project could not be "
+                                      f"loaded ({type(exc).__name__}: a labwarden bug)", where))
+        return None
+
+
+def _load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic], options: LoadOptions,
+                  texts: dict[str, str] | None) -> ComposeProject | None:
     directory = spec_.directory
     dotenv_path = options.env_file or os.path.join(directory, ".env")
     dotenv = None
@@ -71,9 +95,11 @@ def load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic],
         for code, message, loc in dotenv.problems:
             diagnostics.append(Diagnostic("error", code, message, loc))
         environment.update(dotenv.values())
+        if not dotenv.readable:
+            dotenv = None  # nothing to check in it, and reading it again could block
     if options.use_environment:
         environment.update(os.environ)
-    ctx = _Context(options, diagnostics, environment)
+    ctx = _Context(options, diagnostics, environment, directory)
 
     files = list(spec_.files)
     compose_file = environment.get("COMPOSE_FILE")
@@ -81,28 +107,39 @@ def load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic],
         separator = environment.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
         files = [os.path.join(directory, f) for f in compose_file.split(separator) if f]
 
-    models = [m for m in (_load_file(ctx, path) for path in files) if m is not None]
+    models = [m for m in (_load_file(ctx, path, environment) for path in files)
+              if m is not None]
     if not models:
         return None
     merged = models[0].data
     for model in models[1:]:
         merged = merge(merged, model.data)
+    if any("!reset" in text for text in ctx.texts.values()):
+        _drop_resets(merged)
 
-    name = merged.get("name") or environment.get("COMPOSE_PROJECT_NAME") or \
+    # Compose's precedence: COMPOSE_PROJECT_NAME (the shell or .env), then `name:`, then
+    # the directory's name; normalised as compose-go's NormalizeProjectName.
+    name = environment.get("COMPOSE_PROJECT_NAME") or merged.get("name") or \
         os.path.basename(os.path.abspath(directory))
-    name = _PROJECT_NAME.sub("", str(name).lower()) or "default"
-    project = ComposeProject(name=spec_.key or name, directory=directory,
+    name = _PROJECT_NAME.sub("", str(name).lower()).lstrip("_-")
+    project = ComposeProject(name=spec_.key or name or "default", directory=directory,
                              files=[m.path for m in models], raw=merged, dotenv=dotenv,
-                             legacy=bool(merged.get("__legacy__")))
+                             legacy=bool(merged.get("__legacy__")), compose_name=name)
     merged.pop("__legacy__", None)
     project.unknown_keys = ctx.unknown_keys
+    project.included_files = sorted(set(ctx.included_files))
+    for path, env in ctx.include_env_files.items():
+        if os.path.abspath(path) != os.path.abspath(dotenv_path):
+            project.env_files.setdefault(path, env)
     if texts is not None:
         texts.update(ctx.texts)
     services = merged.get("services")
+    if services is not None and not isinstance(services, Map):
+        ctx.report("error", "bad-services", "`services` must be a mapping of service names; "
+                   "Compose refuses this file", merged.loc_of("services"))
     if isinstance(services, Map):
+        # None audits every service: an inactive profile can be switched on at any time.
         profiles = options.profiles
-        if profiles is None and environment.get("COMPOSE_PROFILES") is not None:
-            profiles = None  # audit all: an inactive profile can be switched on any time
         for service_name, raw in services.items():
             if not isinstance(raw, Map):
                 ctx.report("error", "bad-service", f"service {service_name!r} is not a mapping",
@@ -117,12 +154,39 @@ def load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic],
     return project
 
 
+def _drop_resets(node) -> None:
+    """Remove `!reset` values left after merging: there was nothing under them to reset."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Map):
+            for key in [k for k, v in node.items() if _is_reset(v)]:
+                del node[key]
+                node.key_locs.pop(key, None)
+                if node.written:
+                    node.written.pop(key, None)
+            stack.extend(v for v in node.values() if isinstance(v, (Map, Seq)))
+        elif isinstance(node, Seq):
+            stack.extend(v for v in node if isinstance(v, (Map, Seq)))
+
+
+def _is_reset(value) -> bool:
+    return (isinstance(value, Tagged) and value == RESET) or getattr(value, "tag", "") == RESET
+
+
 # --- one file -------------------------------------------------------------------------
 
 def _read(ctx: _Context, path: str) -> _FileModel | None:
     """Parse a file. Each use gets its own parse: interpolation rewrites values in place, and
     a file is rarely used twice (only through `extends: file:`)."""
     model = None
+    ctx.reads += 1
+    if ctx.reads > MAX_FILE_READS:
+        if ctx.reads == MAX_FILE_READS + 1:
+            ctx.report("error", "too-many-files", f"this project reads more than "
+                       f"{MAX_FILE_READS} files through `include` and `extends`; the rest "
+                       "is not loaded", Location(path))
+        return None
     try:
         text, documents, problems = load_yaml_file(path, ctx.options.max_file_bytes)
     except YamlLoadError as exc:
@@ -132,6 +196,7 @@ def _read(ctx: _Context, path: str) -> _FileModel | None:
         for code, message, loc in problems:
             ctx.report("error" if code == "duplicate-key" else "warning", code, message, loc)
         data = None
+        documents = [d for d in documents if d is not None]  # `---` alone: an empty document
         for document in documents:
             if not isinstance(document, Map):
                 ctx.report("error", "not-a-mapping", "a Compose file must be a mapping at the "
@@ -146,8 +211,11 @@ def _read(ctx: _Context, path: str) -> _FileModel | None:
     return model
 
 
-def _load_file(ctx: _Context, path: str, include_depth: int = 0,
+def _load_file(ctx: _Context, path: str, environment: dict[str, str],
+               base_dir: str | None = None, include_depth: int = 0,
                including: tuple[str, ...] = ()) -> _FileModel | None:
+    """Load one file. `base_dir` is where its relative paths resolve when that is not the
+    project directory (an included project's directory)."""
     parsed = _read(ctx, path)
     if parsed is None:
         return None
@@ -155,18 +223,22 @@ def _load_file(ctx: _Context, path: str, include_depth: int = 0,
     if "services" not in data and any(isinstance(v, Map) and ("image" in v or "build" in v)
                                       for v in data.values()):
         data = _from_legacy(data)
-    _interpolate_tree(ctx, data, path)
+    _interpolate_tree(ctx, data, environment)
     _check_keys(ctx, data, path)
+    own_dir = base_dir if base_dir is not None else ctx.directory
     services = data.get("services")
     if isinstance(services, Map):
         for name, raw in services.items():
             if isinstance(raw, Map):
                 normalise_service(raw)
+                if base_dir is not None:
+                    _rebase_paths(ctx, raw, base_dir)
         for name in list(services):
             if isinstance(services[name], Map) and "extends" in services[name]:
-                services[name] = _extend(ctx, path, services, name, 0, ())
+                services[name] = _extend(ctx, path, own_dir, services, name, environment, 0, ())
     if "include" in data:
-        _include(ctx, data, path, include_depth, including + (os.path.abspath(path),))
+        _include(ctx, data, own_dir, environment, include_depth,
+                 including + (os.path.abspath(path),))
     return _FileModel(path, data, parsed.text)
 
 
@@ -180,11 +252,35 @@ def _from_legacy(data: Map) -> Map:
     return wrapped
 
 
+def _rebase_paths(ctx: _Context, service: Map, base_dir: str) -> None:
+    """Make a service's `env_file` paths relative to the project directory.
+
+    Compose resolves relative paths in a file that comes from `include` or `extends: file:`
+    against that file's own directory; the facts keep every path relative to the project.
+    """
+    if os.path.abspath(base_dir) == os.path.abspath(ctx.directory):
+        return
+    entries = service.get("env_file")
+    if isinstance(entries, str):
+        service["env_file"] = _rebased(ctx, base_dir, entries)
+    elif isinstance(entries, Seq):
+        for index, entry in enumerate(entries):
+            if isinstance(entry, str):
+                entries[index] = _rebased(ctx, base_dir, entry)
+            elif isinstance(entry, Map) and isinstance(entry.get("path"), str):
+                entry["path"] = _rebased(ctx, base_dir, entry["path"])
+
+
+def _rebased(ctx: _Context, base_dir: str, relative: str) -> str:
+    if not relative or os.path.isabs(relative):
+        return relative
+    return os.path.relpath(os.path.join(base_dir, relative), ctx.directory)
+
+
 # --- interpolation ----------------------------------------------------------------------
 
-def _interpolate_tree(ctx: _Context, root: Map, path: str) -> None:
-    env = ctx.environment
-    resolve = env.get
+def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> None:
+    resolve = environment.get
     stack: list = [root]
     while stack:
         node = stack.pop()
@@ -264,37 +360,39 @@ def _check_keys(ctx: _Context, data: Map, path: str) -> None:
 
 # --- extends and include -----------------------------------------------------------------
 
-def _extend(ctx: _Context, path: str, services: Map, name: str, depth: int,
-            chain: tuple) -> Map:
+def _extend(ctx: _Context, path: str, base_dir: str, services: Map, name: str,
+            environment: dict[str, str], depth: int, chain: tuple) -> Map:
+    """`services[name]` with its `extends` resolved (recursively); `path` is its file."""
     service = services[name]
     ref = service.get("extends")
     loc = service.loc_of("extends")
     if isinstance(ref, str):
         base_name, base_file = ref, None
-    elif isinstance(ref, Map):
+    elif isinstance(ref, Map) and isinstance(ref.get("service"), str):
         base_name, base_file = ref.get("service"), ref.get("file")
     else:
-        ctx.report("error", "bad-extends", "`extends` takes a service name or a mapping", loc)
+        ctx.report("error", "bad-extends", "`extends` takes a service name or a mapping with "
+                   "`service:`", loc)
         return service
-    marker = (os.path.abspath(base_file and os.path.join(os.path.dirname(path), base_file)
-                              or path), base_name)
+    if base_file is not None and not isinstance(base_file, str):
+        ctx.report("error", "bad-extends", "`extends: file:` takes a path", loc)
+        return service
+    base_path = os.path.join(base_dir, base_file) if base_file else path
+    marker = (os.path.abspath(base_path), base_name)
     if marker in chain or depth > MAX_EXTENDS_DEPTH:
         ctx.report("error", "extends-cycle", f"`extends` of {base_name!r} loops back on itself",
                    loc)
         return service
     if base_file:
-        base_path = os.path.join(os.path.dirname(path), str(base_file))
-        model = _read(ctx, base_path)
-        if model is None:
-            ctx.report("error", "extends-missing", f"cannot load the extended file {base_file}",
-                       loc)
+        base_dir = os.path.dirname(base_path)  # its own relative paths resolve there
+        base_services = _extended_file(ctx, base_path, environment)
+        if base_services is None:
+            if ctx.reads <= MAX_FILE_READS:
+                ctx.report("error", "extends-missing", f"cannot load the extended file "
+                           f"{base_file}", loc)
             return service
-        base_data = model.data
-        _interpolate_tree(ctx, base_data, base_path)
-        base_services = base_data.get("services")
-        base_path_for_chain = base_path
     else:
-        base_services, base_path_for_chain = services, path
+        base_services = services
     if not isinstance(base_services, Map) or not isinstance(base_services.get(base_name), Map):
         ctx.report("error", "extends-missing", f"the extended service {base_name!r} does not "
                    "exist", loc)
@@ -302,57 +400,127 @@ def _extend(ctx: _Context, path: str, services: Map, name: str, depth: int,
     base = base_services[base_name]
     normalise_service(base)
     if "extends" in base:
-        base = _extend(ctx, base_path_for_chain, base_services, base_name, depth + 1,
-                       chain + (marker,))
-    extended = {k: v for k, v in service.items() if k != "extends"}
-    own = Map(extended)
-    own.loc, own.key_locs = service.loc, {k: v for k, v in service.key_locs.items()
-                                          if k != "extends"}
+        base = _extend(ctx, base_path, base_dir, base_services, base_name, environment,
+                       depth + 1, chain + (marker,))
+    own = Map({k: v for k, v in service.items() if k != "extends"})
+    own.loc = service.loc
+    own.key_locs = {k: v for k, v in service.key_locs.items() if k != "extends"}
+    own.written = service.written
     return merge(base, own)
 
 
-def _include(ctx: _Context, data: Map, path: str, depth: int, including: tuple) -> None:
-    entries = data.get("include")
+def _extended_file(ctx: _Context, path: str, environment: dict[str, str]) -> Map | None:
+    """The services of a file named by `extends: file:`, parsed once per project.
+
+    Services extending the same base share its unmerged values, as services extending a
+    service of their own file do: nothing after this point changes a value in place.
+    """
+    key = (os.path.abspath(path), id(environment))
+    if key not in ctx.extended_files:
+        model = _read(ctx, path)
+        services = None
+        if model is not None:
+            _interpolate_tree(ctx, model.data, environment)
+            services = model.data.get("services")
+            if isinstance(services, Map):
+                for raw in services.values():
+                    if isinstance(raw, Map):
+                        normalise_service(raw)
+                        _rebase_paths(ctx, raw, os.path.dirname(path))
+            else:
+                services = Map()
+        ctx.extended_files[key] = services
+    return ctx.extended_files[key]
+
+
+def _include(ctx: _Context, data: Map, base_dir: str, environment: dict[str, str],
+             depth: int, including: tuple) -> None:
+    """Import the services (and networks, volumes, secrets, configs) of `include`d projects.
+
+    Each entry is a project of its own: its files (`path`, a string or a list of files
+    merged in order) resolve relative paths in its `project_directory` (by default the first
+    file's directory) and interpolate from its `env_file` (by default that directory's
+    `.env`) under the including project's environment, which wins.
+    """
+    entries = data.pop("include", None)
     entries = entries if isinstance(entries, Seq) else Seq([entries])
-    services = data.get("services")
-    if not isinstance(services, Map):
-        services = Map()
-        services.loc = data.loc
-        data["services"] = services
-        data.key_locs["services"] = data.loc_of("include")
     for index, entry in enumerate(entries):
         loc = entries.loc_of(index) if entries.item_locs else data.loc_of("include")
-        paths = entry.get("path") if isinstance(entry, Map) else entry
+        if isinstance(entry, Map):
+            paths, env_files = entry.get("path"), entry.get("env_file")
+            project_dir = entry.get("project_directory")
+        else:
+            paths, env_files, project_dir = entry, None, None
         paths = list(paths) if isinstance(paths, Seq) else [paths]
-        for relative in paths:
-            if not isinstance(relative, str):
-                ctx.report("error", "bad-include", "`include` takes paths", loc)
-                continue
-            target = os.path.join(os.path.dirname(path), relative)
-            if os.path.abspath(target) in including or depth >= MAX_INCLUDE_DEPTH:
-                ctx.report("error", "include-cycle", f"{relative} includes itself", loc)
-                continue
-            model = _load_file(ctx, target, depth + 1, including)
+        if not paths or not all(isinstance(p, str) and p for p in paths):
+            ctx.report("error", "bad-include", "`include` takes paths to Compose files", loc)
+            continue
+        targets = [os.path.join(base_dir, p) for p in paths]
+        if os.path.abspath(targets[0]) in including or depth >= MAX_INCLUDE_DEPTH:
+            ctx.report("error", "include-cycle", f"{paths[0]} includes itself", loc)
+            continue
+        include_dir = os.path.join(base_dir, project_dir) if isinstance(project_dir, str) \
+            else os.path.dirname(targets[0])
+        env = _include_environment(ctx, environment, env_files, base_dir, include_dir, loc)
+        merged = None
+        for relative, target in zip(paths, targets):
+            model = _load_file(ctx, target, env, include_dir, depth + 1, including)
             if model is None:
-                ctx.report("error", "include-missing", f"cannot load included file {relative}",
-                           loc)
+                if ctx.reads <= MAX_FILE_READS:
+                    ctx.report("error", "include-missing", f"cannot load included file "
+                               f"{relative}", loc)
                 continue
-            included = model.data.get("services")
-            if not isinstance(included, Map):
-                continue
-            for name, service in included.items():
-                if name in services:
-                    ctx.report("error", "include-conflict", f"service {name!r} from {relative} "
+            ctx.included_files.append(os.path.abspath(target))
+            merged = model.data if merged is None else merge(merged, model.data)
+        if merged is not None:
+            _import_resources(ctx, data, merged, paths[0], loc)
+
+
+def _include_environment(ctx: _Context, environment: dict[str, str], env_files, base_dir: str,
+                         include_dir: str, loc: Location) -> dict[str, str]:
+    if env_files is None:
+        default = os.path.join(include_dir, ".env")
+        paths = [default] if os.path.isfile(default) else []
+    else:
+        entries = env_files if isinstance(env_files, Seq) else [env_files]
+        paths = [os.path.join(base_dir, e) for e in entries if isinstance(e, str) and e]
+    if not paths:
+        return environment
+    found: dict[str, str] = {}
+    for path in paths:
+        if not os.path.isfile(path):
+            ctx.report("error", "include-env-missing", f"env_file {os.path.basename(path)} of "
+                       "this include does not exist; Compose refuses the project", loc)
+            continue
+        env = read_env_file(path, lambda k: environment.get(k, found.get(k)), role="dotenv")
+        for code, message, problem_loc in env.problems:
+            ctx.report("error", code, message, problem_loc)
+        found.update(env.values())
+        if env.readable:
+            ctx.include_env_files.setdefault(path, env)
+    return {**found, **environment}  # the including project's variables win
+
+
+def _import_resources(ctx: _Context, data: Map, imported: Map, relative: str,
+                      loc: Location) -> None:
+    for section in ("services", "networks", "volumes", "secrets", "configs"):
+        extra = imported.get(section)
+        if not isinstance(extra, Map):
+            continue
+        mine = data.get(section)
+        if not isinstance(mine, Map):
+            mine = Map()
+            mine.loc = extra.loc
+            data[section] = mine
+            data.key_locs.setdefault(section, loc)
+        for name, value in extra.items():
+            if name in mine:
+                if mine[name] != value:  # an identical definition is no conflict for Compose
+                    ctx.report("error", "include-conflict", f"{section}.{name} from {relative} "
                                "is also defined here; Compose refuses the project", loc)
-                    continue
-                services[name] = service
-                services.key_locs[name] = included.loc_of(name)
-            for section in ("networks", "volumes", "secrets", "configs"):
-                extra = model.data.get(section)
-                if isinstance(extra, Map):
-                    mine = data.get(section)
-                    data[section] = extra if not isinstance(mine, Map) else merge(extra, mine)
-    data.pop("include", None)
+                continue
+            mine[name] = value
+            mine.key_locs[name] = extra.loc_of(name)
 
 
 # --- typed service facts -----------------------------------------------------------------
@@ -360,13 +528,20 @@ def _include(ctx: _Context, data: Map, path: str, depth: int, including: tuple) 
 def _build_service(ctx: _Context, project: ComposeProject, name: str, raw: Map,
                    location: Location) -> Service:
     service = Service(project=project, name=name, raw=raw, location=location)
+    for key in ("ports", "volumes"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, Seq):  # its facts would be missing
+            ctx.report("error", "bad-type", f"`{key}` of service {name!r} must be a list; "
+                       "Compose refuses this file", raw.loc_of(key))
     ports = raw.get("ports")
     if isinstance(ports, Seq):
         for index, item in enumerate(ports):
             port = parse_port(item, ports.loc_of(index))
             if port is None:
-                ctx.report("warning", "bad-port", f"cannot read port {item!r}",
-                           ports.loc_of(index))
+                written = (ports.written or {}).get(index)
+                ctx.report("warning", "bad-port", f"cannot read port {item!r}" + (
+                    f" (written {written!r})" if written else ""),
+                    ports.loc_of(index))
             else:
                 service.ports.append(port)
     volumes = raw.get("volumes")
@@ -410,6 +585,8 @@ def _collect_environment(ctx: _Context, project: ComposeProject, service: Servic
                 env = read_env_file(path, ctx.environment.get, role="env_file")
                 for code, message, problem_loc in env.problems:
                     ctx.report("error", code, message, problem_loc)
+                if not env.readable:
+                    continue  # reported; nothing to check in it
                 project.env_files[path] = env
             for var in env.variables.values():
                 service.environment[var.name] = EnvValue(var.name, var.value, var.location,

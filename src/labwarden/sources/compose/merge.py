@@ -38,6 +38,7 @@ def as_mapping(value, separator: str = "="):
         return value
     result = Map()
     result.loc = value.loc
+    written = value.written or {}
     for index, item in enumerate(value):
         if isinstance(item, Map):  # e.g. long-form networks lists are not KEY=value
             return value
@@ -46,6 +47,10 @@ def as_mapping(value, separator: str = "="):
         key = key.strip()
         result[key] = val if sep else None
         result.key_locs[key] = value.loc_of(index)
+        if index in written:  # `- KEY=${VAR}`: keep what the value was written as
+            if result.written is None:
+                result.written = {}
+            result.written[key] = written[index].partition(separator)[2]
     return result
 
 
@@ -88,12 +93,22 @@ def _merge_maps(base: Map, override: Map) -> Map:
     result = Map(base)
     result.loc = base.loc
     result.key_locs = dict(base.key_locs)
+    # What each value was written as before interpolation follows the value it describes.
+    written = dict(base.written) if base.written else {}
+    override_written = override.written or {}
     for key, value in override.items():
         if isinstance(value, Tagged) and value == RESET or getattr(value, "tag", "") == RESET:
             result.pop(key, None)
             result.key_locs.pop(key, None)
+            written.pop(key, None)
             continue
+        if key in override_written:
+            written[key] = override_written[key]
+        elif value is not None or key not in result:
+            written.pop(key, None)
         if key in result:
+            if value is None:  # an empty key in an override changes nothing (compose-go)
+                continue
             if key == "logging" and isinstance(value, Map) and isinstance(result[key], Map) \
                     and value.get("driver") not in (None, result[key].get("driver")):
                 merged = value  # a different driver's options make no sense merged
@@ -102,7 +117,12 @@ def _merge_maps(base: Map, override: Map) -> Map:
         else:
             merged = value
         result[key] = merged
-        result.key_locs[key] = override.loc_of(key)
+        # A value replaced points at the override; a mapping or list merged from both keeps
+        # the line of its first definition (a service's own line stays in the base file),
+        # while each of its entries keeps its own file and line.
+        if merged is value or not isinstance(merged, (Map, Seq)) or key not in base.key_locs:
+            result.key_locs[key] = override.loc_of(key)
+    result.written = written or None
     return result
 
 
@@ -110,20 +130,27 @@ def _union(base: Seq, override: Seq) -> Seq:
     result = Seq(base)
     result.loc = base.loc
     result.item_locs = list(base.item_locs)
+    written = dict(base.written) if base.written else {}
+    override_written = override.written or {}
     seen = {_hashable(v) for v in base}
     for index, item in enumerate(override):
         marker = _hashable(item)
         if marker in seen:
             continue
         seen.add(marker)
+        if index in override_written:
+            written[len(result)] = override_written[index]
         result.append(item)
         result.item_locs.append(override.loc_of(index))
+    result.written = written or None
     return result
 
 
 def _merge_keyed(base: Seq, override: Seq, keyed) -> Seq:
     result = Seq()
     result.loc = base.loc
+    written = dict(base.written) if base.written else {}
+    override_written = override.written or {}
     position: dict[str, int] = {}
     for index, item in enumerate(base):
         position[keyed(item)] = len(result)
@@ -136,9 +163,14 @@ def _merge_keyed(base: Seq, override: Seq, keyed) -> Seq:
             result[slot] = item
             result.item_locs[slot] = override.loc_of(index)
         else:
-            position[target] = len(result)
+            slot = position[target] = len(result)
             result.append(item)
             result.item_locs.append(override.loc_of(index))
+        if index in override_written:
+            written[slot] = override_written[index]
+        else:
+            written.pop(slot, None)
+    result.written = written or None
     return result
 
 

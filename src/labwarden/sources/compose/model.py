@@ -70,7 +70,11 @@ def _port_range(text: str | None) -> list[int]:
 
 def parse_port(item, location: Location) -> Port | None:
     """Short (`127.0.0.1:8080:80/tcp`) or long syntax; None when unparseable."""
+    if item is None or isinstance(item, (Seq, bool)):
+        return None
     if isinstance(item, Map):
+        if item.get("target") in (None, ""):
+            return None
         host_ip = item.get("host_ip")
         published = item.get("published")
         return Port(target=str(item.get("target", "")),
@@ -252,6 +256,8 @@ class ComposeProject:
     env_files: dict[str, EnvFile] = field(default_factory=dict)
     legacy: bool = False
     unknown_keys: list["UnknownKey"] = field(default_factory=list)
+    compose_name: str = ""          # Compose's own project name (COMPOSE_PROJECT_NAME, name:)
+    included_files: list[str] = field(default_factory=list)  # absolute paths, via `include`
 
     @property
     def asset(self) -> str:

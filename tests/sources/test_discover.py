@@ -1,0 +1,83 @@
+"""Project discovery: which files `docker compose` would pick in each directory."""
+
+from __future__ import annotations
+
+import os
+
+from labwarden.sources.compose.discover import ProjectSpec, discover
+
+
+def names(spec: ProjectSpec) -> list[str]:
+    return [os.path.basename(f) for f in spec.files]
+
+
+def test_file_precedence_and_ignored_files(lw):
+    root = lw.tree({
+        "a/compose.yaml": "services: {}\n",
+        "a/docker-compose.yml": "services: {}\n",
+        "b/docker-compose.yml": "services: {}\n",
+        "b/docker-compose.yaml": "services: {}\n",
+        "c/compose.yml": "services: {}\n",
+        "c/docker-compose.override.yml": "services: {}\n",
+        "c/compose.override.yaml": "services: {}\n",
+    })
+    diagnostics = []
+    specs = {s.key: s for s in discover([str(root)], diagnostics)}
+    assert names(specs["a"]) == ["compose.yaml"]
+    assert names(specs["b"]) == ["docker-compose.yml"]  # compose-go prefers .yml here
+    assert names(specs["c"]) == ["compose.yml", "compose.override.yaml"]
+    ignored = sorted(os.path.relpath(d.location.path, root) for d in diagnostics
+                     if d.code == "ignored-compose-file")
+    assert ignored == ["a/docker-compose.yml", "b/docker-compose.yaml",
+                       "c/docker-compose.override.yml"]
+
+
+def test_other_compose_files_are_noted_not_loaded(lw):
+    root = lw.tree({
+        "compose.yaml": "services: {}\n",
+        "compose.prod.yaml": "services: {}\n",
+        "docker-compose-arm64.yml": "services: {}\n",
+        "settings.yaml": "a: 1\n",
+    })
+    diagnostics = []
+    specs = discover([str(root)], diagnostics)
+    assert [names(s) for s in specs] == [["compose.yaml"]]
+    noted = sorted(os.path.basename(d.location.path) for d in diagnostics
+                   if d.code == "not-loaded-by-compose")
+    assert noted == ["compose.prod.yaml", "docker-compose-arm64.yml"]
+
+
+def test_explicit_file_and_missing_path(lw):
+    root = lw.tree({
+        "stack/docker-compose.yml": "services: {}\n",
+        "stack/docker-compose.override.yml": "services: {}\n",
+        "stack/extra.yml": "services: {}\n",
+    })
+    diagnostics = []
+    specs = discover([str(root / "stack" / "docker-compose.yml"), str(root / "stack/extra.yml"),
+                      str(root / "nope")], diagnostics)
+    assert [names(s) for s in specs] == [
+        ["docker-compose.yml", "docker-compose.override.yml"], ["extra.yml"]]
+    assert all(s.explicit for s in specs)
+    assert [s.key for s in specs] == ["stack", os.path.join("stack", "extra.yml")]
+    assert [d.code for d in diagnostics] == ["not-found"]
+
+
+def test_skipped_directories(lw):
+    root = lw.tree({
+        "app/compose.yaml": "services: {}\n",
+        "app/node_modules/pkg/compose.yaml": "services: {}\n",
+        ".git/compose.yaml": "services: {}\n",
+        ".venv/compose.yaml": "services: {}\n",
+    })
+    specs = discover([str(root)], [])
+    assert [s.key for s in specs] == ["app"]
+
+
+def test_symlinked_directory_is_walked_once(lw):
+    root = lw.tree({"real/compose.yaml": "services: {}\n"})
+    os.symlink("real", root / "alias")
+    diagnostics = []
+    specs = discover([str(root)], diagnostics)
+    assert len(specs) == 1
+    assert [d.code for d in diagnostics] == ["symlink-loop"]
