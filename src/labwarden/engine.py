@@ -32,6 +32,7 @@ class AuditOptions:
     config: Config = field(default_factory=Config)
     jobs: int | None = None          # None: one per core for large trees, else serial
     today: dt.date | None = None
+    compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
 
 
 @dataclass
@@ -67,9 +68,11 @@ class _RuleRunner:
 
     def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
         severity = self.config.severity_overrides.get(rule.id) or hit.severity or rule.severity
+        # A hit may narrow the rule's checklist items (one grouped finding, several items).
+        items = tuple(i for i in hit.checklist if i in rule.checklist) or rule.checklist
         return Finding(rule=rule, severity=severity, message=hit.message, location=hit.location,
                        asset=asset, resource=hit.resource, evidence=hit.evidence,
-                       fix=hit.fix)
+                       fix=hit.fix, checklist=items)
 
     @property
     def count(self) -> int:
@@ -126,13 +129,14 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
 
 def _pack(f: Finding) -> tuple:
     return (f.rule.id, f.severity, f.message, f.location, f.asset, f.resource, f.evidence,
-            f.fix, f.suppression)
+            f.fix, f.suppression, f.checklist)
 
 
 def _unpack(row: tuple) -> Finding:
     rule = registry.get(row[0])
     return Finding(rule=rule, severity=row[1], message=row[2], location=row[3], asset=row[4],
-                   resource=row[5], evidence=row[6], fix=row[7], suppression=row[8])
+                   resource=row[5], evidence=row[6], fix=row[7], suppression=row[8],
+                   checklist=row[9])
 
 
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
@@ -179,6 +183,11 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     specs = discover(paths, diagnostics)
+    if options.compose_files:
+        first = options.compose_files[0]
+        directory = os.path.dirname(first) or "."
+        specs.append(ProjectSpec(directory, list(options.compose_files),
+                                 os.path.basename(os.path.abspath(directory)), explicit=True))
     jobs = _jobs(options, len(specs))
     partials = _run_parallel(specs, options, jobs) if jobs > 1 else \
         [_audit_specs(specs, options)]

@@ -95,6 +95,7 @@ class Hit:
     evidence: str = ""                 # already redacted by the rule
     severity: Severity | None = None   # a contextual override of the rule's default
     fix: str = ""                      # a fix specific to this hit; else the rule's own
+    checklist: tuple[str, ...] = ()    # the subset of the rule's items this hit fails
 
 
 @dataclass(slots=True)
@@ -118,6 +119,11 @@ class Finding:
     fix: str = ""
     suppression: Suppression | None = None
     id: str = ""                       # CRITICAL-001…, assigned once the result is sorted
+    checklist: tuple[str, ...] = ()    # the checklist items this finding fails
+
+    def __post_init__(self):
+        if not self.checklist:
+            self.checklist = self.rule.checklist
 
     @property
     def fingerprint(self) -> str:

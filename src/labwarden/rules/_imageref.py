@@ -1,0 +1,161 @@
+"""Image references (`ghcr.io/org/app:1.2@sha256:…`) parsed the way Docker reads them.
+
+Pure helpers for the IMG rules: no I/O, no registry lookups. The grammar follows Docker's
+`distribution/reference`: the first path component is a registry host only when it holds a
+`.` or a `:` (a port), is `localhost`, or has capitals; otherwise the image is on Docker Hub,
+whose single-name images live under `library/`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB = "docker.io"
+# Hosts that serve Docker Hub's content. Docker itself rewrites only `index.docker.io`; the
+# other two are the Hub's API hosts, which some files name directly.
+_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
+                          "registry.hub.docker.com"})
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+# Tags that follow a release channel rather than naming a version. A tag with no digit in it
+# that holds a channel word (`stable-alpine`, `lts`, `main`), or is made only of variant
+# words (`alpine` is the latest Alpine build, `fpm-alpine`), moves with every release
+# exactly as `latest` does. `bookworm-slim` names a release series and is not reported.
+_CHANNEL_WORDS = frozenset({
+    "latest", "stable", "edge", "nightly", "dev", "devel", "develop", "development", "main",
+    "master", "mainline", "rolling", "release", "testing", "test", "unstable", "beta",
+    "alpha", "canary", "lts", "current", "next", "preview", "insiders", "snapshot",
+})
+_VARIANT_WORDS = frozenset({"alpine", "slim", "apache", "fpm", "cli", "musl", "glibc"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    registry: str            # lower case, Docker Hub spelled `docker.io`; may hold a :port
+    repository: str          # the path inside the registry (`library/nginx`)
+    tag: str | None
+    digest: str | None       # `sha256:…`
+    explicit_registry: bool  # the reference named its registry host
+
+    @property
+    def host(self) -> str:
+        """The registry host without its port."""
+        if self.registry.startswith("["):          # [::1]:5000
+            return self.registry.partition("]")[0] + "]"
+        return self.registry.rpartition(":")[0] if ":" in self.registry else self.registry
+
+    @property
+    def name(self) -> str:
+        """The reference without tag or digest, as short as Docker would write it."""
+        if self.registry == DOCKER_HUB and not self.explicit_registry:
+            return self.repository.removeprefix("library/")
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def pinned_by_digest(self) -> bool:
+        return self.digest is not None
+
+    @property
+    def floating(self) -> bool:
+        """No tag (Docker pulls `latest`) or a release-channel tag; a digest pins anyway."""
+        return self.digest is None and (self.tag is None or is_channel_tag(self.tag))
+
+
+def is_channel_tag(tag: str) -> bool:
+    """`latest`, `stable-alpine`, `lts`: a tag that names a channel, not a version."""
+    lowered = tag.lower()
+    words = re.split(r"[-_.]+", lowered)
+    if "latest" in words:
+        return True
+    if any(ch.isdigit() for ch in lowered):
+        return False
+    return any(w in _CHANNEL_WORDS for w in words) or all(w in _VARIANT_WORDS for w in words)
+
+
+def parse_image(text: object) -> ImageRef | None:
+    """Parse an image reference; None when it is empty or not a reference Docker accepts
+    (typically the leftovers of an unset variable: `app:`, `/app`, `${REG}/`)."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not text or any(ch.isspace() for ch in text):
+        return None
+    name, at, digest = text.partition("@")
+    if at and not _DIGEST.match(digest):
+        return None
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or
+                  first != first.lower()):
+        registry, path, explicit = first.lower(), rest, True
+    else:
+        registry, path, explicit = DOCKER_HUB, name, False
+    if not registry or registry.startswith(":") or registry.endswith(":"):
+        return None
+    tag = None
+    if ":" in path:
+        path, _, tag = path.rpartition(":")
+        if not _TAG.match(tag):
+            return None
+    if not path or not all(_COMPONENT.match(c) for c in path.split("/")):
+        return None
+    if registry in _HUB_ALIASES:
+        registry = DOCKER_HUB
+    if registry == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    return ImageRef(registry, path, tag, digest or None, explicit)
+
+
+def normalise_registry_entry(entry: str) -> str:
+    """An allow-list entry as written by a person: `https://Registry.Local:5000/` and the
+    Hub's aliases become comparable with `ImageRef.registry`."""
+    text = entry.strip().lower()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text).rstrip("/")
+    host, slash, path = text.partition("/")
+    if host in _HUB_ALIASES:
+        host = DOCKER_HUB
+    return f"{host}{slash}{path}"
+
+
+def registry_allowed(ref: ImageRef, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether `ref` comes from an allowed registry.
+
+    An entry allows its registry and that registry's subdomains (`gcr.io` allows
+    `eu.gcr.io`, never `evilgcr.io`). An entry without a port allows the host on any port;
+    one with a port only that port. An entry with a path (`ghcr.io/myorg`,
+    `docker.io/library`) allows only repositories under that path.
+    """
+    for raw in allowed:
+        entry = normalise_registry_entry(str(raw))
+        if not entry:
+            continue
+        host, _, prefix = entry.partition("/")
+        if prefix and not (ref.repository == prefix or ref.repository.startswith(prefix + "/")):
+            continue
+        if _host_matches(ref, host):
+            return True
+    return False
+
+
+def _host_matches(ref: ImageRef, entry_host: str) -> bool:
+    has_port = ":" in entry_host and not entry_host.endswith("]")
+    candidate = ref.registry if has_port else ref.host
+    return candidate == entry_host or candidate.endswith("." + entry_host)
+
+
+_LOCAL_SUFFIXES = (".local", ".lan", ".home", ".internal", ".intranet", ".localdomain",
+                   ".home.arpa", ".corp", ".private", ".localhost")
+
+
+def is_private_registry(ref: ImageRef) -> bool:
+    """A registry on the local network (`localhost:5000`, `registry.lan`, `10.0.0.5:5000`,
+    a dotless host): one the operator runs, not an unknown party on the Internet."""
+    host = ref.host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host or host.endswith(_LOCAL_SUFFIXES)
+    return address.is_private or address.is_loopback or address.is_link_local
