@@ -1,1 +1,376 @@
-"""(rules to be written)"""
+"""Rules about network exposure: published ports, LAN-attached networks and Traefik's
+defaults.
+
+Each published port gets at most one finding: NET002 when it is a database or broker,
+NET003 when it is an administration interface, otherwise NET001. A port bound to loopback or
+to a specific address is not reported; 80 and 443 on the reverse proxy are expected.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from labwarden.model import Hit, Impact, Location, Severity
+from labwarden.rules import _images
+from labwarden.rules._portdata import PortClass, classify
+from labwarden.rules.registry import rule
+from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
+from labwarden.sources.yamlfile import Map, Seq
+
+DNAT = "Docker's iptables DNAT rules bypass the host firewall (ufw/firewalld do not block it)"
+
+
+# --- published ports ------------------------------------------------------------------------
+
+def _exposed_ports(service: Service) -> list[Port]:
+    """Ports published on every interface of the host."""
+    mode = str(service.get("network_mode", ""))
+    if mode == "host" or mode == "none" or mode.startswith(("service:", "container:")):
+        return []               # Docker ignores `ports:` there (the host network has its rule)
+    # A target that is not a port number is a broken entry (Compose rejects it), not ours.
+    return [p for p in service.ports if p.on_all_interfaces and p.target_ports]
+
+
+def _classified(service: Service) -> list[tuple[Port, PortClass | None]]:
+    return [(p, classify(service.image, p.target_ports)) for p in _exposed_ports(service)]
+
+
+def _describe(port: Port) -> str:
+    proto = "" if port.protocol == "tcp" else f"/{port.protocol}"
+    if port.published:
+        return f"{port.published}:{port.target}{proto}"
+    return f"{port.target}{proto} (on a random host port)"
+
+
+def _resource(port: Port) -> str:
+    return f"port:{port.published or ''}:{port.target}/{port.protocol}"
+
+
+def _bind_fix(port: Port, address: str = "127.0.0.1") -> str:
+    if "target:" in port.spec:   # long syntax
+        return f"add `host_ip: {address}` to this port"
+    proto = "" if port.protocol == "tcp" else f"/{port.protocol}"
+    return f"`{address}:{port.published or ''}:{port.target}{proto}`"
+
+
+def _is_proxy(service: Service, settings) -> bool:
+    return service.name in settings.proxy_services or \
+        _images.matches(service.image, settings.proxy_images)
+
+
+@rule("NET001", "port-on-all-interfaces", Severity.MEDIUM,
+      title="Port published on all interfaces", on=Service, checklist=["3.1.1", "3.2.4"],
+      refs=["CIS Docker Benchmark 5.14", "CWE-668"], impact=Impact("service", (1, 2)))
+def port_on_all_interfaces(service: Service, settings):
+    """Reports a published port (short or long syntax, a range, or a bare container port that
+    gets a random host port) bound to every interface: no host IP, `0.0.0.0` or `::`.
+
+    Ports bound to 127.0.0.1, ::1 or a specific address are not reported, nor are the
+    internet-facing ports (80 and 443 by default) of the reverse proxy. Databases and
+    administration interfaces are NET002's and NET003's.
+
+    Why it matters:
+    Docker publishes ports with its own iptables DNAT rules, ahead of the host firewall, so
+    `ufw deny` does not close them: the service is reachable from every network the host is
+    on, bypassing the reverse proxy with its TLS and authentication.
+
+    Example:
+    ```yaml
+    services:
+      app:
+        image: ghcr.io/example/app:1.4
+        ports:
+          - "8080:8080"
+    ```
+
+    Fix:
+    Route the service through the reverse proxy and drop `ports:`, or bind it to loopback or
+    one LAN address: `"127.0.0.1:8080:8080"` (long syntax: `host_ip: 127.0.0.1`).
+    """
+    proxy = _is_proxy(service, settings)
+    facing = set(settings.internet_facing_ports)
+    for port, kind in _classified(service):
+        if kind is not None:
+            continue
+        numbers = port.published_ports or port.target_ports
+        if proxy and numbers and all(n in facing for n in numbers):
+            continue
+        yield Hit(f"port {_describe(port)} is published on all interfaces: {DNAT}",
+                  port.location, resource=_resource(port), evidence=port.spec,
+                  fix=f"serve it through the reverse proxy and remove the port, or bind it to "
+                      f"loopback or one LAN address: {_bind_fix(port)}")
+
+
+@rule("NET002", "database-port-exposed", Severity.CRITICAL,
+      title="Database port published on all interfaces", on=Service,
+      checklist=["3.1.5", "3.5.2"], refs=["CIS Docker Benchmark 5.14", "CWE-668"],
+      impact=Impact("service", (1, 2)))
+def database_port_exposed(service: Service, settings):
+    """Reports a database, cache or message-broker port (PostgreSQL 5432, MySQL/MariaDB 3306,
+    MongoDB 27017, Redis 6379, Elasticsearch 9200, Memcached 11211, InfluxDB 8086, …)
+    published on all interfaces, recognised by the image or by the container port. Message
+    brokers (AMQP, MQTT, NATS, Kafka) are HIGH: they often serve LAN clients.
+
+    Why it matters:
+    Database ports are scanned for continuously; many images start without a password or
+    with a weak one, and Docker's DNAT rules bypass the host firewall. The application's
+    containers reach the database over the Compose network without any published port.
+
+    Example:
+    ```yaml
+    services:
+      db:
+        image: postgres:16
+        ports:
+          - "5432:5432"
+    ```
+
+    Fix:
+    Remove the `ports:` entry (other containers use `db:5432` on the project network), or
+    bind it to loopback for local tools: `"127.0.0.1:5432:5432"`.
+    """
+    for port, kind in _classified(service):
+        if kind is None or kind.kind == "admin":
+            continue
+        what = "message broker" if kind.kind == "broker" else "database"
+        yield Hit(f"{kind.label} ({what}) port {_describe(port)} is published on all "
+                  f"interfaces: {DNAT}", port.location, resource=_resource(port),
+                  evidence=port.spec, severity=kind.severity,
+                  fix=f"remove the port (containers reach it on the Compose network by service "
+                      f"name) or bind it to loopback: {_bind_fix(port)}")
+
+
+@rule("NET003", "admin-port-exposed", Severity.HIGH,
+      title="Administration interface published on all interfaces", on=Service,
+      checklist=["3.1.4"], refs=["CIS Docker Benchmark 5.14", "CIS Docker Benchmark 2.6",
+                                 "CWE-668"],
+      impact=Impact("service", (1, 2)))
+def admin_port_exposed(service: Service, settings):
+    """Reports an administration panel or API published on all interfaces: the Docker Engine
+    API (2375 is CRITICAL: unauthenticated root), Portainer and its agent, Nginx Proxy
+    Manager's admin port 81, the Traefik dashboard, Proxmox, Grafana, Prometheus,
+    Alertmanager, Home Assistant, cAdvisor, node-exporter, Loki, Netdata, pgAdmin, Adminer,
+    n8n, … recognised by the image and the container port.
+
+    Why it matters:
+    An administration interface controls the other services (Portainer and the Docker API
+    are root on the host). Published on every interface it bypasses the host firewall and
+    the proxy's authentication, and a single weak or default password hands it over.
+
+    Example:
+    ```yaml
+    services:
+      npm:
+        image: jc21/nginx-proxy-manager:2.12.3
+        ports:
+          - "80:80"
+          - "443:443"
+          - "81:81"
+    ```
+
+    Fix:
+    Bind it to loopback or the management LAN address (`"192.168.10.5:81:81"`) and reach it
+    over a VPN or SSH tunnel, or put it behind the proxy with authentication and remove the
+    port.
+    """
+    for port, kind in _classified(service):
+        if kind is None or kind.kind != "admin":
+            continue
+        yield Hit(f"{kind.label} (port {_describe(port)}) is published on all interfaces: {DNAT}",
+                  port.location, resource=_resource(port), evidence=port.spec,
+                  severity=kind.severity,
+                  fix=f"bind it to loopback or the management LAN address ({_bind_fix(port)}) "
+                      "and reach it over a VPN or SSH tunnel, or route it through the proxy "
+                      "with authentication")
+
+
+# --- networks -------------------------------------------------------------------------------
+
+LAN_DRIVERS = frozenset({"macvlan", "ipvlan"})
+
+
+@rule("NET004", "macvlan-network", Severity.MEDIUM, title="Network attached directly to the LAN",
+      on=ComposeProject, checklist=["3.5.4"], refs=["Docker docs: macvlan network driver"],
+      impact=Impact("project", (5, 15)))
+def macvlan_network(project: ComposeProject, settings):
+    """Reports a top-level network with the `macvlan` or `ipvlan` driver.
+
+    Why it matters:
+    Containers on such a network get their own address on the LAN: every port they listen
+    on is reachable from the LAN without being published, the host firewall and Docker's
+    DOCKER-USER chain do not see the traffic, and the reverse proxy is bypassed.
+
+    Example:
+    ```yaml
+    networks:
+      lan:
+        driver: macvlan
+        driver_opts:
+          parent: eth0
+    ```
+
+    Fix:
+    Use a bridge network and publish only what is needed through the proxy. Where a
+    container needs its own LAN address (DHCP, mDNS discovery), isolate it on its own VLAN
+    and filter it on the router.
+    """
+    for name, network in project.section("networks").items():
+        if not isinstance(network, Map):
+            continue
+        driver = str(network.get("driver") or "").strip().lower()
+        if driver not in LAN_DRIVERS:
+            continue
+        users = [s.name for s in project.services.values()
+                 if isinstance(s.raw.get("networks"), Map) and name in s.raw["networks"]]
+        who = f" (used by {', '.join(users)})" if users else ""
+        yield Hit(f"network `{name}` uses the {driver} driver{who}: its containers sit directly "
+                  "on the LAN, bypassing the host firewall and the reverse proxy",
+                  network.key_locs.get("driver") or project.loc("networks", name),
+                  resource=f"network:{name}", evidence=f"driver: {driver}")
+
+
+# --- Traefik --------------------------------------------------------------------------------
+
+def _is_traefik(service: Service) -> bool:
+    return _images.name(service.image) == "traefik"
+
+
+_CONFIG_FILES = ("/etc/traefik/traefik.yml", "/etc/traefik/traefik.yaml",
+                 "/etc/traefik/traefik.toml", "/traefik.yml", "/traefik.yaml", "/traefik.toml")
+
+
+def _traefik_options(service: Service) -> list[tuple[str, str | None, Location, str]] | None:
+    """Traefik's static options as (lower-cased name, value or None, location, as written).
+
+    Traefik reads its static configuration from exactly one source: a configuration file if
+    one is found, else the command-line flags, else TRAEFIK_* variables. None means a file
+    is in use and we cannot see the options.
+    """
+    flags: list[tuple[str, str | None, Location, str]] = []
+    raw = service.raw.get("command")
+    if isinstance(raw, Seq):
+        items = [(str(v), raw.loc_of(i)) for i, v in enumerate(raw) if v is not None]
+    elif raw is not None:
+        items = [(str(raw), service.loc("command"))]
+    else:
+        items = []
+    for text, loc in items:
+        try:
+            tokens = shlex.split(text)
+        except ValueError:
+            tokens = text.split()
+        for token in tokens:
+            if token.startswith("-"):
+                name, eq, value = token.lstrip("-").partition("=")
+                flags.append((name.lower(), value if eq else None, loc, token))
+    if any(name == "configfile" for name, *_ in flags) or \
+            any(m.target in _CONFIG_FILES for m in service.mounts):
+        return None
+    if flags:
+        return flags
+    options = []
+    for env in service.environment.values():
+        if env.name.upper().startswith("TRAEFIK_"):
+            name = env.name[len("TRAEFIK_"):].lower().replace("_", ".")
+            options.append((name, env.value, env.location, f"{env.name}={env.value or ''}"))
+    return options
+
+
+def _true(value: str | None) -> bool:
+    return value is None or parse_bool(value.strip()) is True
+
+
+def _false(value: str | None) -> bool:
+    return value is not None and parse_bool(value.strip()) is False
+
+
+@rule("NET005", "traefik-exposed-by-default", Severity.MEDIUM,
+      title="Traefik exposes every container by default", on=Service, checklist=["3.1.1"],
+      refs=["Traefik docs: Docker provider exposedByDefault"],
+      impact=Impact("project", (2, 10)))
+def traefik_exposed_by_default(service: Service, settings):
+    """Reports a Traefik service whose Docker (or Swarm) provider is enabled on the command
+    line without `--providers.docker.exposedbydefault=false`.
+
+    When Traefik reads a static configuration file (`--configFile`, or a mounted
+    `traefik.yml`), the command line is ignored and nothing is reported: that file is not
+    read here.
+
+    Why it matters:
+    With the default `exposedByDefault=true`, every container on Traefik's networks gets a
+    router, including databases and admin tools nobody meant to publish, as soon as it
+    starts, with a default rule built from the container's name.
+
+    Example:
+    ```yaml
+    services:
+      traefik:
+        image: traefik:v3.3
+        command:
+          - --providers.docker=true
+          - --entrypoints.websecure.address=:443
+    ```
+
+    Fix:
+    Add `--providers.docker.exposedbydefault=false` and label only the services to publish
+    with `traefik.enable=true`.
+    """
+    if not _is_traefik(service):
+        return
+    options = _traefik_options(service)
+    if not options:
+        return
+    for provider in ("providers.docker", "providers.swarm"):
+        own = [o for o in options if o[0] == provider or o[0].startswith(provider + ".")]
+        if not own or any(n == provider and _false(v) for n, v, *_ in own):
+            continue
+        if any(n == provider + ".exposedbydefault" and _false(v) for n, v, *_ in own):
+            continue
+        yield Hit(f"Traefik's {provider.split('.')[1]} provider exposes every container on its "
+                  f"networks: `--{provider}.exposedbydefault=false` is missing", own[0][2],
+                  resource=f"traefik:{provider}.exposedbydefault", evidence=own[0][3],
+                  fix=f"add `--{provider}.exposedbydefault=false` and the label "
+                      "`traefik.enable=true` on each service to publish")
+
+
+@rule("NET006", "traefik-api-insecure", Severity.HIGH,
+      title="Traefik dashboard without authentication", on=Service, checklist=["3.1.4"],
+      refs=["Traefik docs: API insecure mode", "CWE-306"], impact=Impact("service", (1, 2)))
+def traefik_api_insecure(service: Service, settings):
+    """Reports Traefik started with `--api.insecure=true` (or `TRAEFIK_API_INSECURE=true`),
+    which serves the dashboard and API on port 8080 without authentication. HIGH when port
+    8080 is published beyond loopback or the host network is used, MEDIUM otherwise.
+
+    Why it matters:
+    The API lists every router, service, middleware and backend address of the lab, the
+    map an attacker needs; anyone who reaches port 8080 reads it without a password.
+
+    Example:
+    ```yaml
+    services:
+      traefik:
+        image: traefik:v3.3
+        command:
+          - --api.insecure=true
+        ports:
+          - "8080:8080"
+    ```
+
+    Fix:
+    Remove `--api.insecure`, enable `--api.dashboard=true` and route the dashboard through
+    a router on `api@internal` with an authentication middleware.
+    """
+    if not _is_traefik(service):
+        return
+    for name, value, loc, shown in _traefik_options(service) or ():
+        if name != "api.insecure" or not _true(value):
+            continue
+        exposed = str(service.get("network_mode", "")) == "host" or any(
+            8080 in p.target_ports and not p.on_loopback for p in service.ports)
+        where = "and port 8080 is published" if exposed else \
+            "(only this host and the containers on its networks reach port 8080)"
+        yield Hit(f"Traefik's dashboard and API are served without authentication {where}",
+                  loc, resource="traefik:api.insecure", evidence=shown,
+                  severity=None if exposed else Severity.MEDIUM,
+                  fix="remove `--api.insecure` and serve `api@internal` through a router with "
+                      "an authentication middleware")

@@ -1,0 +1,53 @@
+"""Image references reduced to what rules compare: the repository path and its last name.
+
+`docker.io/library/postgres:16@sha256:…` → repository `postgres`, name `postgres`;
+`lscr.io/linuxserver/swag:2.11` → repository `linuxserver/swag`, name `swag`;
+`localhost:5000/team/app:1` → repository `team/app`, name `app`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def repository(image: str | None) -> str:
+    """The repository path without registry, `library/`, tag or digest, lower-cased."""
+    if not image:
+        return ""
+    ref = str(image).strip().lower().split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:                       # a tag, not a registry port
+        ref = ref[:colon]
+    parts = [p for p in ref.split("/") if p]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]                   # the registry host
+    if len(parts) > 1 and parts[0] == "library":
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+def name(image: str | None) -> str:
+    """The last path component of the repository: `grafana/grafana-oss` → `grafana-oss`."""
+    return repository(image).rsplit("/", 1)[-1]
+
+
+def matches(image: str | None, candidates: Iterable[str]) -> bool:
+    """True when the image is one of `candidates`.
+
+    A candidate with a slash names a repository (`jc21/nginx-proxy-manager`, registry
+    optional); one without a slash names the last component (`traefik` also matches
+    `library/traefik` and a mirror such as `registry.lan/traefik`).
+    """
+    repo = repository(image)
+    if not repo:
+        return False
+    last = repo.rsplit("/", 1)[-1]
+    for candidate in candidates:
+        wanted = repository(candidate)
+        if "/" in wanted:
+            if repo == wanted:
+                return True
+        elif last == wanted:
+            return True
+    return False
