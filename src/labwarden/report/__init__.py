@@ -1,0 +1,35 @@
+"""Reporters: each renders one `AuditResult` and recomputes nothing.
+
+The format's module is imported only when that format is asked for, so `import
+labwarden.report` stays cheap: the terminal reporter in plain mode never imports rich, and
+no reporter imports jsonschema or jinja2 at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from labwarden.model import AuditResult
+
+FORMATS = ("terminal", "json", "sarif", "markdown")
+
+_MODULES = {
+    "terminal": "labwarden.report.terminal",
+    "json": "labwarden.report.json_report",
+    "sarif": "labwarden.report.sarif",
+    "markdown": "labwarden.report.markdown",
+}
+
+
+def render(result: AuditResult, fmt: str, *, color: bool | None = None,
+           width: int | None = None) -> str:
+    """The report of `result` in `fmt`. `color` and `width` concern the terminal only:
+    color None means "when stdout is a terminal and NO_COLOR is unset"."""
+    try:
+        module = importlib.import_module(_MODULES[fmt])
+    except KeyError:
+        raise ValueError(f"unknown report format {fmt!r} "
+                         f"(expected one of: {', '.join(FORMATS)})") from None
+    if fmt == "terminal":
+        return module.render(result, color=color, width=width)
+    return module.render(result)

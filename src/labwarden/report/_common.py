@@ -1,0 +1,139 @@
+"""What several reporters share: severity order, fix text, grouping, paths, the version.
+
+Standard library only and nothing heavy: the terminal reporter imports this on the path that
+must start fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity
+
+SEVERITIES = tuple(sorted(Severity, reverse=True))          # CRITICAL first
+DIAGNOSTIC_LEVELS = ("error", "gap", "warning", "info")
+
+_version: str | None = None
+
+# Control characters (C0 but tab, DEL, C1): text from audited files must not reach a
+# terminal or a rendered page as escape sequences.
+_CONTROL = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL[0x09] = " "
+
+
+def clean(text: object) -> str:
+    """One line of safe text: newlines become spaces, control characters go."""
+    return str(text).replace("\r\n", " ").replace("\n", " ").translate(_CONTROL)
+
+
+def tool_version() -> str:
+    global _version
+    if _version is None:
+        try:
+            from importlib.metadata import version
+
+            _version = version("labwarden")
+        except Exception:  # noqa: BLE001 - running from a source tree that is not installed
+            _version = "0.0.0+unknown"
+    return _version
+
+
+def first_paragraph(text: str) -> str:
+    """The first paragraph of a doc section, joined onto one line."""
+    for block in (text or "").strip().split("\n\n"):
+        block = " ".join(line.strip() for line in block.splitlines() if line.strip())
+        if block:
+            return block
+    return ""
+
+
+def rule_fix(finding: Finding) -> str:
+    doc = finding.rule.doc
+    return doc.fix if doc is not None else ""
+
+
+def fix_text(finding: Finding) -> str:
+    """The hit's own fix, else the first paragraph of the rule's documented fix."""
+    return finding.fix or first_paragraph(rule_fix(finding))
+
+
+def by_severity(result: AuditResult) -> dict[Severity, list[Finding]]:
+    """Active findings per severity, CRITICAL first, in the engine's order."""
+    groups: dict[Severity, list[Finding]] = {s: [] for s in SEVERITIES}
+    for finding in result.findings:
+        if not finding.waived:
+            groups[finding.severity].append(finding)
+    return groups
+
+
+def waived(result: AuditResult) -> list[Finding]:
+    return [f for f in result.findings if f.waived]
+
+
+def diagnostics_by_level(result: AuditResult) -> dict[str, list[Diagnostic]]:
+    groups: dict[str, list[Diagnostic]] = {level: [] for level in DIAGNOSTIC_LEVELS}
+    for diagnostic in result.diagnostics:
+        groups.setdefault(diagnostic.level, []).append(diagnostic)
+    return groups
+
+
+def by_code(diagnostics: Iterable[Diagnostic]) -> list[tuple[str, list[Diagnostic]]]:
+    """Diagnostics grouped by code, most frequent first, each group in input order."""
+    groups: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        groups.setdefault(diagnostic.code, []).append(diagnostic)
+    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+
+
+def relative_path(path: str, cwd: str | None = None) -> str | None:
+    """`path` relative to the working directory with forward slashes, or None outside it."""
+    cwd = cwd or os.getcwd()
+    try:
+        rel = os.path.relpath(os.path.abspath(path), cwd)
+    except ValueError:  # another drive on Windows
+        return None
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def display_path(path: str) -> str:
+    return relative_path(path) or path
+
+
+def display_location(location: Location | None) -> str:
+    if location is None:
+        return ""
+    path = display_path(location.path)
+    return f"{path}:{location.line}" if location.line else path
+
+
+def suppression_summary(finding: Finding) -> str:
+    """Who waived a finding and until when, on one line (without the justification)."""
+    s = finding.suppression
+    if s is None:
+        return ""
+    where = f" at {display_location(s.location)}" if s.location else ""
+    if s.kind == "inline":
+        return f"suppressed inline{where}"
+    owner = s.owner or "unknown owner"
+    until = f" until {s.expires}" if s.expires else " with no expiry"
+    return f"waived by {owner}{until} (waiver{where})"
+
+
+def impact_text(finding: Finding) -> str:
+    impact = finding.rule.impact
+    low, high = impact.downtime_min
+    minutes = f"{_num(low)}–{_num(high)} min" if low != high else f"{_num(low)} min"
+    restarts = {"none": "no restart", "service": "restarts the service",
+                "project": "restarts the project", "host": "restarts the host"}
+    return f"{restarts.get(impact.restarts, 'restarts ' + impact.restarts)}, {minutes} downtime"
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"

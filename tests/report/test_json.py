@@ -1,0 +1,73 @@
+"""The JSON report: every document follows the committed schema, fields carry the result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from labwarden.report import json_report, render
+
+SCHEMA_FILE = (Path(json_report.__file__).parent / "schema" / "report-v1.schema.json")
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_shipped_schema_is_the_committed_file():
+    assert json_report.schema() == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("source", ["lab", "crafted", "empty"])
+def test_documents_follow_the_schema(source, request, validator):
+    result = request.getfixturevalue(source)
+    result = result.result if hasattr(result, "result") else result
+    document = json.loads(render(result, "json"))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def test_the_schema_rejects_what_it_should(crafted, validator):
+    document = json.loads(render(crafted, "json"))
+    document["findings"][0]["surprise"] = 1
+    assert not validator.is_valid(document)
+    document = json.loads(render(crafted, "json"))
+    waived = next(f for f in document["findings"] if f["waived"])
+    waived["suppression"] = None
+    assert not validator.is_valid(document)
+
+
+def test_fields(crafted):
+    document = json.loads(render(crafted, "json"))
+    assert document["schema_version"] == "1.0"
+    assert document["tool"]["name"] == "labwarden"
+    assert document["started"] == crafted.started
+    assert document["targets"] == crafted.targets
+    assert [f["id"] for f in document["findings"]] == [f.id for f in crafted.findings]
+    for data, f in zip(document["findings"], crafted.findings):
+        assert data["rule_id"] == f.rule.id and data["rule_name"] == f.rule.name
+        assert data["title"] == f.rule.title
+        assert data["severity"] == f.severity.name
+        assert data["fingerprint"] == f.fingerprint
+        assert data["location"] == {"path": f.location.path, "line": f.location.line,
+                                    "column": f.location.column}
+        assert data["evidence"] == f.evidence
+        assert data["fix"] == (f.fix or f.rule.doc.fix)      # falls back to the rule's fix
+        assert data["checklist"] == list(f.rule.checklist)
+        assert data["impact"]["downtime_min"] == list(f.rule.impact.downtime_min)
+    waiver = next(f for f in document["findings"] if f["waived"]
+                  and f["suppression"]["kind"] == "waiver")
+    assert waiver["suppression"]["owner"] == "bob"
+    assert waiver["suppression"]["expires"] == "2099-06-30"
+    assert [d["level"] for d in document["diagnostics"]] == \
+        [d.level for d in crafted.diagnostics]
+    assert document["diagnostics"][-1]["location"] is None
+    assert document["summary"]["errors"] == 1 and document["summary"]["gaps"] == 7
