@@ -43,6 +43,8 @@ class _Partial:
     files: int = 0
     projects: int = 0
     services: int = 0
+    project_files: dict[str, str] = field(default_factory=dict)   # asset -> main file
+    included: set[str] = field(default_factory=set)              # files pulled by `include`
 
 
 class _RuleRunner:
@@ -101,6 +103,8 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
             continue
         partial.projects += 1
         partial.services += len(project.services)
+        partial.project_files[project.asset] = os.path.abspath(project.files[0])
+        partial.included.update(project.included_files)
         runner.run(project, project.asset, findings, partial.diagnostics)
         for service in project.services.values():
             runner.run(service, service.asset, findings, partial.diagnostics)
@@ -116,15 +120,36 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
             env.tracked_by_git = status.get(path)
             runner.run(env, f"{asset}:{os.path.basename(path)}", findings, partial.diagnostics)
     for path, (env, _) in env_files.items():
-        if path not in texts:
-            try:
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    texts[path] = handle.read()
-            except OSError:
-                pass
+        if path not in texts and env.readable:  # a regular file, already read once
+            texts[path] = _read_text(path)
     apply_inline(findings, texts, partial.diagnostics)
     partial.findings = [_pack(f) for f in findings]
     return partial
+
+
+def _read_text(path: str) -> str:
+    """A file's text for suppression comments; only regular files, never a FIFO or device."""
+    try:
+        if not os.path.isfile(path):
+            return ""
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(4 * 1024 * 1024)
+    except OSError:
+        return ""
+
+
+def _drop_included(partials: list[_Partial], findings: list[Finding]) -> int:
+    """A project that another project pulls in with `include` was audited as part of it; its
+    own run would report the same services twice. Returns how many projects were dropped."""
+    included = set().union(*(p.included for p in partials))
+    if not included:
+        return 0
+    dropped = {asset for p in partials for asset, main in p.project_files.items()
+               if main in included}
+    if dropped:
+        findings[:] = [f for f in findings if not any(
+            f.asset == a or f.asset.startswith((a + "/", a + ":")) for a in dropped)]
+    return len(dropped)
 
 
 def _pack(f: Finding) -> tuple:
@@ -202,18 +227,13 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
         result.files_scanned += partial.files
         result.projects += partial.projects
         result.services += partial.services
+    result.projects -= _drop_included(partials, findings)
     runner = _RuleRunner(options.config)
     tree_findings: list[Finding] = []
     runner.run(ComposeTree(containers, root=",".join(paths)), "compose-tree", tree_findings,
                diagnostics)
     if tree_findings:
-        texts = {}
-        for f in tree_findings:
-            try:
-                with open(f.location.path, encoding="utf-8", errors="replace") as handle:
-                    texts[f.location.path] = handle.read()
-            except OSError:
-                pass
+        texts = {f.location.path: _read_text(f.location.path) for f in tree_findings}
         apply_inline(tree_findings, texts, [])
         findings.extend(tree_findings)
     apply_waivers(findings, options.config.waivers, diagnostics, options.today)

@@ -297,3 +297,58 @@ def log_rotation_missing(service: Service, settings):
                        + ", ".join(missing),
               fix="logging:\n  driver: json-file\n  options:\n    max-size: \"10m\"\n"
                   "    max-file: \"3\"")
+
+
+# --- CMP074 ---------------------------------------------------------------------------------
+
+def _healthcheck_disabled(service: Service) -> str | None:
+    """How the healthcheck is switched off, or None."""
+    check = service.raw.get("healthcheck")
+    if not isinstance(check, Map):
+        return None
+    if check.get("disable") is True or str(check.get("disable")).lower() == "true":
+        return "disable: true"
+    test = check.get("test")
+    first = test[0] if isinstance(test, list) and test else test
+    if isinstance(first, str) and first.strip().upper() == "NONE":
+        return "test: [NONE]"
+    return None
+
+
+@rule("CMP074", "healthcheck-disabled", Severity.LOW, title="Healthcheck switched off",
+      on=Service, checklist=["10.1.1"], refs=["CIS Docker Benchmark 4.6 (HEALTHCHECK)"],
+      impact=Impact("service", (1, 2)))
+def healthcheck_disabled(service: Service, settings):
+    """Reports services whose healthcheck is explicitly disabled (`disable: true` or
+    `test: ["NONE"]`), which also switches off the one the image defines.
+
+    Why it matters:
+    Without a healthcheck Docker reports a hung service as running: `restart` policies do not
+    fire, `depends_on: condition: service_healthy` cannot wait for it, and monitoring sees
+    nothing wrong (seed 10.1: service health checks configured).
+
+    Example:
+    ```yaml
+    services:
+      app:
+        image: ghcr.io/example/app:1.4
+        healthcheck:
+          disable: true
+    ```
+
+    Fix:
+    Remove the override to keep the image's healthcheck, or define one that exercises the
+    service:
+    ```yaml
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost:8080/health"]
+      interval: 30s
+      retries: 3
+    ```
+    """
+    how = _healthcheck_disabled(service)
+    if how:
+        yield Hit(f"the healthcheck is switched off ({how}): Docker cannot tell a hung service "
+                  "from a healthy one", service.loc("healthcheck"), resource="healthcheck",
+                  evidence=how, fix="remove the `healthcheck` override, or give it a `test` "
+                                    "that exercises the service")

@@ -374,3 +374,74 @@ def traefik_api_insecure(service: Service, settings):
                   severity=None if exposed else Severity.MEDIUM,
                   fix="remove `--api.insecure` and serve `api@internal` through a router with "
                       "an authentication middleware")
+
+
+# --- databases on shared networks -----------------------------------------------------------
+
+def _is_database(image: str | None) -> PortClass | None:
+    """A database or cache recognised by its image (any port: it is the service we care about)."""
+    entry = classify(image, [])
+    return entry if entry is not None and entry.kind == "database" and entry.images else None
+
+
+def _external_networks(project: ComposeProject) -> set[str]:
+    networks = project.section("networks")
+    return {name for name, spec in networks.items()
+            if isinstance(spec, Map) and parse_bool(spec.get("external")) is True}
+
+
+@rule("NET007", "database-on-shared-network", Severity.MEDIUM,
+      title="Database attached to a network shared with other stacks", on=Service,
+      checklist=["3.5.2", "3.5.4"], refs=["OWASP Docker Security Cheat Sheet, rule 10",
+                                          "CWE-923"],
+      impact=Impact("service", (1, 2)))
+def database_on_shared_network(service: Service, settings):
+    """Reports a database or cache attached to an external network, the kind a reverse proxy
+    and other stacks join.
+
+    Why it matters:
+    A database should be reachable only by the application that owns it. On a network shared
+    with the reverse proxy or other stacks, every container there (the internet-facing proxy
+    included) can reach the database port directly, so one compromised web container is one
+    hop from the data, bypassing the application's authentication.
+
+    Example:
+    ```yaml
+    services:
+      db:
+        image: postgres:16.4
+        networks: [proxy]       # shared with the reverse proxy stack
+    networks:
+      proxy:
+        external: true
+    ```
+
+    Fix:
+    Keep the database on the stack's own network and put only the web-facing service on the
+    shared one:
+    ```yaml
+    services:
+      app:
+        networks: [proxy, backend]
+      db:
+        networks: [backend]
+    networks:
+      backend: {}
+      proxy:
+        external: true
+    ```
+    """
+    database = _is_database(service.image)
+    if database is None:
+        return
+    networks = service.raw.get("networks")
+    if not isinstance(networks, Map):
+        return
+    shared = _external_networks(service.project)
+    for name in networks:
+        if name in shared:
+            yield Hit(f"{database.label} joins the external network `{name}`: every container "
+                      "on it can reach the database directly", networks.loc_of(name),
+                      resource=f"network:{name}", evidence=f"networks: {name}",
+                      fix=f"remove `{name}` from this service's networks; keep it on a "
+                          "stack-internal network that only its application joins")

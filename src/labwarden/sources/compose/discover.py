@@ -60,14 +60,34 @@ def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpe
             specs.extend(_walk(target, diagnostics))
         elif os.path.exists(target) or os.path.islink(target):
             directory = os.path.dirname(target) or "."
+            base = _base_of_override(target)
+            if base is not None:  # an override named alone (pre-commit): audit it merged
+                target = base
             root = directory if os.path.basename(target) in PROJECT_FILES else os.path.dirname(
                 directory)
-            specs.append(ProjectSpec(directory, [target] + override_for(target),
-                                     _key(root, target, False), explicit=True))
+            files = [target] + override_for(target)
+            if base is not None and not any(f == files[0] for s in specs for f in s.files[:1]):
+                specs.append(ProjectSpec(directory, files, _key(root, target, False),
+                                         explicit=True))
+            elif base is None and not any(s.files == files for s in specs):
+                specs.append(ProjectSpec(directory, files, _key(root, target, False),
+                                         explicit=True))
         else:
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
                                           Location(target)))
     return specs
+
+
+def _base_of_override(path: str) -> str | None:
+    """For `compose.override.yaml` named on its own, the base file Compose merges it onto."""
+    directory, name = os.path.split(path)
+    if ".override." not in name:
+        return None
+    for candidate in PROJECT_FILES:
+        base = os.path.join(directory, candidate)
+        if os.path.isfile(base) and path in override_for(base):
+            return base
+    return None
 
 
 def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
