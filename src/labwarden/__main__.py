@@ -1,0 +1,5 @@
+import sys
+
+from labwarden.cli import main
+
+sys.exit(main())

@@ -1,0 +1,171 @@
+"""The command line: parse arguments, call the engine, pick a reporter, set the exit code.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage,
+configuration or input error that left part of the target unchecked (unless
+--allow-partial).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("terminal", "json", "sarif", "markdown")
+FAIL_ON = ("critical", "high", "medium", "low", "never")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 too; keep its message but our wording
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"labwarden: error: {message}\n")
+        sys.exit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from labwarden import __version__
+
+    parser = _Parser(prog="labwarden", description="Audit self-hosted infrastructure and "
+                     "decide whether a service is safe to deploy.")
+    parser.add_argument("--version", action="version", version=f"labwarden {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    audit = commands.add_parser("audit", help="audit Compose projects, env files and secrets")
+    audit.add_argument("paths", nargs="*", metavar="PATH",
+                       help="directories to search for Compose projects, or Compose files "
+                       "(default: the current directory)")
+    audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
+                       metavar="FILE", help="Compose files merged in order into one project, "
+                       "as `docker compose -f A -f B` (repeatable)")
+    audit.add_argument("--format", choices=FORMATS, default="terminal")
+    audit.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    audit.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                       help="lowest severity that makes the exit code 1 (default: high, or "
+                       "policy.fail_on in labwarden.yaml)")
+    audit.add_argument("--allow-partial", action="store_true",
+                       help="exit 0/1 even when some input could not be checked")
+    audit.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: found "
+                       "beside the first path or in its parents up to the repository root)")
+    audit.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+    audit.add_argument("--profile", action="append", dest="profiles", metavar="NAME",
+                       help="audit only services active with these profiles (default: all "
+                       "services, since any profile can be switched on)")
+    audit.add_argument("--env-file", metavar="FILE", help="read variables from FILE instead "
+                       "of each project's .env")
+    audit.add_argument("--use-env", action="store_true", help="also interpolate variables "
+                       "from this shell's environment (off by default: audits are "
+                       "reproducible)")
+    audit.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="worker processes (default: one per core for large trees)")
+    color = audit.add_mutually_exclusive_group()
+    color.add_argument("--color", dest="color", action="store_true", default=None)
+    color.add_argument("--no-color", dest="color", action="store_false")
+
+    commands.add_parser("rules", help="list every rule")
+    rule = commands.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("rule_id", metavar="ID", help="rule ID (CMP050) or name")
+    docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
+    docs.add_argument("--output", default="docs/rules", metavar="DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    handler = {"audit": cmd_audit, "rules": cmd_rules, "rule": cmd_rule, "docs": cmd_docs}
+    try:
+        return handler[args.command](args)
+    except BrokenPipeError:  # `labwarden audit | head` is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        directory = os.path.dirname(output)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_audit(args) -> int:
+    from labwarden.config import ConfigError, find_config, load_config
+    from labwarden.engine import AuditOptions, audit, exit_code
+    from labwarden.model import Severity
+    from labwarden.sources.compose.loader import LoadOptions
+
+    paths = args.paths or ([] if args.compose_files else ["."])
+    try:
+        config_path = None if args.no_config else (args.config or find_config(
+            paths or args.compose_files))
+        config = load_config(config_path)
+    except ConfigError as exc:
+        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
+        return EXIT_ERROR
+    load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
+                       profiles=tuple(args.profiles) if args.profiles else None)
+    options = AuditOptions(load=load, config=config, jobs=args.jobs,
+                           compose_files=list(args.compose_files))
+    result = audit(paths, options)
+
+    from labwarden.report import render
+
+    # A report written to a file never gets colour codes, whatever the terminal is.
+    color = False if args.output and args.color is None else args.color
+    text = render(result, args.format, color=color)
+    _emit(text, args.output)
+    if args.fail_on == "never":
+        fail_on = None
+    elif args.fail_on:
+        fail_on = Severity.parse(args.fail_on)
+    else:
+        fail_on = config.fail_on or Severity.HIGH
+    return exit_code(result, fail_on, args.allow_partial)
+
+
+def cmd_rules(args) -> int:
+    from labwarden.rules.registry import all_rules
+
+    rows = [(r.id, r.name, r.severity.name, ", ".join(r.checklist) or "-", r.title)
+            for r in all_rules()]
+    widths = [max(len(row[i]) for row in rows + [("ID", "NAME", "SEVERITY", "CHECKLIST", "")])
+              for i in range(4)]
+    header = ("ID", "NAME", "SEVERITY", "CHECKLIST", "TITLE")
+    lines = ["  ".join(col.ljust(widths[i]) if i < 4 else col for i, col in enumerate(row))
+             for row in [header] + rows]
+    _emit("\n".join(line.rstrip() for line in lines), None)
+    return EXIT_OK
+
+
+def cmd_rule(args) -> int:
+    from labwarden.ruledoc import render_rule
+    from labwarden.rules.registry import get
+
+    found = get(args.rule_id)
+    if found is None:
+        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}; `labwarden rules` lists them\n")
+        return EXIT_ERROR
+    _emit(render_rule(found), None)
+    return EXIT_OK
+
+
+def cmd_docs(args) -> int:
+    from labwarden.ruledoc import write_docs
+    from labwarden.rules.registry import all_rules
+
+    written = write_docs(all_rules(), args.output)
+    _emit(f"wrote {len(written)} pages to {args.output}", None)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The rule pages in docs/rules/ are generated from the metadata: they must be current."""
+
+from pathlib import Path
+
+from labwarden.ruledoc import render_index, render_rule
+from labwarden.rules.registry import all_rules
+
+DOCS = Path(__file__).parents[1] / "docs" / "rules"
+
+
+def test_every_rule_page_is_current() -> None:
+    stale = [r.id for r in all_rules()
+             if not (DOCS / f"{r.id}.md").exists()
+             or (DOCS / f"{r.id}.md").read_text(encoding="utf-8") != render_rule(r)]
+    assert not stale, f"run `labwarden docs` to regenerate: {stale}"
+
+
+def test_index_lists_every_rule() -> None:
+    assert (DOCS / "README.md").read_text(encoding="utf-8") == render_index(all_rules())
+
+
+def test_no_page_for_a_rule_that_does_not_exist() -> None:
+    ids = {r.id for r in all_rules()}
+    orphans = [p.stem for p in DOCS.glob("*.md") if p.stem != "README" and p.stem not in ids]
+    assert not orphans
+
+
+def test_at_least_forty_rules_with_complete_docs() -> None:
+    rules = all_rules()
+    assert len(rules) >= 40
+    for rule in rules:
+        assert rule.doc.what and rule.doc.why and rule.doc.example and rule.doc.fix
+        assert rule.checklist, f"{rule.id} evidences no checklist item"
