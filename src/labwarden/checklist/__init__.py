@@ -1,0 +1,1 @@
+"""The security pre-deployment checklist: the catalog of items and its loader."""

@@ -1,0 +1,90 @@
+"""The seed's "Checklist Score" and risk level, made precise.
+
+Score: items completed (PASS or ATTESTED) over applicable items (N/A excluded), per section
+and overall. Risk: the first level of the catalog's `risk_levels` (best first) whose minimum
+percentage is reached and whose required severities are all complete — which is exactly:
+Unacceptable below 70 %; otherwise High while any CRITICAL item is incomplete or below 85 %;
+otherwise Medium while any HIGH item is incomplete or below 95 %; otherwise Low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from labwarden.checklist.catalog import Catalog, Item
+from labwarden.model import Severity
+
+
+class Status(str, Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ATTESTED = "ATTESTED"
+    NA = "N/A"
+    OPEN = "OPEN"
+
+    @property
+    def completed(self) -> bool:
+        return self in (Status.PASS, Status.ATTESTED)
+
+
+@dataclass(frozen=True)
+class Tally:
+    total: int          # applicable items
+    completed: int
+    na: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if self.total == 0 else 100.0 * self.completed / self.total
+
+
+@dataclass(frozen=True)
+class Score:
+    overall: Tally
+    sections: dict[str, Tally]
+    risk: str
+    risk_text: str
+    reasons: list[str] = field(default_factory=list)   # why the risk is not better
+    incomplete: dict[Severity, list[str]] = field(default_factory=dict)
+
+
+def tally(statuses: list[Status]) -> Tally:
+    na = sum(1 for s in statuses if s is Status.NA)
+    completed = sum(1 for s in statuses if s.completed)
+    return Tally(total=len(statuses) - na, completed=completed, na=na)
+
+
+def compute(catalog: Catalog, statuses: dict[str, Status]) -> Score:
+    """Score and risk from each item's status (items without a status count as OPEN)."""
+    status_of = {item.id: statuses.get(item.id, Status.OPEN) for item in catalog.items}
+    overall = tally(list(status_of.values()))
+    sections = {section.id: tally([status_of[i.id] for i in section.items])
+                for section in catalog.sections}
+    incomplete: dict[Severity, list[str]] = {}
+    for item in catalog.items:
+        status = status_of[item.id]
+        if status is not Status.NA and not status.completed:
+            incomplete.setdefault(item.severity, []).append(item.id)
+    percent = overall.percent
+    reasons: list[str] = []
+    chosen = catalog.risk_levels[-1]
+    for level in catalog.risk_levels:
+        blocking = [s for s in level.requires_complete if incomplete.get(s)]
+        if percent >= level.min_percent and not blocking:
+            chosen = level
+            break
+        if percent < level.min_percent:
+            reasons.append(f"{level.level}: needs {level.min_percent} % complete, "
+                           f"{percent:.1f} % is")
+        for severity in blocking:
+            items = incomplete[severity]
+            reasons.append(f"{level.level}: needs every {severity.name} item complete; "
+                           f"{len(items)} open or failing: {', '.join(items[:8])}"
+                           + (" …" if len(items) > 8 else ""))
+    return Score(overall=overall, sections=sections, risk=chosen.level, risk_text=chosen.text,
+                 reasons=reasons, incomplete=incomplete)
+
+
+def applicable(item: Item, deployment_type: str | None) -> bool:
+    return deployment_type is None or item.applies(deployment_type)
