@@ -230,8 +230,8 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
     result.projects -= _drop_included(partials, findings)
     runner = _RuleRunner(options.config)
     tree_findings: list[Finding] = []
-    runner.run(ComposeTree(containers, root=",".join(paths)), "compose-tree", tree_findings,
-               diagnostics)
+    runner.run(ComposeTree(containers, root=_common_root(paths)), "compose-tree",
+               tree_findings, diagnostics)
     if tree_findings:
         texts = {f.location.path: _read_text(f.location.path) for f in tree_findings}
         apply_inline(tree_findings, texts, [])
@@ -241,6 +241,15 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
     number(findings)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _common_root(paths: list[str]) -> str:
+    """The directory every audited path is under, to show locations relative to it."""
+    directories = [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths]
+    try:
+        return os.path.commonpath(directories) if directories else ""
+    except ValueError:  # absolute and relative paths mixed
+        return ""
 
 
 def sort_key(f: Finding):

@@ -17,7 +17,7 @@ SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def document(result: AuditResult) -> dict:

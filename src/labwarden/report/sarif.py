@@ -55,7 +55,7 @@ _CWE = re.compile(r"\bCWE-(\d+)\b", re.I)
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def document(result: AuditResult, cwd: str | None = None) -> dict:

@@ -8,6 +8,8 @@ whose single-name images live under `library/`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -77,6 +79,11 @@ def is_channel_tag(tag: str) -> bool:
 
 
 def parse_image(text: object) -> ImageRef | None:
+    return _parse_image(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)   # the same images recur across services and rules
+def _parse_image(text: str | None) -> ImageRef | None:
     """Parse an image reference; None when it is empty or not a reference Docker accepts
     (typically the leftovers of an unset variable: `app:`, `/app`, `${REG}/`)."""
     if not isinstance(text, str):

@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 
+@lru_cache(maxsize=4096)   # rules ask about the same few hundred images thousands of times
 def repository(image: str | None) -> str:
     """The repository path without registry, `library/`, tag or digest, lower-cased."""
     if not image:
@@ -32,13 +34,8 @@ def name(image: str | None) -> str:
     return repository(image).rsplit("/", 1)[-1]
 
 
-def matches(image: str | None, candidates: Iterable[str]) -> bool:
-    """True when the image is one of `candidates`.
-
-    A candidate with a slash names a repository (`jc21/nginx-proxy-manager`, registry
-    optional); one without a slash names the last component (`traefik` also matches
-    `library/traefik` and a mirror such as `registry.lan/traefik`).
-    """
+@lru_cache(maxsize=8192)
+def _matches(image: str | None, candidates: tuple[str, ...]) -> bool:
     repo = repository(image)
     if not repo:
         return False
@@ -51,3 +48,13 @@ def matches(image: str | None, candidates: Iterable[str]) -> bool:
         elif last == wanted:
             return True
     return False
+
+
+def matches(image: str | None, candidates: Iterable[str]) -> bool:
+    """True when the image is one of `candidates`.
+
+    A candidate with a slash names a repository (`jc21/nginx-proxy-manager`, registry
+    optional); one without a slash names the last component (`traefik` also matches
+    `library/traefik` and a mirror such as `registry.lan/traefik`).
+    """
+    return _matches(None if image is None else str(image), tuple(candidates))

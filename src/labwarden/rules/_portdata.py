@@ -9,6 +9,7 @@ container port alone only where the number is unambiguous (5432, 2375…).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labwarden.model import Severity
 from labwarden.rules import _images
@@ -25,7 +26,11 @@ class PortClass:
     def matches(self, image: str | None, ports: list[int]) -> bool:
         if self.images and not _images.matches(image, self.images):
             return False
-        return not self.ports or any(p in self.ports for p in ports)
+        return not self.ports or not self.ports_set.isdisjoint(ports)
+
+    @property
+    def ports_set(self) -> frozenset[int]:
+        return frozenset(self.ports)
 
 
 POSTGRES = ("postgres", "postgresql", "postgis", "timescaledb", "timescaledb-ha", "pgvector",
@@ -128,6 +133,36 @@ PORT_CLASSES = (
 
 def classify(image: str | None, ports: list[int]) -> PortClass | None:
     """The first table entry matching the image and any of the container ports."""
+    return _classify(None if image is None else str(image), tuple(ports))
+
+
+@lru_cache(maxsize=8192)   # called per port per rule; images and ports repeat across services
+def _classify(image: str | None, ports: tuple[int, ...]) -> PortClass | None:
+    # Entries whose image list cannot match are skipped by one set lookup on the image name.
+    for entry in _CANDIDATES.get(_images.name(image), _PORT_ONLY):
+        if entry.matches(image, list(ports)):
+            return entry
+    return None
+
+
+def _index() -> tuple[dict[str, tuple[PortClass, ...]], tuple[PortClass, ...]]:
+    """For each image name, the entries that may match it, in table order (the first match
+    wins), with the entries that match by port alone."""
+    names_of = [frozenset(_images.name(c) for c in e.images) for e in PORT_CLASSES]
+    every_name = frozenset().union(*names_of)
+    by_name: dict[str, list[PortClass]] = {name: [] for name in every_name}
+    for entry, names in zip(PORT_CLASSES, names_of):
+        for name in names or every_name:
+            by_name[name].append(entry)
+    return ({k: tuple(v) for k, v in by_name.items()},
+            tuple(e for e in PORT_CLASSES if not e.images))
+
+
+_CANDIDATES, _PORT_ONLY = _index()
+
+
+def _classify_slow(image: str | None, ports: tuple[int, ...]) -> PortClass | None:
+    """The plain first-match scan `_classify` must agree with (kept for the tests)."""
     for entry in PORT_CLASSES:
         if entry.matches(image, ports):
             return entry

@@ -55,6 +55,7 @@ def _key(root: str, path: str, is_dir: bool) -> str:
 
 def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
     specs: list[ProjectSpec] = []
+    named: set[str] = set()          # main files of the projects named explicitly
     for target in paths:
         if os.path.isdir(target):
             specs.extend(_walk(target, diagnostics))
@@ -66,10 +67,8 @@ def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpe
             root = directory if os.path.basename(target) in PROJECT_FILES else os.path.dirname(
                 directory)
             files = [target] + override_for(target)
-            if base is not None and not any(f == files[0] for s in specs for f in s.files[:1]):
-                specs.append(ProjectSpec(directory, files, _key(root, target, False),
-                                         explicit=True))
-            elif base is None and not any(s.files == files for s in specs):
+            if target not in named:      # a base and its override named together: once
+                named.add(target)
                 specs.append(ProjectSpec(directory, files, _key(root, target, False),
                                          explicit=True))
         else:
