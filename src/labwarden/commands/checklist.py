@@ -1,0 +1,431 @@
+"""The checklist commands: init, checklist, attest, approve, record, gate, archive, history,
+diff. Each evaluates a service of the inventory the same way (`_evaluate`), so what
+`checklist` shows is what `gate` decides and `archive` writes.
+
+Heavy modules are imported inside the handlers: building the parser must stay cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+
+EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
+
+
+def register(commands) -> None:
+    init = commands.add_parser("init", help="propose an inventory from the Compose projects")
+    init.add_argument("path", nargs="?", default=".")
+    init.add_argument("--write", action="store_true",
+                      help="write labwarden.yaml when it does not exist yet")
+    init.set_defaults(handler=cmd_init)
+
+    def service_command(name, help_text, handler):
+        parser = commands.add_parser(name, help=help_text)
+        parser.add_argument("service", metavar="SERVICE")
+        parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
+                            "in the current directory or its parents)")
+        parser.add_argument("--today", metavar="DATE", help=argparse_suppress())
+        parser.set_defaults(handler=handler)
+        return parser
+
+    checklist = service_command("checklist", "every checklist item of a service, answered",
+                                cmd_checklist)
+    checklist.add_argument("--format", choices=("terminal", "markdown", "json"),
+                           default="terminal")
+    checklist.add_argument("--status", action="append", metavar="STATUS",
+                           help="show only items with this status (PASS, FAIL, ATTESTED, "
+                           "N/A, OPEN; repeatable)")
+
+    attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
+                             cmd_attest)
+    attest.add_argument("item", metavar="ITEM", help="item ID, e.g. 1.2.1")
+    attest.add_argument("--by", required=True, metavar="NAME")
+    attest.add_argument("--note", default="", help="what was checked and how")
+    attest.add_argument("--evidence", default="", metavar="LINK")
+    attest.add_argument("--expires", default="", metavar="DATE",
+                        help="YYYY-MM-DD; after it the item is OPEN again")
+    attest.add_argument("--na", default="", metavar="REASON",
+                        help="the item does not apply (only items the seed marks optional)")
+
+    approve = service_command("approve", "record a sign-off (approval signatures)",
+                              cmd_approve)
+    approve.add_argument("--role", required=True,
+                         choices=("service_owner", "security_reviewer", "infrastructure_owner"))
+    approve.add_argument("--name", required=True)
+    approve.add_argument("--date", default="", metavar="DATE")
+
+    record = service_command("record", "record the deployment (date, method, status…)",
+                             cmd_record)
+    record.add_argument("--date", default="", metavar="DATE")
+    record.add_argument("--method", required=True, choices=("manual", "ansible", "ci_cd"))
+    record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"))
+    record.add_argument("--issues", default="")
+    record.add_argument("--lessons", default="")
+
+    gate = service_command("gate", "exit 0 when the policy allows deploying, 1 when not",
+                           cmd_gate)
+    gate.add_argument("--format", choices=("terminal", "json"), default="terminal")
+
+    archive = service_command("archive", "write the completed checklist as a deployment "
+                              "record", cmd_archive)
+    archive.add_argument("--overwrite", action="store_true",
+                         help="replace today's record if it exists")
+
+    history = service_command("history", "score and risk level over time", cmd_history)
+    history.add_argument("--limit", type=int, default=20)
+
+    diff = commands.add_parser("diff", help="findings new, fixed and persisting between runs")
+    diff.add_argument("runs", nargs="*", type=int, metavar="RUN",
+                      help="two run IDs (default: the last two runs)")
+    diff.add_argument("--service", help="the last two runs of this service")
+    diff.add_argument("--config", metavar="FILE")
+    diff.set_defaults(handler=cmd_diff)
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+# --- shared -------------------------------------------------------------------------------
+
+class _Context:
+    def __init__(self, args):
+        from labwarden.config import ConfigError, find_config, load_config
+        from labwarden.inventory import load_inventory
+
+        path = getattr(args, "config", None) or find_config(["."])
+        if path is None:
+            raise ConfigError("no labwarden.yaml here or in a parent directory "
+                              "(`labwarden init --write` proposes one)")
+        self.config = load_config(path)
+        self.inventory = load_inventory(self.config)
+        self.today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) \
+            else dt.date.today()
+
+    def book(self):
+        from labwarden.checklist.attest import AttestationBook
+
+        return AttestationBook(self.inventory.attestations_path)
+
+    def evaluate(self, name: str, store: bool = True):
+        from labwarden.checklist.catalog import load_catalog
+        from labwarden.checklist.evaluate import evaluate
+        from labwarden.engine import AuditOptions, audit
+
+        service = self.inventory.service(name)
+        root = self.inventory.base_dir
+        result = audit([root], AuditOptions(config=self.config, today=self.today))
+        evaluation = evaluate(service, result, self.book().record(name), load_catalog(), root,
+                              disabled=self.config.disabled, today=self.today)
+        if store:
+            self._store(evaluation, result)
+        return evaluation
+
+    def _store(self, evaluation, result) -> None:
+        from labwarden.model import AuditResult
+        from labwarden.store import Store
+
+        mine = AuditResult(findings=evaluation.findings, diagnostics=[], targets=result.targets,
+                           started=result.started, duration_s=result.duration_s)
+        overall = evaluation.score.overall
+        with Store(self.inventory.history_path) as store:
+            store.record(mine, service=evaluation.service.name, score=overall.percent,
+                         risk=evaluation.score.risk, items_total=overall.total,
+                         items_completed=overall.completed)
+
+
+def _run(handler, args) -> int:
+    from labwarden.config import ConfigError
+
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"labwarden: {exc}\n")
+        return EXIT_ERROR
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+# --- commands -----------------------------------------------------------------------------
+
+def cmd_init(args) -> int:
+    from labwarden.inventory import propose
+
+    base = os.path.abspath(args.path)
+    proposal = propose([args.path], base)
+    target = os.path.join(base, "labwarden.yaml")
+    if args.write:
+        if os.path.exists(target):
+            sys.stderr.write(f"labwarden: {target} exists; not overwritten. The proposal:\n")
+            _out(proposal)
+            return EXIT_ERROR
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(proposal)
+        _out(f"wrote {target}")
+        return EXIT_OK
+    _out(proposal)
+    return EXIT_OK
+
+
+def cmd_checklist(args) -> int:
+    return _run(_checklist, args)
+
+
+def _checklist(args) -> int:
+    from labwarden.checklist.catalog import load_catalog
+
+    context = _Context(args)
+    evaluation = context.evaluate(args.service)
+    if args.format == "markdown":
+        from labwarden.checklist.records import render_record
+
+        _out(render_record(evaluation, load_catalog()))
+    elif args.format == "json":
+        _out(json.dumps(_evaluation_json(evaluation), indent=2))
+    else:
+        wanted = {s.upper() for s in args.status} if args.status else None
+        _out(_checklist_text(evaluation, load_catalog(), wanted))
+    return EXIT_OK
+
+
+def _checklist_text(evaluation, catalog, wanted) -> str:
+    lines = [f"Checklist for {evaluation.service.name} "
+             f"({evaluation.service.deployment_type}), {evaluation.evaluated}", ""]
+    results = evaluation.by_id()
+    for section in catalog.sections:
+        tally = evaluation.score.sections[section.id]
+        shown = [results[i.id] for i in section.items
+                 if wanted is None or results[i.id].status.value in wanted]
+        if not shown:
+            continue
+        lines.append(f"{section.id}. {section.title}  {tally.completed}/{tally.total} "
+                     f"({tally.percent:.0f} %)")
+        for result in shown:
+            lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
+                         f"{result.item.severity.name:<8} {result.item.text}")
+            if result.note and result.status.value != "OPEN" or result.note.startswith(
+                    ("attestation", "evidence")):
+                lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
+        lines.append("")
+    lines += _score_lines(evaluation)
+    return "\n".join(lines)
+
+
+def _score_lines(evaluation) -> list[str]:
+    score = evaluation.score
+    overall = score.overall
+    counts: dict[str, int] = {}
+    for result in evaluation.items:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    return [f"Score: {overall.completed}/{overall.total} items complete "
+            f"({overall.percent:.1f} %), {overall.na} N/A · "
+            + " · ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+            f"Risk level: {score.risk} — {score.risk_text}"]
+
+
+def _evaluation_json(evaluation) -> dict:
+    score = evaluation.score
+    return {
+        "service": evaluation.service.name,
+        "evaluated": evaluation.evaluated,
+        "score": {"total": score.overall.total, "completed": score.overall.completed,
+                  "na": score.overall.na, "percent": round(score.overall.percent, 2),
+                  "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
+                                   "percent": round(t.percent, 2)}
+                               for k, t in score.sections.items()}},
+        "risk": score.risk,
+        "reasons": score.reasons,
+        "items": [{"id": r.item.id, "status": r.status.value, "severity": r.item.severity.name,
+                   "text": r.item.text, "note": r.note, "rules": list(r.rules),
+                   "findings": [f.id for f in r.findings]} for r in evaluation.items],
+    }
+
+
+def cmd_attest(args) -> int:
+    return _run(_attest, args)
+
+
+def _attest(args) -> int:
+    from labwarden.checklist.attest import Attestation
+    from labwarden.checklist.catalog import load_catalog
+    from labwarden.checklist.score import Status
+    from labwarden.config import ConfigError
+
+    context = _Context(args)
+    catalog = load_catalog()
+    try:
+        item = catalog.item(args.item)
+    except KeyError:
+        raise ConfigError(f"no checklist item {args.item!r}") from None
+    if args.na and not item.optional:
+        raise ConfigError(f"{item.id} is not marked optional in the checklist: it cannot be "
+                          "answered N/A (attest what was done instead)")
+    expires = _iso(args.expires, "--expires") if args.expires else ""
+    evaluation = context.evaluate(args.service, store=False)
+    current = evaluation.by_id()[item.id]
+    if current.status is Status.FAIL:
+        sys.stderr.write(f"labwarden: refusing to attest {item.id}: the audit fails it now "
+                         f"({current.note}). Fix the findings first:\n")
+        for finding in current.findings:
+            sys.stderr.write(f"  {finding.id} {finding.rule.id} {finding.location}: "
+                             f"{finding.message}\n")
+        return EXIT_BLOCKED
+    attestation = Attestation(item.id, args.by, context.today.isoformat(), note=args.note,
+                              evidence=args.evidence, expires=expires, na=args.na)
+    context.book().attest(args.service, attestation)
+    what = f"N/A ({args.na})" if args.na else "attested"
+    _out(f"{args.service} {item.id} {what} by {args.by}; recorded in "
+         f"{os.path.relpath(context.inventory.attestations_path)}")
+    return EXIT_OK
+
+
+def _iso(text: str, option: str) -> str:
+    from labwarden.config import ConfigError
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"{option} must be a date (YYYY-MM-DD), not {text!r}") from None
+
+
+def cmd_approve(args) -> int:
+    return _run(_approve, args)
+
+
+def _approve(args) -> int:
+    from labwarden.checklist.attest import Approval
+
+    context = _Context(args)
+    context.inventory.service(args.service)
+    date = _iso(args.date, "--date") if args.date else context.today.isoformat()
+    context.book().approve(args.service, Approval(args.role, args.name, date))
+    _out(f"{args.service}: {args.role} sign-off by {args.name} on {date} recorded")
+    return EXIT_OK
+
+
+def cmd_record(args) -> int:
+    return _run(_record, args)
+
+
+def _record(args) -> int:
+    from labwarden.checklist.attest import Deployment
+
+    context = _Context(args)
+    context.inventory.service(args.service)
+    date = _iso(args.date, "--date") if args.date else context.today.isoformat()
+    context.book().set_deployment(args.service, Deployment(date, args.method, args.status,
+                                                           args.issues, args.lessons))
+    _out(f"{args.service}: deployment of {date} recorded ({args.method}, {args.status})")
+    return EXIT_OK
+
+
+def cmd_gate(args) -> int:
+    return _run(_gate, args)
+
+
+def _gate(args) -> int:
+    from labwarden.checklist.gate import decide, load_policy
+
+    context = _Context(args)
+    policy = load_policy(context.config.raw)
+    evaluation = context.evaluate(args.service)
+    decision = decide(evaluation, policy)
+    if args.format == "json":
+        _out(json.dumps({"service": args.service, "allowed": decision.allowed,
+                         "risk": decision.risk, "reasons": decision.reasons,
+                         "blocking_items": decision.blocking}, indent=2))
+    else:
+        verdict = "GO" if decision.allowed else "NO-GO"
+        lines = [f"{verdict}: {args.service} at {decision.risk} risk"]
+        lines += [f"  - {reason}" for reason in decision.reasons]
+        if decision.blocking and not decision.allowed:
+            results = evaluation.by_id()
+            lines.append("  blocking items (CRITICAL and HIGH, incomplete):")
+            for item_id in decision.blocking[:25]:
+                result = results[item_id]
+                lines.append(f"    {item_id} {result.status.value:<6} {result.item.text}")
+            if len(decision.blocking) > 25:
+                lines.append(f"    … and {len(decision.blocking) - 25} more")
+        _out("\n".join(lines))
+    return EXIT_OK if decision.allowed else EXIT_BLOCKED
+
+
+def cmd_archive(args) -> int:
+    return _run(_archive, args)
+
+
+def _archive(args) -> int:
+    from labwarden.checklist.catalog import load_catalog
+    from labwarden.checklist.records import RecordExists, archive
+
+    context = _Context(args)
+    evaluation = context.evaluate(args.service)
+    try:
+        path = archive(evaluation, load_catalog(), context.inventory.records_dir,
+                       context.today.isoformat(), overwrite=args.overwrite)
+    except RecordExists as exc:
+        sys.stderr.write(f"labwarden: {exc}\n")
+        return EXIT_ERROR
+    _out(f"archived {os.path.relpath(path)}")
+    return EXIT_OK
+
+
+def cmd_history(args) -> int:
+    return _run(_history, args)
+
+
+def _history(args) -> int:
+    from labwarden.store import Store
+
+    context = _Context(args)
+    context.inventory.service(args.service)
+    with Store(context.inventory.history_path) as store:
+        runs = store.runs(args.service, limit=args.limit)
+    if not runs:
+        _out(f"no evaluations of {args.service} yet (`labwarden checklist {args.service}`)")
+        return EXIT_OK
+    lines = [f"{'run':>5}  {'when':<25} {'score':>7}  {'risk':<12} findings"]
+    for run in runs:
+        score = "-" if run.score is None else f"{run.score:.1f} %"
+        counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
+        lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
+                     f"{counts}")
+    _out("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    return _run(_diff, args)
+
+
+def _diff(args) -> int:
+    from labwarden.config import ConfigError
+    from labwarden.store import Store
+
+    context = _Context(args)
+    with Store(context.inventory.history_path) as store:
+        if len(args.runs) == 2:
+            old, new = args.runs
+        elif not args.runs:
+            runs = store.runs(args.service, limit=2)
+            if len(runs) < 2:
+                raise ConfigError("diff needs two runs; evaluate the service twice first")
+            old, new = runs[0].id, runs[1].id
+        else:
+            raise ConfigError("diff takes two run IDs, or none for the last two runs")
+        result = store.diff(old, new)
+    lines = [f"run {old} → run {new}: {len(result.new)} new, {len(result.fixed)} fixed, "
+             f"{len(result.persisting)} persisting"]
+    for title, rows in (("new", result.new), ("fixed", result.fixed)):
+        for row in rows:
+            lines.append(f"  {title:<6} {row.severity:<8} {row.rule_id} {row.asset} "
+                         f"{row.message}")
+    _out("\n".join(lines))
+    return EXIT_OK

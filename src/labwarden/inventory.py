@@ -1,0 +1,198 @@
+"""The service inventory in labwarden.yaml: the seed's Service Information for each service,
+and what the audit needs to find its evidence (Compose project, host, URLs, exposure).
+
+    services:
+      grafana:
+        deployment_type: docker        # vm | lxc | docker | bare_metal
+        deployment_date: 2026-11-20
+        owner: jdoe
+        purpose: Dashboards for the lab
+        criticality: medium            # critical | high | medium | low
+        data_classification: internal  # public | internal | confidential | restricted
+        compose: monitoring            # a project directory or file, relative to this file
+        compose_services: [grafana]    # default: every service of the project
+        host: docker-01                # a name under hosts:
+        urls: [https://grafana.lab.example]
+        exposure: internal             # internal | internet
+    hosts:
+      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+from labwarden.config import Config, ConfigError
+from labwarden.model import Location
+from labwarden.sources.yamlfile import Map, Seq
+
+DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
+CRITICALITIES = ("critical", "high", "medium", "low")
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+EXPOSURES = ("internal", "internet")
+_SERVICE_KEYS = {"deployment_type", "deployment_date", "owner", "purpose", "criticality",
+                 "data_classification", "compose", "compose_services", "host", "urls",
+                 "exposure"}
+
+
+@dataclass
+class Host:
+    name: str
+    address: str | None
+    deployment_type: str | None
+
+
+@dataclass
+class InventoryService:
+    name: str
+    location: Location
+    deployment_type: str = "docker"
+    deployment_date: str = ""
+    owner: str = ""
+    purpose: str = ""
+    criticality: str = ""
+    data_classification: str = ""
+    compose: str | None = None           # absolute path of the project directory or file
+    compose_services: tuple[str, ...] = ()
+    host: Host | None = None
+    urls: tuple[str, ...] = ()
+    exposure: str = "internal"
+
+    @property
+    def compose_dir(self) -> str | None:
+        if self.compose is None:
+            return None
+        return self.compose if os.path.isdir(self.compose) else os.path.dirname(self.compose)
+
+
+@dataclass
+class Inventory:
+    base_dir: str
+    services: dict[str, InventoryService] = field(default_factory=dict)
+    hosts: dict[str, Host] = field(default_factory=dict)
+    records_dir: str = "docs/deployment-records"
+    attestations_path: str = "attestations.yaml"
+    history_path: str = ".labwarden/history.db"
+
+    def service(self, name: str) -> InventoryService:
+        if name not in self.services:
+            known = ", ".join(sorted(self.services)) or "none (run `labwarden init`)"
+            raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
+        return self.services[name]
+
+
+def load_inventory(config: Config) -> Inventory:
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    raw = config.raw
+    inventory = Inventory(base_dir=base)
+    for key, attr in (("records_dir", "records_dir"), ("attestations", "attestations_path"),
+                      ("history", "history_path")):
+        if raw.get(key):
+            setattr(inventory, attr, str(raw[key]))
+    for attr in ("records_dir", "attestations_path", "history_path"):
+        setattr(inventory, attr, os.path.join(base, getattr(inventory, attr)))
+    hosts = raw.get("hosts") or Map()
+    if not isinstance(hosts, Map):
+        raise ConfigError("`hosts` must be a mapping of host names", raw.loc_of("hosts"))
+    for name, spec in hosts.items():
+        spec = spec if isinstance(spec, Map) else Map()
+        kind = spec.get("deployment_type")
+        _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
+                optional=True)
+        inventory.hosts[name] = Host(name, None if spec.get("address") is None
+                                     else str(spec["address"]), kind)
+    services = raw.get("services") or Map()
+    if not isinstance(services, Map):
+        raise ConfigError("`services` must be a mapping of service names",
+                          raw.loc_of("services"))
+    for name, spec in services.items():
+        inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
+    return inventory
+
+
+def _service(inventory: Inventory, name: str, spec, loc: Location) -> InventoryService:
+    if not isinstance(spec, Map):
+        raise ConfigError(f"service {name!r} must be a mapping", loc)
+    unknown = set(spec) - _SERVICE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"unknown key {key!r} in service {name!r} (known: "
+                          f"{', '.join(sorted(_SERVICE_KEYS))})", spec.loc_of(key))
+    service = InventoryService(name=name, location=loc)
+    for key in ("owner", "purpose"):
+        if spec.get(key) is not None:
+            setattr(service, key, str(spec[key]))
+    date = spec.get("deployment_date")
+    if date is not None:
+        try:
+            service.deployment_date = dt.date.fromisoformat(str(date)).isoformat()
+        except ValueError:
+            raise ConfigError(f"deployment_date must be YYYY-MM-DD, not {date!r}",
+                              spec.loc_of("deployment_date")) from None
+    for key, choices in (("deployment_type", DEPLOYMENT_TYPES), ("criticality", CRITICALITIES),
+                         ("data_classification", CLASSIFICATIONS), ("exposure", EXPOSURES)):
+        value = spec.get(key)
+        if value is not None:
+            setattr(service, key, _choice(value, choices, key, spec.loc_of(key)))
+    if spec.get("compose") is not None:
+        path = os.path.join(inventory.base_dir, str(spec["compose"]))
+        if not os.path.exists(path):
+            raise ConfigError(f"compose path {spec['compose']!r} does not exist",
+                              spec.loc_of("compose"))
+        service.compose = os.path.normpath(path)
+    service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
+    service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    host = spec.get("host")
+    if host is not None:
+        if str(host) not in inventory.hosts:
+            raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
+        service.host = inventory.hosts[str(host)]
+    return service
+
+
+def _list(spec: Map, key: str) -> list:
+    value = spec.get(key)
+    if value is None:
+        return []
+    if isinstance(value, Seq):
+        return list(value)
+    return [value]
+
+
+def _choice(value, choices: tuple[str, ...], key: str, loc: Location, optional=False) -> str:
+    if value is None and optional:
+        return None
+    text = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+    if text == "baremetal":
+        text = "bare_metal"
+    if text not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", loc)
+    return text
+
+
+def propose(paths: list[str], base_dir: str) -> str:
+    """`labwarden init`: an inventory proposal for the Compose projects under `paths`."""
+    from labwarden.sources.compose.discover import discover
+
+    diagnostics: list = []
+    lines = ["# Proposed by `labwarden init`: complete the owner, purpose, criticality and",
+             "# data classification of each service (the seed's Service Information).",
+             "services:"]
+    today = dt.date.today().isoformat()
+    for spec in discover(paths, diagnostics):
+        name = spec.key.replace(os.sep, "-")
+        compose = os.path.relpath(spec.directory, base_dir)
+        lines += [f"  {name}:",
+                  "    deployment_type: docker",
+                  f"    deployment_date: {today}",
+                  "    owner: TODO",
+                  "    purpose: TODO",
+                  "    criticality: medium",
+                  "    data_classification: internal",
+                  f"    compose: {compose}",
+                  "    exposure: internal"]
+    if len(lines) == 3:
+        lines.append("  {}   # no Compose project found")
+    return "\n".join(lines) + "\n"
