@@ -68,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
     docs.add_argument("--output", default="docs/rules", metavar="DIR")
 
-    from labwarden.commands import checklist
+    from labwarden.commands import checklist, remediation
 
     checklist.register(commands)
+    remediation.register(commands)
     return parser
 
 

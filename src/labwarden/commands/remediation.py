@@ -1,0 +1,63 @@
+"""`labwarden roadmap`: the phased remediation plan for the open findings of an audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(commands) -> None:
+    roadmap = commands.add_parser("roadmap", help="the phased remediation plan with "
+                                  "downtime estimates")
+    roadmap.add_argument("paths", nargs="*", metavar="PATH", default=None)
+    roadmap.add_argument("--format", choices=("terminal", "json", "markdown"),
+                         default="terminal")
+    roadmap.add_argument("--config", metavar="FILE")
+    roadmap.set_defaults(handler=cmd_roadmap)
+
+
+def restart_minutes(raw) -> dict[str, tuple[float, float]]:
+    from labwarden.config import ConfigError
+    from labwarden.sources.yamlfile import Map, Seq
+
+    spec = raw.get("remediation")
+    if spec is None:
+        return {}
+    table = spec.get("restart_minutes") if isinstance(spec, Map) else None
+    result = {}
+    for pattern, span in (table or {}).items():
+        if not (isinstance(span, Seq) and len(span) == 2
+                and all(isinstance(v, (int, float)) for v in span) and 0 <= span[0] <= span[1]):
+            raise ConfigError(f"restart_minutes for {pattern!r} must be [low, high] minutes",
+                              table.loc_of(pattern))
+        result[str(pattern)] = (float(span[0]), float(span[1]))
+    return result
+
+
+def build_roadmap(paths: list[str], config, result):
+    from labwarden.remediation.roadmap import build, service_infos
+
+    return build(result, service_infos(paths, config.settings), restart_minutes(config.raw))
+
+
+def cmd_roadmap(args) -> int:
+    from labwarden.config import ConfigError, find_config, load_config
+    from labwarden.engine import AuditOptions, audit
+    from labwarden.remediation.roadmap import render_markdown, render_text, to_json
+
+    paths = args.paths or ["."]
+    try:
+        config = load_config(args.config or find_config(paths))
+        result = audit(paths, AuditOptions(config=config))
+        roadmap = build_roadmap(paths, config, result)
+    except ConfigError as exc:
+        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
+        return 2
+    if args.format == "json":
+        text = json.dumps(to_json(roadmap), indent=2)
+    elif args.format == "markdown":
+        text = render_markdown(roadmap)
+    else:
+        text = render_text(roadmap)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Remediation: the phased roadmap (and, with it, auto-fixes and script validation)."""
