@@ -4,16 +4,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: git (env files tracked by git).
+# Debian packages the tests use. The live checks are tested against real servers that the
+# tests start on loopback: nginx and gnutls-serv (weak and strong TLS), openssh-server (weak
+# and hardened sshd), postgresql (a default password); shellcheck validates scripts;
+# chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
+# network namespace; git tells tracked env files.
+packages=(git nginx gnutls-bin openssh-server postgresql shellcheck chromium iproute2
+          iptables nftables openssl)
 need=()
-for tool in git; do
-  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")
 done
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    echo "installing Debian packages: ${need[*]}"
+    apt-get update -qq
+    # Packaged services must not grab their default ports or keep running: the tests start
+    # their own instances on loopback high ports.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${need[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
   else
-    echo "missing: ${need[*]} (install them with apt-get)" >&2
+    echo "missing Debian packages: ${need[*]} (install them with apt-get, or run as root)" >&2
     exit 1
   fi
 fi

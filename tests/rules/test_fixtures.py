@@ -5,6 +5,11 @@ A line ending in `# ruleid: ID` must be reported by rule ID, at that line; a lin
 `# ok: ID` must not be. For the directory's own rule the reported lines must equal the
 `ruleid` lines exactly. An optional `fixture.yaml` prepares what git cannot store:
 `chmod: {path: "0644"}` and `git_add: [paths]` (the tree is copied and made a repository).
+
+Rules on live facts (TLS handshakes, HTTP headers, SSH servers, firewalls…) have no file to
+point at: their directory holds `facts.yaml`, a list of facts in the shape the fact's
+source module reads with its `facts_from_yaml(path)`; a marker on an item's first line says
+whether the rule must report that fact.
 """
 
 from __future__ import annotations
@@ -62,6 +67,27 @@ def prepare(source: Path, target: Path) -> Path:
     return target
 
 
+def run_fact_fixture(rule_id: str, root: Path) -> dict[str, set[tuple[str, int]]]:
+    """Run the rule on each fact of facts.yaml; a hit counts at the fact's first line."""
+    import importlib
+
+    from labwarden.settings import Settings
+    from labwarden.sources.yamlfile import load_yaml_file
+
+    rule = registry.get(rule_id)
+    path = root / "facts.yaml"
+    source = importlib.import_module(rule.fact.__module__)
+    facts = source.facts_from_yaml(str(path))
+    _, documents, _ = load_yaml_file(str(path))
+    lines = [loc.line for loc in documents[0].item_locs]
+    assert len(facts) == len(lines), "facts_from_yaml must return one fact per list item"
+    reported: set[tuple[str, int]] = set()
+    for fact, line in zip(facts, lines):
+        if list(rule.check(fact, Settings())):
+            reported.add(("facts.yaml", line))
+    return {rule_id: reported}
+
+
 def run_fixture(rule_id: str, tmp_path: Path):
     root = prepare(FIXTURES / rule_id, tmp_path / rule_id)
     config_path = root / "labwarden.yaml"
@@ -77,10 +103,14 @@ def run_fixture(rule_id: str, tmp_path: Path):
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_rule_fixture(rule_id: str, tmp_path: Path) -> None:
     assert (FIXTURES / rule_id).is_dir(), f"{rule_id} has no fixture directory"
-    root, result, reported = run_fixture(rule_id, tmp_path)
+    if (FIXTURES / rule_id / "facts.yaml").exists():
+        root = FIXTURES / rule_id
+        reported = run_fact_fixture(rule_id, root)
+    else:
+        root, result, reported = run_fixture(rule_id, tmp_path)
+        crashes = [d for d in result.diagnostics if d.code == "rule-crashed"]
+        assert not crashes, crashes
     marks = markers(root)
-    crashes = [d for d in result.diagnostics if d.code == "rule-crashed"]
-    assert not crashes, crashes
     expected = marks.get(("ruleid", rule_id), set())
     assert reported.get(rule_id, set()) == expected, (
         f"{rule_id}: reported {sorted(reported.get(rule_id, set()))}, "
