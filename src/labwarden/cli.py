@@ -68,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
     docs.add_argument("--output", default="docs/rules", metavar="DIR")
 
-    from labwarden.commands import checklist, remediation
+    from labwarden.commands import checklist, fix, remediation
 
     checklist.register(commands)
     remediation.register(commands)
+    fix.register(commands)
     return parser
 
 

@@ -78,7 +78,6 @@ class Rule:
     checklist: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()
     impact: Impact = Impact()
-    fixable: bool = False
 
     @property
     def area(self) -> str:

@@ -8,13 +8,24 @@ import os
 from labwarden.model import Rule
 
 
+def _autofix(rule: Rule) -> str:
+    from labwarden.fix import FIXERS   # the fixer table is the one source of truth
+
+    fixer = FIXERS.get(rule.id)
+    if fixer is None:
+        return "no"
+    when = "applied by `labwarden fix --apply`" if fixer.safe else \
+        f"on request: `labwarden fix --apply --rule {rule.id}`"
+    return f"{fixer.summary} ({when})"
+
+
 def render_rule(rule: Rule) -> str:
     doc = rule.doc
     lines = [
         f"# {rule.id} `{rule.name}`: {rule.title}",
         "",
-        f"**Severity:** {rule.severity.name} · **Area:** {rule.area} · "
-        f"**Auto-fix:** {'yes' if rule.fixable else 'no'}",
+        f"**Severity:** {rule.severity.name} · **Area:** {rule.area}  ",
+        f"**Auto-fix:** {_autofix(rule)}",
         "",
         "## What it does",
         "",

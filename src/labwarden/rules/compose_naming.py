@@ -32,7 +32,7 @@ def _suggestion(service: Service) -> str:
 @rule("CMP090", "container-name-convention", Severity.LOW,
       title="Container name breaks the naming convention", on=Service, checklist=["4.5.1"],
       refs=["Security pre-deployment checklist 4.5 (container naming)"],
-      impact=Impact("service", (1, 2)), fixable=True)
+      impact=Impact("service", (1, 2)))
 def container_name_convention(service: Service, settings):
     """Reports an explicit `container_name` that does not match the naming convention
     (policy `container_name_pattern`; by default `<service>-<component>`: lower-case

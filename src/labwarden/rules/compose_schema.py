@@ -9,7 +9,7 @@ from labwarden.sources.compose.model import ComposeProject
 
 @rule("CMP001", "unknown-compose-key", Severity.MEDIUM, title="Key unknown to Compose",
       on=ComposeProject, checklist=["8.1.2"], refs=["Compose Specification"],
-      impact=Impact("service", (1, 2)), fixable=True)
+      impact=Impact("service", (1, 2)))
 def unknown_compose_key(project: ComposeProject, settings):
     """Reports keys that the Compose Specification does not define, with the key most likely
     meant.

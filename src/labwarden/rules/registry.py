@@ -48,7 +48,7 @@ def parse_doc(rule_id: str, docstring: str | None) -> RuleDoc:
 
 def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
          checklist: Iterable[str] = (), refs: Iterable[str] = (),
-         impact: Impact = Impact(), fixable: bool = False) -> Callable:
+         impact: Impact = Impact()) -> Callable:
     """Register a rule. `on` is the fact type the rule is called with."""
 
     def register(check: Callable[..., Iterable[Hit]]) -> Callable:
@@ -69,7 +69,7 @@ def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
             raise RuleDefinitionError(f"{rule_id}: downtime range must be 0 <= low <= high")
         meta = Rule(id=rule_id, name=name, severity=severity, title=title, fact=on,
                     check=check, doc=parse_doc(rule_id, check.__doc__), checklist=items,
-                    refs=tuple(refs), impact=impact, fixable=fixable)
+                    refs=tuple(refs), impact=impact)
         _RULES[rule_id] = meta
         _BY_NAME[name] = meta
         check.rule = meta
