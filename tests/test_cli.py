@@ -101,10 +101,15 @@ def test_rules_lists_every_rule_and_rule_shows_docs() -> None:
     assert run("rule", "XYZ999").returncode == 2
 
 
-@pytest.mark.parametrize("fmt", ["terminal", "markdown", "json", "sarif"])
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "json", "sarif", "html"])
 def test_example_lab_in_every_format(fmt: str) -> None:
     result = run("audit", str(EXAMPLE), "--format", fmt)
     assert result.returncode == 1, result.stderr   # the lab has planted CRITICAL findings
     assert "Traceback" not in result.stderr
     # the planted NetBox secret key and the Grafana password never appear
     assert "r8Lk2vQ9xW4m" not in result.stdout and "Xq7!vR2#" not in result.stdout
+
+
+def test_markdown_report_has_the_roadmap() -> None:
+    result = run("audit", str(EXAMPLE), "--format", "markdown")
+    assert "## Remediation roadmap" in result.stdout and "Phase 2" in result.stdout

@@ -12,7 +12,7 @@ import os
 import sys
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("terminal", "json", "sarif", "markdown")
+FORMATS = ("terminal", "json", "sarif", "markdown", "html")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 
@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = commands.add_parser("audit", help="audit Compose projects, env files and secrets")
     audit.add_argument("paths", nargs="*", metavar="PATH",
-                       help="directories to search for Compose projects, or Compose files "
-                       "(default: the current directory)")
+                       help="directories to search for Compose projects, Compose files, or "
+                       "targets to probe: https://host[:port], http://…, ssh://[user@]host"
+                       "[:port], tcp://host[:port], local://, snapshot:DIR (default: the "
+                       "current directory)")
     audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
                        metavar="FILE", help="Compose files merged in order into one project, "
                        "as `docker compose -f A -f B` (repeatable)")
@@ -58,6 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
                        "reproducible)")
     audit.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="worker processes (default: one per core for large trees)")
+    live = audit.add_argument_group("live checks (only the targets you name are touched)")
+    live.add_argument("--live", action="store_true", help="also probe the URLs and hosts "
+                      "named in the inventory (labwarden.yaml services)")
+    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                      help="per connection (default 5)")
+    live.add_argument("--concurrency", type=int, default=32, metavar="N",
+                      help="probes in flight at once (default 32)")
+    live.add_argument("--ca-file", metavar="FILE", help="trust this CA (a private CA is the "
+                      "homelab norm)")
+    live.add_argument("--tls-profile", choices=("intermediate", "modern"),
+                      default="intermediate", help="Mozilla server-side TLS profile")
+    live.add_argument("--http-port", type=int, default=None, metavar="PORT",
+                      help="plain-HTTP port checked for the redirect (0: do not check)")
+    live.add_argument("--ports", metavar="LIST", help="ports for tcp:// scans, e.g. 22,80,443")
+    live.add_argument("--ssh-key", metavar="FILE", help="key for reading hosts over SSH "
+                      "(read-only commands)")
+    live.add_argument("--ssh-known-hosts", metavar="FILE")
+    live.add_argument("--ssh-accept-unknown-host", action="store_true",
+                      help="accept a host key not in known_hosts (a changed key is still "
+                      "refused)")
+    live.add_argument("--ssh-sudo", action="store_true",
+                      help="run the read-only host commands with `sudo -n`")
+    live.add_argument("--check-default-credentials", action="store_true",
+                      help="try a few well-known default logins on the named targets only")
     color = audit.add_mutually_exclusive_group()
     color.add_argument("--color", dest="color", action="store_true", default=None)
     color.add_argument("--no-color", dest="color", action="store_false")
@@ -73,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     checklist.register(commands)
     remediation.register(commands)
     fix.register(commands)
+    from labwarden.commands import scripts as scripts_command
+
+    scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
+                                  "scripts (bash -n, ShellCheck, SCR rules)")
+    scripts_command.add_arguments(scripts)
+    scripts.set_defaults(handler=scripts_command.run)
     return parser
 
 
@@ -110,25 +142,43 @@ def cmd_audit(args) -> int:
     from labwarden.model import Severity
     from labwarden.sources.compose.loader import LoadOptions
 
-    paths = args.paths or ([] if args.compose_files else ["."])
+    from labwarden.sources.live.targets import looks_like_target
+
+    target_texts = [p for p in args.paths if looks_like_target(p)]
+    paths = [p for p in args.paths if not looks_like_target(p)]
+    if not paths and not args.compose_files and not target_texts:
+        paths = ["."]
     try:
         config_path = None if args.no_config else (args.config or find_config(
-            paths or args.compose_files))
+            paths or args.compose_files or ["."]))
         config = load_config(config_path)
+        targets = _targets(args, config, target_texts)
+        probe = _probe_options(args) if targets else None
     except ConfigError as exc:
         sys.stderr.write(f"labwarden: configuration error: {exc}\n")
+        return EXIT_ERROR
+    except ValueError as exc:   # a malformed target
+        sys.stderr.write(f"labwarden: {exc}\n")
         return EXIT_ERROR
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
                        profiles=tuple(args.profiles) if args.profiles else None)
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
-                           compose_files=list(args.compose_files))
+                           compose_files=list(args.compose_files), targets=targets,
+                           probe=probe)
     result = audit(paths, options)
 
     from labwarden.report import render
 
     # A report written to a file never gets colour codes, whatever the terminal is.
     color = False if args.output and args.color is None else args.color
-    text = render(result, args.format, color=color)
+    extra = {}
+    if args.format in ("html", "markdown"):
+        try:
+            extra = _report_context(paths, config, result, args.format)
+        except ConfigError as exc:
+            sys.stderr.write(f"labwarden: configuration error: {exc}\n")
+            return EXIT_ERROR
+    text = render(result, args.format, color=color, **extra)
     _emit(text, args.output)
     if args.fail_on == "never":
         fail_on = None
@@ -137,6 +187,62 @@ def cmd_audit(args) -> int:
     else:
         fail_on = config.fail_on or Severity.HIGH
     return exit_code(result, fail_on, args.allow_partial)
+
+
+def _report_context(paths: list[str], config, result, fmt: str) -> dict:
+    """What the Markdown and HTML reports show besides the findings: the remediation roadmap
+    and (HTML) the checklist evaluation of each inventory service, made as `labwarden
+    checklist` makes it, when the audit covers the inventory's root (without history)."""
+    from labwarden.commands.remediation import build_roadmap
+
+    roadmap = build_roadmap(paths, config, result)
+    if fmt == "markdown":
+        return {"roadmap": roadmap}
+    from labwarden.checklist.attest import AttestationBook
+    from labwarden.checklist.catalog import load_catalog
+    from labwarden.checklist.evaluate import evaluate
+    from labwarden.inventory import load_inventory
+
+    catalog = load_catalog()
+    evaluations = []
+    if config.path:
+        inventory = load_inventory(config)
+        root = inventory.base_dir
+        if [os.path.abspath(p) for p in paths] == [root]:
+            book = AttestationBook(inventory.attestations_path)
+            evaluations = [evaluate(service, result, book.record(name), catalog, root,
+                                    disabled=config.disabled)
+                           for name, service in inventory.services.items()]
+    return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
+
+
+def _targets(args, config, texts: list[str]):
+    from labwarden.live_audit import inventory_targets, parse_targets
+
+    if args.live:
+        from labwarden.inventory import load_inventory
+
+        texts = texts + [t for t in inventory_targets(load_inventory(config)) if t not in texts]
+    return parse_targets(texts)
+
+
+def _probe_options(args):
+    from labwarden.sources.live.collect import DEFAULT_SCAN_PORTS, ProbeOptions
+
+    ports = DEFAULT_SCAN_PORTS
+    if args.ports:
+        try:
+            ports = tuple(int(p) for p in args.ports.split(",") if p.strip())
+        except ValueError:
+            raise ValueError(f"--ports takes port numbers separated by commas, not "
+                             f"{args.ports!r}") from None
+    return ProbeOptions(timeout=args.timeout, concurrency=max(1, args.concurrency),
+                        ca_file=args.ca_file, tls_profile=args.tls_profile,
+                        check_default_credentials=args.check_default_credentials,
+                        ssh_key=args.ssh_key, ssh_known_hosts=args.ssh_known_hosts,
+                        ssh_accept_unknown_host=args.ssh_accept_unknown_host,
+                        ssh_sudo=args.ssh_sudo,
+                        scan_ports=ports, http_port=args.http_port)
 
 
 def cmd_rules(args) -> int:

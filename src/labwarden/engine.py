@@ -8,8 +8,8 @@ tuples. Rules that compare projects run in the parent on a small inventory.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
-import pickle
 import time
 from dataclasses import dataclass, field
 
@@ -21,7 +21,7 @@ from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import (
     ComposeProject, ComposeTree, ContainerRef, Service)
 from labwarden.sources.envfile import EnvFile
-from labwarden.suppress import apply_inline, apply_waivers
+from labwarden.suppress import apply_inline, apply_markers, apply_waivers, inline_markers
 
 PARALLEL_MIN_PROJECTS = 48
 
@@ -33,11 +33,13 @@ class AuditOptions:
     jobs: int | None = None          # None: one per core for large trees, else serial
     today: dt.date | None = None
     compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
+    targets: list = field(default_factory=list)       # live targets (sources.live.targets)
+    probe: object | None = None                       # their ProbeOptions
 
 
 @dataclass
 class _Partial:
-    findings: list[tuple] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     containers: list[ContainerRef] = field(default_factory=list)
     files: int = 0
@@ -69,9 +71,13 @@ class _RuleRunner:
                                               getattr(fact, "location", None)))
 
     def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
-        severity = self.config.severity_overrides.get(rule.id) or hit.severity or rule.severity
+        # Severity.INFO is 0: test for None, never for truth.
+        severity = self.config.severity_overrides.get(rule.id)
+        if severity is None:
+            severity = hit.severity if hit.severity is not None else rule.severity
         # A hit may narrow the rule's checklist items (one grouped finding, several items).
-        items = tuple(i for i in hit.checklist if i in rule.checklist) or rule.checklist
+        items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
+        items = items or rule.checklist
         return Finding(rule=rule, severity=severity, message=hit.message, location=hit.location,
                        asset=asset, resource=hit.resource, evidence=hit.evidence,
                        fix=hit.fix, checklist=items)
@@ -95,10 +101,17 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     runner = _RuleRunner(options.config)
     partial = _Partial()
     findings: list[Finding] = []
-    texts: dict[str, str] = {}
+    # Every file read, with its inline suppression markers (None: it has none). The markers
+    # are taken as each project is loaded, so no file's text outlives its project.
+    markers: dict[str, dict | None] = {}
     env_files: dict[str, tuple[EnvFile, str]] = {}
     for spec in specs:
+        texts: dict[str, str] = {}
         project = load_project(spec, partial.diagnostics, options.load, texts)
+        for path, text in texts.items():
+            if path not in markers:
+                markers[path] = inline_markers(path, text) or None
+        del texts
         if project is None:
             continue
         partial.projects += 1
@@ -111,7 +124,10 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
-    partial.files = len(texts) + len(env_files)
+        # Each service points back at its project: without this cycle the project and its
+        # parsed files are freed here, by reference counting, not by the cyclic collector.
+        project.services.clear()
+    partial.files = len(markers) + len(env_files)
     if env_files and EnvFile in runner.by_fact:
         from labwarden.sources.git import tracked
 
@@ -120,10 +136,10 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
             env.tracked_by_git = status.get(path)
             runner.run(env, f"{asset}:{os.path.basename(path)}", findings, partial.diagnostics)
     for path, (env, _) in env_files.items():
-        if path not in texts and env.readable:  # a regular file, already read once
-            texts[path] = _read_text(path)
-    apply_inline(findings, texts, partial.diagnostics)
-    partial.findings = [_pack(f) for f in findings]
+        if path not in markers and env.readable:  # a regular file, already read once
+            markers[path] = inline_markers(path, _read_text(path)) or None
+    apply_markers(findings, markers, partial.diagnostics)
+    partial.findings = findings
     return partial
 
 
@@ -164,6 +180,22 @@ def _unpack(row: tuple) -> Finding:
                    checklist=row[9])
 
 
+def _send(partial: _Partial) -> bytes:
+    """A worker's result as bytes: findings as plain tuples (a rule travels as its ID)."""
+    import pickle  # only with worker processes
+
+    partial.findings = [_pack(f) for f in partial.findings]
+    return pickle.dumps(partial, pickle.HIGHEST_PROTOCOL)
+
+
+def _receive(data: bytes) -> _Partial:
+    import pickle
+
+    partial = pickle.loads(data)
+    partial.findings = [_unpack(row) for row in partial.findings]
+    return partial
+
+
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
     chunks = [specs[i::jobs] for i in range(jobs)]
     children = []
@@ -173,9 +205,9 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
         if pid == 0:  # child: audit its chunk, send the result, leave without cleanup
             os.close(read_end)
             try:
-                payload = pickle.dumps(_audit_specs(chunk, options), pickle.HIGHEST_PROTOCOL)
+                payload = _send(_audit_specs(chunk, options))
             except BaseException as exc:  # noqa: BLE001 - the parent must hear of any failure
-                payload = pickle.dumps(_Partial(diagnostics=[Diagnostic(
+                payload = _send(_Partial(diagnostics=[Diagnostic(
                     "error", "worker-failed", f"a worker failed: {type(exc).__name__}")]))
             with os.fdopen(write_end, "wb") as out:
                 out.write(payload)
@@ -188,7 +220,7 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
             data = handle.read()
         os.waitpid(pid, 0)
         try:
-            results.append(pickle.loads(data))
+            results.append(_receive(data))
         except Exception:  # noqa: BLE001
             results.append(_Partial(diagnostics=[Diagnostic(
                 "error", "worker-failed", "a worker process died; its projects were not audited")]))
@@ -204,7 +236,19 @@ def _jobs(options: AuditOptions, count: int) -> int:
 
 
 def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
-    options = options or AuditOptions()
+    # What an audit allocates is freed by reference counting (see `_audit_specs`), so the
+    # cyclic collector would only re-scan the growing heap of findings, over and over: a
+    # tenth of a large run. It is paused, here and in the workers forked from here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _audit(paths, options or AuditOptions())
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     specs = discover(paths, diagnostics)
@@ -221,7 +265,7 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
     result = AuditResult(findings=findings, diagnostics=diagnostics, targets=list(paths),
                          started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     for partial in partials:
-        findings.extend(_unpack(row) for row in partial.findings)
+        findings.extend(partial.findings)
         diagnostics.extend(partial.diagnostics)
         containers.extend(partial.containers)
         result.files_scanned += partial.files
@@ -236,6 +280,11 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
         texts = {f.location.path: _read_text(f.location.path) for f in tree_findings}
         apply_inline(tree_findings, texts, [])
         findings.extend(tree_findings)
+    if options.targets:
+        from labwarden.live_audit import run_live
+
+        run_live(options.targets, options.probe, runner, findings, diagnostics,
+                 compose_paths=paths, load_options=options.load)
     apply_waivers(findings, options.config.waivers, diagnostics, options.today)
     result.rules_run = runner.count
     number(findings)

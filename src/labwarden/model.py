@@ -7,10 +7,12 @@ Sources produce facts, rules turn facts into `Hit`s, the engine turns hits into 
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
+
+from labwarden._record import FrozenRecord, Record
+
+_set = object.__setattr__     # how a frozen record's __init__ sets its fields
 
 
 class Severity(IntEnum):
@@ -48,95 +50,122 @@ class Location(NamedTuple):
         return f"{self.path}:{self.line}" if self.line else self.path
 
 
-@dataclass(frozen=True, slots=True)
-class Impact:
+class Impact(FrozenRecord):
     """What applying the fix restarts and for how long, used by the remediation roadmap."""
 
-    restarts: str = "service"          # none | service | project | host
-    downtime_min: tuple[float, float] = (1, 2)
+    __slots__ = ("restarts", "downtime_min")
+
+    def __init__(self, restarts: str = "service",      # none | service | project | host
+                 downtime_min: tuple[float, float] = (1, 2)):
+        _set(self, "restarts", restarts)
+        _set(self, "downtime_min", downtime_min)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleDoc:
+class RuleDoc(FrozenRecord):
     """The rule's documentation under fixed headings, parsed from its docstring."""
 
-    what: str
-    why: str
-    example: str
-    fix: str
+    __slots__ = ("what", "why", "example", "fix")
+
+    def __init__(self, what: str, why: str, example: str, fix: str):
+        _set(self, "what", what)
+        _set(self, "why", why)
+        _set(self, "example", example)
+        _set(self, "fix", fix)
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    name: str
-    severity: Severity
-    title: str
-    fact: type
-    check: object = field(repr=False, compare=False)
-    doc: RuleDoc = field(repr=False, compare=False, default=None)
-    checklist: tuple[str, ...] = ()
-    refs: tuple[str, ...] = ()
-    impact: Impact = Impact()
+class Rule(FrozenRecord):
+    __slots__ = ("id", "name", "severity", "title", "fact", "check", "doc", "checklist",
+                 "refs", "impact")
+    # `check` and `doc` are neither compared nor shown (field(compare=False, repr=False)).
+    _compared = _shown = ("id", "name", "severity", "title", "fact", "checklist", "refs",
+                          "impact")
+
+    def __init__(self, id: str, name: str, severity: Severity, title: str, fact: type,
+                 check: object, doc: RuleDoc | None = None, checklist: tuple[str, ...] = (),
+                 refs: tuple[str, ...] = (), impact: Impact = Impact()):
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "severity", severity)
+        _set(self, "title", title)
+        _set(self, "fact", fact)
+        _set(self, "check", check)
+        _set(self, "doc", doc)
+        _set(self, "checklist", checklist)
+        _set(self, "refs", refs)
+        _set(self, "impact", impact)
 
     @property
     def area(self) -> str:
         return self.id.rstrip("0123456789")
 
 
-@dataclass(slots=True)
-class Hit:
+class Hit(Record):
     """What a rule reports: the engine adds the rule, the asset and the suppression state."""
 
-    message: str
-    location: Location
-    resource: str = ""                 # stable identity inside the asset, for fingerprints
-    evidence: str = ""                 # already redacted by the rule
-    severity: Severity | None = None   # a contextual override of the rule's default
-    fix: str = ""                      # a fix specific to this hit; else the rule's own
-    checklist: tuple[str, ...] = ()    # the subset of the rule's items this hit fails
+    __slots__ = ("message", "location", "resource", "evidence", "severity", "fix", "checklist")
+
+    def __init__(self, message: str, location: Location,
+                 resource: str = "",                  # stable identity inside the asset
+                 evidence: str = "",                  # already redacted by the rule
+                 severity: Severity | None = None,    # a contextual override of the rule's
+                 fix: str = "",                       # a fix for this hit; else the rule's
+                 checklist: tuple[str, ...] = ()):    # the subset of the rule's items it fails
+        self.message = message
+        self.location = location
+        self.resource = resource
+        self.evidence = evidence
+        self.severity = severity
+        self.fix = fix
+        self.checklist = checklist
 
 
-@dataclass(slots=True)
-class Suppression:
-    kind: str                          # inline | waiver
-    justification: str
-    owner: str = ""
-    expires: str = ""
-    location: Location | None = None
+class Suppression(Record):
+    __slots__ = ("kind", "justification", "owner", "expires", "location")
+
+    def __init__(self, kind: str, justification: str, owner: str = "", expires: str = "",
+                 location: Location | None = None):
+        self.kind = kind                  # inline | waiver
+        self.justification = justification
+        self.owner = owner
+        self.expires = expires
+        self.location = location
 
 
-@dataclass(slots=True)
-class Finding:
-    rule: Rule
-    severity: Severity
-    message: str
-    location: Location
-    asset: str
-    resource: str = ""
-    evidence: str = ""
-    fix: str = ""
-    suppression: Suppression | None = None
-    id: str = ""                       # CRITICAL-001…, assigned once the result is sorted
-    checklist: tuple[str, ...] = ()    # the checklist items this finding fails
+class Finding(Record):
+    __slots__ = ("rule", "severity", "message", "location", "asset", "resource", "evidence",
+                 "fix", "suppression", "id", "checklist")
 
-    def __post_init__(self):
-        if not self.checklist:
-            self.checklist = self.rule.checklist
+    def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
+                 asset: str, resource: str = "", evidence: str = "", fix: str = "",
+                 suppression: Suppression | None = None,
+                 id: str = "",                        # CRITICAL-001…, once the result is sorted
+                 checklist: tuple[str, ...] = ()):    # the checklist items this finding fails
+        self.rule = rule
+        self.severity = severity
+        self.message = message
+        self.location = location
+        self.asset = asset
+        self.resource = resource
+        self.evidence = evidence
+        self.fix = fix
+        self.suppression = suppression
+        self.id = id
+        self.checklist = checklist or rule.checklist
 
     @property
     def fingerprint(self) -> str:
         # Rule + asset + resource, never the line: history and baselines survive edits.
+        from hashlib import sha256  # here: the audit itself never needs it
+
         key = "\x1f".join((self.rule.id, self.asset, self.resource or self.message))
-        return hashlib.sha256(key.encode()).hexdigest()[:20]
+        return sha256(key.encode()).hexdigest()[:20]
 
     @property
     def waived(self) -> bool:
         return self.suppression is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(FrozenRecord):
     """A problem with the input rather than a security finding.
 
     level "error": part of the target could not be checked (exit 2 unless --allow-partial);
@@ -144,27 +173,36 @@ class Diagnostic:
     level "warning": anything else worth knowing (an expired or unused waiver…).
     """
 
-    level: str
-    code: str
-    message: str
-    location: Location | None = None
+    __slots__ = ("level", "code", "message", "location")
+
+    def __init__(self, level: str, code: str, message: str, location: Location | None = None):
+        _set(self, "level", level)
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "location", location)
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
         return f"{where}{self.level}[{self.code}]: {self.message}"
 
 
-@dataclass(slots=True)
-class AuditResult:
-    findings: list[Finding]
-    diagnostics: list[Diagnostic]
-    targets: list[str]
-    files_scanned: int = 0
-    projects: int = 0
-    services: int = 0
-    rules_run: int = 0
-    started: str = ""
-    duration_s: float = 0.0
+class AuditResult(Record):
+    __slots__ = ("findings", "diagnostics", "targets", "files_scanned", "projects", "services",
+                 "rules_run", "started", "duration_s")
+
+    def __init__(self, findings: list[Finding], diagnostics: list[Diagnostic],
+                 targets: list[str], files_scanned: int = 0, projects: int = 0,
+                 services: int = 0, rules_run: int = 0, started: str = "",
+                 duration_s: float = 0.0):
+        self.findings = findings
+        self.diagnostics = diagnostics
+        self.targets = targets
+        self.files_scanned = files_scanned
+        self.projects = projects
+        self.services = services
+        self.rules_run = rules_run
+        self.started = started
+        self.duration_s = duration_s
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.waived]

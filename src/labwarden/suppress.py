@@ -82,8 +82,15 @@ def apply_inline(findings: list[Finding], texts: dict[str, str],
         markers = inline_markers(path, text)
         if markers:
             by_file[path] = markers
+    apply_markers(findings, by_file, diagnostics)
+
+
+def apply_markers(findings: list[Finding], by_file: dict[str, dict[int, _Inline] | None],
+                  diagnostics: list[Diagnostic]) -> None:
+    """`apply_inline` with each file's `inline_markers` already taken (None: it has none),
+    so that a caller need not keep every file's text until its findings are known."""
     for finding in findings:
-        marker = by_file.get(finding.location.path, {}).get(finding.location.line)
+        marker = (by_file.get(finding.location.path) or {}).get(finding.location.line)
         if marker is None or not any(_rule_matches(r, finding) for r in marker.refs):
             continue
         marker.used = True
@@ -92,7 +99,7 @@ def apply_inline(findings: list[Finding], texts: dict[str, str],
         finding.suppression = Suppression("inline", marker.reason, location=marker.location)
     seen = set()
     for markers in by_file.values():
-        for marker in markers.values():
+        for marker in (markers or {}).values():
             if id(marker) in seen:
                 continue
             seen.add(id(marker))

@@ -71,3 +71,13 @@ def test_fields(crafted):
         [d.level for d in crafted.diagnostics]
     assert document["diagnostics"][-1]["location"] is None
     assert document["summary"]["errors"] == 1 and document["summary"]["gaps"] == 7
+
+
+@pytest.mark.parametrize("source", ["lab", "crafted", "empty"])
+def test_render_writes_the_document(source, request):
+    """render() writes the JSON piece by piece; it must be json.dumps of document()."""
+    result = request.getfixturevalue(source)
+    result = result.result if hasattr(result, "result") else result
+    expected = json.dumps(json_report.document(result), ensure_ascii=False,
+                          separators=(",", ":")) + "\n"
+    assert render(result, "json") == expected

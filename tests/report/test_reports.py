@@ -21,9 +21,9 @@ def outputs(result) -> dict[str, str]:
 
 
 def test_interface():
-    assert FORMATS == ("terminal", "json", "sarif", "markdown")
+    assert FORMATS == ("terminal", "json", "sarif", "markdown", "html")
     with pytest.raises(ValueError, match="unknown report format"):
-        render(None, "html")
+        render(None, "pdf")
 
 
 def test_the_lab_audit_has_what_the_tests_rely_on(lab):

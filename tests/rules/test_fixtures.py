@@ -92,7 +92,12 @@ def run_fixture(rule_id: str, tmp_path: Path):
     root = prepare(FIXTURES / rule_id, tmp_path / rule_id)
     config_path = root / "labwarden.yaml"
     config = load_config(str(config_path) if config_path.exists() else None)
-    result = audit([str(root)], AuditOptions(config=config, jobs=1))
+    if rule_id.startswith("SCR"):     # shell scripts: `labwarden scripts`, not `audit`
+        from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+
+        result = audit_scripts([str(root)], ScriptAuditOptions(config=config))
+    else:
+        result = audit([str(root)], AuditOptions(config=config, jobs=1))
     reported: dict[str, set[tuple[str, int]]] = {}
     for finding in result.findings:
         rel = os.path.relpath(finding.location.path, root)

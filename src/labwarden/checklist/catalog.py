@@ -28,7 +28,7 @@ import yaml
 from labwarden.model import Rule, Severity
 
 DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
-EVIDENCE_KINDS = ("compose", "secrets", "ssh", "tls", "http", "firewall", "ports",
+EVIDENCE_KINDS = ("compose", "secrets", "ssh", "tls", "http", "firewall", "ports", "scripts",
                   "credentials", "host", "none")
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")   # INFO is for findings, not items
 

@@ -2,7 +2,7 @@
 
 The format's module is imported only when that format is asked for, so `import
 labwarden.report` stays cheap: the terminal reporter in plain mode never imports rich, and
-no reporter imports jsonschema or jinja2 at all.
+only the html format imports jinja2; none imports jsonschema.
 """
 
 from __future__ import annotations
@@ -11,20 +11,23 @@ import importlib
 
 from labwarden.model import AuditResult
 
-FORMATS = ("terminal", "json", "sarif", "markdown")
+FORMATS = ("terminal", "json", "sarif", "markdown", "html")
 
 _MODULES = {
     "terminal": "labwarden.report.terminal",
     "json": "labwarden.report.json_report",
     "sarif": "labwarden.report.sarif",
     "markdown": "labwarden.report.markdown",
+    "html": "labwarden.report.html",
 }
 
 
 def render(result: AuditResult, fmt: str, *, color: bool | None = None,
-           width: int | None = None) -> str:
+           width: int | None = None, roadmap=None, evaluations=(), catalog=None) -> str:
     """The report of `result` in `fmt`. `color` and `width` concern the terminal only:
-    color None means "when stdout is a terminal and NO_COLOR is unset"."""
+    color None means "when stdout is a terminal and NO_COLOR is unset". The remediation
+    `roadmap` is a section of the Markdown and HTML reports; checklist `evaluations` (with
+    their `catalog`) are shown by the HTML report."""
     try:
         module = importlib.import_module(_MODULES[fmt])
     except KeyError:
@@ -32,4 +35,8 @@ def render(result: AuditResult, fmt: str, *, color: bool | None = None,
                          f"(expected one of: {', '.join(FORMATS)})") from None
     if fmt == "terminal":
         return module.render(result, color=color, width=width)
+    if fmt == "html":
+        return module.render(result, roadmap=roadmap, evaluations=evaluations, catalog=catalog)
+    if fmt == "markdown":
+        return module.render(result, roadmap=roadmap)
     return module.render(result)

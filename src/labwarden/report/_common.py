@@ -14,8 +14,6 @@ from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity
 SEVERITIES = tuple(sorted(Severity, reverse=True))          # CRITICAL first
 DIAGNOSTIC_LEVELS = ("error", "gap", "warning", "info")
 
-_version: str | None = None
-
 # Control characters (C0 but tab, DEL, C1): text from audited files must not reach a
 # terminal or a rendered page as escape sequences.
 _CONTROL = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
@@ -28,15 +26,11 @@ def clean(text: object) -> str:
 
 
 def tool_version() -> str:
-    global _version
-    if _version is None:
-        try:
-            from importlib.metadata import version
+    # The package's own constant, as `--version` and the history store use: asking the
+    # installed distribution's metadata instead costs a tenth of a single-file run.
+    from labwarden import __version__
 
-            _version = version("labwarden")
-        except Exception:  # noqa: BLE001 - running from a source tree that is not installed
-            _version = "0.0.0+unknown"
-    return _version
+    return __version__
 
 
 def first_paragraph(text: str) -> str:

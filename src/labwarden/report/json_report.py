@@ -8,19 +8,114 @@ bumps the major version.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 
-from labwarden.model import AuditResult, Diagnostic, Finding, Location
+from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
 from labwarden.report._common import SEVERITIES, diagnostics_by_level, rule_fix, tool_version
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report package
 
 
+# One encoder, configured once: what `json.dumps(..., ensure_ascii=False,
+# separators=(",", ":"))` would build on every call. Compact, so the C encoder is used.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_string = encode_basestring          # the C function that encoder writes strings with
+_SEVERITY_NAMES = {s: s.name for s in Severity}
+_SEVERITY_JSON = {s: _string(s.name) for s in Severity}
+
+
 def render(result: AuditResult) -> str:
-    return json.dumps(document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
+    """`document(result)` as JSON: the same text as `json.dumps(document(result),
+    ensure_ascii=False, separators=(",", ":"))`, which a test holds it to.
+
+    Written entry by entry instead: most of a finding's text is its rule's (title,
+    documented fix, references), encoded here once per rule rather than once per finding;
+    and neither a dict per finding nor the encoder's small chunks for all of them are held
+    at once, which doubled the peak memory of a large run.
+    """
+    head = _ENCODER.encode(_head(result))      # {...,"summary":{...}}: the last key last
+    rules: dict[str, tuple[str, str, str, str, str]] = {}
+    parts = [head[:-1], ',"findings":[']
+    for f in result.findings:
+        parts.append(_finding_json(f, rules))
+        parts.append(",")
+    if result.findings:
+        parts.pop()
+    parts.append('],"diagnostics":[')
+    for d in result.diagnostics:
+        parts.append(_diagnostic_json(d))
+        parts.append(",")
+    if result.diagnostics:
+        parts.pop()
+    parts.append("]}\n")
+    return "".join(parts)
+
+
+def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
+    """The JSON a finding's entry takes from its rule alone, in the pieces its own fields
+    go between: from "rule_id" to the "severity" key, "default_severity" to the "message"
+    key, the rule's fix, "checklist" to the "waived" key, and "impact" to the end."""
+    rule_id, rule_name, title, default_severity, fix, checklist, refs, impact = \
+        _rule_fields(f)
+    encode = _ENCODER.encode
+    return ((f',"rule_id":{encode(rule_id)},"rule_name":{encode(rule_name)},'
+             f'"title":{encode(title)},"severity":'),
+            f',"default_severity":{encode(default_severity)},"message":',
+            encode(fix),
+            f',"checklist":{encode(checklist)},"refs":{encode(refs)},"waived":',
+            f',"impact":{encode(impact)}}}')
+
+
+def _finding_json(f: Finding, rules: dict) -> str:
+    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report."""
+    rule = rules.get(f.rule.id)
+    if rule is None:
+        rule = rules[f.rule.id] = _rule_json(f)
+    head, default_severity, rule_fix_json, lists, impact = rule
+    location = f.location
+    s = f.suppression
+    try:
+        if type(location.line) is not int or type(location.column) is not int:
+            raise TypeError
+        return (f'{{"id":{_string(f.id)}{head}{_SEVERITY_JSON[f.severity]}{default_severity}'
+                f'{_string(f.message)},"location":{{"path":{_string(location.path)},'
+                f'"line":{location.line},"column":{location.column}}},'
+                f'"asset":{_string(f.asset)},"resource":{_string(f.resource)},'
+                f'"fingerprint":{_string(f.fingerprint)},"evidence":{_string(f.evidence)},'
+                f'"fix":{_string(f.fix) if f.fix else rule_fix_json}{lists}'
+                f'{"false" if s is None else "true"},"suppression":'
+                f'{"null" if s is None else _ENCODER.encode(_suppression(s))}{impact}')
+    except (TypeError, AttributeError):  # a field of an unusual type: the encoder decides
+        return _ENCODER.encode(_finding(f))
+
+
+def _diagnostic_json(d: Diagnostic) -> str:
+    location = d.location
+    try:
+        if location is None:
+            where = "null"
+        elif type(location.line) is int and type(location.column) is int:
+            where = (f'{{"path":{_string(location.path)},"line":{location.line},'
+                     f'"column":{location.column}}}')
+        else:
+            raise TypeError
+        return (f'{{"level":{_string(d.level)},"code":{_string(d.code)},'
+                f'"message":{_string(d.message)},"location":{where}}}')
+    except (TypeError, AttributeError):
+        return _ENCODER.encode(_diagnostic(d))
 
 
 def document(result: AuditResult) -> dict:
+    """The report as Python data: what `render` writes."""
+    document = _head(result)
+    document["findings"] = [_finding(f) for f in result.findings]
+    document["diagnostics"] = [_diagnostic(d) for d in result.diagnostics]
+    return document
+
+
+def _head(result: AuditResult) -> dict:
+    """Every field of the document before `findings` and `diagnostics`, in order."""
     counts = result.counts()
     summary: dict[str, int] = {s.name.lower(): counts[s] for s in SEVERITIES}
     summary.update(
@@ -40,8 +135,6 @@ def document(result: AuditResult) -> dict:
         "duration_s": round(result.duration_s, 3),
         "targets": list(result.targets),
         "summary": summary,
-        "findings": [_finding(f) for f in result.findings],
-        "diagnostics": [_diagnostic(d) for d in result.diagnostics],
     }
 
 
@@ -51,17 +144,26 @@ def _location(location: Location | None) -> dict | None:
     return {"path": location.path, "line": location.line, "column": location.column}
 
 
-def _finding(f: Finding) -> dict:
+def _rule_fields(f: Finding) -> tuple:
+    """What a finding's entry takes from its rule alone."""
     rule = f.rule
-    s = f.suppression
     low, high = rule.impact.downtime_min
+    return (rule.id, rule.name, rule.title, _SEVERITY_NAMES[rule.severity], rule_fix(f),
+            list(rule.checklist), list(rule.refs),
+            {"restarts": rule.impact.restarts, "downtime_min": [low, high]})
+
+
+def _finding(f: Finding) -> dict:
+    rule_id, rule_name, title, default_severity, rule_fix_text, checklist, refs, impact = \
+        _rule_fields(f)
+    s = f.suppression
     return {
         "id": f.id,
-        "rule_id": rule.id,
-        "rule_name": rule.name,
-        "title": rule.title,
-        "severity": f.severity.name,
-        "default_severity": rule.severity.name,
+        "rule_id": rule_id,
+        "rule_name": rule_name,
+        "title": title,
+        "severity": _SEVERITY_NAMES[f.severity],
+        "default_severity": default_severity,
         "message": f.message,
         "location": _location(f.location),
         "asset": f.asset,
@@ -69,19 +171,18 @@ def _finding(f: Finding) -> dict:
         "fingerprint": f.fingerprint,
         "evidence": f.evidence,
         # The hit's own fix, else the rule's documented one, whole (it may hold a snippet).
-        "fix": f.fix or rule_fix(f),
-        "checklist": list(rule.checklist),
-        "refs": list(rule.refs),
-        "waived": f.waived,
-        "suppression": None if s is None else {
-            "kind": s.kind,
-            "justification": s.justification,
-            "owner": s.owner,
-            "expires": s.expires,
-            "location": _location(s.location),
-        },
-        "impact": {"restarts": rule.impact.restarts, "downtime_min": [low, high]},
+        "fix": f.fix or rule_fix_text,
+        "checklist": checklist,
+        "refs": refs,
+        "waived": s is not None,
+        "suppression": None if s is None else _suppression(s),
+        "impact": impact,
     }
+
+
+def _suppression(s: Suppression) -> dict:
+    return {"kind": s.kind, "justification": s.justification, "owner": s.owner,
+            "expires": s.expires, "location": _location(s.location)}
 
 
 def _diagnostic(d: Diagnostic) -> dict:

@@ -26,7 +26,7 @@ _PROSE_SPECIALS = re.compile(r"([\\`*_\[\]<>|#~])")
 _FENCE = re.compile(r"^\s*(```|~~~)", re.M)
 
 
-def render(result: AuditResult) -> str:
+def render(result: AuditResult, roadmap=None) -> str:
     out: list[str] = []
     _header(out, result)
     _summary(out, result)
@@ -42,6 +42,10 @@ def render(result: AuditResult) -> str:
                 "Accepted risks: listed for the record, not counted in the summary.", ""]
         for finding in accepted:
             _finding(out, finding)
+    if roadmap is not None:  # built by the caller from the same result (remediation.roadmap)
+        from labwarden.remediation.roadmap import render_markdown
+
+        out += render_markdown(roadmap).splitlines() + [""]
     _diagnostics(out, result)
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -2,7 +2,8 @@
 rules at import. A new module is added to this list, nowhere else.
 
 ID bands: CMP001-009 Compose schema, CMP010-049 runtime, CMP050-069 mounts,
-CMP070-089 resources and logging, CMP090-099 naming; IMG images; SEC secrets; NET exposure.
+CMP070-089 resources and logging, CMP090-099 naming; IMG images; SEC secrets; NET exposure
+(NET100+ host firewall); HDR HTTP headers; TLS; SSH; CRD default credentials; SCR scripts.
 """
 
 from labwarden.rules import (  # noqa: F401  (imported for their registrations)
@@ -11,9 +12,15 @@ from labwarden.rules import (  # noqa: F401  (imported for their registrations)
     compose_resources,
     compose_runtime,
     compose_schema,
+    creds,
     exposure,
+    firewall,
+    headers,
     images,
+    scripts,
     secrets,
+    ssh,
+    tls,
 )
 
 RULE_MODULES = (
@@ -25,4 +32,10 @@ RULE_MODULES = (
     images,
     secrets,
     exposure,
+    headers,
+    ssh,
+    firewall,
+    creds,
+    tls,
+    scripts,
 )

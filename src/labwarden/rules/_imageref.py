@@ -8,11 +8,9 @@ whose single-name images live under `library/`.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
 # Hosts that serve Docker Hub's content. Docker itself rewrites only `index.docker.io`; the
@@ -160,6 +158,8 @@ _LOCAL_SUFFIXES = (".local", ".lan", ".home", ".internal", ".intranet", ".locald
 def is_private_registry(ref: ImageRef) -> bool:
     """A registry on the local network (`localhost:5000`, `registry.lan`, `10.0.0.5:5000`,
     a dotless host): one the operator runs, not an unknown party on the Internet."""
+    import ipaddress  # rarely needed: only for images from a named registry
+
     host = ref.host.strip("[]")
     try:
         address = ipaddress.ip_address(host)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labwarden.model import Severity
 from labwarden.rules import _images
@@ -59,12 +60,19 @@ _WORDS = re.compile(r"[_.\-]+")
 
 
 def words(name: str) -> list[str]:
-    return [w for w in _WORDS.split(str(name).upper()) if w]
+    return list(_words(name))
 
 
+# The same few hundred variable names recur across services and rules: both are cached.
+@lru_cache(maxsize=4096, typed=True)
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORDS.split(str(name).upper()) if w)
+
+
+@lru_cache(maxsize=4096, typed=True)
 def is_secret_name(name: str) -> bool:
     """Does this variable name hold a secret (by naming convention)?"""
-    parts = words(name)
+    parts = _words(name)
     if not parts or name.upper() in NOT_SECRETS:
         return False
     if parts[0] == "FILE" or parts[-1] in NEIGHBOUR_WORDS:   # FILE__PASSWORD (linuxserver)

@@ -103,9 +103,22 @@ def _bind_backed_volumes(project: ComposeProject) -> dict[str, tuple[str, bool, 
     return found
 
 
+_binds_cache: list = [None, []]
+
+
 def host_binds(service: Service, files: bool = False) -> list[HostBind]:
     """Every host path the service mounts. With `files`, also host files handed over as
     `secrets:`/`configs:` (Compose bind-mounts those read-only)."""
+    # Four rules ask in turn about the same service: its mounts are read once.
+    if _binds_cache[0] is not service:
+        _binds_cache[0], _binds_cache[1] = service, _volume_binds(service)
+    binds = list(_binds_cache[1])
+    if files:
+        binds.extend(_file_backed(service))
+    return binds
+
+
+def _volume_binds(service: Service) -> list[HostBind]:
     binds: list[HostBind] = []
     volumes = service.raw.get("volumes")
     named = None
@@ -143,8 +156,6 @@ def host_binds(service: Service, files: bool = False) -> list[HostBind]:
                                           f": device {device}, {posixpath.basename(where.path)}"
                                           f":{where.line})",
                                           via=f"volume {source}"))
-    if files:
-        binds.extend(_file_backed(service))
     return binds
 
 

@@ -8,11 +8,10 @@ to a specific address is not reported; 80 and 443 on the reverse proxy are expec
 
 from __future__ import annotations
 
-import shlex
-
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.rules import _images
 from labwarden.rules._portdata import PortClass, classify
+from labwarden.rules._shell import shell_words
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
 from labwarden.sources.yamlfile import Map, Seq
@@ -255,11 +254,7 @@ def _traefik_options(service: Service) -> list[tuple[str, str | None, Location, 
     else:
         items = []
     for text, loc in items:
-        try:
-            tokens = shlex.split(text)
-        except ValueError:
-            tokens = text.split()
-        for token in tokens:
+        for token in shell_words(text):
             if token.startswith("-"):
                 name, eq, value = token.lstrip("-").partition("=")
                 flags.append((name.lower(), value if eq else None, loc, token))

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass
 
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_assignment, redact_url, url_password
 from labwarden.rules import _images
 from labwarden.rules import _secretdata as data
+from labwarden.rules._shell import shell_words
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import EnvValue, Service
 from labwarden.sources.envfile import EnvFile
@@ -154,16 +154,9 @@ def _argument_tokens(service: Service, keys: tuple) -> list[tuple[str, Location,
     for text, loc, as_written in items:
         # A string, or a list item holding a shell line (`sh -c "…"`, CMD-SHELL), is split
         # the way the shell will split it.
-        parts = _split(text) if isinstance(value, str) or " " in text else [text]
+        parts = shell_words(text) if isinstance(value, str) or " " in text else [text]
         tokens.extend((part, loc, as_written) for part in parts)
     return tokens
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
 
 
 def _argument_secrets(service: Service, users: set[str]) -> list[Secret]:
@@ -626,7 +619,7 @@ def env_file_permissions(env: EnvFile, settings):
               f"{access} by {who} (mode {env.mode:04o})", Location(env.path, 1),
               resource="env-file-mode", evidence=f"mode {env.mode:04o}",
               severity=Severity.HIGH if env.mode & 0o002 else None,
-              fix=f"chmod 600 {shlex.quote(env.path)}")
+              fix=f"chmod 600 {_quote(env.path)}")
 
 
 @rule("SEC006", "env-file-tracked-by-git", Severity.HIGH, title="Env file with secrets in git",
@@ -661,5 +654,11 @@ def env_file_tracked_by_git(env: EnvFile, settings):
     yield Hit(f"{base} is tracked by git and holds secrets ({_listing(names)}): every clone "
               "and the history carry them", Location(env.path, 1), resource="env-file-git",
               evidence=f"git ls-files: {base}",
-              fix=f"git rm --cached {shlex.quote(env.path)}; add {base} to .gitignore; then "
+              fix=f"git rm --cached {_quote(env.path)}; add {base} to .gitignore; then "
                   f"rotate {_listing(names)} (they stay in the git history)")
+
+
+def _quote(path: str) -> str:
+    from shlex import quote  # for the env-file rules' fixes only
+
+    return quote(path)

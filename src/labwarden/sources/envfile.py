@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from typing import Callable
 
+from labwarden._record import Record
 from labwarden.model import Location
+from labwarden.sources._read import read_at_most
 
 MAX_ENV_BYTES = 1024 * 1024
 _EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
@@ -28,26 +29,36 @@ _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "
                    "v": "\v", '"': '"', "\\": "\\"}
 
 
-@dataclass(slots=True)
-class EnvVar:
-    name: str
-    value: str
-    location: Location
-    quoted: bool = False
-    written: str | None = None      # the text before interpolation, when it held a `$`
+class EnvVar(Record):
+    __slots__ = ("name", "value", "location", "quoted", "written")
+
+    def __init__(self, name: str, value: str, location: Location, quoted: bool = False,
+                 written: str | None = None):  # the text before interpolation, if it had `$`
+        self.name = name
+        self.value = value
+        self.location = location
+        self.quoted = quoted
+        self.written = written
 
 
-@dataclass(slots=True)
-class EnvFile:
+class EnvFile(Record):
     """The facts of one env file: its variables and how it is protected on disk."""
 
-    path: str
-    variables: dict[str, EnvVar] = field(default_factory=dict)
-    mode: int | None = None            # permission bits, None when unknown
-    tracked_by_git: bool | None = None
-    problems: list[tuple[str, str, Location]] = field(default_factory=list)
-    role: str = "dotenv"               # dotenv (the project's .env) | env_file
-    readable: bool = True              # False: not a regular file, too large or unreadable
+    __slots__ = ("path", "variables", "mode", "tracked_by_git", "problems", "role", "readable")
+
+    def __init__(self, path: str, variables: dict[str, EnvVar] | None = None,
+                 mode: int | None = None,          # permission bits, None when unknown
+                 tracked_by_git: bool | None = None,
+                 problems: list[tuple[str, str, Location]] | None = None,
+                 role: str = "dotenv",             # dotenv (the project's .env) | env_file
+                 readable: bool = True):           # False: not a regular file, too large…
+        self.path = path
+        self.variables = {} if variables is None else variables
+        self.mode = mode
+        self.tracked_by_git = tracked_by_git
+        self.problems = [] if problems is None else problems
+        self.role = role
+        self.readable = readable
 
     def values(self) -> dict[str, str]:
         return {k: v.value for k, v in self.variables.items()}
@@ -229,7 +240,7 @@ def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None,
             env.readable = False
             return env
         with open(path, "rb") as handle:
-            data = handle.read(MAX_ENV_BYTES + 1)
+            data = read_at_most(handle, st.st_size, MAX_ENV_BYTES)
     except OSError as exc:
         env.problems.append(("unreadable", f"cannot read env file: {exc.strerror}", whole))
         env.readable = False

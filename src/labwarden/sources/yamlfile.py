@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from labwarden.model import Location
+from labwarden.sources._read import read_at_most
 
 try:  # libyaml is a hard requirement for speed, but a missing build must still work.
     from yaml import CSafeLoader as _Loader
@@ -98,6 +99,7 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
                   ".INF": float("inf"), "+.INF": float("inf"), "-.INF": float("-inf"),
                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
 _STR_TAG = "tag:yaml.org,2002:str"
+_ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
 # The tag our composer gives a scalar written without one (an explicit `!!str` keeps _STR_TAG);
 # PyYAML's pure-Python composer cannot tell them apart, so there it is _STR_TAG.
 _IMPLICIT = "?" if _Parser is not None else _STR_TAG
@@ -147,7 +149,7 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
                             f"{max_bytes / 1048576:.0f} MiB limit; not parsed", whole)
     try:
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            data = read_at_most(handle, st.st_size, max_bytes)
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
     if len(data) > max_bytes:  # it grew after stat(), or stat() did not tell its size
@@ -166,12 +168,17 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-_BLOCK_RUN = re.compile(r"^[ \t?:-]{%d,}" % MAX_DEPTH, re.M)
+# A line that opens with MAX_DEPTH characters of block indentation (`^[ \t?:-]{200}` in
+# multi-line mode), looked for after each newline: a pattern that starts with a literal is
+# searched for by its first character, several times faster than one tried at every offset.
+_BLOCK_RUN_FIRST = re.compile(rf"[ \t?:-]{{{MAX_DEPTH}}}")
+_BLOCK_RUN = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH}}}")
 
 
 def _may_nest_deeply(text: str) -> bool:
     """A cheap bound: depth <= flow openers + the longest run of block indentation."""
     return (text.count("[") + text.count("{") > MAX_DEPTH // 2
+            or _BLOCK_RUN_FIRST.match(text) is not None
             or _BLOCK_RUN.search(text) is not None)
 
 
@@ -226,16 +233,17 @@ class _Builder:
         return loc
 
     def build(self, node) -> Any:
-        kind = node.id
-        if kind == "scalar":
-            tag = node.tag
-            if tag == _IMPLICIT or tag[0] == "!":  # `!override`, a foreign local tag: no type
-                if tag == RESET:
-                    return Tagged(RESET)
-                return node.value if node.style else resolve_plain(node.value)
-            return _explicit(tag, node.value)  # `!!int 5`, `!!str 42`
-        if kind == "mapping":
+        kind = type(node)
+        if kind is _ScalarNode:
+            return _scalar(node)
+        if kind is _MappingNode:
             return self._mapping(node)
+        return self._sequence(node)
+
+    # The loops below build a plain, untagged scalar in place: it is most of the nodes, and
+    # a call per node through build() would cost more than the value itself.
+
+    def _sequence(self, node) -> Seq:
         seq = _new(Seq)
         seq.loc = self.loc(node)
         seq.item_locs = locs = []
@@ -243,7 +251,10 @@ class _Builder:
             seq.tag = node.tag
         append, build, cache, path = seq.append, self.build, self.locs, self.path
         for item in node.value:
-            append(build(item))
+            if type(item) is _ScalarNode and item.tag == _IMPLICIT:
+                append(item.value if item.style else resolve_plain(item.value))
+            else:
+                append(build(item))
             line = item.start_mark.line + 1
             loc = cache.get(line)
             if loc is None:
@@ -260,7 +271,7 @@ class _Builder:
         merges = None
         build, cache, path = self.build, self.locs, self.path
         for key_node, value_node in node.value:
-            if key_node.id == "scalar":
+            if type(key_node) is _ScalarNode:
                 key = key_node.value
                 if not key_node.style:
                     if key == "<<":
@@ -268,8 +279,8 @@ class _Builder:
                             merges = []
                         merges.append(value_node)
                         continue
-                    resolved = resolve_plain(key)
-                    key = "" if resolved is None else key
+                    if key in _NULLS:  # resolve_plain(key) is None: the key is null
+                        key = ""
             else:
                 self.problems.append(("complex-key", "a mapping key must be a scalar",
                                       self.loc(key_node)))
@@ -281,7 +292,11 @@ class _Builder:
             if key in result:
                 self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
                                       "Compose refuses such a file", loc))
-            result[key] = build(value_node)
+            if type(value_node) is _ScalarNode and value_node.tag == _IMPLICIT:
+                result[key] = value_node.value if value_node.style else \
+                    resolve_plain(value_node.value)
+            else:
+                result[key] = build(value_node)
             key_locs[key] = loc
         if merges:  # explicit keys win; among merged maps, the first wins
             for merge_node in merges:
@@ -297,6 +312,15 @@ class _Builder:
                             result[key] = value
                             key_locs[key] = merged.key_locs[key]
         return result
+
+
+def _scalar(node) -> Any:
+    tag = node.tag
+    if tag == _IMPLICIT or tag[0] == "!":  # `!override`, a foreign local tag: no type
+        if tag == RESET:
+            return Tagged(RESET)
+        return node.value if node.style else resolve_plain(node.value)
+    return _explicit(tag, node.value)  # `!!int 5`, `!!str 42`
 
 
 class _AliasBuilder(_Builder):
@@ -318,7 +342,7 @@ class _AliasBuilder(_Builder):
     def build(self, node) -> Any:
         kind = node.id
         if kind == "scalar":
-            return _Builder.build(self, node)
+            return _scalar(node)
         sizes = self.sizes
         size = sizes.get(id(node))
         if size is not None:  # built before: this is an alias being expanded

@@ -12,8 +12,9 @@ reported, not walked.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import stat
 
+from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 
 PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -24,13 +25,18 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv"
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(slots=True)
-class ProjectSpec:
-    directory: str
-    files: list[str]
-    key: str                         # stable identity relative to the audited root
-    explicit: bool = False           # files named by the user: COMPOSE_FILE does not apply
-    override_found: list[str] = field(default_factory=list)
+class ProjectSpec(Record):
+    __slots__ = ("directory", "files", "key", "explicit", "override_found")
+
+    def __init__(self, directory: str, files: list[str],
+                 key: str,                  # stable identity relative to the audited root
+                 explicit: bool = False,    # files named by the user: not COMPOSE_FILE's
+                 override_found: list[str] | None = None):
+        self.directory = directory
+        self.files = files
+        self.key = key
+        self.explicit = explicit
+        self.override_found = [] if override_found is None else override_found
 
 
 def override_for(path: str) -> list[str]:
@@ -45,21 +51,33 @@ def override_for(path: str) -> list[str]:
     return []
 
 
-def _key(root: str, path: str, is_dir: bool) -> str:
-    rel = os.path.relpath(path, root) if root else path
+def _key(root: str, path: str, is_dir: bool, cwd: str | None = None) -> str:
+    """`cwd`, when given, is os.getcwd(): relative paths are joined to it once here rather
+    than by each abspath() (a system call every time, three per file named)."""
+    whole = _absolute(path, cwd) if cwd else path      # abspath() gives the same for both
+    rel = os.path.relpath(whole, _absolute(root, cwd) if cwd else root) if root else path
     if is_dir:
-        return os.path.basename(os.path.abspath(path)) if rel == "." else rel
+        return os.path.basename(os.path.abspath(whole)) if rel == "." else rel
     return rel if os.path.basename(path) not in PROJECT_FILES else (
-        os.path.dirname(rel) or os.path.basename(os.path.dirname(os.path.abspath(path))))
+        os.path.dirname(rel) or os.path.basename(os.path.dirname(os.path.abspath(whole))))
+
+
+def _absolute(path: str, cwd: str) -> str:
+    return os.path.join(cwd, path) if path and not os.path.isabs(path) else path
 
 
 def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
     specs: list[ProjectSpec] = []
     named: set[str] = set()          # main files of the projects named explicitly
+    cwd = os.getcwd()
     for target in paths:
-        if os.path.isdir(target):
+        try:
+            is_dir, exists = stat.S_ISDIR(os.stat(target).st_mode), True
+        except (OSError, ValueError):   # what os.path.isdir() and exists() take as "no"
+            is_dir, exists = False, False
+        if is_dir:
             specs.extend(_walk(target, diagnostics))
-        elif os.path.exists(target) or os.path.islink(target):
+        elif exists or os.path.islink(target):
             directory = os.path.dirname(target) or "."
             base = _base_of_override(target)
             if base is not None:  # an override named alone (pre-commit): audit it merged
@@ -69,7 +87,7 @@ def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpe
             files = [target] + override_for(target)
             if target not in named:      # a base and its override named together: once
                 named.add(target)
-                specs.append(ProjectSpec(directory, files, _key(root, target, False),
+                specs.append(ProjectSpec(directory, files, _key(root, target, False, cwd),
                                          explicit=True))
         else:
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",

@@ -9,8 +9,9 @@ refuse the file ("invalid interpolation format"), so it raises InterpolationErro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
+
+from labwarden._record import Record
 
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _NAME_CHARS = _NAME_START | frozenset("0123456789")
@@ -20,13 +21,16 @@ class InterpolationError(ValueError):
     pass
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(Record):
     """What interpolating one string involved."""
 
-    used: list[str] = field(default_factory=list)        # variables that had a value
-    missing: list[str] = field(default_factory=list)     # unset, no default: became ""
-    required: list[tuple[str, str]] = field(default_factory=list)  # `:?` that failed
+    __slots__ = ("used", "missing", "required")
+
+    def __init__(self, used: list[str] | None = None, missing: list[str] | None = None,
+                 required: list[tuple[str, str]] | None = None):
+        self.used = [] if used is None else used              # variables that had a value
+        self.missing = [] if missing is None else missing     # unset, no default: became ""
+        self.required = [] if required is None else required  # `:?` that failed
 
 
 def interpolate(text: str, resolve: Callable[[str], str | None],

@@ -7,8 +7,7 @@ points at the line to change even when that line is in another file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from labwarden._record import Record
 from labwarden.model import Location
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import Map, Seq
@@ -30,14 +29,19 @@ def parse_bool(value) -> bool | None:
     return None
 
 
-@dataclass(slots=True)
-class Port:
-    target: str
-    published: str | None           # None: Docker picks an ephemeral host port
-    host_ip: str | None             # None: all interfaces
-    protocol: str
-    location: Location
-    spec: str
+class Port(Record):
+    __slots__ = ("target", "published", "host_ip", "protocol", "location", "spec")
+
+    def __init__(self, target: str,
+                 published: str | None,      # None: Docker picks an ephemeral host port
+                 host_ip: str | None,        # None: all interfaces
+                 protocol: str, location: Location, spec: str):
+        self.target = target
+        self.published = published
+        self.host_ip = host_ip
+        self.protocol = protocol
+        self.location = location
+        self.spec = spec
 
     @property
     def on_all_interfaces(self) -> bool:
@@ -111,15 +115,19 @@ def _long_spec(item: Map) -> str:
     return ", ".join(f"{k}: {v}" for k, v in item.items())
 
 
-@dataclass(slots=True)
-class Mount:
-    type: str                       # bind | volume | tmpfs | npipe | image
-    source: str | None
-    target: str
-    read_only: bool
-    propagation: str | None
-    location: Location
-    spec: str
+class Mount(Record):
+    __slots__ = ("type", "source", "target", "read_only", "propagation", "location", "spec")
+
+    def __init__(self, type: str,           # bind | volume | tmpfs | npipe | image
+                 source: str | None, target: str, read_only: bool, propagation: str | None,
+                 location: Location, spec: str):
+        self.type = type
+        self.source = source
+        self.target = target
+        self.read_only = read_only
+        self.propagation = propagation
+        self.location = location
+        self.spec = spec
 
     @property
     def host_path(self) -> str | None:
@@ -158,13 +166,19 @@ def parse_mount(item, location: Location) -> Mount | None:
                  propagation, location, text)
 
 
-@dataclass(slots=True)
-class EnvValue:
-    name: str
-    value: str | None               # None: passed through from the shell, value unknown
-    location: Location
-    origin: str = "environment"     # environment | env_file
-    written: str | None = None      # the text before interpolation, when it held a `$`
+class EnvValue(Record):
+    __slots__ = ("name", "value", "location", "origin", "written")
+
+    def __init__(self, name: str,
+                 value: str | None,            # None: passed through from the shell
+                 location: Location,
+                 origin: str = "environment",  # environment | env_file
+                 written: str | None = None):  # the text before interpolation, if it had `$`
+        self.name = name
+        self.value = value
+        self.location = location
+        self.origin = origin
+        self.written = written
 
     @property
     def from_variable(self) -> bool:
@@ -172,17 +186,23 @@ class EnvValue:
         return self.written is not None and "$" in self.written.replace("$$", "")
 
 
-@dataclass(slots=True)
-class Service:
-    project: "ComposeProject"
-    name: str
-    raw: Map
-    location: Location
-    ports: list[Port] = field(default_factory=list)
-    mounts: list[Mount] = field(default_factory=list)
-    environment: dict[str, EnvValue] = field(default_factory=dict)
-    env_files: list[str] = field(default_factory=list)
-    profiles: tuple[str, ...] = ()
+class Service(Record):
+    __slots__ = ("project", "name", "raw", "location", "ports", "mounts", "environment",
+                 "env_files", "profiles")
+
+    def __init__(self, project: ComposeProject, name: str, raw: Map, location: Location,
+                 ports: list[Port] | None = None, mounts: list[Mount] | None = None,
+                 environment: dict[str, EnvValue] | None = None,
+                 env_files: list[str] | None = None, profiles: tuple[str, ...] = ()):
+        self.project = project
+        self.name = name
+        self.raw = raw
+        self.location = location
+        self.ports = [] if ports is None else ports
+        self.mounts = [] if mounts is None else mounts
+        self.environment = {} if environment is None else environment
+        self.env_files = [] if env_files is None else env_files
+        self.profiles = profiles
 
     @property
     def asset(self) -> str:
@@ -245,19 +265,27 @@ class Service:
         return None
 
 
-@dataclass(slots=True)
-class ComposeProject:
-    name: str
-    directory: str
-    files: list[str]
-    raw: Map
-    services: dict[str, Service] = field(default_factory=dict)
-    dotenv: EnvFile | None = None
-    env_files: dict[str, EnvFile] = field(default_factory=dict)
-    legacy: bool = False
-    unknown_keys: list["UnknownKey"] = field(default_factory=list)
-    compose_name: str = ""          # Compose's own project name (COMPOSE_PROJECT_NAME, name:)
-    included_files: list[str] = field(default_factory=list)  # absolute paths, via `include`
+class ComposeProject(Record):
+    __slots__ = ("name", "directory", "files", "raw", "services", "dotenv", "env_files",
+                 "legacy", "unknown_keys", "compose_name", "included_files")
+
+    def __init__(self, name: str, directory: str, files: list[str], raw: Map,
+                 services: dict[str, Service] | None = None, dotenv: EnvFile | None = None,
+                 env_files: dict[str, EnvFile] | None = None, legacy: bool = False,
+                 unknown_keys: list[UnknownKey] | None = None,
+                 compose_name: str = "",       # Compose's own name (COMPOSE_PROJECT_NAME, name:)
+                 included_files: list[str] | None = None):  # absolute paths, via `include`
+        self.name = name
+        self.directory = directory
+        self.files = files
+        self.raw = raw
+        self.services = {} if services is None else services
+        self.dotenv = dotenv
+        self.env_files = {} if env_files is None else env_files
+        self.legacy = legacy
+        self.unknown_keys = [] if unknown_keys is None else unknown_keys
+        self.compose_name = compose_name
+        self.included_files = [] if included_files is None else included_files
 
     @property
     def asset(self) -> str:
@@ -278,36 +306,46 @@ class ComposeProject:
         return best
 
 
-@dataclass(slots=True)
-class UnknownKey:
+class UnknownKey(Record):
     """A key the Compose Specification does not define, with the likely intended one."""
 
-    key: str
-    where: str                      # "service web", "top level", "service web: deploy"
-    location: Location
-    suggestion: str | None
+    __slots__ = ("key", "where", "location", "suggestion")
+
+    def __init__(self, key: str,
+                 where: str,          # "service web", "top level", "service web: deploy"
+                 location: Location, suggestion: str | None):
+        self.key = key
+        self.where = where
+        self.location = location
+        self.suggestion = suggestion
 
 
-@dataclass(slots=True)
-class ContainerRef:
+class ContainerRef(Record):
     """One container of the tree, for rules that compare projects (duplicate names)."""
 
-    name: str                       # container_name, or what Compose would name it
-    explicit: bool                  # set with container_name
-    location: Location
-    asset: str
+    __slots__ = ("name", "explicit", "location", "asset")
+
+    def __init__(self, name: str,       # container_name, or what Compose would name it
+                 explicit: bool,         # set with container_name
+                 location: Location, asset: str):
+        self.name = name
+        self.explicit = explicit
+        self.location = location
+        self.asset = asset
 
 
-@dataclass(slots=True)
-class ComposeTree:
+class ComposeTree(Record):
     """A summary of every project found under the audited paths.
 
     A summary rather than the projects themselves: projects are loaded in parallel worker
     processes and only this small inventory crosses back to the parent.
     """
 
-    containers: list[ContainerRef]
-    root: str = ""
+    __slots__ = ("containers", "root")
+
+    def __init__(self, containers: list[ContainerRef], root: str = ""):
+        self.containers = containers
+        self.root = root
 
     @property
     def asset(self) -> str:

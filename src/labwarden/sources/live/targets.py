@@ -1,0 +1,80 @@
+"""What the user asked to probe: URLs, hosts and snapshots, parsed once.
+
+    https://grafana.lab.example[:443][/path]   TLS + HTTP headers (+ plain-HTTP redirect)
+    http://host[:port][/path]                  HTTP headers
+    ssh://[user@]host[:port]                   SSH server (banner, algorithms, auth methods);
+                                               host collectors too with --ssh-key
+    tcp://host[:port]                          TCP connect scan (port list from policy)
+    local://                                   host collectors on this machine
+    snapshot:DIR                               host collectors reading saved command output
+
+Probes touch only these targets: nothing follows a redirect to another host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from labwarden.model import Location
+
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot")
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+
+
+class TargetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    raw: str
+    scheme: str
+    host: str = ""
+    port: int | None = None
+    user: str | None = None
+    path: str = "/"
+
+    @property
+    def address(self) -> str:
+        """host:port, with brackets for IPv6."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.port else host
+
+    @property
+    def location(self) -> Location:
+        return Location(self.raw)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}{self.path}"
+
+
+def looks_like_target(text: str) -> bool:
+    return text.startswith(tuple(f"{s}:" for s in SCHEMES))
+
+
+def parse_target(text: str) -> Target:
+    if text.startswith("snapshot:"):
+        directory = text[len("snapshot:"):]
+        if not directory:
+            raise TargetError("snapshot: needs a directory, e.g. snapshot:./host-dump")
+        return Target(text, "snapshot", path=directory)
+    if text.rstrip("/") == "local:":
+        return Target(text, "local")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
+    if scheme == "local":
+        return Target(text, "local")
+    if not parts.hostname:
+        raise TargetError(f"{text}: no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise TargetError(f"{text}: invalid port") from None
+    if port is not None and not 0 < port < 65536:
+        raise TargetError(f"{text}: invalid port")
+    return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(scheme),
+                  parts.username, parts.path or "/")

@@ -1,0 +1,367 @@
+r"""One read-only interface to a host: run a command, read a file.
+
+Host collectors (`host.py`) ask a `Transport` for command output and file contents and do
+not know whether the host is this machine, a remote one over SSH, or a directory of
+outputs saved earlier. Every transport accepts only the read-only commands of
+`ALLOWED_COMMANDS` (a collector bug can never run anything else, locally or remotely):
+
+    ss -tulpn                  listening sockets
+    iptables-save              IPv4 rules (optionally -t TABLE, -c)
+    ip6tables-save             IPv6 rules (optionally -t TABLE, -c)
+    nft list ruleset           nftables rules
+    sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
+
+Files are read with `read_file` (SFTP over SSH), never with `cat`.
+
+Snapshot layout (`snapshot:DIR`): the outputs of the commands above, saved on the host by
+any means, one file per command; a file that is absent means "not collected" (an empty
+file means "the command printed nothing", e.g. no nftables rules)::
+
+    DIR/ss.txt                   ss -tulpn
+    DIR/iptables-save.txt        iptables-save
+    DIR/ip6tables-save.txt       ip6tables-save
+    DIR/nft.txt                  nft list ruleset
+    DIR/sshd_T.txt               sshd -T
+    DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config, etc/hostname,
+                                 proc/net/{dev,route,fib_trie,if_inet6} (interfaces,
+                                 default route, addresses), proc/sys/net/ipv4/ip_forward,
+                                 proc/sys/net/ipv6/conf/all/disable_ipv6
+
+A snapshot needs nothing but a POSIX shell on the host (run it as root, then copy the
+directory to the auditing machine); a command that fails leaves no file behind::
+
+    D=host-snapshot; mkdir -p "$D"; for c in "ss -tulpn:ss" "iptables-save:iptables-save" \
+      "ip6tables-save:ip6tables-save" "nft list ruleset:nft" "sshd -T:sshd_T"; do \
+      ${c%%:*} > "$D/${c##*:}.txt" 2>/dev/null || rm -f "$D/${c##*:}.txt"; done; \
+      for f in /etc/ssh/sshd_config /etc/hostname /proc/net/dev /proc/net/route \
+      /proc/net/fib_trie /proc/net/if_inet6 /proc/sys/net/ipv4/ip_forward \
+      /proc/sys/net/ipv6/conf/all/disable_ipv6; do mkdir -p "$D/files${f%/*}"; \
+      cat "$f" > "$D/files$f" 2>/dev/null || rm -f "$D/files$f"; done
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+from typing import ClassVar
+
+# argv[0] (its basename) → a predicate over the arguments that follow it.
+_SS_FLAGS = re.compile(r"^-[tulpnaeHxw46]+$")
+_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
+_COMMAND_DIRS = ("", "/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin",
+                 "/usr/local/bin")
+
+
+def _save_args(args: list[str]) -> bool:
+    i = 0
+    while i < len(args):
+        if args[i] == "-c":
+            i += 1
+        elif args[i] == "-t" and i + 1 < len(args) and args[i + 1] in _TABLES:
+            i += 2
+        else:
+            return False
+    return True
+
+
+ALLOWED_COMMANDS = {
+    "ss": lambda args: all(_SS_FLAGS.match(a) for a in args),
+    "iptables-save": _save_args,
+    "ip6tables-save": _save_args,
+    "nft": lambda args: args == ["list", "ruleset"],
+    "sshd": lambda args: args in (["-T"], ["-t"]),
+}
+
+
+class CommandRefused(PermissionError):
+    """A command outside the read-only allow-list: a collector bug, never run."""
+
+
+def check_command(argv: list[str]) -> None:
+    if not argv:
+        raise CommandRefused("empty command")
+    directory, name = posixpath.split(argv[0])
+    allowed = ALLOWED_COMMANDS.get(name)
+    if allowed is None or directory not in _COMMAND_DIRS or not allowed(list(argv[1:])):
+        raise CommandRefused(f"not a read-only command of the allow-list: {argv[0]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+MAX_FILE = 4 << 20
+
+
+def _read_bounded(path: str) -> bytes | None:
+    """At most MAX_FILE bytes, in small reads (sysctl files refuse one huge read)."""
+    chunks, size = [], 0
+    try:
+        with open(path, "rb") as handle:
+            while size < MAX_FILE:
+                chunk = handle.read(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except OSError:
+        return None
+    return b"".join(chunks)
+
+
+# rc for "the command could not be run at all" (missing binary, not in the snapshot).
+NOT_FOUND = 127
+TIMED_OUT = 124
+
+
+class Transport:
+    """Run an allow-listed read-only command, read a file. Never raises for a failing
+    command (see `CommandResult.rc`); `read_file` returns None when the file is absent or
+    unreadable."""
+
+    name = "transport"
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        raise NotImplementedError
+
+    async def read_file(self, path: str) -> bytes | None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+
+# Where root's tools live when PATH is a user's (sshd, iptables-save are in /usr/sbin).
+_EXTRA_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+class LocalTransport(Transport):
+    """This machine. `prefix` runs commands inside something, e.g. a network namespace:
+    `LocalTransport(prefix=["ip", "netns", "exec", "lab"])` (the allow-list applies to the
+    command after the prefix)."""
+
+    name = "local"
+
+    def __init__(self, timeout: float = 10.0, prefix: list[str] | None = None,
+                 root: str = "/"):
+        self.timeout = timeout
+        self.prefix = list(prefix or [])
+        self.root = root
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        check_command(argv)
+        env = dict(os.environ, LC_ALL="C")
+        env["PATH"] = f"{env.get('PATH', '/usr/bin:/bin')}:{_EXTRA_PATH}"
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.prefix, *argv, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+                start_new_session=True)
+        except (FileNotFoundError, PermissionError) as exc:
+            return CommandResult(NOT_FOUND, "", f"{argv[0]}: {exc.strerror or exc}")
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), self.timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return CommandResult(TIMED_OUT, "", f"{argv[0]}: no answer within "
+                                 f"{self.timeout:g} s")
+        return CommandResult(process.returncode, out.decode("utf-8", "replace"),
+                             err.decode("utf-8", "replace"))
+
+    async def read_file(self, path: str) -> bytes | None:
+        if self.prefix and path.startswith("/proc/"):
+            # /proc/net and /proc/sys/net are per network namespace: read them inside it
+            return await self._read_in_prefix(path)
+        full = os.path.join(self.root, path.lstrip("/"))
+
+        return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full), self.timeout)
+
+
+    async def _read_in_prefix(self, path: str) -> bytes | None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.prefix, "cat", "--", path, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        except OSError:
+            return None
+        try:
+            out, _ = await asyncio.wait_for(process.communicate(), self.timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return None
+        return out if process.returncode == 0 else None
+
+
+class SnapshotTransport(Transport):
+    """Outputs saved in a directory (layout in the module docstring)."""
+
+    name = "snapshot"
+    FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
+             "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt", "sshd": "sshd_T.txt"}
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def _read(self, path: str) -> bytes | None:
+        return _read_bounded(path)
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        check_command(argv)
+        name = posixpath.basename(argv[0])
+        if name == "sshd" and argv[1:] == ["-t"]:
+            return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
+        data = self._read(os.path.join(self.directory, self.FILES[name]))
+        if data is None:
+            return CommandResult(NOT_FOUND, "", f"{self.FILES[name]}: not in the snapshot")
+        return CommandResult(0, data.decode("utf-8", "replace"), "")
+
+    async def read_file(self, path: str) -> bytes | None:
+        relative = posixpath.normpath("/" + path).lstrip("/")
+        return self._read(os.path.join(self.directory, "files", relative))
+
+
+class HostKeyError(Exception):
+    """The host's key could not be verified (unknown host, or a changed key)."""
+
+
+class SshTransport(Transport):
+    """A remote host over SSH: key authentication only, the host key checked against a
+    known_hosts file (an unknown host is refused unless `accept_unknown_host`), commands
+    restricted to the allow-list, files read over SFTP. `sudo=True` prefixes commands with
+    `sudo -n` (never prompts) for users whose rules need root to read."""
+
+    name = "ssh"
+
+    def __init__(self, host: str, port: int = 22, username: str | None = None, *,
+                 key_path: str, known_hosts: str | None = None,
+                 accept_unknown_host: bool = False, timeout: float = 10.0,
+                 sudo: bool = False):
+        self.host = host
+        self.port = port
+        self.username = username
+        self.key_path = key_path
+        self.known_hosts = known_hosts
+        self.accept_unknown_host = accept_unknown_host
+        self.timeout = timeout
+        self.sudo = sudo
+        self._conn = None
+        self._sftp = None
+
+    def _known_hosts_path(self) -> str:
+        return self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
+
+    async def connect(self) -> None:
+        import asyncssh
+
+        path = self._known_hosts_path()
+        if os.path.exists(path):
+            known = path
+        elif self.accept_unknown_host:
+            known = None
+        else:
+            raise HostKeyError(f"no known_hosts file at {path}: cannot verify the host key "
+                               "(add the host with ssh-keyscan, or accept unknown hosts)")
+        if known is not None and self.accept_unknown_host:
+            # Check the key when the host is listed (a changed key is still refused), and
+            # accept it when the host is not listed at all.
+            known = _lenient_known_hosts(path, self.host, self.port)
+        try:
+            self._conn = await asyncio.wait_for(asyncssh.connect(
+                self.host, self.port, username=self.username, known_hosts=known,
+                client_keys=[self.key_path], passphrase=None, agent_path=None, config=None,
+                password=None, password_auth=False, kbdint_auth=False, gss_auth=False,
+                host_based_auth=False, preferred_auth="publickey",
+                connect_timeout=self.timeout, login_timeout=self.timeout), self.timeout * 2)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise HostKeyError(f"host key not verifiable: {exc.reason}") from None
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        check_command(argv)
+        if self._conn is None:
+            await self.connect()
+        command = shlex.join((["sudo", "-n"] if self.sudo else []) + argv)
+        command = f"PATH=\"$PATH:{_EXTRA_PATH}\" LC_ALL=C {command}"
+        try:
+            result = await asyncio.wait_for(self._conn.run(command, check=False, stdin=None),
+                                            self.timeout)
+        except TimeoutError:
+            return CommandResult(TIMED_OUT, "", f"{argv[0]}: no answer within "
+                                 f"{self.timeout:g} s")
+        rc = result.exit_status if result.exit_status is not None else 255
+        return CommandResult(rc, _text(result.stdout), _text(result.stderr))
+
+    async def read_file(self, path: str) -> bytes | None:
+        import asyncssh
+
+        if self._conn is None:
+            await self.connect()
+        try:
+            if self._sftp is None:
+                self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                    self.timeout)
+
+            async def read() -> bytes:
+                chunks, size = [], 0
+                async with self._sftp.open(path, "rb") as handle:
+                    while size < MAX_FILE:
+                        chunk = await handle.read(65536)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                        size += len(chunk)
+                return b"".join(chunks)
+
+            return await asyncio.wait_for(read(), self.timeout)
+        except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
+            return None
+
+    async def close(self) -> None:
+        if self._sftp is not None:
+            self._sftp.exit()
+            self._sftp = None
+        if self._conn is not None:
+            self._conn.close()
+            try:
+                await asyncio.wait_for(self._conn.wait_closed(), self.timeout)
+            except TimeoutError:
+                pass
+            self._conn = None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _lenient_known_hosts(path: str, host: str, port: int):
+    """known_hosts for `accept_unknown_host`: the file's keys when it lists the host (so a
+    changed key is refused), otherwise no checking at all."""
+    import asyncssh
+
+    try:
+        known = asyncssh.read_known_hosts(path)
+        trusted = known.match(host, "", port)
+    except (OSError, ValueError, asyncssh.Error):
+        return None
+    host_keys, ca_keys = trusted[0], trusted[1]
+    return known if (host_keys or ca_keys) else None
