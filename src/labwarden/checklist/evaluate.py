@@ -63,15 +63,53 @@ def project_key(service: InventoryService, audit_root: str) -> str | None:
     return os.path.basename(os.path.abspath(directory)) if rel == "." else rel
 
 
+def live_hosts(service: InventoryService) -> set[str]:
+    """The host names the service's URLs and host address point at."""
+    from urllib.parse import urlsplit
+
+    hosts = {urlsplit(url).hostname for url in service.urls}
+    if service.host is not None:
+        if service.host.address:
+            hosts.add(urlsplit(service.host.address).hostname)
+        hosts.add(service.host.name)
+    return {h for h in hosts if h}
+
+
+def _is_live_asset_of(asset: str, hosts: set[str]) -> bool:
+    """`tls:grafana.lab:443`, `http:grafana.lab:443/`, `ssh:10.0.0.5:22`, `host:docker-01`…"""
+    _, _, rest = asset.partition(":")
+    return any(rest == h or rest.startswith((h + ":", h + "/")) for h in hosts)
+
+
+def live_coverage(service: InventoryService, result: AuditResult, targets: list,
+                  options) -> set[type]:
+    """Fact types the live probes collected for the service: a probe whose target was
+    unreachable (an error diagnostic at the target) covers nothing."""
+    from labwarden.sources.live.collect import fact_types, probes_for
+
+    hosts = live_hosts(service)
+    failed = {d.location.path for d in result.errors if d.location}
+    covered: set[type] = set()
+    for target in targets:
+        if target.host not in hosts and target.scheme not in ("local", "snapshot"):
+            continue
+        if target.raw in failed:
+            continue
+        for kind in probes_for(target, options):
+            covered |= fact_types(kind)
+    return covered
+
+
 def service_findings(service: InventoryService, result: AuditResult,
                      audit_root: str) -> list[Finding]:
     key = project_key(service, audit_root)
+    hosts = live_hosts(service)
+    found = [f for f in result.findings if hosts and _is_live_asset_of(f.asset, hosts)]
     if key is None:
-        return []
+        return found
     project = f"compose:{key}"
     wanted = set(service.compose_services)
     directory = os.path.abspath(service.compose_dir) + os.sep
-    found = []
     for finding in result.findings:
         asset = finding.asset
         if asset == project or asset.startswith(project + ":"):

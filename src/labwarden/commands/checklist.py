@@ -28,6 +28,12 @@ def register(commands) -> None:
         parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                             "in the current directory or its parents)")
         parser.add_argument("--today", metavar="DATE", help=argparse_suppress())
+        live = parser.add_argument_group("live evidence")
+        live.add_argument("--live", action="store_true", help="also probe the service's URLs "
+                          "and host (TLS, headers, SSH…) for evidence")
+        live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
+        live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+        live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
         parser.set_defaults(handler=handler)
         return parser
 
@@ -106,6 +112,7 @@ class _Context:
         self.inventory = load_inventory(self.config)
         self.today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) \
             else dt.date.today()
+        self.args = args
 
     def book(self):
         from labwarden.checklist.attest import AttestationBook
@@ -114,17 +121,41 @@ class _Context:
 
     def evaluate(self, name: str, store: bool = True):
         from labwarden.checklist.catalog import load_catalog
-        from labwarden.checklist.evaluate import evaluate
+        from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
         from labwarden.engine import AuditOptions, audit
 
         service = self.inventory.service(name)
         root = self.inventory.base_dir
-        result = audit([root], AuditOptions(config=self.config, today=self.today))
+        targets, probe = self._live_targets(service)
+        result = audit([root], AuditOptions(config=self.config, today=self.today,
+                                            targets=targets, probe=probe))
+        covered = compose_facts() if service.compose_dir else set()
+        if targets:
+            covered |= live_coverage(service, result, targets, probe)
         evaluation = evaluate(service, result, self.book().record(name), load_catalog(), root,
-                              disabled=self.config.disabled, today=self.today)
+                              disabled=self.config.disabled, covered=covered,
+                              today=self.today)
         if store:
             self._store(evaluation, result)
         return evaluation
+
+    def _live_targets(self, service):
+        if not getattr(self.args, "live", False):
+            return [], None
+        from labwarden.live_audit import parse_targets
+        from labwarden.sources.live.collect import ProbeOptions
+
+        texts = list(service.urls)
+        if service.host is not None and service.host.address:
+            texts.append(service.host.address)
+        options = ProbeOptions(timeout=self.args.timeout, ca_file=self.args.ca_file,
+                               ssh_key=self.args.ssh_key)
+        try:
+            return parse_targets(texts), options
+        except ValueError as exc:
+            from labwarden.config import ConfigError
+
+            raise ConfigError(f"service {service.name}: {exc}") from None
 
     def _store(self, evaluation, result) -> None:
         from labwarden.model import AuditResult

@@ -34,6 +34,27 @@ PROBES_BY_SCHEME: dict[str, tuple[str, ...]] = {
 }
 
 
+# The facts each probe kind produces (module, class), for coverage: a checklist item evidenced
+# by a rule on these facts is PASS only when the probe reached its target.
+FACT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
+    "tls": (("labwarden.sources.live.tls", "TlsFact"),),
+    "http": (("labwarden.sources.live.http", "HttpFact"),),
+    "ssh_wire": (("labwarden.sources.live.ssh_wire", "SshServer"),),
+    "host": (("labwarden.sources.live.host", "HostFacts"),
+             ("labwarden.sources.live.host", "HostExposure"),
+             ("labwarden.sources.sshd_config", "SshdConfig")),
+    "ports": (("labwarden.sources.live.ports", "PortScan"),),
+    "creds": (("labwarden.sources.live.creds", "CredentialCheck"),),
+}
+
+
+def fact_types(kind: str) -> set[type]:
+    found = set()
+    for module, name in FACT_TYPES.get(kind, ()):
+        found.add(getattr(importlib.import_module(module), name))
+    return found
+
+
 @dataclass
 class ProbeOptions:
     timeout: float = 5.0             # one connection or read
