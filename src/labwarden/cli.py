@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--http-port", type=int, default=None, metavar="PORT",
                       help="plain-HTTP port checked for the redirect (0: do not check)")
     live.add_argument("--ports", metavar="LIST", help="ports for tcp:// scans, e.g. 22,80,443")
+    live.add_argument("--resolve", action="append", default=[], metavar="HOST[:PORT]=ADDR",
+                      help="connect to ADDR for HOST, like curl --resolve (repeatable)")
     live.add_argument("--ssh-key", metavar="FILE", help="key for reading hosts over SSH "
                       "(read-only commands)")
     live.add_argument("--ssh-known-hosts", metavar="FILE")
@@ -236,7 +238,14 @@ def _probe_options(args):
         except ValueError:
             raise ValueError(f"--ports takes port numbers separated by commas, not "
                              f"{args.ports!r}") from None
+    resolve = {}
+    for entry in args.resolve:
+        name, sep, address = entry.partition("=")
+        if not sep or not name or not address:
+            raise ValueError(f"--resolve takes HOST[:PORT]=ADDR, not {entry!r}")
+        resolve[name] = address
     return ProbeOptions(timeout=args.timeout, concurrency=max(1, args.concurrency),
+                        resolve=resolve or None,
                         ca_file=args.ca_file, tls_profile=args.tls_profile,
                         check_default_credentials=args.check_default_credentials,
                         ssh_key=args.ssh_key, ssh_known_hosts=args.ssh_known_hosts,

@@ -28,6 +28,7 @@ class Settings:
     container_name_pattern: str = DEFAULT_CONTAINER_NAME
     internet_facing_ports: tuple[int, ...] = (80, 443)
     expected_open_ports: tuple[int, ...] = (22,)   # open on hosts, internal only (seed 3.1)
+    tls_expiry_warning_days: int = 30              # a certificate closer to expiry is HIGH
     proxy_images: tuple[str, ...] = DEFAULT_PROXY_IMAGES
     proxy_services: tuple[str, ...] = ()       # service names that are the reverse proxy
     require_digest: bool = False               # IMG rules: digest pinning as a finding

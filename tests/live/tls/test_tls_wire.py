@@ -253,7 +253,7 @@ def test_offline_validation_for_servers_openssl_cannot_talk_to(tmp_path_factory)
     from labwarden.sources.live.tls import verify_offline
 
     pki = tls_servers.make_pki(tmp_path_factory.mktemp("pki"))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     wildcard = pki.issue("wild", ["*.lab.test"])
     assert verify_offline([wildcard], pki.path("ca.crt"), now) == (True, "")
     trusted, why = verify_offline([wildcard], None, now)

@@ -156,7 +156,7 @@ class Pki:
 
     def issue(self, name: str, sans: list[str], days: int = 90, key=None) -> bytes:
         """One more leaf from the test CA (DER), for tests that need an odd certificate."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         _leaf(self, name, key or rsa.generate_private_key(65537, 2048), sans, self.ca_name,
               self.ca_key, now - dt.timedelta(days=1), now + dt.timedelta(days=days),
               hashes.SHA256())

@@ -69,6 +69,8 @@ class ProbeOptions:
     ssh_sudo: bool = False           # run the read-only commands with `sudo -n`
     scan_ports: tuple[int, ...] = DEFAULT_SCAN_PORTS
     http_port: int | None = None     # the plain-HTTP port for the redirect check; 0: skip
+    resolve: dict[str, str] | None = None   # "host[:port]" -> address, like curl --resolve
+    tls_connections: int = 8         # handshakes in flight per TLS target
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:

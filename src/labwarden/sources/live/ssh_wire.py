@@ -5,11 +5,13 @@ The probe collects facts and never judges (the rules in `labwarden.rules.ssh` do
 * the identification line (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`) and any lines the
   server prints before it;
 * the server's KEXINIT: key exchange, host key, cipher, MAC and compression algorithms;
-* each host key the server holds (type, size, SHA256 fingerprint): one key exchange per key
-  family (RSA, DSA, each ECDSA curve, Ed25519, certificates), run only as far as the
-  server's reply that carries the key, then dropped. The exchange is never completed, so
-  it costs the server one fork and one signature, and needs no cryptography on our side
-  (our public value is a fixed valid point: the curve's generator);
+* the host keys (type, size, SHA256 fingerprint): a key exchange per key family whose size
+  the algorithm name leaves open (RSA, DSA and their certificates), and for the first
+  family in any case, run only as far as the server's reply that carries the key, then
+  dropped. The exchange is never completed, so it costs the server one fork and one
+  signature, and needs no cryptography on our side (our public value is a fixed valid
+  point: the curve's generator). Ed25519 and ECDSA keys are known from their algorithm
+  (`inferred`, no fingerprint) unless `every_key` asks for them too;
 * the authentication methods the server offers to a user (the target's user, else `root`):
   asyncssh completes a key exchange and sends a `none` request, the one the OpenSSH client
   sends first too, and reads the methods from the refusal. No password, key or answer to a
@@ -21,7 +23,8 @@ What cannot be seen from outside: `PermitRootLogin`, `PermitEmptyPasswords`, `Al
 those offered to one user: a `Match User` block can offer others to other users.
 
 The connections run concurrently: one for the banner and KEXINIT (which goes on to fetch
-the first host key), one for the authentication methods, one per further host key family.
+the first host key), one for the authentication methods, one per further key fetched: two
+for a stock Debian or a hardened server.
 Every read and connect is bounded by `options.timeout`.
 """
 
@@ -66,6 +69,7 @@ class HostKey:
     bits: int | None = None        # modulus or curve size
     fingerprint: str = ""          # SHA256:… as ssh-keygen -l prints it
     certificate: bool = False
+    inferred: bool = False         # type and size from the algorithm name: key not fetched
 
 
 @dataclass
@@ -402,6 +406,32 @@ def families(host_key_algs: list[str]) -> dict[str, str]:
     return chosen
 
 
+# Families whose key size the algorithm name does not fix: their keys are always fetched.
+_SIZE_VARIES = ("ssh-rsa", "ssh-rsa-cert", "ssh-dss", "ssh-dss-cert")
+_FIXED_BITS = {"ssh-ed25519": 256, "sk-ssh-ed25519@openssh.com": 256, "ssh-ed448": 456,
+               "ecdsa-sha2-nistp256": 256, "ecdsa-sha2-nistp384": 384,
+               "ecdsa-sha2-nistp521": 521, "sk-ecdsa-sha2-nistp256@openssh.com": 256}
+
+
+def plan_keys(host_key_algs: list[str], every_key: bool = False) -> tuple[list[str], list[HostKey]]:
+    """(algorithms to fetch a key with, keys known from their algorithm alone). One key per
+    family; RSA and DSA keys are fetched (their size varies), the first family always (the
+    first connection fetches it for free), the others only with `every_key`."""
+    chosen = families(host_key_algs)
+    order = sorted(chosen, key=lambda f: f not in _SIZE_VARIES)      # RSA/DSA first
+    fetch, known = [], []
+    for index, family in enumerate(order):
+        alg = chosen[family]
+        base = family.removesuffix("-cert")
+        if every_key or index == 0 or family in _SIZE_VARIES or base not in _FIXED_BITS:
+            fetch.append(alg)
+        else:
+            key_type = alg if family.endswith("-cert") else base
+            known.append(HostKey(alg, key_type, _FIXED_BITS[base], "",
+                                 family.endswith("-cert"), inferred=True))
+    return fetch, known
+
+
 def describe_key(algorithm: str, blob: bytes) -> HostKey:
     fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     try:
@@ -435,16 +465,21 @@ async def _first_connection(host: str, port: int, timeout: float) -> tuple[_Conn
     try:
         line, before = await conn.banner()
         conn.writer.write(CLIENT_ID + b"\r\n")
-        kexinit = None
+        kexinit = {}
         if line.startswith(("SSH-2.0-", "SSH-1.99-")):
-            while kexinit is None:
-                payload = await conn.receive()
-                if payload[0] == MSG_KEXINIT:
-                    kexinit = parse_kexinit(payload)
-        return conn, line, before, kexinit or {}
+            kexinit = parse_kexinit(await _server_kexinit(conn))
+        return conn, line, before, kexinit
     except BaseException:
         await conn.close()
         raise
+
+
+async def _server_kexinit(conn: _Conn) -> bytes:
+    for _ in range(8):                  # the server's first message; allow a few strays
+        payload = await conn.receive()
+        if payload[0] == MSG_KEXINIT:
+            return payload
+    raise ProtocolError("no KEXINIT from the server")
 
 
 async def _key_over(conn: _Conn, kex: str, alg: str) -> HostKey:
@@ -459,8 +494,7 @@ async def _key_on_new_connection(host: str, port: int, timeout: float, kex: str,
     try:
         await conn.banner()
         conn.writer.write(CLIENT_ID + b"\r\n")
-        while (await conn.receive())[0] != MSG_KEXINIT:
-            pass
+        await _server_kexinit(conn)
     except BaseException:
         await conn.close()
         raise
@@ -497,22 +531,35 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def probe(target, options) -> SshServer:
-    """Never raises: an unreachable or silent target is a fact with `error` set."""
+async def probe(target, options, *, every_key: bool = False) -> SshServer:
+    """Never raises: an unreachable or silent target is a fact with `error` set.
+    `every_key` fetches every host key (for fingerprints), not only those whose size the
+    algorithm name leaves open."""
     timeout = options.timeout
     user = target.user or AUTH_PROBE_USER
     fact = SshServer(target=target.raw, host=target.host, port=target.port or 22, auth_user=user)
     auth_task = asyncio.create_task(auth_methods(fact.host, fact.port, user, timeout))
     try:
+        await _collect(fact, auth_task, timeout, every_key)
+    finally:
+        if not auth_task.done():        # cancelled from outside (the probe's deadline)
+            auth_task.cancel()
+            await asyncio.gather(auth_task, return_exceptions=True)
+    return fact
+
+
+async def _collect(fact: SshServer, auth_task: asyncio.Task, timeout: float,
+                   every_key: bool) -> None:
+    try:
         conn, line, before, kexinit = await _first_connection(fact.host, fact.port, timeout)
-    except (TimeoutError, OSError, ProtocolError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the target did, it is unreachable
         auth_task.cancel()
         await asyncio.gather(auth_task, return_exceptions=True)
         fact.error = _error_text(exc)
         fact.diagnostics.append(Diagnostic("error", "unreachable",
                                            f"SSH server not reachable: {fact.error}",
                                            fact.location))
-        return fact
+        return
 
     fact.banner, fact.pre_banner = line, before
     fact.protocol, fact.software, fact.comments = parse_banner(line)
@@ -522,9 +569,11 @@ async def probe(target, options) -> SshServer:
         fact.ciphers = _union(kexinit["ciphers_c2s"], kexinit["ciphers_s2c"])
         fact.macs = _union(kexinit["macs_c2s"], kexinit["macs_s2c"])
         fact.compression = _union(kexinit["compression_c2s"], kexinit["compression_s2c"])
+    else:
+        auth_task.cancel()              # SSH-1 only: nothing for asyncssh to talk to
 
     kex = choose_kex(fact.kex)
-    wanted = list(families(fact.host_key_algorithms).values())
+    wanted, inferred = plan_keys(fact.host_key_algorithms, every_key)
     jobs = []
     if kex and wanted:
         jobs.append(_key_over(conn, kex, wanted[0]))
@@ -544,19 +593,18 @@ async def probe(target, options) -> SshServer:
             fact.diagnostics.append(Diagnostic(
                 "error", "ssh-host-key", f"host key for {alg} not read: "
                 f"{_error_text(result)}", fact.location))
+    fact.host_keys += inferred
 
-    if not fact.protocol.startswith("2.") and fact.protocol != "1.99":
-        auth_task.cancel()
     try:
         fact.auth_methods = await auth_task
     except asyncio.CancelledError:
-        if not auth_task.cancelled():
-            raise
+        if asyncio.current_task().cancelling():
+            raise                       # the probe itself is being cancelled
+        # only the auth task was (an SSH-1 server): nothing to report
     except Exception as exc:  # noqa: BLE001 - asyncssh raises many kinds; all mean "unknown"
         fact.diagnostics.append(Diagnostic(
             "error", "ssh-auth-methods", "authentication methods not determined: "
             f"{_error_text(exc)}", fact.location))
-    return fact
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:
