@@ -238,6 +238,18 @@ def effective_config(path: Path) -> SshdConfig:
 
 # --- main --------------------------------------------------------------------------------
 
+def write_readme_block(text: str) -> None:
+    readme = ROOT / "benchmarks" / "README.md"
+    begin, end = "<!-- ssh-results:begin -->", "<!-- ssh-results:end -->"
+    content = readme.read_text()
+    if begin not in content or end not in content:
+        return
+    body = text.split("\n", 2)[2].strip().replace("\n## ", "\n#### ")   # no title
+    before, _, rest = content.partition(begin)
+    _, _, after = rest.partition(end)
+    readme.write_text(f"{before}{begin}\n{body}\n{end}{after}")
+
+
 def render(header, per_target, pam, concurrent, many, cpu, floors, reports) -> str:
     med = statistics.median
     lines = ["# SSH benchmark: labwarden vs ssh-audit", "", header, "", "## One target", "",
@@ -310,6 +322,18 @@ def render(header, per_target, pam, concurrent, many, cpu, floors, reports) -> s
     fail, warn = ssh_audit_count(reports["sa_hard"])
     lines += [(f"| **hardened sshd: findings** | {len(reports['lw_hard'])} | {fail} fail, "
                f"{warn} warn |"), ""]
+    lines += ["## Targets", ""]
+    for peer, mine in (("ssh-audit", "labwarden (in-process)"),
+                       ("ssh-audit --skip-rate-test (in-process)", "labwarden (in-process)"),
+                       ("ssh-audit", "labwarden (process)")):
+        ratios = [med(per_target[k][peer]) / med(per_target[k][mine])
+                  for k in ("weak", "hardened")]
+        verdict = "met" if min(ratios) >= 5 else "not met"
+        lines.append(f"- 5× per target, {mine} vs {peer}: weak {ratios[0]:.1f}×, hardened "
+                     f"{ratios[1]:.1f}×: **{verdict}**")
+    ratio = many_time / one
+    lines.append(f"- {len(many)} targets in under 2× one (in-process): {ratio:.1f}×: "
+                 f"**{'met' if ratio < 2 else 'not met'}**")
     return "\n".join(lines) + "\n"
 
 
@@ -320,6 +344,8 @@ def main() -> int:
     parser.add_argument("--ssh-audit", help="an existing ssh-audit executable")
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "ssh-latest.md"))
+    parser.add_argument("--no-write", action="store_true",
+                        help="print only: leave results/ and the README alone")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the benchmark starts sshd")
@@ -413,9 +439,11 @@ def main() -> int:
                   "unmeasured warm-up.")
         text = render(header, per_target, pam, concurrent, many, (wall, client_cpu, server_cpu),
                       floors, reports)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
         print(text)
+        if not args.no_write:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(text)
+            write_readme_block(text)
         return 0
     finally:
         for server in servers:

@@ -49,15 +49,16 @@ def legacy_sshd(tmp_path_factory):
     server.stop()
 
 
-def probe_sync(target: str, **options):
-    return asyncio.run(probe(parse_target(target), ProbeOptions(**options)))
+def probe_sync(target: str, every_key: bool = False, **options):
+    return asyncio.run(probe(parse_target(target), ProbeOptions(**options),
+                             every_key=every_key))
 
 
 @pytest.fixture(scope="session")
 def weak_remote(weak_sshd):
     """The weak server as the network sees it (probed once: with PermitEmptyPasswords and
     PAM, sshd answers the `none` request only after PAM's ~2 s failure delay)."""
-    return probe_sync(weak_sshd.target)
+    return probe_sync(weak_sshd.target, every_key=True)
 
 
 @pytest.fixture(scope="session")

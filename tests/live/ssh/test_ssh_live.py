@@ -208,3 +208,56 @@ def test_a_legacy_only_server_is_read_completely(legacy_sshd):
     assert {h.resource: severity("SSH006", h) for h in found["SSH006"]} == {
         "hostkey:ssh-rsa": Severity.HIGH, "hostkey:ssh-dss": Severity.HIGH}
     assert {"SSH003", "SSH004", "SSH005", "SSH006", "SSH007"} == set(found)
+
+
+def test_a_deadline_cancels_every_connection_of_the_probe(hardened_sshd):
+    """collect() bounds a probe with wait_for: nothing of it may outlive the deadline."""
+    from labwarden.sources.live.collect import ProbeOptions
+    from labwarden.sources.live.ssh_wire import probe
+    from labwarden.sources.live.targets import parse_target
+
+    async def body():
+        try:
+            await asyncio.wait_for(probe(parse_target(hardened_sshd.target), ProbeOptions()),
+                                   0.001)
+        except TimeoutError:
+            pass
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                and not t.done()]
+
+    assert asyncio.run(body()) == []
+
+
+def test_an_ssh1_only_server_is_reported():
+    async def ssh1(reader, writer):
+        writer.write(b"SSH-1.5-OldServer_1.0\r\n")
+        await writer.drain()
+        await reader.read()
+        writer.close()
+
+    async def body(port):
+        from labwarden.sources.live.collect import ProbeOptions
+        from labwarden.sources.live.ssh_wire import probe
+        from labwarden.sources.live.targets import parse_target
+
+        return await probe(parse_target(f"ssh://127.0.0.1:{port}"), ProbeOptions(timeout=1.0))
+
+    fact = asyncio.run(_serve(ssh1, body))
+    assert fact.protocol == "1.5" and fact.error is None and not fact.diagnostics
+    assert set(findings(fact)) == {"SSH010"}
+
+
+def test_by_default_only_keys_of_open_size_are_fetched(weak_sshd, weak_remote):
+    """RSA and DSA keys are fetched; Ed25519/ECDSA come from their algorithm: 3 connections
+    to the weak server instead of 5, same findings."""
+    fact = probe_sync(weak_sshd.target.replace("://", "://admin@"))
+    fetched = {k.key_type: k.bits for k in fact.host_keys if not k.inferred}
+    inferred = {k.key_type: k.bits for k in fact.host_keys if k.inferred}
+    assert fetched == {"ssh-rsa": 2048, "ssh-dss": 1024}
+    assert inferred == {"ecdsa-sha2-nistp256": 256, "ssh-ed25519": 256}
+    assert all(k.fingerprint == "" for k in fact.host_keys if k.inferred)
+    assert {r: [h.message for h in hs] for r, hs in findings(fact).items()} == \
+        {r: [h.message.replace("'root'", "'admin'") for h in hs]
+         for r, hs in findings(weak_remote).items()}
