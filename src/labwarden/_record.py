@@ -41,14 +41,26 @@ class Record:
         return f"{self.__class__.__qualname__}({fields})"
 
     def __reduce__(self):
-        # Rebuilt through __init__, which takes the fields in `__slots__` order.
-        return self.__class__, tuple([getattr(self, name) for name in self.__slots__])
+        # Rebuilt field by field, not through __init__ (whose parameters need not be the
+        # fields: one may be set to a default there).
+        return _rebuild, (self.__class__, tuple([getattr(self, name) for name in self.__slots__]))
+
+
+set_frozen = object.__setattr__      # how a FrozenRecord's __init__ sets its fields
+
+
+def _rebuild(cls: type, values: tuple) -> Record:
+    """Unpickle a record: a new object of `cls` with its fields set to `values`."""
+    record = cls.__new__(cls)
+    for name, value in zip(cls.__slots__, values):
+        set_frozen(record, name, value)
+    return record
 
 
 class FrozenRecord(Record):
     """Base of an immutable record (`@dataclass(frozen=True)`): hashable by its fields.
 
-    Its `__init__` sets fields with `object.__setattr__`, as the generated one does.
+    Its `__init__` sets fields with `set_frozen`, as the generated one does.
     """
 
     __slots__ = ()

@@ -23,7 +23,12 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_ERROR)
 
 
-def build_parser() -> argparse.ArgumentParser:
+BUILTIN_COMMANDS = ("audit", "rules", "rule", "docs")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command about to run, only what it needs (the other command
+    modules are not imported: `audit` runs on every commit and its start-up counts)."""
     from labwarden import __version__
 
     parser = _Parser(prog="labwarden", description="Audit self-hosted infrastructure and "
@@ -96,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
     docs.add_argument("--output", default="docs/rules", metavar="DIR")
 
+    if command in BUILTIN_COMMANDS:
+        return parser
     from labwarden.commands import checklist, fix, remediation
 
     checklist.register(commands)
@@ -111,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words[0] if words and words[0] in BUILTIN_COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -219,6 +227,8 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
 
 
 def _targets(args, config, texts: list[str]):
+    if not texts and not args.live:
+        return []   # the common case: files only, no asyncio or probe modules imported
     from labwarden.live_audit import inventory_targets, parse_targets
 
     if args.live:

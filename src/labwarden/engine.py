@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Location, Rule, Severity
 from labwarden.rules import registry
@@ -21,7 +22,7 @@ from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import (
     ComposeProject, ComposeTree, ContainerRef, Service)
 from labwarden.sources.envfile import EnvFile
-from labwarden.suppress import apply_inline, apply_markers, apply_waivers, inline_markers
+from labwarden.suppress import apply_markers, apply_waivers, inline_markers
 
 PARALLEL_MIN_PROJECTS = 48
 
@@ -37,30 +38,47 @@ class AuditOptions:
     probe: object | None = None                       # their ProbeOptions
 
 
-@dataclass
-class _Partial:
-    findings: list[Finding] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    containers: list[ContainerRef] = field(default_factory=list)
-    files: int = 0
-    projects: int = 0
-    services: int = 0
-    project_files: dict[str, str] = field(default_factory=dict)   # asset -> main file
-    included: set[str] = field(default_factory=set)              # files pulled by `include`
+class _Partial(Record):
+    """What auditing a share of the projects found (a worker sends it to the parent)."""
+
+    __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
+                 "project_files", "included", "markers", "rule_ids")
+
+    def __init__(self, findings: list[Finding] | None = None,
+                 diagnostics: list[Diagnostic] | None = None,
+                 containers: list[ContainerRef] | None = None, files: int = 0,
+                 projects: int = 0, services: int = 0,
+                 project_files: dict[str, str] | None = None,  # asset -> main file
+                 included: set[str] | None = None,             # files pulled by `include`
+                 markers: dict[str, dict | None] | None = None):  # file -> inline markers
+        self.findings = [] if findings is None else findings
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.containers = [] if containers is None else containers
+        self.files = files
+        self.projects = projects
+        self.services = services
+        self.project_files = {} if project_files is None else project_files
+        self.included = set() if included is None else included
+        self.markers = {} if markers is None else markers
+        self.rule_ids: set[str] = set()              # the rules that ran
 
 
 class _RuleRunner:
     def __init__(self, config: Config):
         self.config = config
         self.settings = config.settings
-        self.by_fact: dict[type, list[Rule]] = {}
-        for rule in registry.all_rules():
-            if rule.id not in config.disabled:
-                self.by_fact.setdefault(rule.fact, []).append(rule)
+        self.by_fact: dict[type, list[Rule]] = {}   # filled per fact type on first use
+
+    def rules(self, fact_type: type) -> list[Rule]:
+        found = self.by_fact.get(fact_type)
+        if found is None:
+            found = self.by_fact[fact_type] = [r for r in registry.rules_for(fact_type)
+                                               if r.id not in self.config.disabled]
+        return found
 
     def run(self, fact, asset: str, findings: list[Finding],
             diagnostics: list[Diagnostic]) -> None:
-        for rule in self.by_fact.get(type(fact), ()):
+        for rule in self.rules(type(fact)):
             try:
                 for hit in rule.check(fact, self.settings):
                     findings.append(self.finding(rule, hit, asset))
@@ -79,12 +97,16 @@ class _RuleRunner:
         items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
         items = items or rule.checklist
         return Finding(rule=rule, severity=severity, message=hit.message, location=hit.location,
-                       asset=asset, resource=hit.resource, evidence=hit.evidence,
+                       asset=hit.asset or asset, resource=hit.resource, evidence=hit.evidence,
                        fix=hit.fix, checklist=items)
 
     @property
     def count(self) -> int:
-        return sum(len(v) for v in self.by_fact.values())
+        return len(self.ids)
+
+    @property
+    def ids(self) -> set[str]:
+        return {r.id for rules in self.by_fact.values() for r in rules}
 
 
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
@@ -103,7 +125,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     findings: list[Finding] = []
     # Every file read, with its inline suppression markers (None: it has none). The markers
     # are taken as each project is loaded, so no file's text outlives its project.
-    markers: dict[str, dict | None] = {}
+    markers = partial.markers
     env_files: dict[str, tuple[EnvFile, str]] = {}
     for spec in specs:
         texts: dict[str, str] = {}
@@ -128,7 +150,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         # parsed files are freed here, by reference counting, not by the cyclic collector.
         project.services.clear()
     partial.files = len(markers) + len(env_files)
-    if env_files and EnvFile in runner.by_fact:
+    if env_files and runner.rules(EnvFile):
         from labwarden.sources.git import tracked
 
         status = tracked(list(env_files))
@@ -139,7 +161,10 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         if path not in markers and env.readable:  # a regular file, already read once
             markers[path] = inline_markers(path, _read_text(path)) or None
     apply_markers(findings, markers, partial.diagnostics)
+    # Sorted here, in each worker, as number() sorts them all (stably): then it only merges.
+    findings.sort(key=sort_key)
     partial.findings = findings
+    partial.rule_ids = runner.ids
     return partial
 
 
@@ -245,13 +270,30 @@ def audit(paths: list[str], options: AuditOptions | None = None) -> AuditResult:
         return _audit(paths, options or AuditOptions())
     finally:
         if enabled:
+            _age_young_objects()
             gc.enable()
+
+
+def _age_young_objects() -> None:
+    """Move every object the collector tracks to its oldest generation.
+
+    With collection paused, all that the audit keeps (findings, locations…: no cycles)
+    is still in the youngest generation, and the first collection after it would scan
+    all of it, some ten milliseconds. freeze() then unfreeze() moves everything to the
+    oldest generation, which only a full collection scans, as it would after surviving
+    a few collections; garbage there is still collected. Objects an application froze on
+    purpose are left alone (unfreeze() would release them too).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
-    specs = discover(paths, diagnostics)
+    directories: set[str] = set()
+    specs = discover(paths, diagnostics, directories=directories)
     if options.compose_files:
         first = options.compose_files[0]
         directory = os.path.dirname(first) or "."
@@ -274,11 +316,16 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     result.projects -= _drop_included(partials, findings)
     runner = _RuleRunner(options.config)
     tree_findings: list[Finding] = []
-    runner.run(ComposeTree(containers, root=_common_root(paths)), "compose-tree",
+    runner.run(ComposeTree(containers, root=_common_root(paths, directories)), "compose-tree",
                tree_findings, diagnostics)
     if tree_findings:
-        texts = {f.location.path: _read_text(f.location.path) for f in tree_findings}
-        apply_inline(tree_findings, texts, [])
+        # Their files were read by the workers, which took their inline markers.
+        markers = {path: found for partial in partials for path, found in partial.markers.items()}
+        for f in tree_findings:
+            path = f.location.path
+            if path not in markers:
+                markers[path] = inline_markers(path, _read_text(path)) or None
+        apply_markers(tree_findings, markers, [])
         findings.extend(tree_findings)
     if options.targets:
         from labwarden.live_audit import run_live
@@ -286,19 +333,24 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         run_live(options.targets, options.probe, runner, findings, diagnostics,
                  compose_paths=paths, load_options=options.load)
     apply_waivers(findings, options.config.waivers, diagnostics, options.today)
-    result.rules_run = runner.count
+    result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
     number(findings)
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def _common_root(paths: list[str]) -> str:
-    """The directory every audited path is under, to show locations relative to it."""
-    directories = [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths]
+def _common_root(paths: list[str], directories: set[str] | None = None) -> str:
+    """The directory every audited path is under, to show locations relative to it.
+    `directories`: which paths are directories, when known (else the file system says)."""
+    is_dir = os.path.isdir if directories is None else directories.__contains__
+    parents = [p if is_dir(p) else os.path.dirname(p) or "." for p in paths]
     try:
-        return os.path.commonpath(directories) if directories else ""
+        return os.path.commonpath(parents) if parents else ""
     except ValueError:  # absolute and relative paths mixed
         return ""
+
+
+_SEVERITY_NAMES = {s: s.name for s in Severity}
 
 
 def sort_key(f: Finding):
@@ -310,9 +362,9 @@ def number(findings: list[Finding]) -> None:
     findings.sort(key=sort_key)
     counters: dict[str, int] = {}
     for f in findings:
-        label = "WAIVED" if f.waived else f.severity.name
-        counters[label] = counters.get(label, 0) + 1
-        f.id = f"{label}-{counters[label]:03d}"
+        label = "WAIVED" if f.suppression is not None else _SEVERITY_NAMES[f.severity]
+        count = counters[label] = counters.get(label, 0) + 1
+        f.id = f"{label}-{count:03d}"
 
 
 def exit_code(result: AuditResult, fail_on: Severity | None, allow_partial: bool) -> int:

@@ -11,8 +11,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from labwarden._record import FrozenRecord, Record
-
-_set = object.__setattr__     # how a frozen record's __init__ sets its fields
+from labwarden._record import set_frozen as _set
 
 
 class Severity(IntEnum):
@@ -102,15 +101,18 @@ class Rule(FrozenRecord):
 class Hit(Record):
     """What a rule reports: the engine adds the rule, the asset and the suppression state."""
 
-    __slots__ = ("message", "location", "resource", "evidence", "severity", "fix", "checklist")
+    __slots__ = ("message", "location", "resource", "evidence", "severity", "fix", "checklist",
+                 "asset")
 
     def __init__(self, message: str, location: Location,
                  resource: str = "",                  # stable identity inside the asset
                  evidence: str = "",                  # already redacted by the rule
                  severity: Severity | None = None,    # a contextual override of the rule's
                  fix: str = "",                       # a fix for this hit; else the rule's
-                 checklist: tuple[str, ...] = ()):    # the subset of the rule's items it fails
+                 checklist: tuple[str, ...] = (),     # the subset of the rule's items it fails
+                 asset: str = ""):                    # for rules over several assets: which
         self.message = message
+        self.asset = asset
         self.location = location
         self.resource = resource
         self.evidence = evidence

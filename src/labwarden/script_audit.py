@@ -115,7 +115,7 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     result.files_scanned = len(scripts)
     result.projects = len(known.projects)
     result.services = sum(len(p.services) for p in known.projects)
-    result.rules_run = len(runner.by_fact.get(source.ShellScript, ()))
+    result.rules_run = len(runner.rules(source.ShellScript))
     result.duration_s = time.perf_counter() - started
     return result
 

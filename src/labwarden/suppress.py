@@ -11,24 +11,33 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.model import Diagnostic, Finding, Location, Suppression
 
 _INLINE = re.compile(r"#\s*labwarden:\s*ignore\[(?P<refs>[^\]]*)\](?P<reason>[^\n]*)")
 
 
-@dataclass
-class Waiver:
-    rule: str
-    justification: str
-    owner: str
-    expires: dt.date | None
-    location: Location
-    service: str | None = None     # glob over "project/service" or the asset
-    path: str | None = None        # glob over the finding's file path
-    host: str | None = None
-    used: bool = field(default=False, compare=False)
+class Waiver(Record):
+    __slots__ = ("rule", "justification", "owner", "expires", "location", "service", "path",
+                 "host", "used")
+    _compared = ("rule", "justification", "owner", "expires", "location", "service", "path",
+                 "host")                       # not `used`
+
+    def __init__(self, rule: str, justification: str, owner: str, expires: dt.date | None,
+                 location: Location,
+                 service: str | None = None,   # glob over "project/service" or the asset
+                 path: str | None = None,      # glob over the finding's file path
+                 host: str | None = None, used: bool = False):
+        self.rule = rule
+        self.justification = justification
+        self.owner = owner
+        self.expires = expires
+        self.location = location
+        self.service = service
+        self.path = path
+        self.host = host
+        self.used = used
 
     def matches(self, finding: Finding) -> bool:
         if not _rule_matches(self.rule, finding):
@@ -50,12 +59,14 @@ def _rule_matches(ref: str, finding: Finding) -> bool:
     return ref.upper() == finding.rule.id or ref.lower() == finding.rule.name or ref == "*"
 
 
-@dataclass
-class _Inline:
-    refs: list[str]
-    reason: str
-    location: Location
-    used: bool = False
+class _Inline(Record):
+    __slots__ = ("refs", "reason", "location", "used")
+
+    def __init__(self, refs: list[str], reason: str, location: Location, used: bool = False):
+        self.refs = refs
+        self.reason = reason
+        self.location = location
+        self.used = used
 
 
 def inline_markers(path: str, text: str) -> dict[int, _Inline]:

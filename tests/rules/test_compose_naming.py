@@ -41,4 +41,6 @@ def test_duplicates_report_every_occurrence_once():
     hits = list(naming.duplicate_container_name(tree, Settings()))
     assert sorted(h.location.line for h in hits) == [3, 7]
     assert "b/compose.yaml:7" in next(h for h in hits if h.location.line == 3).message
-    assert len({h.resource for h in hits}) == 2
+    # each occurrence is its own asset (the service), so fingerprints stay distinct
+    assert len({(h.asset, h.resource) for h in hits}) == 2
+    assert {h.asset for h in hits} == {"compose:a/svc", "compose:b/svc"}

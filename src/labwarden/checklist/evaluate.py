@@ -109,7 +109,6 @@ def service_findings(service: InventoryService, result: AuditResult,
         return found
     project = f"compose:{key}"
     wanted = set(service.compose_services)
-    directory = os.path.abspath(service.compose_dir) + os.sep
     for finding in result.findings:
         asset = finding.asset
         if asset == project or asset.startswith(project + ":"):
@@ -117,9 +116,6 @@ def service_findings(service: InventoryService, result: AuditResult,
         elif asset.startswith(project + "/"):
             if not wanted or asset[len(project) + 1:] in wanted:
                 found.append(finding)
-        elif asset == "compose-tree" and os.path.abspath(finding.location.path).startswith(
-                directory):
-            found.append(finding)
     return found
 
 

@@ -36,20 +36,32 @@ def render(result: AuditResult) -> str:
     """
     head = _ENCODER.encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
-    parts = [head[:-1], ',"findings":[']
-    for f in result.findings:
-        parts.append(_finding_json(f, rules))
-        parts.append(",")
-    if result.findings:
-        parts.pop()
-    parts.append('],"diagnostics":[')
-    for d in result.diagnostics:
-        parts.append(_diagnostic_json(d))
-        parts.append(",")
-    if result.diagnostics:
-        parts.pop()
-    parts.append("]}\n")
-    return "".join(parts)
+    return "".join((head[:-1], ',"findings":[',
+                    *_batches(_finding_json(f, rules) for f in result.findings),
+                    '],"diagnostics":[',
+                    *_batches(_diagnostic_json(d) for d in result.diagnostics),
+                    "]}\n"))
+
+
+def _batches(entries, size: int = 256) -> list[str]:
+    """The entries, comma-separated, in pieces of `size` entries.
+
+    A piece of a few hundred entries is large enough to be allocated apart from the small
+    strings of the interpreter's heap, and given back to the system when freed: once joined
+    into the report, the pieces no longer count in the process's memory.
+    """
+    pieces: list[str] = []
+    batch: list[str] = []
+    for entry in entries:
+        if not batch and pieces:
+            batch.append("")          # the comma before every piece but the first
+        batch.append(entry)
+        if len(batch) >= size:
+            pieces.append(",".join(batch))
+            batch = []
+    if batch:
+        pieces.append(",".join(batch))
+    return pieces
 
 
 def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:

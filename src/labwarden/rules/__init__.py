@@ -1,41 +1,27 @@
-"""Every rule module. `registry.load()` imports this package once; each module registers its
-rules at import. A new module is added to this list, nowhere else.
+"""Every rule module, by name. `registry.load()` imports them once, on the registry's first
+use; each module registers its rules at import. Importing this package imports none of them:
+an audit that forks workers loads them in each process, in parallel, not before the fork.
+A new module is added to this list, nowhere else.
 
 ID bands: CMP001-009 Compose schema, CMP010-049 runtime, CMP050-069 mounts,
 CMP070-089 resources and logging, CMP090-099 naming; IMG images; SEC secrets; NET exposure
 (NET100+ host firewall); HDR HTTP headers; TLS; SSH; CRD default credentials; SCR scripts.
 """
 
-from labwarden.rules import (  # noqa: F401  (imported for their registrations)
-    compose_mounts,
-    compose_naming,
-    compose_resources,
-    compose_runtime,
-    compose_schema,
-    creds,
-    exposure,
-    firewall,
-    headers,
-    images,
-    scripts,
-    secrets,
-    ssh,
-    tls,
+# Rule modules by the source whose facts they judge: an audit of Compose files never imports
+# the TLS or SSH rules, and a probe of one URL never imports the Compose rules.
+RULE_GROUPS = {
+    "compose": ("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
+                "compose_naming", "images", "secrets", "exposure"),
+    "live": ("headers", "ssh", "firewall", "creds", "tls"),
+    "scripts": ("scripts",),
+}
+# Which group judges the facts of a source module (by module name prefix).
+FACT_SOURCES = (
+    ("labwarden.sources.compose", "compose"),
+    ("labwarden.sources.envfile", "compose"),
+    ("labwarden.sources.scripts", "scripts"),
+    ("labwarden.sources", "live"),
 )
 
-RULE_MODULES = (
-    compose_schema,
-    compose_runtime,
-    compose_mounts,
-    compose_resources,
-    compose_naming,
-    images,
-    secrets,
-    exposure,
-    headers,
-    ssh,
-    firewall,
-    creds,
-    tls,
-    scripts,
-)
+RULE_MODULES = tuple(name for names in RULE_GROUPS.values() for name in names)

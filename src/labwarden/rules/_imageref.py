@@ -9,8 +9,9 @@ whose single-name images live under `library/`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from labwarden._record import FrozenRecord, set_frozen
 
 DOCKER_HUB = "docker.io"
 # Hosts that serve Docker Hub's content. Docker itself rewrites only `index.docker.io`; the
@@ -33,13 +34,18 @@ _CHANNEL_WORDS = frozenset({
 _VARIANT_WORDS = frozenset({"alpine", "slim", "apache", "fpm", "cli", "musl", "glibc"})
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    registry: str            # lower case, Docker Hub spelled `docker.io`; may hold a :port
-    repository: str          # the path inside the registry (`library/nginx`)
-    tag: str | None
-    digest: str | None       # `sha256:…`
-    explicit_registry: bool  # the reference named its registry host
+class ImageRef(FrozenRecord):
+    __slots__ = ("registry", "repository", "tag", "digest", "explicit_registry")
+
+    def __init__(self, registry: str, repository: str, tag: str | None, digest: str | None,
+                 explicit_registry: bool):
+        # lower case, Docker Hub spelled `docker.io`; may hold a :port
+        set_frozen(self, "registry", registry)
+        set_frozen(self, "repository", repository)  # the path inside the registry (`library/nginx`)
+        set_frozen(self, "tag", tag)
+        set_frozen(self, "digest", digest)  # `sha256:…`
+        # the reference named its registry host
+        set_frozen(self, "explicit_registry", explicit_registry)
 
     @property
     def host(self) -> str:

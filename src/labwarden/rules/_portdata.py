@@ -8,20 +8,23 @@ container port alone only where the number is unambiguous (5432, 2375…).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
+from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Severity
 from labwarden.rules import _images
 
 
-@dataclass(frozen=True)
-class PortClass:
-    kind: str                          # database | broker | admin
-    label: str                         # what listens there, for the message
-    ports: tuple[int, ...] = ()        # container ports; () = every port of the image
-    images: tuple[str, ...] = ()       # see _images.matches; () = the port alone identifies it
-    severity: Severity | None = None   # overrides the rule's severity
+class PortClass(FrozenRecord):
+    __slots__ = ("kind", "label", "ports", "images", "severity")
+
+    def __init__(self, kind: str, label: str, ports: tuple[int, ...] = (),
+                 images: tuple[str, ...] = (), severity: Severity | None = None):
+        set_frozen(self, "kind", kind)    # database | broker | admin
+        set_frozen(self, "label", label)  # what listens there, for the message
+        set_frozen(self, "ports", ports)  # container ports; () = every port of the image
+        set_frozen(self, "images", images)  # see _images.matches; () = the port alone identifies it
+        set_frozen(self, "severity", severity)  # overrides the rule's severity
 
     def matches(self, image: str | None, ports: list[int]) -> bool:
         if self.images and not _images.matches(image, self.images):
@@ -138,8 +141,12 @@ def classify(image: str | None, ports: list[int]) -> PortClass | None:
 
 @lru_cache(maxsize=8192)   # called per port per rule; images and ports repeat across services
 def _classify(image: str | None, ports: tuple[int, ...]) -> PortClass | None:
-    # Entries whose image list cannot match are skipped by one set lookup on the image name.
+    # Entries whose image list cannot match are skipped by one set lookup on the image name,
+    # and entries for other ports by one set operation (matches() would say no as well).
+    wanted = frozenset(ports)
     for entry in _CANDIDATES.get(_images.name(image), _PORT_ONLY):
+        if entry.ports and wanted.isdisjoint(entry.ports):
+            continue
         if entry.matches(image, list(ports)):
             return entry
     return None

@@ -8,9 +8,9 @@ Extend the tables here; the rules in `secrets.py` only combine them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Severity
 from labwarden.rules import _images
 
@@ -59,20 +59,17 @@ NOT_SECRETS = frozenset({"PWD", "OLDPWD"})       # the shell's working directori
 _WORDS = re.compile(r"[_.\-]+")
 
 
-def words(name: str) -> list[str]:
-    return list(_words(name))
-
-
 # The same few hundred variable names recur across services and rules: both are cached.
 @lru_cache(maxsize=4096, typed=True)
-def _words(name: str) -> tuple[str, ...]:
+def words(name: str) -> tuple[str, ...]:
+    """The upper-cased words of a variable name: `db-Password_1` → (DB, PASSWORD, 1)."""
     return tuple(w for w in _WORDS.split(str(name).upper()) if w)
 
 
 @lru_cache(maxsize=4096, typed=True)
 def is_secret_name(name: str) -> bool:
     """Does this variable name hold a secret (by naming convention)?"""
-    parts = _words(name)
+    parts = words(name)
     if not parts or name.upper() in NOT_SECRETS:
         return False
     if parts[0] == "FILE" or parts[-1] in NEIGHBOUR_WORDS:   # FILE__PASSWORD (linuxserver)
@@ -177,14 +174,18 @@ def default_reason(value: str) -> str | None:
 
 # --- images that read a secret from a file --------------------------------------------------
 
-@dataclass(frozen=True)
-class FileVariant:
+class FileVariant(FrozenRecord):
     """An image's way to read variable NAME from a file instead of the environment."""
 
-    images: tuple[str, ...] = ()          # repositories or last names, see _images.matches
-    namespaces: tuple[str, ...] = ()      # or every image of these namespaces (linuxserver/…)
-    prefixes: tuple[str, ...] = ()        # the variables it covers; () means any
-    style: str = "suffix"                 # suffix NAME_FILE | double NAME__FILE | prefix FILE__NAME
+    __slots__ = ("images", "namespaces", "prefixes", "style")
+
+    def __init__(self, images: tuple[str, ...] = (), namespaces: tuple[str, ...] = (),
+                 prefixes: tuple[str, ...] = (), style: str = "suffix"):
+        set_frozen(self, "images", images)  # repositories or last names, see _images.matches
+        # or every image of these namespaces (linuxserver/…)
+        set_frozen(self, "namespaces", namespaces)
+        set_frozen(self, "prefixes", prefixes)  # the variables it covers; () means any
+        set_frozen(self, "style", style)  # suffix NAME_FILE | double NAME__FILE | prefix FILE__NAME
 
     def applies(self, image: str | None, name: str) -> bool:
         repo = _images.repository(image)
@@ -242,15 +243,20 @@ def file_variant(image: str | None, name: str) -> str | None:
 
 # --- images with a built-in login while a variable is unset ---------------------------------
 
-@dataclass(frozen=True)
-class DefaultLogin:
-    images: tuple[str, ...]
-    product: str
-    login: str                            # described, never a secret of the user's
-    set_by: tuple[str, ...]               # any of these set (any origin) → no default
-    variable: str                         # the variable the fix sets
-    severity: Severity
-    first_login_change: bool              # the product asks for a new password at first login
+class DefaultLogin(FrozenRecord):
+    __slots__ = ("images", "product", "login", "set_by", "variable", "severity",
+                 "first_login_change")
+
+    def __init__(self, images: tuple[str, ...], product: str, login: str, set_by: tuple[str, ...],
+                 variable: str, severity: Severity, first_login_change: bool):
+        set_frozen(self, "images", images)
+        set_frozen(self, "product", product)
+        set_frozen(self, "login", login)  # described, never a secret of the user's
+        set_frozen(self, "set_by", set_by)  # any of these set (any origin) → no default
+        set_frozen(self, "variable", variable)  # the variable the fix sets
+        set_frozen(self, "severity", severity)
+        # the product asks for a new password at first login
+        set_frozen(self, "first_login_change", first_login_change)
 
 
 DEFAULT_LOGINS = (
@@ -271,13 +277,16 @@ DEFAULT_LOGINS = (
 
 # --- settings that turn the password off --------------------------------------------------
 
-@dataclass(frozen=True)
-class NoPassword:
-    images: tuple[str, ...]
-    variable: str                         # the setting that removes the password
-    values: tuple[str, ...] | None        # values that do it (lower-cased); None: any non-empty
-    unless: tuple[str, ...]               # a password set by any of these keeps it
-    what: str
+class NoPassword(FrozenRecord):
+    __slots__ = ("images", "variable", "values", "unless", "what")
+
+    def __init__(self, images: tuple[str, ...], variable: str, values: tuple[str, ...] | None,
+                 unless: tuple[str, ...], what: str):
+        set_frozen(self, "images", images)
+        set_frozen(self, "variable", variable)  # the setting that removes the password
+        set_frozen(self, "values", values)  # values that do it (lower-cased); None: any non-empty
+        set_frozen(self, "unless", unless)  # a password set by any of these keeps it
+        set_frozen(self, "what", what)
 
 
 NO_PASSWORD = (

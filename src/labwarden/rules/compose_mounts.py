@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 
+from labwarden._record import FrozenRecord, Record, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_url
 from labwarden.rules.registry import rule
@@ -31,17 +31,20 @@ C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 # --- where host paths come from ------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class HostBind:
+class HostBind(Record):
     """A host path a service sees, wherever in the file it was declared."""
 
-    path: str                       # normalised; `~…` kept as written; `/var/run` kept
-    known: bool                     # False: an unset variable decided where the path starts
-    read_only: bool
-    target: str
-    location: Location              # the most precise line: `source:` in long syntax
-    spec: str                       # as written, for evidence
-    via: str = ""                   # "" or "volume NAME" / "secret NAME" / "config NAME"
+    __slots__ = ("path", "known", "read_only", "target", "location", "spec", "via")
+
+    def __init__(self, path: str, known: bool, read_only: bool, target: str, location: Location,
+                 spec: str, via: str = ""):
+        self.path = path                  # normalised; `~…` kept as written; `/var/run` kept
+        self.known = known                # False: an unset variable decided where the path starts
+        self.read_only = read_only
+        self.target = target
+        self.location = location          # the most precise line: `source:` in long syntax
+        self.spec = spec                  # as written, for evidence
+        self.via = via                    # "" or "volume NAME" / "secret NAME" / "config NAME"
 
 
 _LEADING_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -256,9 +259,19 @@ def _docker_host(service: Service) -> list[tuple[str, str, str, str, Location]]:
     return found
 
 
+_proxies_cache: list = [None, set()]
+
+
 def _proxies(project: ComposeProject) -> set[str]:
     """Services that are the project's socket proxy: a proxy image, or the service another
     one's DOCKER_HOST names."""
+    # Asked for each service of the project in turn, and it reads every service: once.
+    if _proxies_cache[0] is not project:
+        _proxies_cache[0], _proxies_cache[1] = project, _find_proxies(project)
+    return set(_proxies_cache[1])
+
+
+def _find_proxies(project: ComposeProject) -> set[str]:
     proxies = {name for name, svc in project.services.items()
                if _image_name(svc.image) in PROXY_IMAGES}
     for svc in project.services.values():
@@ -487,11 +500,13 @@ def host_root_mounted(service: Service, settings):
 
 # --- sensitive host paths ----------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Sensitivity:
-    read_only: Severity | None      # None: no finding in that mode
-    writable: Severity | None
-    why: str
+class Sensitivity(FrozenRecord):
+    __slots__ = ("read_only", "writable", "why")
+
+    def __init__(self, read_only: Severity | None, writable: Severity | None, why: str):
+        set_frozen(self, "read_only", read_only)  # None: no finding in that mode
+        set_frozen(self, "writable", writable)
+        set_frozen(self, "why", why)
 
 
 _ETC_ROOT = Sensitivity(H, C, "host configuration: /etc/shadow and private keys to read, cron, "

@@ -137,7 +137,7 @@ def duplicate_container_name(tree: ComposeTree, settings):
             where = "another service" if len(others) == 1 else f"{len(others)} other services"
             yield Hit(f"container name `{name}` is also set by {where}: {listed}{more}; "
                       "Docker refuses to start the second container with that name",
-                      ref.location, resource=f"container_name:{name}:{ref.asset}",
+                      ref.location, resource=f"container_name:{name}", asset=ref.asset,
                       evidence=f"container_name: {name}",
                       fix=_unique_name(ref, name))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
+from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.rules._imageref import parse_image
 from labwarden.rules.registry import rule
@@ -49,16 +50,15 @@ def _list(service: Service, key: str) -> Iterator[tuple[str, Location]]:
     """The scalar items of a list-valued key with their lines (a lone scalar counts as one;
     empty items, left by unset variables, are skipped)."""
     value = service.raw.get(key)
-    fallback = service.loc(key)
     if isinstance(value, Seq):
         for index, item in enumerate(value):
             text = _scalar(item)
             if text and text.strip():
-                yield text.strip(), value.loc_of(index) or fallback
+                yield text.strip(), value.loc_of(index) or service.loc(key)
     else:
         text = _scalar(value)
         if text and text.strip():
-            yield text.strip(), fallback
+            yield text.strip(), service.loc(key)
 
 
 def _is_zero_id(text: str) -> bool:
@@ -139,26 +139,39 @@ _NON_ROOT_IMAGES = frozenset({
 _NON_ROOT_NAMESPACES = (("docker.io", "bitnami/"),)
 
 
-def _image_key(service: Service):
-    ref = parse_image(service.raw.get("image"))
-    return (ref.registry, ref.repository) if ref else None
+def _image(service: Service) -> str | None:
+    image = service.raw.get("image")
+    return image if isinstance(image, str) else None   # anything else is no reference
 
 
 def _takes_puid(service: Service) -> bool:
-    key = _image_key(service)
-    return key is not None and any(key[0] == registry and key[1].startswith(prefix)
-                                   for registry, prefix in _PUID_NAMESPACES)
+    return _puid_image(_image(service))
 
 
 def _runs_as_non_root(service: Service) -> bool:
     """The image is known to run its service unprivileged when `user` is not set."""
-    key = _image_key(service)
-    if key is None:
-        return False
-    if _takes_puid(service):
+    image = _image(service)
+    if _puid_image(image):
         return not _is_zero_id(_env_value(service, "PUID") or "911")
-    return f"{key[0]}/{key[1]}" in _NON_ROOT_IMAGES or any(
-        key[0] == registry and key[1].startswith(prefix)
+    return _non_root_image(image)
+
+
+# Rules ask about the same few hundred images for every service: answers are cached.
+
+@lru_cache(maxsize=4096)
+def _puid_image(image: str | None) -> bool:
+    ref = parse_image(image)
+    return ref is not None and any(ref.registry == registry and ref.repository.startswith(prefix)
+                                   for registry, prefix in _PUID_NAMESPACES)
+
+
+@lru_cache(maxsize=4096)
+def _non_root_image(image: str | None) -> bool:
+    ref = parse_image(image)
+    if ref is None:
+        return False
+    return f"{ref.registry}/{ref.repository}" in _NON_ROOT_IMAGES or any(
+        ref.registry == registry and ref.repository.startswith(prefix)
         for registry, prefix in _NON_ROOT_NAMESPACES)
 
 
@@ -200,12 +213,15 @@ def privileged_container(service: Service, settings):
 
 # --- CMP011 -------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class CapabilityRisk:
-    severity: Severity
-    why: str
-    # A host namespace that makes the capability reach the host: (key, severity, why).
-    with_host: tuple[str, Severity, str] | None = None
+class CapabilityRisk(FrozenRecord):
+    __slots__ = ("severity", "why", "with_host")
+
+    def __init__(self, severity: Severity, why: str,
+                 with_host: tuple[str, Severity, str] | None = None):
+        set_frozen(self, "severity", severity)
+        set_frozen(self, "why", why)
+        # A host namespace that makes the capability reach the host: (key, severity, why).
+        set_frozen(self, "with_host", with_host)
 
 
 # What each capability hands a container, graded by where its reach ends. Capabilities in

@@ -85,20 +85,41 @@ def all_rules() -> list[Rule]:
 
 def get(ref: str) -> Rule | None:
     """A rule by ID (case-insensitive) or by name."""
-    load()
-    return _RULES.get(ref.upper()) or _BY_NAME.get(ref.lower())
+    found = _RULES.get(ref.upper()) or _BY_NAME.get(ref.lower())
+    if found is None:
+        load()
+        found = _RULES.get(ref.upper()) or _BY_NAME.get(ref.lower())
+    return found
 
 
 def rules_for(fact_type: type) -> list[Rule]:
-    return [r for r in all_rules() if r.fact is fact_type]
+    """The rules that judge `fact_type`, importing only the rule modules of its source."""
+    load(_group_of(fact_type))
+    return sorted((r for r in _RULES.values() if r.fact is fact_type), key=lambda r: r.id)
 
 
-_loaded = False
+def _group_of(fact_type: type) -> str | None:
+    from labwarden.rules import FACT_SOURCES
+
+    module = fact_type.__module__
+    for prefix, group in FACT_SOURCES:
+        if module.startswith(prefix):
+            return group
+    return None
 
 
-def load() -> None:
-    """Import every rule module once; each module registers its rules at import."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from labwarden.rules import RULE_MODULES  # noqa: F401  (the import registers them)
+_loaded: set[str] = set()
+
+
+def load(group: str | None = None) -> None:
+    """Import the rule modules of `group` (None: every group) once; each module registers
+    its rules at import."""
+    from importlib import import_module
+
+    from labwarden.rules import RULE_GROUPS
+
+    for name in RULE_GROUPS if group is None else (group,):
+        if name not in _loaded:
+            _loaded.add(name)
+            for module in RULE_GROUPS[name]:
+                import_module(f"labwarden.rules.{module}")

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
+from labwarden._record import Record
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_assignment, redact_url, url_password
 from labwarden.rules import _images
@@ -39,18 +39,21 @@ _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|\$([A-Za-z_][A-Za-z0-9
 _USER_WORDS = frozenset({"USER", "USERNAME", "LOGIN", "USER_NAME"})
 
 
-@dataclass(slots=True)
-class Secret:
+class Secret(Record):
     """One secret a service receives, and what is known about it."""
 
-    env: EnvValue
-    value: str                  # the secret: the whole value, or the password of a URL
-    in_url: bool                # the password of a connection URL
-    literal: bool               # written literally in a Compose file
-    location: Location          # where the value is written (Compose, .env or env_file)
-    default: str | None         # why it is a known default, else None
-    weak: bool                  # shorter than the policy's minimum (and not a default)
-    hashed: bool                # a password hash, not the password
+    __slots__ = ("env", "value", "in_url", "literal", "location", "default", "weak", "hashed")
+
+    def __init__(self, env: EnvValue, value: str, in_url: bool, literal: bool, location: Location,
+                 default: str | None, weak: bool, hashed: bool):
+        self.env = env
+        self.value = value                # the secret: the whole value, or the password of a URL
+        self.in_url = in_url              # the password of a connection URL
+        self.literal = literal            # written literally in a Compose file
+        self.location = location          # where the value is written (Compose, .env or env_file)
+        self.default = default            # why it is a known default, else None
+        self.weak = weak                  # shorter than the policy's minimum (and not a default)
+        self.hashed = hashed              # a password hash, not the password
 
     @property
     def argument(self) -> bool:
@@ -140,13 +143,15 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
 def _argument_tokens(service: Service, keys: tuple) -> list[tuple[str, Location, str]]:
     """(token, location, text of the item as written) for one argument list."""
     value = service.path(*keys)
-    parent = service.path(*keys[:-1]) if len(keys) > 1 else service.raw
-    written = getattr(parent, "written", None) or {}
+    if value is None:
+        return []               # most services: no such key
     if isinstance(value, Seq):
         own = value.written or {}
         items = [(str(v), value.loc_of(i), own.get(i, str(v)))
                  for i, v in enumerate(value) if isinstance(v, (str, int, float))]
     elif isinstance(value, str):
+        parent = service.path(*keys[:-1]) if len(keys) > 1 else service.raw
+        written = getattr(parent, "written", None) or {}
         items = [(value, service.loc(*keys), written.get(keys[-1], value))]
     else:
         return []
@@ -163,6 +168,8 @@ def _argument_secrets(service: Service, users: set[str]) -> list[Secret]:
     found = []
     for keys in _ARGUMENT_KEYS:
         tokens = _argument_tokens(service, keys)
+        if not tokens:
+            continue
         programs = {t.rsplit("/", 1)[-1] for t, _, _ in tokens}
         mysql, redis = bool(programs & _MYSQL), "redis-cli" in programs
         for index, (token, loc, as_written) in enumerate(tokens):
@@ -624,7 +631,9 @@ def env_file_permissions(env: EnvFile, settings):
 
 @rule("SEC006", "env-file-tracked-by-git", Severity.HIGH, title="Env file with secrets in git",
       on=EnvFile, checklist=["2.1.3"], refs=["CWE-540", "CWE-312"],
-      impact=Impact("service", (5, 30)))
+      # Untracking restarts nothing; the rotation it calls for rides along with the services'
+      # next restart, which their own findings already schedule.
+      impact=Impact("none", (0, 0)))
 def env_file_tracked_by_git(env: EnvFile, settings):
     """Reports an env file that holds at least one secret and is tracked by git, even if a
     `.gitignore` entry was added later (ignoring does not untrack).

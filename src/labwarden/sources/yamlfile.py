@@ -100,6 +100,8 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
 _STR_TAG = "tag:yaml.org,2002:str"
 _ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
+# Location(path, line) without the Python-level __new__ a NamedTuple has: the same tuple.
+_location = tuple.__new__
 # The tag our composer gives a scalar written without one (an explicit `!!str` keeps _STR_TAG);
 # PyYAML's pure-Python composer cannot tell them apart, so there it is _STR_TAG.
 _IMPLICIT = "?" if _Parser is not None else _STR_TAG
@@ -258,7 +260,7 @@ class _Builder:
             line = item.start_mark.line + 1
             loc = cache.get(line)
             if loc is None:
-                loc = cache[line] = Location(path, line)
+                loc = cache[line] = _location(Location, (path, line, 0))
             locs.append(loc)
         return seq
 
@@ -288,7 +290,7 @@ class _Builder:
             line = key_node.start_mark.line + 1
             loc = cache.get(line)
             if loc is None:
-                loc = cache[line] = Location(path, line)
+                loc = cache[line] = _location(Location, (path, line, 0))
             if key in result:
                 self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
                                       "Compose refuses such a file", loc))

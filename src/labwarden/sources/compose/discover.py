@@ -66,7 +66,10 @@ def _absolute(path: str, cwd: str) -> str:
     return os.path.join(cwd, path) if path and not os.path.isabs(path) else path
 
 
-def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
+def discover(paths: list[str], diagnostics: list[Diagnostic], *,
+             directories: set[str] | None = None) -> list[ProjectSpec]:
+    """The projects under `paths`. `directories`, when given, receives the paths that are
+    directories (the caller need not ask the file system again)."""
     specs: list[ProjectSpec] = []
     named: set[str] = set()          # main files of the projects named explicitly
     cwd = os.getcwd()
@@ -76,6 +79,8 @@ def discover(paths: list[str], diagnostics: list[Diagnostic]) -> list[ProjectSpe
         except (OSError, ValueError):   # what os.path.isdir() and exists() take as "no"
             is_dir, exists = False, False
         if is_dir:
+            if directories is not None:
+                directories.add(target)
             specs.extend(_walk(target, diagnostics))
         elif exists or os.path.islink(target):
             directory = os.path.dirname(target) or "."

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.compose import spec
 from labwarden.sources.compose.discover import ProjectSpec
@@ -31,35 +31,49 @@ MAX_FILE_READS = 256
 _PROJECT_NAME = re.compile(r"[^a-z0-9_-]")
 
 
-@dataclass
-class LoadOptions:
-    use_environment: bool = False        # also read variables from the auditor's shell
-    profiles: tuple[str, ...] | None = None  # None: audit every service, whatever its profile
-    env_file: str | None = None          # instead of the project's .env
-    max_file_bytes: int = 10 * 1024 * 1024
+class LoadOptions(Record):
+    __slots__ = ("use_environment", "profiles", "env_file", "max_file_bytes")
+
+    def __init__(self, use_environment: bool = False,   # also the auditor's shell variables
+                 profiles: tuple[str, ...] | None = None,  # None: every service, any profile
+                 env_file: str | None = None,            # instead of the project's .env
+                 max_file_bytes: int = 10 * 1024 * 1024):
+        self.use_environment = use_environment
+        self.profiles = profiles
+        self.env_file = env_file
+        self.max_file_bytes = max_file_bytes
 
 
-@dataclass
-class _FileModel:
-    path: str
-    data: Map
-    text: str
+class _FileModel(Record):
+    __slots__ = ("path", "data", "text")
+
+    def __init__(self, path: str, data: Map, text: str):
+        self.path = path
+        self.data = data
+        self.text = text
 
 
-@dataclass
 class _Context:
-    options: LoadOptions
-    diagnostics: list[Diagnostic]
-    environment: dict[str, str]
-    directory: str = "."                 # the project directory: relative paths resolve here
-    unknown_keys: list[UnknownKey] = field(default_factory=list)
-    texts: dict[str, str] = field(default_factory=dict)
-    reported_gaps: set = field(default_factory=set)
-    include_env_files: dict[str, EnvFile] = field(default_factory=dict)
-    included_files: list[str] = field(default_factory=list)
-    reads: int = 0
-    # (file, environment) -> its services, read once however many services extend from it
-    extended_files: dict[tuple[str, int], Map | None] = field(default_factory=dict)
+    """What loading one project carries from file to file."""
+
+    __slots__ = ("options", "diagnostics", "environment", "directory", "unknown_keys",
+                 "texts", "reported_gaps", "include_env_files", "included_files", "reads",
+                 "extended_files")
+
+    def __init__(self, options: LoadOptions, diagnostics: list[Diagnostic],
+                 environment: dict[str, str], directory: str = "."):
+        self.options = options
+        self.diagnostics = diagnostics
+        self.environment = environment
+        self.directory = directory        # the project directory: relative paths resolve here
+        self.unknown_keys: list[UnknownKey] = []
+        self.texts: dict[str, str] = {}
+        self.reported_gaps: set = set()
+        self.include_env_files: dict[str, EnvFile] = {}
+        self.included_files: list[str] = []
+        self.reads = 0
+        # (file, environment) -> its services, read once however many services extend it
+        self.extended_files: dict[tuple[str, int], Map | None] = {}
 
     def report(self, level: str, code: str, message: str, location: Location | None) -> None:
         self.diagnostics.append(Diagnostic(level, code, message, location))
@@ -89,7 +103,7 @@ def _load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic], options: Lo
     dotenv_path = options.env_file or os.path.join(directory, ".env")
     dotenv = None
     environment: dict[str, str] = {}
-    if os.path.exists(dotenv_path) or os.path.islink(dotenv_path):
+    if os.path.lexists(dotenv_path):          # a file, or a link (even a broken one)
         lookup = os.environ.get if options.use_environment else None
         dotenv = read_env_file(dotenv_path, lookup, role="dotenv")
         for code, message, loc in dotenv.problems:
