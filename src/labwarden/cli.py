@@ -26,6 +26,21 @@ class _Parser(argparse.ArgumentParser):
 BUILTIN_COMMANDS = ("audit", "rules", "rule", "docs")
 
 
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that reports findings shares (audit, scripts)."""
+    parser.add_argument("--format", choices=FORMATS, default="terminal")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                        help="lowest severity that makes the exit code 1 (default: high, or "
+                        "policy.fail_on in labwarden.yaml)")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="exit 0/1 even when some input could not be checked")
+    parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
+                        "found beside the first path or in its parents up to the repository "
+                        "root)")
+    parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; given the command about to run, only what it needs (the other command
     modules are not imported: `audit` runs on every commit and its start-up counts)."""
@@ -45,16 +60,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
                        metavar="FILE", help="Compose files merged in order into one project, "
                        "as `docker compose -f A -f B` (repeatable)")
-    audit.add_argument("--format", choices=FORMATS, default="terminal")
-    audit.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    audit.add_argument("--fail-on", choices=FAIL_ON, default=None,
-                       help="lowest severity that makes the exit code 1 (default: high, or "
-                       "policy.fail_on in labwarden.yaml)")
-    audit.add_argument("--allow-partial", action="store_true",
-                       help="exit 0/1 even when some input could not be checked")
-    audit.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: found "
-                       "beside the first path or in its parents up to the repository root)")
-    audit.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+    add_report_options(audit)
     audit.add_argument("--profile", action="append", dest="profiles", metavar="NAME",
                        help="audit only services active with these profiles (default: all "
                        "services, since any profile can be switched on)")

@@ -37,19 +37,14 @@ class ScriptAuditOptions:
 
 
 def repository_root(paths: list[str]) -> str | None:
-    """The nearest parent of the first existing path that holds `.git`."""
-    directories = [os.path.abspath(p if os.path.isdir(p) else os.path.dirname(p) or ".")
-                   for p in paths if os.path.exists(p)]
-    if not directories:
+    """The repository holding the first existing path, if any."""
+    from labwarden.sources.git import repo_root
+
+    existing = [p for p in paths if os.path.exists(p)]
+    if not existing:
         return None
-    directory = directories[0]
-    while True:
-        if os.path.isdir(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
+    first = os.path.abspath(existing[0])
+    return repo_root(os.path.join(first, "x") if os.path.isdir(first) else first)
 
 
 def default_compose_roots(paths: list[str]) -> list[str]:

