@@ -1,5 +1,3 @@
-import sys
+from labwarden.cli import run
 
-from labwarden.cli import main
-
-sys.exit(main())
+run()

@@ -14,19 +14,29 @@ from reprlib import recursive_repr
 
 
 class Record:
-    """Base of a mutable record; its fields are its `__slots__`, in order."""
+    """Base of a mutable record; its fields are its `__slots__`, in order (or `_fields`,
+    when a slot past them holds a cache)."""
 
     __slots__ = ()
     __hash__ = None                  # as @dataclass(eq=True): mutable, so not hashable
+    _fields: tuple[str, ...] = ()
     _compared: tuple[str, ...] | None = None   # fields ==, hash() see (None: all of them)
     _shown: tuple[str, ...] | None = None      # fields repr() shows (None: all of them)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.__match_args__ = cls.__dict__.get("__slots__", ())
+        slots = cls.__dict__.get("__slots__", ())
+        # `name: type = default` in the class body would be a class attribute here, not a
+        # field as in a dataclass: refuse it at import rather than lose the value silently.
+        stray = [name for name in cls.__dict__.get("__annotations__", {}) if name not in slots]
+        if stray:
+            raise TypeError(f"{cls.__qualname__}: {', '.join(stray)} declared like a dataclass "
+                            "field; a record's fields are its __slots__, set in __init__")
+        cls._fields = cls.__dict__.get("_fields") or slots
+        cls.__match_args__ = cls._fields
 
     def _values(self) -> tuple:
-        names = self._compared if self._compared is not None else self.__slots__
+        names = self._compared if self._compared is not None else self._fields
         return tuple([getattr(self, name) for name in names])
 
     def __eq__(self, other):
@@ -36,7 +46,7 @@ class Record:
 
     @recursive_repr()               # a service's project lists the service: "..."
     def __repr__(self) -> str:
-        names = self._shown if self._shown is not None else self.__slots__
+        names = self._shown if self._shown is not None else self._fields
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{self.__class__.__qualname__}({fields})"
 

@@ -68,6 +68,9 @@ class _RuleRunner:
         self.config = config
         self.settings = config.settings
         self.by_fact: dict[type, list[Rule]] = {}   # filled per fact type on first use
+        # Rules write the same message, evidence and fix for many services: findings share
+        # one copy of each (less memory, and a worker's findings pickle to less).
+        self.shared: dict = {}
 
     def rules(self, fact_type: type) -> list[Rule]:
         found = self.by_fact.get(fact_type)
@@ -96,9 +99,11 @@ class _RuleRunner:
         # A hit may narrow the rule's checklist items (one grouped finding, several items).
         items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
         items = items or rule.checklist
-        return Finding(rule=rule, severity=severity, message=hit.message, location=hit.location,
-                       asset=hit.asset or asset, resource=hit.resource, evidence=hit.evidence,
-                       fix=hit.fix, checklist=items)
+        shared = self.shared.setdefault
+        return Finding(rule=rule, severity=severity, message=shared(hit.message, hit.message),
+                       location=hit.location, asset=hit.asset or asset, resource=hit.resource,
+                       evidence=shared(hit.evidence, hit.evidence), fix=shared(hit.fix, hit.fix),
+                       checklist=shared(items, items))
 
     @property
     def count(self) -> int:
@@ -194,22 +199,22 @@ def _drop_included(partials: list[_Partial], findings: list[Finding]) -> int:
 
 
 def _pack(f: Finding) -> tuple:
+    """A finding as a tuple of Finding's arguments, in order, its rule by ID."""
     return (f.rule.id, f.severity, f.message, f.location, f.asset, f.resource, f.evidence,
-            f.fix, f.suppression, f.checklist)
+            f.fix, f.suppression, f.id, f.checklist)
 
 
 def _unpack(row: tuple) -> Finding:
-    rule = registry.get(row[0])
-    return Finding(rule=rule, severity=row[1], message=row[2], location=row[3], asset=row[4],
-                   resource=row[5], evidence=row[6], fix=row[7], suppression=row[8],
-                   checklist=row[9])
+    return Finding(registry.get(row[0]), *row[1:])
 
 
 def _send(partial: _Partial) -> bytes:
-    """A worker's result as bytes: findings as plain tuples (a rule travels as its ID)."""
+    """A worker's result as bytes: findings and diagnostics as plain tuples (a rule travels
+    as its ID), the cheapest objects to pickle."""
     import pickle  # only with worker processes
 
     partial.findings = [_pack(f) for f in partial.findings]
+    partial.diagnostics = [(d.level, d.code, d.message, d.location) for d in partial.diagnostics]
     return pickle.dumps(partial, pickle.HIGHEST_PROTOCOL)
 
 
@@ -218,6 +223,7 @@ def _receive(data: bytes) -> _Partial:
 
     partial = pickle.loads(data)
     partial.findings = [_unpack(row) for row in partial.findings]
+    partial.diagnostics = [Diagnostic(*row) for row in partial.diagnostics]
     return partial
 
 
@@ -240,6 +246,10 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
         os.close(write_end)
         children.append((pid, read_end))
     results = [_audit_specs(chunks[0], options)]
+    # The workers are still pickling and sending: meanwhile hash what the reports will ask
+    # of this process's findings (the property caches it), rather than after the join.
+    for finding in results[0].findings:
+        finding.fingerprint  # noqa: B018
     for pid, read_end in children:
         with os.fdopen(read_end, "rb") as handle:
             data = handle.read()

@@ -7,8 +7,8 @@ Sources produce facts, rules turn facts into `Hit`s, the engine turns hits into 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from enum import IntEnum
-from typing import NamedTuple
 
 from labwarden._record import FrozenRecord, Record
 from labwarden._record import set_frozen as _set
@@ -34,16 +34,15 @@ class Severity(IntEnum):
         return self.name
 
 
-class Location(NamedTuple):
+class Location(namedtuple("Location", ("path", "line", "column"), defaults=(0, 0))):
     """A place in a file. Lines and columns are 1-based; line 0 means "the whole file".
 
-    A NamedTuple rather than a dataclass: the YAML loader makes one per written line, and
-    tuple construction is several times cheaper on that hot path.
+    A named tuple rather than a record: the YAML loader makes one per written line, and
+    tuple construction is several times cheaper on that hot path. (What typing.NamedTuple
+    would build, without importing typing for it.)
     """
 
-    path: str
-    line: int = 0
-    column: int = 0
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -135,7 +134,8 @@ class Suppression(Record):
 
 class Finding(Record):
     __slots__ = ("rule", "severity", "message", "location", "asset", "resource", "evidence",
-                 "fix", "suppression", "id", "checklist")
+                 "fix", "suppression", "id", "checklist", "_fingerprint")
+    _fields = __slots__[:-1]             # `_fingerprint` caches the property: no field
 
     def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",
@@ -153,14 +153,18 @@ class Finding(Record):
         self.suppression = suppression
         self.id = id
         self.checklist = checklist or rule.checklist
+        self._fingerprint: tuple[str, str] | None = None
 
     @property
     def fingerprint(self) -> str:
         # Rule + asset + resource, never the line: history and baselines survive edits.
-        from hashlib import sha256  # here: the audit itself never needs it
-
         key = "\x1f".join((self.rule.id, self.asset, self.resource or self.message))
-        return sha256(key.encode()).hexdigest()[:20]
+        cached = self._fingerprint    # (key, digest): hashed once, again only if key changes
+        if cached is None or cached[0] != key:
+            from hashlib import sha256  # here: the audit itself never needs it
+
+            cached = self._fingerprint = (key, sha256(key.encode()).hexdigest()[:20])
+        return cached[1]
 
     @property
     def waived(self) -> bool:

@@ -18,6 +18,7 @@ DOCKER_HUB = "docker.io"
 # other two are the Hub's API hosts, which some files name directly.
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
                           "registry.hub.docker.com"})
+_SPACE = re.compile(r"\s")            # str.isspace(), character by character
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
@@ -93,7 +94,7 @@ def _parse_image(text: str | None) -> ImageRef | None:
     if not isinstance(text, str):
         return None
     text = text.strip()
-    if not text or any(ch.isspace() for ch in text):
+    if not text or _SPACE.search(text):
         return None
     name, at, digest = text.partition("@")
     if at and not _DIGEST.match(digest):

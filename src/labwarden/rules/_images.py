@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable
+from collections.abc import Iterable
 
 
 @lru_cache(maxsize=4096)   # rules ask about the same few hundred images thousands of times

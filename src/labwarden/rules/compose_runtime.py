@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from labwarden.model import Hit, Impact, Rule, RuleDoc, Severity
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from io import BufferedIOBase
 
 
-def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
+def read_at_most(handle: BufferedIOBase, size: int, limit: int) -> bytes:
     """The first `limit + 1` bytes of the file at most (one more than allowed, so the caller
     sees that it is too large), the way `handle.read(limit + 1)` returns them.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Callable
+from collections.abc import Callable
 
 from labwarden._record import Record
 from labwarden.model import Location

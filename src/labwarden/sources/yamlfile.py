@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Any
 
 import yaml
 
@@ -107,7 +106,7 @@ _location = tuple.__new__
 _IMPLICIT = "?" if _Parser is not None else _STR_TAG
 
 
-def resolve_plain(text: str) -> Any:
+def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
     if text in _NULLS:
         return None
@@ -234,7 +233,7 @@ class _Builder:
             loc = self.locs[line] = Location(self.path, line)
         return loc
 
-    def build(self, node) -> Any:
+    def build(self, node) -> object:
         kind = type(node)
         if kind is _ScalarNode:
             return _scalar(node)
@@ -316,7 +315,7 @@ class _Builder:
         return result
 
 
-def _scalar(node) -> Any:
+def _scalar(node) -> object:
     tag = node.tag
     if tag == _IMPLICIT or tag[0] == "!":  # `!override`, a foreign local tag: no type
         if tag == RESET:
@@ -341,7 +340,7 @@ class _AliasBuilder(_Builder):
         self.expanded = 0
         self.depth = 0
 
-    def build(self, node) -> Any:
+    def build(self, node) -> object:
         kind = node.id
         if kind == "scalar":
             return _scalar(node)
@@ -379,7 +378,7 @@ def _new(cls):
     return obj
 
 
-def _explicit(tag: str, text: str) -> Any:
+def _explicit(tag: str, text: str) -> object:
     """A scalar with an explicit core tag (`!!int 5`); anything odd stays a string."""
     value = resolve_plain(text)
     kinds = {"tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float,
@@ -432,7 +431,7 @@ else:  # pragma: no cover
         return nodes
 
 
-def parse_yaml(text: str, path: str) -> tuple[list[Any], list[tuple[str, str, Location]]]:
+def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str, Location]]]:
     """Parse every document of `text`. Returns (documents, recoverable problems)."""
     if _may_nest_deeply(text):
         _check_depth(text, path)

@@ -55,6 +55,11 @@ def _key(root: str, path: str, is_dir: bool, cwd: str | None = None) -> str:
     """`cwd`, when given, is os.getcwd(): relative paths are joined to it once here rather
     than by each abspath() (a system call every time, three per file named)."""
     whole = _absolute(path, cwd) if cwd else path      # abspath() gives the same for both
+    if not is_dir and root == (os.path.dirname(path) or ".") and \
+            os.path.basename(path) in PROJECT_FILES:
+        # A project file named in its own directory: that directory's name, which is what
+        # the general case comes to, without relpath()'s work.
+        return os.path.basename(os.path.dirname(os.path.abspath(whole)))
     rel = os.path.relpath(whole, _absolute(root, cwd) if cwd else root) if root else path
     if is_dir:
         return os.path.basename(os.path.abspath(whole)) if rel == "." else rel

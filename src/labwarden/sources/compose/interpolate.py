@@ -9,7 +9,7 @@ refuse the file ("invalid interpolation format"), so it raises InterpolationErro
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from labwarden._record import Record
 

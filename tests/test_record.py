@@ -1,0 +1,82 @@
+"""Records behave as the dataclasses they replace: equality, hash, repr, frozen, pickling."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from labwarden._record import FrozenRecord, Record, set_frozen
+from labwarden.model import Diagnostic, Finding, Location, Rule, Severity
+
+
+class Point(Record):
+    __slots__ = ("x", "y", "seen")
+    _compared = ("x", "y")                 # `seen` is not compared (field(compare=False))
+
+    def __init__(self, x: int, y: int = 0):
+        self.x = x
+        self.y = y
+        self.seen = False                  # set to a default, not an argument
+
+
+class Pair(FrozenRecord):
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        set_frozen(self, "a", a)
+        set_frozen(self, "b", b)
+
+
+def test_equality_and_hash():
+    assert Point(1, 2) == Point(1, 2) and Point(1, 2) != Point(2, 1)
+    first, second = Point(1), Point(1)
+    second.seen = True
+    assert first == second                 # not a compared field
+    assert Point(1) != (1, 0, False)       # other classes are never equal
+    with pytest.raises(TypeError):
+        hash(Point(1))                     # mutable: unhashable, as @dataclass(eq=True)
+    assert hash(Pair(1, "x")) == hash(Pair(1, "x")) and Pair(1, "x") == Pair(1, "x")
+
+
+def test_repr_and_match_args():
+    assert repr(Point(1, 2)) == "Point(x=1, y=2, seen=False)"
+    assert Point.__match_args__ == ("x", "y", "seen")
+
+
+def test_frozen():
+    pair = Pair(1, 2)
+    with pytest.raises(FrozenInstanceError):
+        pair.a = 3
+    with pytest.raises(FrozenInstanceError):
+        del pair.b
+
+
+def test_pickle_and_copy_keep_every_field():
+    point = Point(1, 2)
+    point.seen = True
+    for clone in (pickle.loads(pickle.dumps(point)), copy.copy(point), copy.deepcopy(point)):
+        assert (clone.x, clone.y, clone.seen) == (1, 2, True)
+    assert pickle.loads(pickle.dumps(Pair(1, [2]))) == Pair(1, [2])
+
+
+def test_dataclass_style_fields_are_refused():
+    with pytest.raises(TypeError, match="declared like a dataclass field"):
+        class Wrong(Record):               # noqa: F841 - defining it is the test
+            __slots__ = ("a",)
+            b: int = 0
+
+
+def test_model_records():
+    rule = Rule("CMP001", "example", Severity.LOW, "Title", object, check=None)
+    finding = Finding(rule, Severity.LOW, "message", Location("file.yaml", 3), "compose:p/s")
+    twin = pickle.loads(pickle.dumps(finding))
+    assert twin == finding and twin.fingerprint == finding.fingerprint
+    assert "_fingerprint" not in repr(finding)            # a cache, not a field
+    finding.resource = "other"             # the cached fingerprint follows the identity
+    assert finding.fingerprint != twin.fingerprint
+    diagnostic = Diagnostic("error", "code", "message", Location("file.yaml", 1))
+    assert {diagnostic: 1}[Diagnostic("error", "code", "message", Location("file.yaml", 1))]
+    assert str(diagnostic) == "file.yaml:1: error[code]: message"
