@@ -13,7 +13,11 @@ CMP070-089 resources and logging, CMP090-099 naming; IMG images; SEC secrets; NE
 RULE_GROUPS = {
     "compose": ("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
                 "compose_naming", "images", "secrets", "exposure"),
-    "live": ("headers", "ssh", "firewall", "creds", "tls"),
+    "tls": ("tls",),
+    "http": ("headers",),
+    "ssh": ("ssh",),
+    "hosts": ("firewall",),
+    "creds": ("creds",),
     "scripts": ("scripts",),
 }
 # Which group judges the facts of a source module (by module name prefix).
@@ -21,7 +25,12 @@ FACT_SOURCES = (
     ("labwarden.sources.compose", "compose"),
     ("labwarden.sources.envfile", "compose"),
     ("labwarden.sources.scripts", "scripts"),
-    ("labwarden.sources", "live"),
+    ("labwarden.sources.live.tls", "tls"),
+    ("labwarden.sources.live.http", "http"),
+    ("labwarden.sources.live.ssh_wire", "ssh"),
+    ("labwarden.sources.sshd_config", "ssh"),
+    ("labwarden.sources.live.creds", "creds"),
+    ("labwarden.sources", "hosts"),        # host, ports, firewall, sockets
 )
 
 RULE_MODULES = tuple(name for names in RULE_GROUPS.values() for name in names)
