@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _emit(text: str, output: str | None) -> None:
+def emit(text: str, output: str | None) -> None:
+    """Write a report to `output`, or to stdout."""
     if output:
         directory = os.path.dirname(output)
         if directory:
@@ -195,7 +196,7 @@ def cmd_audit(args) -> int:
             sys.stderr.write(f"labwarden: configuration error: {exc}\n")
             return EXIT_ERROR
     text = render(result, args.format, color=color, **extra)
-    _emit(text, args.output)
+    emit(text, args.output)
     if args.fail_on == "never":
         fail_on = None
     elif args.fail_on:
@@ -280,7 +281,7 @@ def cmd_rules(args) -> int:
     header = ("ID", "NAME", "SEVERITY", "CHECKLIST", "TITLE")
     lines = ["  ".join(col.ljust(widths[i]) if i < 4 else col for i, col in enumerate(row))
              for row in [header] + rows]
-    _emit("\n".join(line.rstrip() for line in lines), None)
+    emit("\n".join(line.rstrip() for line in lines), None)
     return EXIT_OK
 
 
@@ -292,7 +293,7 @@ def cmd_rule(args) -> int:
     if found is None:
         sys.stderr.write(f"labwarden: no rule {args.rule_id!r}; `labwarden rules` lists them\n")
         return EXIT_ERROR
-    _emit(render_rule(found), None)
+    emit(render_rule(found), None)
     return EXIT_OK
 
 
@@ -301,7 +302,7 @@ def cmd_docs(args) -> int:
     from labwarden.rules.registry import all_rules
 
     written = write_docs(all_rules(), args.output)
-    _emit(f"wrote {len(written)} pages to {args.output}", None)
+    emit(f"wrote {len(written)} pages to {args.output}", None)
     return EXIT_OK
 
 

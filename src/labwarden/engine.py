@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 from labwarden._record import Record
 from labwarden.config import Config
-from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Location, Rule, Severity
+from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
 from labwarden.rules import registry
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import (
-    ComposeProject, ComposeTree, ContainerRef, Service)
+    ComposeProject, ComposeTree, ContainerRef)
 from labwarden.sources.envfile import EnvFile
 from labwarden.suppress import apply_markers, apply_waivers, inline_markers
 

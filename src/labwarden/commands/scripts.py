@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from labwarden.cli import emit
     from labwarden.config import ConfigError, find_config, load_config
     from labwarden.engine import exit_code
     from labwarden.model import Diagnostic, Severity
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     color = False if args.output and args.color is None else args.color
     text = render(result, args.format, color=color)
-    _emit(text, args.output)
+    emit(text, args.output)
     if args.fail_on == "never":
         fail_on = None
     elif args.fail_on:
@@ -73,17 +74,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         fail_on = config.fail_on or Severity.HIGH
     return exit_code(result, fail_on, args.allow_partial)
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        directory = os.path.dirname(output)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
