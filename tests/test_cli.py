@@ -113,3 +113,20 @@ def test_example_lab_in_every_format(fmt: str) -> None:
 def test_markdown_report_has_the_roadmap() -> None:
     result = run("audit", str(EXAMPLE), "--format", "markdown")
     assert "## Remediation roadmap" in result.stdout and "Phase 2" in result.stdout
+
+
+def test_the_report_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
+    for index in range(60):       # enough projects for the parallel path
+        write(tmp_path / f"stack{index:02d}" / "compose.yaml",
+              f"services:\n  web:\n    image: nginx:${{TAG}}\n    container_name: shared-web\n"
+              f"    privileged: {'true' if index % 7 == 0 else 'false'}\n")
+
+    def report(jobs: str) -> dict:
+        result = run("audit", str(tmp_path), "--format", "json", "--jobs", jobs)
+        document = json.loads(result.stdout)
+        document.pop("started"), document.pop("duration_s")
+        return document
+
+    one, two = report("1"), report("2")
+    assert one["summary"]["projects"] == 60 and one["diagnostics"]
+    assert one == two

@@ -299,6 +299,11 @@ def _age_young_objects() -> None:
         gc.unfreeze()
 
 
+def _diagnostic_order(diagnostic: Diagnostic) -> tuple:
+    where = diagnostic.location
+    return ("", 0) if where is None else (where.path, where.line)
+
+
 def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
@@ -324,6 +329,9 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         result.projects += partial.projects
         result.services += partial.services
     result.projects -= _drop_included(partials, findings)
+    # The same report whatever the number of workers: order what the workers merged.
+    containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
+    diagnostics.sort(key=_diagnostic_order)
     runner = _RuleRunner(options.config)
     tree_findings: list[Finding] = []
     runner.run(ComposeTree(containers, root=_common_root(paths, directories)), "compose-tree",
