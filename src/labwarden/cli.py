@@ -156,7 +156,6 @@ def emit(text: str, output: str | None) -> None:
 def cmd_audit(args) -> int:
     from labwarden.config import ConfigError, find_config, load_config
     from labwarden.engine import AuditOptions, audit, exit_code
-    from labwarden.model import Severity
     from labwarden.sources.compose.loader import LoadOptions
 
     from labwarden.sources.live.targets import looks_like_target
@@ -197,13 +196,19 @@ def cmd_audit(args) -> int:
             return EXIT_ERROR
     text = render(result, args.format, color=color, **extra)
     emit(text, args.output)
-    if args.fail_on == "never":
-        fail_on = None
-    elif args.fail_on:
-        fail_on = Severity.parse(args.fail_on)
-    else:
-        fail_on = config.fail_on or Severity.HIGH
-    return exit_code(result, fail_on, args.allow_partial)
+    return exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
+
+
+def fail_threshold(option: str | None, config):
+    """The lowest severity that fails the run: --fail-on, else policy.fail_on, else HIGH;
+    None for `never`."""
+    from labwarden.model import Severity
+
+    if option == "never":
+        return None
+    if option:
+        return Severity.parse(option)
+    return config.fail_on or Severity.HIGH
 
 
 def _report_context(paths: list[str], config, result, fmt: str) -> dict:

@@ -41,10 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labwarden.cli import emit
+    from labwarden.cli import emit, fail_threshold
     from labwarden.config import ConfigError, find_config, load_config
     from labwarden.engine import exit_code
-    from labwarden.model import Diagnostic, Severity
+    from labwarden.model import Diagnostic
     from labwarden.report import render
     from labwarden.script_audit import ScriptAuditOptions, audit_scripts
 
@@ -67,13 +67,7 @@ def run(args: argparse.Namespace) -> int:
     color = False if args.output and args.color is None else args.color
     text = render(result, args.format, color=color)
     emit(text, args.output)
-    if args.fail_on == "never":
-        fail_on = None
-    elif args.fail_on:
-        fail_on = Severity.parse(args.fail_on)
-    else:
-        fail_on = config.fail_on or Severity.HIGH
-    return exit_code(result, fail_on, args.allow_partial)
+    return exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from labwarden.fix.yamledit import (
     own,
     same_style,
 )
+from labwarden.sources.compose.model import split_short_port
 
 LOOPBACK = "127.0.0.1"
 _VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
@@ -55,22 +56,7 @@ def bind_short(text: str, resolved: str | None = None) -> str:
             _parts(body) != _parts(resolved.strip().partition("/")[0]):
         raise Skip(f"a variable in `{text}` holds more than a port number; bind it where the "
                    "variable is set")
-    if body.startswith("["):                            # [::]:8080:80
-        close = body.find("]")
-        host, rest = body[1:close], body[close + 2:]
-        ports = rest.split(":")
-        if len(ports) == 1:
-            ports = ["", ports[0]]
-    else:
-        parts = body.split(":")
-        if len(parts) > 3:                              # an unbracketed IPv6 address
-            host, ports = ":".join(parts[:-2]), parts[-2:]
-        elif len(parts) == 3:
-            host, ports = parts[0], parts[1:]
-        elif len(parts) == 2:
-            host, ports = "", parts
-        else:
-            host, ports = "", ["", parts[0]]
+    host, ports = split_short_port(body)
     if "\x00" in host:
         raise Skip(f"the host address of `{text}` comes from a variable; set it there")
     if host not in ("", "0.0.0.0", "::", "*"):

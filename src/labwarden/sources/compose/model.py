@@ -90,25 +90,31 @@ def parse_port(item, location: Location) -> Port | None:
     if not text:
         return None
     body, _, protocol = text.partition("/")
-    ip = None
-    if body.startswith("["):                      # [::1]:8080:80
-        close = body.find("]")
-        ip, body = body[1:close], body[close + 2:]
-        parts = body.split(":")
-        if len(parts) == 1:
-            parts = ["", parts[0]]
-    else:
-        parts = body.split(":")
-        if len(parts) > 3:                        # an unbracketed IPv6 address
-            ip, parts = ":".join(parts[:-2]), parts[-2:]
-        elif len(parts) == 3:
-            ip, parts = parts[0], parts[1:]
-    target = parts[-1]
-    published = parts[0] if len(parts) == 2 else None
+    ip, parts = split_short_port(body)
+    published, target = parts
     if not target:
         return None
     return Port(target=target, published=published or None, host_ip=ip or None,
                 protocol=protocol or "tcp", location=location, spec=text)
+
+
+def split_short_port(body: str) -> tuple[str, list[str]]:
+    """`[HOST_IP:][HOST_PORT:]CONTAINER_PORT` (no protocol) as (host IP or "", [published or
+    "", target]); IPv6 hosts may be bracketed (`[::1]:8080:80`) or not."""
+    host = ""
+    if body.startswith("["):
+        close = body.find("]")
+        host, body = body[1:close], body[close + 2:]
+        parts = body.split(":")
+    else:
+        parts = body.split(":")
+        if len(parts) > 3:                        # an unbracketed IPv6 address
+            host, parts = ":".join(parts[:-2]), parts[-2:]
+        elif len(parts) == 3:
+            host, parts = parts[0], parts[1:]
+    if len(parts) == 1:
+        parts = ["", parts[0]]
+    return host, parts[-2:]
 
 
 def _long_spec(item: Map) -> str:
