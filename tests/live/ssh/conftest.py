@@ -69,3 +69,11 @@ def hardened_remote(hardened_sshd):
 def sshd_run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sshd_servers.sshd_binary(), *args], capture_output=True, text=True,
                           check=False)
+
+
+@pytest.fixture(scope="session")
+def every_sshd(tmp_path_factory):
+    """Every algorithm sshd has compiled in, PAM off: for the probe's transport."""
+    server = _start(tmp_path_factory, "every")
+    yield server
+    server.stop()

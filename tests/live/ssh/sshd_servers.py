@@ -48,11 +48,19 @@ def sshd_binary() -> str:
                       "(apt-get install -y openssh-server)")
 
 
-def keygen_binary() -> str:
-    found = shutil.which("ssh-keygen")
+def _client_tool(name: str) -> str:
+    found = shutil.which(name)
     if not found:
-        raise MissingTool("ssh-keygen not found: install the Debian package openssh-client")
+        raise MissingTool(f"{name} not found: install the Debian package openssh-client")
     return found
+
+
+def keygen_binary() -> str:
+    return _client_tool("ssh-keygen")
+
+
+def ssh_binary() -> str:
+    return _client_tool("ssh")
 
 
 def free_port() -> int:
@@ -134,6 +142,31 @@ def legacy_config(port: int, keys: list[Path], workdir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def every_algorithm_config(port: int, keys: list[Path], workdir: Path) -> str:
+    """Every algorithm this sshd has compiled in (`ssh -Q`), so that the probe's own key
+    exchange and packet protection can be tried one algorithm at a time; passwords on, PAM
+    off (no failure delay before the answer to `none`)."""
+    def compiled(kind: str) -> str:
+        out = subprocess.run([ssh_binary(), "-Q", kind], capture_output=True, text=True,
+                             check=True).stdout
+        return ",".join(out.split())
+
+    lines = [
+        "# Every algorithm compiled in: for the probe's own transport, one at a time.",
+        f"ListenAddress 127.0.0.1:{port}",
+        *[f"HostKey {key}" for key in keys],
+        f"PidFile {workdir}/every.pid",
+        f"KexAlgorithms {compiled('kex')}",
+        f"Ciphers {compiled('cipher')}",
+        f"MACs {compiled('mac')}",
+        "PasswordAuthentication yes",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "MaxStartups 200",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class SshdServer:
     name: str
@@ -194,6 +227,9 @@ def write_config(workdir: Path, name: str, kind: str, port: int | None = None,
     elif kind == "hardened":
         keys = [make_host_key(keydir, "ed25519")]
         text = hardened_config(port, keys, workdir)
+    elif kind == "every":
+        keys = [make_host_key(keydir, "ed25519")]
+        text = every_algorithm_config(port, keys, workdir)
     else:
         raise ValueError(kind)
     text = text.replace(f"{workdir}/{kind}.pid", f"{workdir}/{name}.pid")

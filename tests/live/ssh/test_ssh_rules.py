@@ -15,8 +15,6 @@ from labwarden.rules._sshdata import dpkg_compare, weak_cipher, weak_mac
 from labwarden.sources.live.ssh_wire import (
     HostKey,
     SshServer,
-    _mpint,
-    _string,
     describe_key,
     families,
     kexinit_payload,
@@ -25,6 +23,8 @@ from labwarden.sources.live.ssh_wire import (
     parse_banner,
     parse_kexinit,
 )
+from labwarden.sources.live.ssh_encoding import mpint as _mpint
+from labwarden.sources.live.ssh_encoding import string as _string
 from labwarden.sources.sshd_config import SshdOption, SshdValidation, parse_sshd_config
 
 

@@ -5,26 +5,27 @@ The probe collects facts and never judges (the rules in `labwarden.rules.ssh` do
 * the identification line (`SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`) and any lines the
   server prints before it;
 * the server's KEXINIT: key exchange, host key, cipher, MAC and compression algorithms;
-* the host keys (type, size, SHA256 fingerprint): a key exchange per key family whose size
-  the algorithm name leaves open (RSA, DSA and their certificates), and for the first
-  family in any case, run only as far as the server's reply that carries the key, then
-  dropped. The exchange is never completed, so it costs the server one fork and one
-  signature, and needs no cryptography on our side (our public value is a fixed valid
-  point: the curve's generator). Ed25519 and ECDSA keys are known from their algorithm
-  (`inferred`, no fingerprint) unless `every_key` asks for them too;
-* the authentication methods the server offers to a user (the target's user, else `root`):
-  asyncssh completes a key exchange and sends a `none` request, the one the OpenSSH client
-  sends first too, and reads the methods from the refusal. No password, key or answer to a
-  prompt is ever sent.
+* the host keys (type, size, SHA256 fingerprint) and the authentication methods the server
+  offers to a user (the target's user, else `root`). The first connection runs a key
+  exchange with algorithms the probe names from the server's own lists, reads the first
+  host key from the server's reply, then goes on: NEWKEYS, the `ssh-userauth` service and
+  a `none` request, the one the OpenSSH client sends first too; the methods are read from
+  the refusal. No password, key or answer to a prompt is ever sent, and the host key's
+  signature is not checked (nobody is authenticated). The cryptography is `ssh_crypto`'s.
+* further host keys: a key exchange per key family whose size the algorithm name leaves
+  open (RSA, DSA and their certificates), each on its own connection, dropped after the
+  server's reply that carries the key. Ed25519 and ECDSA keys are known from their
+  algorithm (`inferred`, no fingerprint) unless `every_key` asks for them too.
 
 What cannot be seen from outside: `PermitRootLogin`, `PermitEmptyPasswords`, `AllowUsers`,
 `MaxAuthTries`, `X11Forwarding` and the result of `sshd -t` need the host itself (see
 `labwarden.sources.sshd_config`); rules on these facts never claim them. The methods are
 those offered to one user: a `Match User` block can offer others to other users.
 
-The connections run concurrently: one for the banner and KEXINIT (which goes on to fetch
-the first host key), one for the authentication methods, one per further key fetched: two
-for a stock Debian or a hardened server.
+One connection per target for a hardened server (one host key, Ed25519 or ECDSA), one per
+RSA or DSA key beyond the first otherwise; they run concurrently. asyncssh, the SSH
+library of the host transport, is not imported: it costs more start-up time (170 ms) than
+the whole probe of a server on the local network.
 Every read and connect is bounded by `options.timeout`.
 """
 
@@ -36,11 +37,11 @@ import hashlib
 import os
 import re
 import struct
-import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from labwarden.model import Diagnostic, Location
+from labwarden.sources.live.ssh_encoding import ProtocolError, Reader, namelist, string
 
 CLIENT_ID = b"SSH-2.0-labwarden_probe"
 AUTH_PROBE_USER = "root"
@@ -49,10 +50,10 @@ MAX_PRE_BANNER_LINES = 50        # RFC 4253 4.2: lines a server may send before 
 MAX_SKIPPED = 100                # IGNORE/DEBUG messages skipped in a row
 
 MSG_DISCONNECT, MSG_IGNORE, MSG_UNIMPLEMENTED, MSG_DEBUG = 1, 2, 3, 4
-MSG_KEXINIT = 20
-MSG_KEXDH_INIT, MSG_KEXDH_REPLY = 30, 31
-MSG_KEX_DH_GEX_REQUEST, MSG_KEX_DH_GEX_GROUP = 34, 31
-MSG_KEX_DH_GEX_INIT, MSG_KEX_DH_GEX_REPLY = 32, 33
+MSG_SERVICE_REQUEST, MSG_SERVICE_ACCEPT, MSG_EXT_INFO = 5, 6, 7
+MSG_KEXINIT, MSG_NEWKEYS = 20, 21
+MSG_USERAUTH_REQUEST, MSG_USERAUTH_FAILURE, MSG_USERAUTH_SUCCESS = 50, 51, 52
+MSG_USERAUTH_BANNER = 53
 
 KEXINIT_FIELDS = ("kex", "host_key_algorithms", "ciphers_c2s", "ciphers_s2c", "macs_c2s",
                   "macs_s2c", "compression_c2s", "compression_s2c")
@@ -116,54 +117,6 @@ class SshServer:
 
 # --- the binary packet protocol, before encryption ------------------------------------------
 
-class ProtocolError(Exception):
-    pass
-
-
-def _string(data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + data
-
-
-def _mpint(value: int) -> bytes:
-    if value == 0:
-        return _string(b"")
-    raw = value.to_bytes((value.bit_length() + 8) // 8, "big")   # a leading 0 when the top bit is set
-    return _string(raw)
-
-
-def _namelist(names) -> bytes:
-    return _string(",".join(names).encode())
-
-
-class _Reader:
-    def __init__(self, data: bytes):
-        self.data = data
-        self.pos = 0
-
-    def take(self, count: int) -> bytes:
-        if count < 0 or self.pos + count > len(self.data):
-            raise ProtocolError("truncated message")
-        chunk = self.data[self.pos:self.pos + count]
-        self.pos += count
-        return chunk
-
-    def byte(self) -> int:
-        return self.take(1)[0]
-
-    def uint32(self) -> int:
-        return struct.unpack(">I", self.take(4))[0]
-
-    def string(self) -> bytes:
-        return self.take(self.uint32())
-
-    def mpint(self) -> int:
-        return int.from_bytes(self.string(), "big", signed=True)
-
-    def namelist(self) -> list[str]:
-        text = self.string().decode("ascii", "replace")
-        return [name for name in text.split(",") if name]
-
-
 def packet(payload: bytes) -> bytes:
     """An unencrypted binary packet (RFC 4253 6): block size 8, at least 4 bytes padding."""
     padding = 8 - (len(payload) + 5) % 8
@@ -180,13 +133,13 @@ def kexinit_payload(kex, host_key_algs, ciphers=None, macs=None, compression=Non
                     "hmac-sha2-512-etm@openssh.com", "hmac-sha2-512", "umac-64@openssh.com",
                     "hmac-md5")
     compression = compression or ("none",)
-    return (bytes([MSG_KEXINIT]) + os.urandom(16) + _namelist(kex) + _namelist(host_key_algs)
-            + _namelist(ciphers) * 2 + _namelist(macs) * 2 + _namelist(compression) * 2
-            + _namelist(()) * 2 + b"\x00" + struct.pack(">I", 0))
+    return (bytes([MSG_KEXINIT]) + os.urandom(16) + namelist(kex) + namelist(host_key_algs)
+            + namelist(ciphers) * 2 + namelist(macs) * 2 + namelist(compression) * 2
+            + namelist(()) * 2 + b"\x00" + struct.pack(">I", 0))
 
 
 def parse_kexinit(payload: bytes) -> dict[str, list[str]]:
-    reader = _Reader(payload)
+    reader = Reader(payload)
     if reader.byte() != MSG_KEXINIT:
         raise ProtocolError("expected KEXINIT")
     reader.take(16)
@@ -205,13 +158,16 @@ def parse_banner(line: str) -> tuple[str, str, str]:
 
 
 class _Conn:
-    """One TCP connection speaking the unencrypted start of SSH."""
+    """One TCP connection speaking SSH: in the clear until NEWKEYS, then through the
+    packet protection `ssh_crypto` derived (`outgoing`, `incoming`)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  timeout: float):
         self.reader = reader
         self.writer = writer
         self.timeout = timeout
+        self.sent = self.received = 0       # sequence numbers: every packet counts
+        self.outgoing = self.incoming = None
 
     @classmethod
     async def open(cls, host: str, port: int, timeout: float) -> _Conn:
@@ -245,26 +201,36 @@ class _Conn:
         raise ProtocolError("no SSH banner in the first lines the server sent")
 
     def send(self, payload: bytes) -> None:
-        self.writer.write(packet(payload))
+        if self.outgoing is None:
+            self.writer.write(packet(payload))
+        else:
+            self.writer.write(self.outgoing.seal(self.sent, payload))
+        self.sent += 1
+
+    async def _packet(self) -> bytes:
+        if self.incoming is not None:
+            return await self.incoming.open(self.received, self._read, MAX_PACKET)
+        length = struct.unpack(">I", await self._read(4))[0]
+        if not 5 <= length <= MAX_PACKET:
+            raise ProtocolError(f"invalid packet length {length}")
+        data = await self._read(length)
+        padding = data[0]
+        if padding + 1 > length:
+            raise ProtocolError("invalid padding length")
+        return data[1:length - padding]
 
     async def receive(self) -> bytes:
         """The next payload, skipping IGNORE and DEBUG messages (a bounded number)."""
         for _ in range(MAX_SKIPPED):
-            length = struct.unpack(">I", await self._read(4))[0]
-            if not 5 <= length <= MAX_PACKET:
-                raise ProtocolError(f"invalid packet length {length}")
-            data = await self._read(length)
-            padding = data[0]
-            if padding + 1 > length:
-                raise ProtocolError("invalid padding length")
-            payload = data[1:length - padding]
+            payload = await self._packet()
+            self.received += 1
             if not payload:
                 raise ProtocolError("empty packet")
             kind = payload[0]
             if kind in (MSG_IGNORE, MSG_DEBUG):
                 continue
             if kind == MSG_DISCONNECT:
-                reader = _Reader(payload[1:])
+                reader = Reader(payload[1:])
                 code = reader.uint32()
                 try:
                     reason = reader.string().decode("utf-8", "replace")
@@ -282,52 +248,14 @@ class _Conn:
             pass
 
 
-# --- key exchange just far enough to see a host key ------------------------------------------
+# --- key exchange ---------------------------------------------------------------------------
 
-_CURVE25519_BASE = b"\x09" + bytes(31)       # the generator u = 9: a valid public value
-_NIST_CURVES = {"ecdh-sha2-nistp256": "SECP256R1", "ecdh-sha2-nistp384": "SECP384R1",
-                "ecdh-sha2-nistp521": "SECP521R1"}
-_DH_GROUPS = {            # name → (asyncssh's constant, modulus bits)
-    "diffie-hellman-group1-sha1": ("_group1_p", 1024),
-    "diffie-hellman-group14-sha1": ("_group14_p", 2048),
-    "diffie-hellman-group14-sha256": ("_group14_p", 2048),
-    "diffie-hellman-group16-sha512": ("_group16_p", 4096),
-    "diffie-hellman-group18-sha512": ("_group18_p", 8192),
-}
-_GEX = ("diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1")
-# The key exchanges we run to see a host key, cheapest first.
+# The key exchanges the probe runs, cheapest for the server first (all of ssh_crypto's).
 KEX_FOR_KEYS = ("curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
                 "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group14-sha256",
                 "diffie-hellman-group14-sha1", "diffie-hellman-group16-sha512",
-                "diffie-hellman-group18-sha512", "diffie-hellman-group1-sha1", *_GEX)
-
-_point_cache: dict[str, bytes] = {}
-
-
-def _nist_generator(kex: str) -> bytes:
-    """The uncompressed generator point of the curve (private key 1): valid, never used."""
-    if kex not in _point_cache:
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-        curve = getattr(ec, _NIST_CURVES[kex])()
-        key = ec.derive_private_key(1, curve).public_key()
-        _point_cache[kex] = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return _point_cache[kex]
-
-
-def _dh_public(prime: int, generator: int = 2) -> int:
-    return pow(generator, int.from_bytes(os.urandom(32), "big") | 1, prime)
-
-
-def _group_prime(kex: str) -> int:
-    name, bits = _DH_GROUPS[kex]
-    try:
-        from asyncssh import kex_dh
-
-        return getattr(kex_dh, name)
-    except (ImportError, AttributeError):      # a public value valid for any prime of the size
-        return (1 << bits) - 1
+                "diffie-hellman-group18-sha512", "diffie-hellman-group1-sha1",
+                "diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1")
 
 
 def choose_kex(server_kex: list[str]) -> str | None:
@@ -337,40 +265,97 @@ def choose_kex(server_kex: list[str]) -> str | None:
     return None
 
 
-async def fetch_host_key(conn: _Conn, kex: str, host_key_alg: str) -> bytes:
-    """Send our KEXINIT (one kex, one host key algorithm) and the first kex message; return
-    the host key blob from the server's reply."""
-    conn.send(kexinit_payload([kex], [host_key_alg]))
-    if kex.startswith("curve25519"):
-        conn.send(bytes([MSG_KEXDH_INIT]) + _string(_CURVE25519_BASE))
-        reply_type = MSG_KEXDH_REPLY
-    elif kex in _NIST_CURVES:
-        conn.send(bytes([MSG_KEXDH_INIT]) + _string(_nist_generator(kex)))
-        reply_type = MSG_KEXDH_REPLY
-    elif kex in _DH_GROUPS:
-        conn.send(bytes([MSG_KEXDH_INIT]) + _mpint(_dh_public(_group_prime(kex))))
-        reply_type = MSG_KEXDH_REPLY
-    elif kex in _GEX:
-        conn.send(bytes([MSG_KEX_DH_GEX_REQUEST]) + struct.pack(">III", 2048, 3072, 8192))
-        group = await _expect(conn, MSG_KEX_DH_GEX_GROUP)
-        reader = _Reader(group[1:])
-        prime, generator = reader.mpint(), reader.mpint()
-        conn.send(bytes([MSG_KEX_DH_GEX_INIT]) + _mpint(_dh_public(prime, generator)))
-        reply_type = MSG_KEX_DH_GEX_REPLY
-    else:
-        raise ProtocolError(f"no supported key exchange for {kex}")
-    reply = await _expect(conn, reply_type)
-    return _Reader(reply[1:]).string()
+@dataclass
+class Session:
+    """What the probe asks for in its KEXINIT: one algorithm of each kind, all the server's
+    own, so the negotiation can only land on them. `cipher` is empty when no cipher and MAC
+    pair the server offers is one the probe can run: the exchange then stops at the host
+    key."""
+
+    kex: str
+    host_key_alg: str
+    cipher: str = ""
+    mac: str = ""
+    compression: str = "none"
+
+    def kexinit(self) -> bytes:
+        if not self.cipher:
+            return kexinit_payload([self.kex], [self.host_key_alg])
+        return kexinit_payload([self.kex], [self.host_key_alg], [self.cipher], [self.mac],
+                               [self.compression])
 
 
-async def _expect(conn: _Conn, kind: int) -> bytes:
+def plan_session(kexinit: dict[str, list[str]], kex: str, host_key_alg: str) -> Session:
+    from labwarden.sources.live import ssh_crypto
+
+    session = Session(kex, host_key_alg)
+    ciphers = [c for c in kexinit["ciphers_c2s"] if c in kexinit["ciphers_s2c"]]
+    macs = [m for m in kexinit["macs_c2s"] if m in kexinit["macs_s2c"]]
+    # zlib@openssh.com starts only after authentication: before it, the same as none.
+    compression = next((c for c in ("none", "zlib@openssh.com")
+                        if c in kexinit["compression_c2s"] and c in kexinit["compression_s2c"]),
+                       None)
+    cipher = ssh_crypto.choose_cipher(ciphers)
+    mac = ssh_crypto.choose_mac(macs)
+    if cipher and not mac and not ssh_crypto.is_aead(cipher):
+        cipher = next((c for c in ssh_crypto.CIPHER_PREFERENCE
+                       if c in ciphers and ssh_crypto.is_aead(c)), None)
+    if cipher and compression and (mac or macs):
+        # An AEAD cipher ignores the MAC, but the lists must still have one in common.
+        session.cipher, session.mac, session.compression = cipher, mac or macs[0], compression
+    return session
+
+
+async def key_exchange(conn: _Conn, session: Session, server_id: str, server_kexinit: bytes):
+    """Run the exchange up to the server's reply (which carries its host key); the
+    `ssh_crypto.KexResult`."""
+    from labwarden.sources.live import ssh_crypto
+
+    ours = session.kexinit()
+    exchange = ssh_crypto.KeyExchange.create(session.kex, CLIENT_ID, server_id.encode(),
+                                             ours, server_kexinit)
+    conn.send(ours)
+    conn.send(exchange.first())
+    while exchange.result is None:
+        following = exchange.reply(await _expect(conn, exchange.reply_type))
+        if following:
+            conn.send(following)
+    return exchange.result
+
+
+async def methods_offered(conn: _Conn, session: Session, kex, username: str) -> list[str]:
+    """After the exchange: NEWKEYS both ways, the `ssh-userauth` service, and a `none`
+    request for `username`, the one the OpenSSH client sends first too; the methods are
+    read from the refusal. No password, key or answer to a prompt is ever sent."""
+    from labwarden.sources.live import ssh_crypto
+
+    outgoing, incoming = ssh_crypto.protections(kex, session.cipher, session.mac)
+    conn.send(bytes([MSG_NEWKEYS]))
+    conn.outgoing = outgoing
+    conn.send(bytes([MSG_SERVICE_REQUEST]) + string(b"ssh-userauth"))
+    await _expect(conn, MSG_NEWKEYS)
+    conn.incoming = incoming
+    await _expect(conn, MSG_SERVICE_ACCEPT, skip=(MSG_EXT_INFO,))
+    conn.send(bytes([MSG_USERAUTH_REQUEST]) + string(username.encode()) +
+              string(b"ssh-connection") + string(b"none"))
+    reply = await _expect(conn, (MSG_USERAUTH_FAILURE, MSG_USERAUTH_SUCCESS),
+                          skip=(MSG_USERAUTH_BANNER, MSG_EXT_INFO))
+    conn.send(bytes([MSG_DISCONNECT]) + struct.pack(">I", 11) + string(b"probe done")
+              + string(b""))
+    if reply[0] == MSG_USERAUTH_SUCCESS:
+        return ["none"]                 # in without any credential
+    return Reader(reply[1:]).namelist()
+
+
+async def _expect(conn: _Conn, kinds, skip=()) -> bytes:
+    kinds = (kinds,) if isinstance(kinds, int) else kinds
     while True:
         payload = await conn.receive()
-        if payload[0] == kind:
+        if payload[0] in kinds:
             return payload
-        if payload[0] == MSG_KEXINIT:        # the server's own KEXINIT, when not read yet
-            continue
-        raise ProtocolError(f"unexpected message {payload[0]} during key exchange")
+        if payload[0] in skip or payload[0] == MSG_KEXINIT and conn.incoming is None:
+            continue                    # the server's own KEXINIT, when not read yet
+        raise ProtocolError(f"unexpected message {payload[0]} from the server")
 
 
 # --- host keys ------------------------------------------------------------------------------
@@ -435,7 +420,7 @@ def plan_keys(host_key_algs: list[str], every_key: bool = False) -> tuple[list[s
 def describe_key(algorithm: str, blob: bytes) -> HostKey:
     fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
     try:
-        reader = _Reader(blob)
+        reader = Reader(blob)
         key_type = reader.string().decode("ascii", "replace")
         certificate = key_type.endswith("-cert-v01@openssh.com")
         if certificate:
@@ -460,15 +445,25 @@ def describe_key(algorithm: str, blob: bytes) -> HostKey:
 
 # --- the probe ------------------------------------------------------------------------------
 
-async def _first_connection(host: str, port: int, timeout: float) -> tuple[_Conn, str, list[str], dict]:
+@dataclass
+class _Start:
+    conn: _Conn
+    line: str
+    before: list[str]
+    kexinit_payload: bytes          # the server's KEXINIT as sent (it enters the exchange hash)
+    kexinit: dict
+
+
+async def _first_connection(host: str, port: int, timeout: float) -> _Start:
     conn = await _Conn.open(host, port, timeout)
     try:
         line, before = await conn.banner()
         conn.writer.write(CLIENT_ID + b"\r\n")
-        kexinit = {}
+        payload, kexinit = b"", {}
         if line.startswith(("SSH-2.0-", "SSH-1.99-")):
-            kexinit = parse_kexinit(await _server_kexinit(conn))
-        return conn, line, before, kexinit
+            payload = await _server_kexinit(conn)
+            kexinit = parse_kexinit(payload)
+        return _Start(conn, line, before, payload, kexinit)
     except BaseException:
         await conn.close()
         raise
@@ -482,40 +477,33 @@ async def _server_kexinit(conn: _Conn) -> bytes:
     raise ProtocolError("no KEXINIT from the server")
 
 
-async def _key_over(conn: _Conn, kex: str, alg: str) -> HostKey:
+async def _key_and_methods(start: _Start, session: Session, user: str
+                           ) -> tuple[HostKey, list[str] | BaseException | None]:
+    """The first connection goes on: the host key from the exchange, then, when the
+    session has a cipher, the authentication methods (an exception when that failed)."""
+    conn = start.conn
     try:
-        return describe_key(alg, await fetch_host_key(conn, kex, alg))
+        kex = await key_exchange(conn, session, start.line, start.kexinit_payload)
+        key = describe_key(session.host_key_alg, kex.host_key)
+        if not session.cipher:
+            return key, None
+        try:
+            return key, await methods_offered(conn, session, kex, user)
+        except (OSError, TimeoutError, ProtocolError) as exc:
+            return key, exc
     finally:
         await conn.close()
 
 
 async def _key_on_new_connection(host: str, port: int, timeout: float, kex: str, alg: str) -> HostKey:
-    conn = await _Conn.open(host, port, timeout)
+    """A further host key: a connection of its own, dropped after the server's reply."""
+    start = await _first_connection(host, port, timeout)
     try:
-        await conn.banner()
-        conn.writer.write(CLIENT_ID + b"\r\n")
-        await _server_kexinit(conn)
-    except BaseException:
-        await conn.close()
-        raise
-    return await _key_over(conn, kex, alg)
-
-
-async def auth_methods(host: str, port: int, username: str, timeout: float) -> list[str]:
-    """The methods the server offers `username`, from its answer to a `none` request."""
-    import asyncssh
-
-    # A legacy server's finite-field DH makes `cryptography` warn on stderr: not our news.
-    warnings.filterwarnings("ignore", message="Diffie-Hellman over finite fields")
-    # Every algorithm asyncssh has, so that legacy servers still answer (the direct
-    # arguments win over `options`, hence kex and host key algorithms passed directly).
-    options = asyncssh.SSHClientConnectionOptions(
-        config=None, known_hosts=None, encryption_algs="*", mac_algs="*",
-        connect_timeout=timeout, login_timeout=timeout, agent_path=None, client_keys=None)
-    methods = await asyncio.wait_for(asyncssh.get_server_auth_methods(
-        host, port, username=username, kex_algs="*", server_host_key_algs="*",
-        config=None, options=options), timeout * 2)
-    return list(methods)
+        result = await key_exchange(start.conn, Session(kex, alg), start.line,
+                                    start.kexinit_payload)
+    finally:
+        await start.conn.close()
+    return describe_key(alg, result.host_key)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -538,54 +526,40 @@ async def probe(target, options, *, every_key: bool = False) -> SshServer:
     timeout = options.timeout
     user = target.user or AUTH_PROBE_USER
     fact = SshServer(target=target.raw, host=target.host, port=target.port or 22, auth_user=user)
-    auth_task = asyncio.create_task(auth_methods(fact.host, fact.port, user, timeout))
     try:
-        await _collect(fact, auth_task, timeout, every_key)
-    finally:
-        if not auth_task.done():        # cancelled from outside (the probe's deadline)
-            auth_task.cancel()
-            await asyncio.gather(auth_task, return_exceptions=True)
-    return fact
-
-
-async def _collect(fact: SshServer, auth_task: asyncio.Task, timeout: float,
-                   every_key: bool) -> None:
-    try:
-        conn, line, before, kexinit = await _first_connection(fact.host, fact.port, timeout)
+        start = await _first_connection(fact.host, fact.port, timeout)
     except Exception as exc:  # noqa: BLE001 - whatever the target did, it is unreachable
-        auth_task.cancel()
-        await asyncio.gather(auth_task, return_exceptions=True)
         fact.error = _error_text(exc)
         fact.diagnostics.append(Diagnostic("error", "unreachable",
                                            f"SSH server not reachable: {fact.error}",
                                            fact.location))
-        return
-
-    fact.banner, fact.pre_banner = line, before
-    fact.protocol, fact.software, fact.comments = parse_banner(line)
-    if kexinit:
-        fact.kex = kexinit["kex"]
-        fact.host_key_algorithms = kexinit["host_key_algorithms"]
-        fact.ciphers = _union(kexinit["ciphers_c2s"], kexinit["ciphers_s2c"])
-        fact.macs = _union(kexinit["macs_c2s"], kexinit["macs_s2c"])
-        fact.compression = _union(kexinit["compression_c2s"], kexinit["compression_s2c"])
-    else:
-        auth_task.cancel()              # SSH-1 only: nothing for asyncssh to talk to
+        return fact
+    _describe_server(fact, start)
+    if not start.kexinit:               # SSH-1 only: nothing more to ask
+        await start.conn.close()
+        return fact
 
     kex = choose_kex(fact.kex)
     wanted, inferred = plan_keys(fact.host_key_algorithms, every_key)
-    jobs = []
-    if kex and wanted:
-        jobs.append(_key_over(conn, kex, wanted[0]))
-        jobs += [_key_on_new_connection(fact.host, fact.port, timeout, kex, alg)
-                 for alg in wanted[1:]]
-    else:
-        await conn.close()
+    if not (kex and wanted):
+        await start.conn.close()
+        offered = ", ".join(fact.kex) or "none"
         if wanted:
             fact.diagnostics.append(Diagnostic(
                 "error", "ssh-host-keys", "host keys not checked: the server offers no key "
-                f"exchange the probe runs ({', '.join(fact.kex) or 'none'})", fact.location))
+                f"exchange the probe runs ({offered})", fact.location))
+        _methods_unknown(fact, f"no key exchange the probe runs ({offered})")
+        fact.host_keys += inferred
+        return fact
+
+    session = plan_session(start.kexinit, kex, wanted[0])
+    jobs = [_key_and_methods(start, session, user)]
+    jobs += [_key_on_new_connection(fact.host, fact.port, timeout, kex, alg)
+             for alg in wanted[1:]]
     results = await asyncio.gather(*jobs, return_exceptions=True)
+    methods: list[str] | BaseException | None = None
+    if isinstance(results[0], tuple):
+        results[0], methods = results[0]
     for alg, result in zip(wanted, results):
         if isinstance(result, HostKey):
             fact.host_keys.append(result)
@@ -595,16 +569,34 @@ async def _collect(fact: SshServer, auth_task: asyncio.Task, timeout: float,
                 f"{_error_text(result)}", fact.location))
     fact.host_keys += inferred
 
-    try:
-        fact.auth_methods = await auth_task
-    except asyncio.CancelledError:
-        if asyncio.current_task().cancelling():
-            raise                       # the probe itself is being cancelled
-        # only the auth task was (an SSH-1 server): nothing to report
-    except Exception as exc:  # noqa: BLE001 - asyncssh raises many kinds; all mean "unknown"
-        fact.diagnostics.append(Diagnostic(
-            "error", "ssh-auth-methods", "authentication methods not determined: "
-            f"{_error_text(exc)}", fact.location))
+    if isinstance(methods, list):
+        fact.auth_methods = methods
+    elif isinstance(methods, BaseException):
+        _methods_unknown(fact, _error_text(methods))
+    elif not session.cipher:
+        _methods_unknown(fact, "no cipher and MAC the probe runs ("
+                         f"{', '.join(fact.ciphers)}; {', '.join(fact.macs)})")
+    elif isinstance(results[0], BaseException):
+        _methods_unknown(fact, _error_text(results[0]))
+    return fact
+
+
+def _describe_server(fact: SshServer, start: _Start) -> None:
+    fact.banner, fact.pre_banner = start.line, start.before
+    fact.protocol, fact.software, fact.comments = parse_banner(start.line)
+    if start.kexinit:
+        fact.kex = start.kexinit["kex"]
+        fact.host_key_algorithms = start.kexinit["host_key_algorithms"]
+        fact.ciphers = _union(start.kexinit["ciphers_c2s"], start.kexinit["ciphers_s2c"])
+        fact.macs = _union(start.kexinit["macs_c2s"], start.kexinit["macs_s2c"])
+        fact.compression = _union(start.kexinit["compression_c2s"],
+                                  start.kexinit["compression_s2c"])
+
+
+def _methods_unknown(fact: SshServer, why: str) -> None:
+    fact.diagnostics.append(Diagnostic(
+        "error", "ssh-auth-methods", f"authentication methods not determined: {why}",
+        fact.location))
 
 
 def _union(first: list[str], second: list[str]) -> list[str]:

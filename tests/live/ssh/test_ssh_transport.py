@@ -1,0 +1,131 @@
+"""The probe's own SSH transport (`ssh_crypto`) against a real sshd, one algorithm at a
+time: a wrong exchange hash, key derivation, sequence number, padding or MAC makes sshd
+drop the connection, so reading the authentication methods proves each one end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from labwarden.sources.live import ssh_crypto
+from labwarden.sources.live.ssh_encoding import ProtocolError
+from labwarden.sources.live.ssh_wire import (
+    KEX_FOR_KEYS,
+    Session,
+    _first_connection,
+    key_exchange,
+    methods_offered,
+    plan_session,
+)
+
+NON_AEAD = [c for c in ssh_crypto.CIPHER_PREFERENCE if not ssh_crypto.is_aead(c)]
+AEAD = [c for c in ssh_crypto.CIPHER_PREFERENCE if ssh_crypto.is_aead(c)]
+
+
+def methods_with(port: int, kex: str, cipher: str, mac: str) -> list[str]:
+    async def body():
+        start = await _first_connection("127.0.0.1", port, 5.0)
+        try:
+            session = Session(kex, "ssh-ed25519", cipher, mac)
+            result = await key_exchange(start.conn, session, start.line, start.kexinit_payload)
+            return await methods_offered(start.conn, session, result, "root")
+        finally:
+            await start.conn.close()
+
+    return asyncio.run(body())
+
+
+@pytest.mark.parametrize("cipher", ssh_crypto.CIPHER_PREFERENCE)
+def test_each_cipher(cipher, every_sshd):
+    assert methods_with(every_sshd.port, "curve25519-sha256", cipher,
+                        "hmac-sha2-256") == ["publickey", "password"]
+
+
+@pytest.mark.parametrize("mac", ssh_crypto.MAC_PREFERENCE)
+@pytest.mark.parametrize("cipher", ["aes128-ctr", "3des-cbc"])   # a 16- and an 8-byte block
+def test_each_mac(cipher, mac, every_sshd):
+    assert methods_with(every_sshd.port, "ecdh-sha2-nistp256", cipher, mac) == [
+        "publickey", "password"]
+
+
+@pytest.mark.parametrize("kex", KEX_FOR_KEYS)
+def test_each_key_exchange_completes(kex, every_sshd):
+    assert methods_with(every_sshd.port, kex, "aes256-gcm@openssh.com",
+                        "hmac-sha2-256") == ["publickey", "password"]
+
+
+def test_a_corrupted_packet_is_refused_not_misread(every_sshd):
+    """A MAC that does not check out is an error: flip one byte of what the server sends."""
+    async def body():
+        start = await _first_connection("127.0.0.1", every_sshd.port, 5.0)
+        try:
+            session = Session("curve25519-sha256", "ssh-ed25519", "aes128-ctr", "hmac-sha2-256")
+            result = await key_exchange(start.conn, session, start.line, start.kexinit_payload)
+            real_read = start.conn._read
+            count = 0
+
+            async def corrupting_read(size):
+                nonlocal count
+                data = await real_read(size)
+                count += 1
+                if start.conn.incoming is not None and count > 2:    # after NEWKEYS
+                    data = bytes([data[0] ^ 1]) + data[1:]
+                return data
+
+            start.conn._read = corrupting_read
+            return await methods_offered(start.conn, session, result, "root")
+        finally:
+            await start.conn.close()
+
+    with pytest.raises(ProtocolError, match="integrity|invalid"):
+        asyncio.run(body())
+
+
+def test_the_session_uses_only_algorithms_the_server_offers():
+    server = {"ciphers_c2s": ["chacha20-poly1305@openssh.com", "aes256-ctr"],
+              "ciphers_s2c": ["aes256-ctr", "chacha20-poly1305@openssh.com"],
+              "macs_c2s": ["umac-128-etm@openssh.com", "hmac-sha2-512"],
+              "macs_s2c": ["hmac-sha2-512", "umac-128-etm@openssh.com"],
+              "compression_c2s": ["none"], "compression_s2c": ["none"]}
+    session = plan_session(server, "curve25519-sha256", "ssh-ed25519")
+    assert (session.cipher, session.mac) == ("aes256-ctr", "hmac-sha2-512")
+    # UMAC only: the AEAD cipher needs no MAC of ours, but the lists must still meet.
+    umac_only = dict(server, macs_c2s=["umac-128-etm@openssh.com"],
+                     macs_s2c=["umac-128-etm@openssh.com"])
+    session = plan_session(umac_only, "curve25519-sha256", "ssh-ed25519")
+    assert (session.cipher, session.mac) == ("chacha20-poly1305@openssh.com",
+                                             "umac-128-etm@openssh.com")
+    # Nothing we can run: the exchange stops at the host key.
+    hopeless = dict(umac_only, ciphers_c2s=["aes256-ctr"], ciphers_s2c=["aes256-ctr"])
+    assert plan_session(hopeless, "curve25519-sha256", "ssh-ed25519").cipher == ""
+    zlib_only = dict(server, compression_c2s=["zlib"], compression_s2c=["zlib"])
+    assert plan_session(zlib_only, "curve25519-sha256", "ssh-ed25519").cipher == ""
+
+
+def test_the_modp_groups_are_the_standard_ones():
+    """Computed from pi (RFC 2409 / 3526); asyncssh ships them as constants."""
+    from asyncssh import kex_dh
+
+    for bits, name in ((1024, "_group1_p"), (2048, "_group14_p"), (4096, "_group16_p"),
+                       (8192, "_group18_p")):
+        assert ssh_crypto.modp_prime(bits) == getattr(kex_dh, name)
+
+
+def test_probing_imports_no_asyncssh(hardened_sshd, legacy_sshd):
+    """asyncssh costs 170 ms of start-up: the remote probe must not need it."""
+    code = (
+        "import asyncio, sys\n"
+        "from labwarden.sources.live.collect import ProbeOptions\n"
+        "from labwarden.sources.live.ssh_wire import probe\n"
+        "from labwarden.sources.live.targets import parse_target\n"
+        "for t in sys.argv[1:]:\n"
+        "    f = asyncio.run(probe(parse_target(t), ProbeOptions()))\n"
+        "    assert f.auth_methods == ['publickey'], (t, f.auth_methods, f.diagnostics)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncssh'))\n")
+    done = subprocess.run([sys.executable, "-c", code, hardened_sshd.target,
+                           legacy_sshd.target], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
