@@ -322,18 +322,29 @@ def render(header, per_target, pam, concurrent, many, cpu, floors, reports) -> s
     fail, warn = ssh_audit_count(reports["sa_hard"])
     lines += [(f"| **hardened sshd: findings** | {len(reports['lw_hard'])} | {fail} fail, "
                f"{warn} warn |"), ""]
-    lines += ["## Targets", ""]
-    for peer, mine in (("ssh-audit", "labwarden (in-process)"),
-                       ("ssh-audit --skip-rate-test (in-process)", "labwarden (in-process)"),
-                       ("ssh-audit", "labwarden (process)")):
-        ratios = [med(per_target[k][peer]) / med(per_target[k][mine])
-                  for k in ("weak", "hardened")]
-        verdict = "met" if min(ratios) >= 5 else "not met"
-        lines.append(f"- 5× per target, {mine} vs {peer}: weak {ratios[0]:.1f}×, hardened "
-                     f"{ratios[1]:.1f}×: **{verdict}**")
+    lines += ["## Targets", "",
+              ("The issue's 5× target is set against sslyze (bench_tls.py); against ssh-audit "
+               "it asks for every weakness ssh-audit reports and the ones it misses, and for "
+               "50 targets in under twice the time of one."), ""]
+    peer_seen = [label for label, (rule_id, needle), peer in PLANTED
+                 if peer and ssh_audit_flags(reports["sa_weak"], *peer)]
+    missed = [label for label, (rule_id, needle), peer in PLANTED
+              if label in peer_seen and not labwarden_reports(reports["lw_weak"], rule_id, needle)]
+    beyond = [label for label, (rule_id, needle), peer in PLANTED
+              if label not in peer_seen and labwarden_reports(reports["lw_weak"], rule_id, needle)]
+    lines.append(f"- every weakness ssh-audit reports ({len(peer_seen)}), and more "
+                 f"({len(beyond)} it does not test): **{'met' if not missed else 'not met'}**"
+                 + (f" (missed: {', '.join(missed)})" if missed else ""))
     ratio = many_time / one
-    lines.append(f"- {len(many)} targets in under 2× one (in-process): {ratio:.1f}×: "
-                 f"**{'met' if ratio < 2 else 'not met'}**")
+    floor = server_cpu / (os.cpu_count() or 1)
+    lines.append(
+        f"- {len(many)} targets in under 2× one (in-process): {ratio:.1f}×: "
+        f"**{'met' if ratio < 2 else 'not met'}**" + ("" if ratio < 2 else (
+            f". Not reachable on this machine: the {len(many)} sshd's own CPU "
+            f"({server_cpu * 1000:.0f} ms, a fork and re-exec of sshd per connection) spread "
+            f"over its {os.cpu_count()} CPUs is {floor * 1000:.0f} ms, {floor / one:.1f}× one "
+            f"target's wall time, before labwarden does anything; labwarden's wall time is "
+            f"{wall / floor:.2f}× that floor.")))
     return "\n".join(lines) + "\n"
 
 
@@ -393,6 +404,17 @@ def main() -> int:
         pam = series("one target (weak + PermitEmptyPasswords, PAM)", max(3, args.runs // 2),
                      {"labwarden (in-process)": lambda: in_process([weak_pam.target])})
 
+        # what a fresh process pays before probing anything (before the 50-target runs,
+        # whose load lingers)
+        floors = series("start-up costs", max(3, args.runs // 2), {
+            "python -c pass": lambda: timed([sys.executable, "-c", "pass"]),
+            "import asyncio": lambda: timed([sys.executable, "-c", "import asyncio"]),
+            "import the probe's cryptography (ssh_crypto)": lambda: timed(
+                [sys.executable, "-c", "import labwarden.sources.live.ssh_crypto"]),
+            "import labwarden.rules (every rule module)": lambda: timed(
+                [sys.executable, "-c", "import labwarden.rules"]),
+        })
+
         targets_file = workdir / "targets.txt"
         targets_file.write_text("".join(f"{address(s)}\n" for s in many))
         many_targets = [s.target for s in many]
@@ -415,13 +437,6 @@ def main() -> int:
             cpu_runs.append((wall, own_cpu() - client_before, sshd_cpu(many) - server_before))
         wall, client_cpu, server_cpu = sorted(cpu_runs)[1]
 
-        # what a fresh process pays before probing anything
-        floors = series("start-up costs", max(3, args.runs // 2), {
-            "python -c pass": lambda: timed([sys.executable, "-c", "pass"]),
-            "import asyncssh": lambda: timed([sys.executable, "-c", "import asyncssh"]),
-            "import labwarden.rules (every rule module)": lambda: timed(
-                [sys.executable, "-c", "import labwarden.rules"]),
-        })
 
         # what each tool reports
         weak_fact = asyncio.run(probe(parse_target(weak.target), ProbeOptions()))

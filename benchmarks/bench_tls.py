@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -239,6 +240,30 @@ def timed(command: list[str], env: dict) -> tuple[float, subprocess.CompletedPro
     return time.perf_counter() - start, proc
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of every child this process has reaped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a server: the process and its direct children (nginx's workers),
+    from /proc/PID/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def sslyze_target(name: str, port: int) -> str:
     return f"{HOSTS[name]}:{port}{{127.0.0.1}}"
 
@@ -288,14 +313,21 @@ def main() -> int:
         timed(lw + [url("strong", ports["strong"])], env)
         timed(sslyze_command(python, ca, os.devnull, [sslyze_target("strong", ports["strong"])]), env)
 
-        def measure(label: str, lw_urls: list[str], ss_targets: list[str]) -> dict:
+        def measure(label: str, lw_urls: list[str], ss_targets: list[str],
+                    server_pid: int | None = None) -> dict:
             lw_wall, lw_scan, lw_import, ss_wall, ss_scan = [], [], [], [], []
+            lw_cpu, server_cpu = [], []
             lw_out = ss_out = ss_stdout = None
             for run in range(args.runs):
                 order = ("lw", "ss") if run % 2 == 0 else ("ss", "lw")
                 for tool in order:
                     if tool == "lw":
+                        cpu_before = children_cpu()
+                        server_before = tree_cpu(server_pid) if server_pid else 0.0
                         wall, proc = timed(lw + lw_urls, env)
+                        lw_cpu.append(children_cpu() - cpu_before)
+                        if server_pid:
+                            server_cpu.append(tree_cpu(server_pid) - server_before)
                         if proc.returncode != 0:
                             raise SystemExit(f"labwarden worker failed: {proc.stderr[-2000:]}")
                         lw_out = json.loads(proc.stdout)
@@ -314,7 +346,8 @@ def main() -> int:
                    "lw_import": statistics.median(lw_import),
                    "ss_wall": statistics.median(ss_wall), "ss_scan": statistics.median(ss_scan),
                    "lw_range": (min(lw_wall), max(lw_wall)), "ss_range": (min(ss_wall), max(ss_wall)),
-                   "lw_errors": lw_out["errors"]}
+                   "lw_errors": lw_out["errors"], "lw_cpu": statistics.median(lw_cpu),
+                   "server_cpu": statistics.median(server_cpu) if server_cpu else None}
             rows.append(row)
             print(f"{label}: labwarden {fmt_ms(row['lw_wall'])} (scan {fmt_ms(row['lw_scan'])}), "
                   f"sslyze {fmt_ms(row['ss_wall'])} (scan {fmt_ms(row['ss_scan'])})",
@@ -336,7 +369,7 @@ def main() -> int:
         for kind in ("strong", "weak"):
             names = [f"{kind}{i}" for i in range(FLEET)]
             measure(f"{FLEET}× {kind}", [url(kind, fleet.ports[n]) for n in names],
-                    [sslyze_target(kind, fleet.ports[n]) for n in names])
+                    [sslyze_target(kind, fleet.ports[n]) for n in names], fleet.proc.pid)
     finally:
         for server in servers:
             server.stop()
@@ -402,6 +435,20 @@ def render(rows: list[dict], detection: dict, runs: int, python: str, load) -> s
             ratio = many[key] / one[key]
             out.append(f"| {FLEET}× {kind} < 2× one {kind} ({what}) | "
                        f"{'yes' if ratio < 2 else '**no**'} ({ratio:.1f}×) |")
+    cores = os.cpu_count() or 1
+    out += ["", (f"Where the {FLEET}-target time goes (labwarden's runs, medians): the server's "
+                 "CPU (nginx's master and workers, from /proc/PID/stat) and labwarden's (the "
+                 f"whole process, from rusage) share the machine's {cores} CPUs, so their sum "
+                 f"over {cores} is a floor no scanner on this machine can go under. Against "
+                 "it, one target's wall time:"), "",
+            "| Targets | labwarden wall | labwarden CPU | nginx CPU | floor | floor / one target's wall |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for kind in ("strong", "weak"):
+        many, one = by[f"{FLEET}× {kind}"], by[kind]
+        floor = (many["lw_cpu"] + many["server_cpu"]) / cores
+        out.append(f"| {FLEET}× {kind} | {fmt_ms(many['lw_wall'])} | {fmt_ms(many['lw_cpu'])} | "
+                   f"{fmt_ms(many['server_cpu'])} | {fmt_ms(floor)} | "
+                   f"{floor / one['lw_wall']:.1f}× |")
     out += ["", ("Planted weaknesses: ✔ reported, · not reported. sslyze data: its JSON shows "
             "it; sslyze flags: its Mozilla `intermediate` checker names it."), "",
             "| Target | Weakness | labwarden | sslyze data | sslyze flags |", "|---|---|:-:|:-:|:-:|"]
