@@ -37,7 +37,12 @@ from dataclasses import dataclass, field, fields
 
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.live.targets import Target
-from labwarden.sources.live.tls_cert import CertInfo, hostname_matches, parse_certificate
+from labwarden.sources.live.tls_cert import (
+    CertInfo,
+    hostname_matches,
+    load_parser,
+    parse_certificate,
+)
 from labwarden.sources.live.tls_suites import (
     PROTOCOLS,
     SSL3,
@@ -358,6 +363,7 @@ async def probe(target: Target, options) -> TlsFact:
         return _failed(fact, target, "unreachable",
                        f"cannot resolve {target.host}: {getattr(exc, 'strerror', None) or exc}")
     fact.address = address
+    _start_parser_import()
     scan = _Scan(target, options, address, sni)
 
     trust_task = asyncio.ensure_future(_trust(scan, ca_file))
@@ -442,10 +448,42 @@ async def probe(target: Target, options) -> TlsFact:
     return fact
 
 
+_parser_import: list = []
+
+
+def _start_parser_import() -> None:
+    """Once per process: the certificate parser's imports on a worker thread, while the
+    event loop scans (see tls_cert.load_parser)."""
+    if not _parser_import:
+        _parser_import.append(asyncio.get_running_loop().run_in_executor(None, load_parser))
+
+
+_LOADING: dict[tuple, asyncio.Future] = {}
+
+
+async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
+    """The verifying context, built off the event loop the first time: OpenSSL reads the
+    trust store (a whole bundle when SSL_CERT_FILE names one: 15-20 ms) without the GIL,
+    on another core, while the loop goes on with the scan. Every probe waiting for the
+    same context shares one load."""
+    key = (True, ca_file)
+    if key in _CONTEXTS:
+        return _CONTEXTS[key]
+    loop = asyncio.get_running_loop()
+    pending = _LOADING.get(key)
+    if pending is None or pending.get_loop() is not loop:
+        pending = _LOADING[key] = loop.run_in_executor(None, _context, True, ca_file)
+    try:
+        return await asyncio.shield(pending)
+    finally:
+        if _LOADING.get(key) is pending and pending.done():
+            del _LOADING[key]
+
+
 async def _trust(scan: _Scan, ca_file: str | None) -> _Handshake:
     """Validate the chain with OpenSSL against the system store (+ the user's CA file)."""
     try:
-        _context(True, ca_file)
+        await _verifying_context(ca_file)
     except (OSError, ssl.SSLError) as exc:
         return _Handshake(False, error="CA file unreadable",
                           ca_error=f"cannot load the CA file {ca_file}: "
