@@ -76,6 +76,24 @@ def test_strong_site_without_the_ca_is_only_untrusted(nginx):
     assert severity == Severity.HIGH and "--ca-file" in hit.fix
 
 
+def test_an_unreadable_ca_file_is_an_error_and_the_scan_goes_on(nginx, tmp_path):
+    """The CA file is loaded on a worker thread: its failure must still come back as the
+    probe's diagnostic, for every target sharing the load, with the rest of the facts."""
+    missing = tmp_path / "no-such-ca.pem"
+    opts = probe_options()
+    opts.ca_file = str(missing)
+    urls = [f"https://strong.test:{nginx.ports['strong']}",
+            f"https://weak.test:{nginx.ports['weak']}"]
+
+    async def both():
+        return await asyncio.gather(*(tls.probe(parse_target(u), opts) for u in urls))
+
+    for fact in asyncio.run(both()):
+        (error,) = errors(fact)
+        assert error.code == "tls-ca-file" and str(missing) in error.message
+        assert fact.trusted is None and fact.protocols and fact.leaf is not None
+
+
 def test_strong_site_under_the_modern_profile(nginx, pki):
     fact = probe(f"https://strong.test:{nginx.ports['strong']}",
                  probe_options(pki, tls_profile="modern"))
