@@ -211,8 +211,10 @@ def ensure_privsep_dir() -> None:
 
 
 def write_config(workdir: Path, name: str, kind: str, port: int | None = None,
-                 empty_passwords: bool = True) -> tuple[Path, int, list[Path]]:
-    """Write the config of a `weak` or `hardened` server; returns (path, port, keys)."""
+                 empty_passwords: bool = True, overrides: dict[str, str] | None = None
+                 ) -> tuple[Path, int, list[Path]]:
+    """Write the config of a server of `kind`; `overrides` replaces whole directives
+    (or adds them). Returns (path, port, keys)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     keydir = workdir / "keys"
@@ -233,13 +235,17 @@ def write_config(workdir: Path, name: str, kind: str, port: int | None = None,
     else:
         raise ValueError(kind)
     text = text.replace(f"{workdir}/{kind}.pid", f"{workdir}/{name}.pid")
+    for directive, value in (overrides or {}).items():
+        lines = [line for line in text.splitlines() if line.split(" ", 1)[0] != directive]
+        text = "\n".join([*lines, f"{directive} {value}"]) + "\n"
     config = workdir / f"{name}.conf"
     config.write_text(text)
     return config, port, keys
 
 
 def start_sshd(workdir: Path, name: str, kind: str, attempts: int = 3,
-               empty_passwords: bool = True) -> SshdServer:
+               empty_passwords: bool = True, overrides: dict[str, str] | None = None
+               ) -> SshdServer:
     """Start sshd in the foreground (-D) with a config of `kind`; the caller stops it.
 
     `empty_passwords=False` leaves `PermitEmptyPasswords yes` out of the weak config: with it
@@ -251,7 +257,8 @@ def start_sshd(workdir: Path, name: str, kind: str, attempts: int = 3,
     ensure_privsep_dir()
     last_error = None
     for _ in range(attempts):
-        config, port, keys = write_config(workdir, name, kind, empty_passwords=empty_passwords)
+        config, port, keys = write_config(workdir, name, kind, empty_passwords=empty_passwords,
+                                          overrides=overrides)
         check = subprocess.run([sshd, "-t", "-f", str(config)], capture_output=True, text=True,
                                check=False)
         if check.returncode != 0:

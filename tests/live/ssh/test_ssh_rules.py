@@ -206,10 +206,14 @@ def test_packets_are_block_aligned_with_enough_padding():
 
 
 def test_kexinit_round_trip():
-    payload = kexinit_payload(["curve25519-sha256"], ["ssh-ed25519"])
+    payload = kexinit_payload(["curve25519-sha256"], ["ssh-ed25519"],
+                              ["aes128-gcm@openssh.com", "aes128-ctr"], ["hmac-sha2-256"],
+                              ["none"])
     parsed = parse_kexinit(payload)
     assert parsed["kex"] == ["curve25519-sha256"]
     assert parsed["host_key_algorithms"] == ["ssh-ed25519"]
+    assert parsed["ciphers_s2c"] == ["aes128-gcm@openssh.com", "aes128-ctr"]
+    assert parsed["macs_c2s"] == parsed["macs_s2c"] == ["hmac-sha2-256"]
     assert parsed["compression_c2s"] == ["none"]
 
 

@@ -29,7 +29,7 @@ def methods_with(port: int, kex: str, cipher: str, mac: str) -> list[str]:
     async def body():
         start = await _first_connection("127.0.0.1", port, 5.0)
         try:
-            session = Session(kex, "ssh-ed25519", cipher, mac)
+            session = Session(kex, "ssh-ed25519", cipher, mac, "none", True)
             result = await key_exchange(start.conn, session, start.line, start.kexinit_payload)
             return await methods_offered(start.conn, session, result, "root")
         finally:
@@ -62,7 +62,8 @@ def test_a_corrupted_packet_is_refused_not_misread(every_sshd):
     async def body():
         start = await _first_connection("127.0.0.1", every_sshd.port, 5.0)
         try:
-            session = Session("curve25519-sha256", "ssh-ed25519", "aes128-ctr", "hmac-sha2-256")
+            session = Session("curve25519-sha256", "ssh-ed25519", "aes128-ctr", "hmac-sha2-256",
+                              "none", True)
             result = await key_exchange(start.conn, session, start.line, start.kexinit_payload)
             real_read = start.conn._read
             count = 0
@@ -91,18 +92,42 @@ def test_the_session_uses_only_algorithms_the_server_offers():
               "macs_s2c": ["hmac-sha2-512", "umac-128-etm@openssh.com"],
               "compression_c2s": ["none"], "compression_s2c": ["none"]}
     session = plan_session(server, "curve25519-sha256", "ssh-ed25519")
-    assert (session.cipher, session.mac) == ("aes256-ctr", "hmac-sha2-512")
+    assert (session.cipher, session.mac, session.runnable) == ("aes256-ctr", "hmac-sha2-512",
+                                                               True)
     # UMAC only: the AEAD cipher needs no MAC of ours, but the lists must still meet.
     umac_only = dict(server, macs_c2s=["umac-128-etm@openssh.com"],
                      macs_s2c=["umac-128-etm@openssh.com"])
     session = plan_session(umac_only, "curve25519-sha256", "ssh-ed25519")
-    assert (session.cipher, session.mac) == ("chacha20-poly1305@openssh.com",
-                                             "umac-128-etm@openssh.com")
-    # Nothing we can run: the exchange stops at the host key.
+    assert (session.cipher, session.mac, session.runnable) == (
+        "chacha20-poly1305@openssh.com", "umac-128-etm@openssh.com", True)
+    # Nothing we can run: still a KEXINIT the server accepts, to read the host key.
     hopeless = dict(umac_only, ciphers_c2s=["aes256-ctr"], ciphers_s2c=["aes256-ctr"])
-    assert plan_session(hopeless, "curve25519-sha256", "ssh-ed25519").cipher == ""
+    session = plan_session(hopeless, "curve25519-sha256", "ssh-ed25519")
+    assert (session.cipher, session.mac, session.runnable) == (
+        "aes256-ctr", "umac-128-etm@openssh.com", False)
     zlib_only = dict(server, compression_c2s=["zlib"], compression_s2c=["zlib"])
-    assert plan_session(zlib_only, "curve25519-sha256", "ssh-ed25519").cipher == ""
+    session = plan_session(zlib_only, "curve25519-sha256", "ssh-ed25519")
+    assert (session.compression, session.runnable) == ("zlib", False)
+
+
+def test_a_server_the_transport_cannot_talk_to_still_shows_its_host_key(tmp_path):
+    """UMAC is not in `cryptography`: an sshd offering only UMAC with a non-AEAD cipher
+    gives its host key and algorithms, and says why the methods are unknown."""
+    import sshd_servers
+
+    from conftest import probe_sync
+
+    server = sshd_servers.start_sshd(tmp_path, "umac", "hardened", overrides={
+        "Ciphers": "aes128-ctr", "MACs": "umac-128-etm@openssh.com"})
+    try:
+        fact = probe_sync(server.target)
+    finally:
+        server.stop()
+    assert fact.error is None and fact.ciphers == ["aes128-ctr"]
+    assert [(k.key_type, k.inferred) for k in fact.host_keys] == [("ssh-ed25519", False)]
+    assert fact.auth_methods is None
+    (diagnostic,) = fact.diagnostics
+    assert diagnostic.code == "ssh-auth-methods" and "umac-128-etm" in diagnostic.message
 
 
 def test_the_modp_groups_are_the_standard_ones():

@@ -125,14 +125,8 @@ def packet(payload: bytes) -> bytes:
     return struct.pack(">IB", len(payload) + padding + 1, padding) + payload + bytes(padding)
 
 
-def kexinit_payload(kex, host_key_algs, ciphers=None, macs=None, compression=None) -> bytes:
-    ciphers = ciphers or ("aes128-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com",
-                          "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-cbc",
-                          "3des-cbc")
-    macs = macs or ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-256", "hmac-sha1",
-                    "hmac-sha2-512-etm@openssh.com", "hmac-sha2-512", "umac-64@openssh.com",
-                    "hmac-md5")
-    compression = compression or ("none",)
+def kexinit_payload(kex, host_key_algs, ciphers, macs, compression) -> bytes:
+    """A client KEXINIT offering the same lists in both directions."""
     return (bytes([MSG_KEXINIT]) + os.urandom(16) + namelist(kex) + namelist(host_key_algs)
             + namelist(ciphers) * 2 + namelist(macs) * 2 + namelist(compression) * 2
             + namelist(()) * 2 + b"\x00" + struct.pack(">I", 0))
@@ -267,20 +261,19 @@ def choose_kex(server_kex: list[str]) -> str | None:
 
 @dataclass
 class Session:
-    """What the probe asks for in its KEXINIT: one algorithm of each kind, all the server's
-    own, so the negotiation can only land on them. `cipher` is empty when no cipher and MAC
-    pair the server offers is one the probe can run: the exchange then stops at the host
-    key."""
+    """What the probe asks for in its KEXINIT: one algorithm of each kind, all from the
+    server's own lists, so the negotiation can only land on them. `runnable` is False when
+    no cipher and MAC pair the server offers is one the probe can compute: the exchange
+    then stops at the server's reply, which carries the host key."""
 
     kex: str
     host_key_alg: str
-    cipher: str = ""
-    mac: str = ""
-    compression: str = "none"
+    cipher: str
+    mac: str
+    compression: str
+    runnable: bool
 
     def kexinit(self) -> bytes:
-        if not self.cipher:
-            return kexinit_payload([self.kex], [self.host_key_alg])
         return kexinit_payload([self.kex], [self.host_key_alg], [self.cipher], [self.mac],
                                [self.compression])
 
@@ -288,22 +281,23 @@ class Session:
 def plan_session(kexinit: dict[str, list[str]], kex: str, host_key_alg: str) -> Session:
     from labwarden.sources.live import ssh_crypto
 
-    session = Session(kex, host_key_alg)
-    ciphers = [c for c in kexinit["ciphers_c2s"] if c in kexinit["ciphers_s2c"]]
-    macs = [m for m in kexinit["macs_c2s"] if m in kexinit["macs_s2c"]]
-    # zlib@openssh.com starts only after authentication: before it, the same as none.
-    compression = next((c for c in ("none", "zlib@openssh.com")
-                        if c in kexinit["compression_c2s"] and c in kexinit["compression_s2c"]),
-                       None)
+    def common(kind: str) -> list[str]:
+        theirs = kexinit[f"{kind}_s2c"]
+        both = [name for name in kexinit[f"{kind}_c2s"] if name in theirs]
+        return both or kexinit[f"{kind}_c2s"][:1] or ["none"]
+
+    ciphers, macs, compressions = common("ciphers"), common("macs"), common("compression")
     cipher = ssh_crypto.choose_cipher(ciphers)
     mac = ssh_crypto.choose_mac(macs)
     if cipher and not mac and not ssh_crypto.is_aead(cipher):
         cipher = next((c for c in ssh_crypto.CIPHER_PREFERENCE
                        if c in ciphers and ssh_crypto.is_aead(c)), None)
-    if cipher and compression and (mac or macs):
-        # An AEAD cipher ignores the MAC, but the lists must still have one in common.
-        session.cipher, session.mac, session.compression = cipher, mac or macs[0], compression
-    return session
+    # zlib@openssh.com starts only after authentication: before it, the same as none.
+    compression = next((c for c in ("none", "zlib@openssh.com") if c in compressions), None)
+    runnable = bool(cipher and compression)
+    # An AEAD cipher ignores the MAC, but the lists must still have one in common.
+    return Session(kex, host_key_alg, cipher or ciphers[0], mac or macs[0],
+                   compression or compressions[0], runnable)
 
 
 async def key_exchange(conn: _Conn, session: Session, server_id: str, server_kexinit: bytes):
@@ -349,13 +343,14 @@ async def methods_offered(conn: _Conn, session: Session, kex, username: str) -> 
 
 async def _expect(conn: _Conn, kinds, skip=()) -> bytes:
     kinds = (kinds,) if isinstance(kinds, int) else kinds
-    while True:
+    for _ in range(MAX_SKIPPED):
         payload = await conn.receive()
         if payload[0] in kinds:
             return payload
         if payload[0] in skip or payload[0] == MSG_KEXINIT and conn.incoming is None:
             continue                    # the server's own KEXINIT, when not read yet
         raise ProtocolError(f"unexpected message {payload[0]} from the server")
+    raise ProtocolError("the server keeps sending messages that are not an answer")
 
 
 # --- host keys ------------------------------------------------------------------------------
@@ -485,7 +480,7 @@ async def _key_and_methods(start: _Start, session: Session, user: str
     try:
         kex = await key_exchange(conn, session, start.line, start.kexinit_payload)
         key = describe_key(session.host_key_alg, kex.host_key)
-        if not session.cipher:
+        if not session.runnable:
             return key, None
         try:
             return key, await methods_offered(conn, session, kex, user)
@@ -499,8 +494,8 @@ async def _key_on_new_connection(host: str, port: int, timeout: float, kex: str,
     """A further host key: a connection of its own, dropped after the server's reply."""
     start = await _first_connection(host, port, timeout)
     try:
-        result = await key_exchange(start.conn, Session(kex, alg), start.line,
-                                    start.kexinit_payload)
+        result = await key_exchange(start.conn, plan_session(start.kexinit, kex, alg),
+                                    start.line, start.kexinit_payload)
     finally:
         await start.conn.close()
     return describe_key(alg, result.host_key)
@@ -573,7 +568,7 @@ async def probe(target, options, *, every_key: bool = False) -> SshServer:
         fact.auth_methods = methods
     elif isinstance(methods, BaseException):
         _methods_unknown(fact, _error_text(methods))
-    elif not session.cipher:
+    elif not session.runnable:
         _methods_unknown(fact, "no cipher and MAC the probe runs ("
                          f"{', '.join(fact.ciphers)}; {', '.join(fact.macs)})")
     elif isinstance(results[0], BaseException):
