@@ -306,7 +306,7 @@ def render(header, per_target, pam, concurrent, many, cpu, floors, reports) -> s
         "",
         "## Which planted weakness each tool reports (weak sshd)",
         "",
-        ("labwarden: the remote rules (SSH001–SSH010) on the probe, plus the host rules "
+        ("labwarden: the remote rules (SSH001–SSH011) on the probe, plus the host rules "
          "(SSH020–SSH028) on `sshd -T` of the same server's config; ssh-audit: remote only "
          "(`-j --skip-rate-test`), counted as reported when the algorithm has a fail or warn "
          "note."),

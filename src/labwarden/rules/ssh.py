@@ -129,6 +129,40 @@ def keyboard_interactive_offered(server: SshServer, settings):
                   evidence=f"methods: {','.join(server.auth_methods)}")
 
 
+@rule("SSH011", "ssh-login-without-credentials", Severity.CRITICAL,
+      title="SSH server lets a client in without any credential", on=SshServer,
+      checklist=["1.4.1", "1.4.2", "1.1.2"], refs=[CIS + ".11", "CWE-306"],
+      impact=SSHD_RELOAD)
+def login_without_credentials(server: SshServer, settings):
+    """Reports SSH servers that accept the `none` request: the probe's user got a session
+    without a password, key or prompt.
+
+    The probe sends the `none` request every OpenSSH client sends first; servers answer it
+    with the list of methods they accept. Accepting it means the account has no password
+    and `PermitEmptyPasswords yes` (or an SSH server with authentication turned off). The
+    probe disconnects at once and runs nothing.
+
+    Why it matters:
+    Anyone who reaches the port and knows the account name is logged in: no brute force,
+    no stolen key, nothing to guess.
+
+    Example:
+    ```
+    $ ssh -o PreferredAuthentications=none root@host
+    root@host:~#
+    ```
+
+    Fix:
+    Set `PermitEmptyPasswords no` in /etc/ssh/sshd_config (and under sshd_config.d/), run
+    `systemctl reload ssh`, and give the account a password or lock it (`passwd -l user`);
+    then check who else has an empty password: `awk -F: '$2 == ""' /etc/shadow`.
+    """
+    if server.auth_methods == ["none"]:
+        yield Hit(f"user {server.auth_user!r} was let in without any credential",
+                  server.location, resource="auth:none",
+                  evidence="the server accepted the 'none' authentication request")
+
+
 # --- remote: algorithms ------------------------------------------------------------------
 
 @rule("SSH003", "ssh-weak-kex", Severity.MEDIUM, title="Weak SSH key exchange algorithms",

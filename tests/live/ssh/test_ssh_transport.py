@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+import sshd_servers
+from conftest import probe_sync
 
 from labwarden.sources.live import ssh_crypto
 from labwarden.sources.live.ssh_encoding import ProtocolError
@@ -113,10 +115,6 @@ def test_the_session_uses_only_algorithms_the_server_offers():
 def test_a_server_the_transport_cannot_talk_to_still_shows_its_host_key(tmp_path):
     """UMAC is not in `cryptography`: an sshd offering only UMAC with a non-AEAD cipher
     gives its host key and algorithms, and says why the methods are unknown."""
-    import sshd_servers
-
-    from conftest import probe_sync
-
     server = sshd_servers.start_sshd(tmp_path, "umac", "hardened", overrides={
         "Ciphers": "aes128-ctr", "MACs": "umac-128-etm@openssh.com"})
     try:
