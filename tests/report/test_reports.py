@@ -156,3 +156,25 @@ def test_colour_uses_rich(lab):
         assert "rich" in sys.modules and "\\x1b[" in text
     """)
     subprocess.run([sys.executable, "-c", code], cwd=lab.root, check=True)
+
+
+def test_probe_targets_are_shown_as_written_in_every_format(tmp_path, monkeypatch):
+    """A live finding's location is the target URL, not a path: `ssh://h:22` must not come
+    out as the path `ssh:/h:22`, and SARIF names the URL as its artifact."""
+    from labwarden.model import AuditResult, Finding, Location, Severity
+    from labwarden.rules import registry
+
+    monkeypatch.chdir(tmp_path)
+    rule = registry.get("SSH001")
+    targets = ["ssh://admin@127.0.0.1:2222", "https://[::1]:8443"]
+    findings = [Finding(rule, Severity.HIGH, "password authentication offered",
+                        Location(target), f"ssh:{target}", "auth:password")
+                for target in targets]
+    result = AuditResult(findings=findings, diagnostics=[], targets=targets)
+    for fmt, text in outputs(result).items():
+        for target in targets:
+            assert target in text, (fmt, target)
+        assert "ssh:/127" not in text and "ssh:/admin" not in text, fmt
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]
+            for r in json.loads(outputs(result)["sarif"])["runs"][0]["results"]]
+    assert uris == [{"uri": "ssh://admin@127.0.0.1:2222"}, {"uri": "https://[::1]:8443"}]

@@ -80,8 +80,21 @@ def by_code(diagnostics: Iterable[Diagnostic]) -> list[tuple[str, list[Diagnosti
     return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
 
 
+def is_target(path: str) -> bool:
+    """A probe target (`ssh://host:22`, `snapshot:DIR`) stands where a live fact has no
+    file: it is shown as written, never resolved as a path (which would turn `ssh://h`
+    into `ssh:/h`)."""
+    from labwarden.sources.live.targets import SCHEMES
+
+    scheme, colon, _ = path.partition(":")
+    return bool(colon) and scheme.lower() in SCHEMES
+
+
 def relative_path(path: str, cwd: str | None = None) -> str | None:
-    """`path` relative to the working directory with forward slashes, or None outside it."""
+    """`path` relative to the working directory with forward slashes, or None outside it
+    (or when it is a probe target, not a path)."""
+    if is_target(path):
+        return None
     cwd = cwd or os.getcwd()
     try:
         rel = os.path.relpath(os.path.abspath(path), cwd)

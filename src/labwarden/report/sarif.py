@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Rule, Severity
-from labwarden.report._common import fix_text, relative_path, tool_version
+from labwarden.report._common import fix_text, is_target, relative_path, tool_version
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -147,6 +147,8 @@ def _one_line(text: str) -> str:
 
 
 def artifact_location(path: str, cwd: str) -> dict:
+    if is_target(path):
+        return {"uri": quote(path, safe=":/@[]")}     # the target URL is the artifact
     rel = relative_path(path, cwd)
     if rel is not None:
         return {"uri": quote(rel, safe="/"), "uriBaseId": SRCROOT}
