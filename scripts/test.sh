@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use. The live checks are tested against real servers that the
 # tests start on loopback: nginx and gnutls-serv (weak and strong TLS), openssh-server (weak
-# and hardened sshd), postgresql (a default password);
+# and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
+# postgresql (a default password);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
 # network namespace; git tells tracked env files.
-packages=(git nginx gnutls-bin openssh-server postgresql chromium iproute2
+packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
           iptables nftables openssl)
 need=()
 for package in "${packages[@]}"; do

@@ -77,3 +77,14 @@ def every_sshd(tmp_path_factory):
     server = _start(tmp_path_factory, "every")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def dropbear(tmp_path_factory):
+    """dropbear, the SSH server of OpenWrt routers and small NAS boxes."""
+    try:
+        server = sshd_servers.start_dropbear(tmp_path_factory.mktemp("dropbear"))
+    except sshd_servers.MissingTool as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()

@@ -276,3 +276,42 @@ def start_sshd(workdir: Path, name: str, kind: str, attempts: int = 3,
             server.stop()
             last_error = exc
     raise last_error
+
+
+# --- dropbear: the other SSH server of a homelab (OpenWrt, small NAS) ------------------------
+
+def start_dropbear(workdir: Path) -> SshdServer:
+    """dropbear in the foreground on a loopback high port, with an Ed25519, an ECDSA and a
+    2048-bit RSA host key (Debian package dropbear-bin); the caller stops it."""
+    binary = shutil.which("dropbear") or next(
+        (p for p in ("/usr/sbin/dropbear", "/sbin/dropbear") if os.access(p, os.X_OK)), None)
+    keygen = shutil.which("dropbearkey") or "/usr/bin/dropbearkey"
+    if binary is None or not os.access(keygen, os.X_OK):
+        raise MissingTool("dropbear not found: install the Debian package dropbear-bin "
+                          "(apt-get install -y dropbear-bin)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    keys = []
+    for kind, bits in (("ed25519", None), ("ecdsa", "256"), ("rsa", "2048")):
+        path = workdir / f"dropbear_{kind}_host_key"
+        if not path.exists():
+            argv = [keygen, "-t", kind, "-f", str(path)] + (["-s", bits] if bits else [])
+            subprocess.run(argv, check=True, capture_output=True)
+        keys.append(path)
+    last_error = None
+    for _ in range(3):
+        port = free_port()
+        log = workdir / "dropbear.log"
+        argv = [binary, "-F", "-E", "-p", f"127.0.0.1:{port}", "-P", str(workdir / "dropbear.pid")]
+        for key in keys:
+            argv += ["-r", str(key)]
+        with open(log, "wb") as handle:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle,
+                                       stderr=subprocess.STDOUT)
+        server = SshdServer("dropbear", port, workdir / "dropbear.pid", process, log, keys)
+        try:
+            _wait_listening(server)
+            return server
+        except RuntimeError as exc:
+            server.stop()
+            last_error = exc
+    raise last_error

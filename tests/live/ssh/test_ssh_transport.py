@@ -59,6 +59,28 @@ def test_each_key_exchange_completes(kex, every_sshd):
                         "hmac-sha2-256") == ["publickey", "password"]
 
 
+def test_dropbear_is_read_completely(dropbear):
+    """The other SSH implementation a homelab runs: its own packet and kex code."""
+    fact = probe_sync(dropbear.target)
+    assert not fact.diagnostics and fact.product == "dropbear"
+    assert fact.auth_methods == ["publickey", "password"]
+    keys = {(k.key_type, k.bits, k.inferred) for k in fact.host_keys}
+    assert ("ssh-rsa", 2048, False) in keys and ("ssh-ed25519", 256, True) in keys
+
+
+@pytest.mark.parametrize("kex,cipher,mac", [
+    ("curve25519-sha256", "chacha20-poly1305@openssh.com", "hmac-sha2-256"),
+    ("curve25519-sha256@libssh.org", "aes128-ctr", "hmac-sha2-256"),
+    ("ecdh-sha2-nistp521", "aes256-ctr", "hmac-sha1"),
+    ("ecdh-sha2-nistp384", "aes128-ctr", "hmac-sha1"),
+    ("ecdh-sha2-nistp256", "aes256-ctr", "hmac-sha2-256"),
+    ("diffie-hellman-group14-sha256", "aes128-ctr", "hmac-sha2-256"),
+    ("diffie-hellman-group14-sha1", "aes128-ctr", "hmac-sha1"),
+])
+def test_each_dropbear_algorithm(kex, cipher, mac, dropbear):
+    assert methods_with(dropbear.port, kex, cipher, mac) == ["publickey", "password"]
+
+
 def test_a_corrupted_packet_is_refused_not_misread(every_sshd):
     """A MAC that does not check out is an error: flip one byte of what the server sends."""
     async def body():
