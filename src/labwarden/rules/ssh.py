@@ -43,6 +43,16 @@ def _weak(names: list[str], judge) -> list[tuple[str, Severity, str]]:
     return found
 
 
+_DROPBEAR_FIX = ("dropbear has no setting for its algorithms: they are chosen when it is "
+                 "built (`localoptions.h`). Install a build without them, or OpenSSH in its "
+                 "place (OpenWrt: `opkg install openssh-server`, then disable dropbear)")
+
+
+def _fix_for(server: SshServer, sshd_fix: str) -> str:
+    """The fix for this server's software: sshd_config advice means nothing to dropbear."""
+    return _DROPBEAR_FIX if server.product.lower() == "dropbear" else sshd_fix
+
+
 def _algorithm_hit(server: SshServer, kind: str, weak, keyword: str) -> Iterator[Hit]:
     if not weak:
         return
@@ -53,8 +63,8 @@ def _algorithm_hit(server: SshServer, kind: str, weak, keyword: str) -> Iterator
     yield Hit(f"weak {kind} offered: {_join(listed, 8)}", server.location,
               resource=f"{keyword}", evidence=f"{keyword}: {','.join(names)}",
               severity=worst,
-              fix=f"remove them: `{_KEYWORD[keyword]} -{','.join(names)}` in sshd_config "
-                  "(OpenSSH 7.5+), then `systemctl reload ssh`")
+              fix=_fix_for(server, f"remove them: `{_KEYWORD[keyword]} -{','.join(names)}` "
+                                   "in sshd_config (OpenSSH 7.5+), then `systemctl reload ssh`"))
 
 
 _KEYWORD = {"kex": "KexAlgorithms", "ciphers": "Ciphers", "macs": "MACs",
@@ -323,7 +333,8 @@ def rsa_sha1_signatures(server: SshServer, settings):
     if offered:
         yield Hit(f"host key signatures with SHA-1 offered: {', '.join(offered)}",
                   server.location, resource="hostkeyalg:ssh-rsa",
-                  evidence=f"host key algorithms: {','.join(server.host_key_algorithms)}")
+                  evidence=f"host key algorithms: {','.join(server.host_key_algorithms)}",
+                  fix=_fix_for(server, ""))
 
 
 @rule("SSH008", "ssh-vulnerable-version", Severity.HIGH,

@@ -12,11 +12,14 @@ import pytest
 import sshd_servers
 from conftest import probe_sync
 
+from labwarden.rules.registry import rules_for
+from labwarden.settings import DEFAULT
 from labwarden.sources.live import ssh_crypto
 from labwarden.sources.live.ssh_encoding import ProtocolError
 from labwarden.sources.live.ssh_wire import (
     KEX_FOR_KEYS,
     Session,
+    SshServer,
     _first_connection,
     key_exchange,
     methods_offered,
@@ -66,6 +69,11 @@ def test_dropbear_is_read_completely(dropbear):
     assert fact.auth_methods == ["publickey", "password"]
     keys = {(k.key_type, k.bits, k.inferred) for k in fact.host_keys}
     assert ("ssh-rsa", 2048, False) in keys and ("ssh-ed25519", 256, True) in keys
+    # Its weak algorithms are reported with a fix for dropbear, not for sshd_config.
+    hits = {rule.id: hit for rule in rules_for(SshServer) for hit in rule.check(fact, DEFAULT)}
+    assert {"SSH001", "SSH003", "SSH005"} <= set(hits)
+    for rule_id in ("SSH003", "SSH005"):
+        assert "localoptions.h" in hits[rule_id].fix and "sshd_config" not in hits[rule_id].fix
 
 
 @pytest.mark.parametrize("kex,cipher,mac", [
