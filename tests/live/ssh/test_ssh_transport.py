@@ -182,3 +182,72 @@ def test_probing_imports_no_asyncssh(hardened_sshd, legacy_sshd):
                            legacy_sshd.target], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --- servers that do not play by the rules -------------------------------------------------
+
+def _scripted_server(reply: bytes, close: bool):
+    """A server that sends a banner and a KEXINIT, then `reply` (raw bytes) to whatever
+    the client sends next; then it hangs up (`close`) or stays silent."""
+    from labwarden.sources.live.ssh_encoding import namelist
+    from labwarden.sources.live.ssh_wire import MSG_KEXINIT, packet
+
+    kexinit = (bytes([MSG_KEXINIT]) + bytes(16) + namelist(["curve25519-sha256"])
+               + namelist(["ssh-ed25519"]) + namelist(["aes128-ctr"]) * 2
+               + namelist(["hmac-sha2-256"]) * 2 + namelist(["none"]) * 2
+               + namelist([]) * 2 + b"\x00" + bytes(4))
+
+    async def handler(reader, writer):
+        writer.write(b"SSH-2.0-Scripted_1.0\r\n" + packet(kexinit))
+        await reader.readline()
+        await reader.read(4096)                 # our KEXINIT and KEXDH_INIT
+        writer.write(reply)
+        await writer.drain()
+        if not close:
+            await reader.read()
+        writer.close()
+
+    return handler
+
+
+def _probe_scripted(handler):
+    from labwarden.sources.live.collect import ProbeOptions
+    from labwarden.sources.live.ssh_wire import probe
+    from labwarden.sources.live.targets import parse_target
+
+    async def body():
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await probe(parse_target(f"ssh://127.0.0.1:{port}"),
+                               ProbeOptions(timeout=1.0))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    return asyncio.run(body())
+
+
+@pytest.mark.parametrize("reply,close,expected", [
+    # a KEXDH_REPLY whose curve25519 value is 31 bytes long
+    (lambda s, p: p(bytes([31]) + s(s(b"ssh-ed25519") + s(bytes(32))) + s(bytes(31))
+                    + s(b"sig")), False, "curve25519"),
+    # a KEXDH_REPLY cut short
+    (lambda s, p: p(bytes([31]) + s(b"ssh-ed25519")[:-3]), False, "truncated"),
+    # a packet length far beyond any SSH packet
+    (lambda s, p: b"\xff\xff\xff\xf0" + bytes(16), False, "invalid packet length"),
+    # half a packet, then the connection closed
+    (lambda s, p: b"\x00\x00", True, "closed the connection"),
+    # half a packet, then silence: bounded by the timeout
+    (lambda s, p: b"\x00\x00", False, "no answer in time"),
+])
+def test_a_broken_key_exchange_is_a_diagnostic(reply, close, expected):
+    from labwarden.sources.live.ssh_encoding import string
+    from labwarden.sources.live.ssh_wire import packet
+
+    fact = _probe_scripted(_scripted_server(reply(string, packet), close))
+    assert fact.error is None and fact.software == "Scripted_1.0"
+    assert fact.kex == ["curve25519-sha256"] and fact.auth_methods is None
+    codes = sorted(d.code for d in fact.diagnostics)
+    assert codes == ["ssh-auth-methods", "ssh-host-key"], fact.diagnostics
+    assert any(expected in d.message for d in fact.diagnostics), fact.diagnostics

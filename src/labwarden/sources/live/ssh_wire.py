@@ -484,7 +484,7 @@ async def _key_and_methods(start: _Start, session: Session, user: str
             return key, None
         try:
             return key, await methods_offered(conn, session, kex, user)
-        except (OSError, TimeoutError, ProtocolError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the key stands
             return key, exc
     finally:
         await conn.close()
