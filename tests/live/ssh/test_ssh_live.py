@@ -249,14 +249,25 @@ def test_an_ssh1_only_server_is_reported():
     assert set(findings(fact)) == {"SSH010"}
 
 
-def test_by_default_only_keys_of_open_size_are_fetched(weak_sshd, weak_remote):
-    """RSA and DSA keys are fetched; Ed25519/ECDSA come from their algorithm: 3 connections
-    to the weak server instead of 5, same findings."""
+def test_by_default_only_keys_of_open_size_are_fetched(weak_sshd, weak_remote, monkeypatch):
+    """The RSA key is fetched; Ed25519, ECDSA and DSA (always 1024-bit) come from their
+    algorithm: one connection to the weak server instead of four, same findings."""
+    from labwarden.sources.live import ssh_wire
+
+    opened = []
+    real_open = ssh_wire._Conn.open.__func__
+
+    async def counting_open(cls, host, port, timeout):
+        opened.append(port)
+        return await real_open(cls, host, port, timeout)
+
+    monkeypatch.setattr(ssh_wire._Conn, "open", classmethod(counting_open))
     fact = probe_sync(weak_sshd.target.replace("://", "://admin@"))
+    assert opened == [weak_sshd.port]
     fetched = {k.key_type: k.bits for k in fact.host_keys if not k.inferred}
     inferred = {k.key_type: k.bits for k in fact.host_keys if k.inferred}
-    assert fetched == {"ssh-rsa": 2048, "ssh-dss": 1024}
-    assert inferred == {"ecdsa-sha2-nistp256": 256, "ssh-ed25519": 256}
+    assert fetched == {"ssh-rsa": 2048}
+    assert inferred == {"ecdsa-sha2-nistp256": 256, "ssh-ed25519": 256, "ssh-dss": 1024}
     assert all(k.fingerprint == "" for k in fact.host_keys if k.inferred)
     assert {r: [h.message for h in hs] for r, hs in findings(fact).items()} == \
         {r: [h.message.replace("'root'", "'admin'") for h in hs]

@@ -13,17 +13,18 @@ The probe collects facts and never judges (the rules in `labwarden.rules.ssh` do
   the refusal. No password, key or answer to a prompt is ever sent, and the host key's
   signature is not checked (nobody is authenticated). The cryptography is `ssh_crypto`'s.
 * further host keys: a key exchange per key family whose size the algorithm name leaves
-  open (RSA, DSA and their certificates), each on its own connection, dropped after the
-  server's reply that carries the key. Ed25519 and ECDSA keys are known from their
-  algorithm (`inferred`, no fingerprint) unless `every_key` asks for them too.
+  open (RSA and RSA certificates), each on its own connection, dropped after the server's
+  reply that carries the key. Ed25519, ECDSA and DSA keys are known from their algorithm
+  (`inferred`, no fingerprint) unless `every_key` asks for them too.
 
 What cannot be seen from outside: `PermitRootLogin`, `PermitEmptyPasswords`, `AllowUsers`,
 `MaxAuthTries`, `X11Forwarding` and the result of `sshd -t` need the host itself (see
 `labwarden.sources.sshd_config`); rules on these facts never claim them. The methods are
 those offered to one user: a `Match User` block can offer others to other users.
 
-One connection per target for a hardened server (one host key, Ed25519 or ECDSA), one per
-RSA or DSA key beyond the first otherwise; they run concurrently. asyncssh, the SSH
+One connection per target: it reads the RSA key when there is one (its size varies),
+otherwise the first key offered. Another connection runs, concurrently, only for an RSA
+certificate beside an RSA key, or for each further key with `every_key`. asyncssh, the SSH
 library of the host transport, is not imported: it costs more start-up time (170 ms) than
 the whole probe of a server on the local network.
 Every read and connect is bounded by `options.timeout`.
@@ -387,18 +388,21 @@ def families(host_key_algs: list[str]) -> dict[str, str]:
 
 
 # Families whose key size the algorithm name does not fix: their keys are always fetched.
-_SIZE_VARIES = ("ssh-rsa", "ssh-rsa-cert", "ssh-dss", "ssh-dss-cert")
+# DSA is not one: SSH's ssh-dss is FIPS 186-2 DSA, 1024 bits (ssh-keygen makes no other
+# size, and the finding is the algorithm itself), so a connection is not spent on it.
+_SIZE_VARIES = ("ssh-rsa", "ssh-rsa-cert")
 _FIXED_BITS = {"ssh-ed25519": 256, "sk-ssh-ed25519@openssh.com": 256, "ssh-ed448": 456,
+               "ssh-dss": 1024,
                "ecdsa-sha2-nistp256": 256, "ecdsa-sha2-nistp384": 384,
                "ecdsa-sha2-nistp521": 521, "sk-ecdsa-sha2-nistp256@openssh.com": 256}
 
 
 def plan_keys(host_key_algs: list[str], every_key: bool = False) -> tuple[list[str], list[HostKey]]:
     """(algorithms to fetch a key with, keys known from their algorithm alone). One key per
-    family; RSA and DSA keys are fetched (their size varies), the first family always (the
-    first connection fetches it for free), the others only with `every_key`."""
+    family; RSA keys are fetched (their size varies), the first family always (the first
+    connection fetches it for free), the others only with `every_key`."""
     chosen = families(host_key_algs)
-    order = sorted(chosen, key=lambda f: f not in _SIZE_VARIES)      # RSA/DSA first
+    order = sorted(chosen, key=lambda f: f not in _SIZE_VARIES)      # RSA first
     fetch, known = [], []
     for index, family in enumerate(order):
         alg = chosen[family]
