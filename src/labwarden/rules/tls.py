@@ -21,6 +21,7 @@ from labwarden.sources.live.tls_suites import PROFILES, PROTOCOLS, Suite, descri
 MOZILLA = "Mozilla Server Side TLS 5.7"
 RELOAD = Impact("service", (0, 1))            # a proxy reload drops no connection
 NEW_CERT = Impact("service", (0, 5))          # issue and install a certificate, reload
+UPGRADE = Impact("service", (5, 60))          # firmware or OpenSSL update, then new keys
 EXPIRY_WARNING_DAYS = 30                      # default of settings.tls_expiry_warning_days
 SSL_LABS = ("3.3.6", "9.2.4")                 # what also caps an SSL Labs grade
 
@@ -603,3 +604,39 @@ def weak_certificate_signature(fact: TlsFact, settings):
                       f"{cert.signature_hash.upper()}", fact.location,
                       resource=f"signature:{index}",
                       evidence=cert.signature_algorithm or cert.signature_hash)
+
+
+@rule("TLS014", "heartbleed", Severity.CRITICAL,
+      title="Server vulnerable to Heartbleed (CVE-2014-0160)", on=TlsFact,
+      checklist=["9.2.2", *SSL_LABS], impact=UPGRADE,
+      refs=["CVE-2014-0160", "RFC 6520", "CWE-126"])
+def heartbleed(fact: TlsFact, settings):
+    """Reports a server that answers a heartbeat request whose payload length is a lie
+    with bytes out of its own memory.
+
+    Only servers that accept the heartbeat extension in the probe's first hello are tested,
+    with one more connection: the request claims 16 KiB and carries none. The answer is
+    never kept or shown: it is the server's memory, private keys and passwords included.
+
+    Why it matters:
+    Anyone who reaches the port reads up to 64 KiB of the server's memory per request,
+    without a trace in its logs: session cookies, passwords in flight, the TLS private
+    key. Old appliances (NAS boxes, BMCs such as iLO and iDRAC, printers, embedded web
+    UIs) still ship the OpenSSL 1.0.1 builds that have it.
+
+    Example:
+    ```text
+    OpenSSL 1.0.1 to 1.0.1f, built with heartbeats (the default)
+    ```
+
+    Fix:
+    Update the firmware or the OpenSSL it links (1.0.1g and later), or put the service
+    behind the reverse proxy and stop exposing its own TLS port. Then replace the
+    certificate and its key, and every password and session that went through it: they
+    must be taken as read.
+    """
+    if _usable(fact) and fact.heartbleed:
+        yield Hit("answers a heartbeat request with bytes from its memory (Heartbleed): "
+                  "its key and its users' secrets can be read remotely", fact.location,
+                  resource="heartbleed", evidence="heartbeat response to a request with an "
+                  "overstated payload length (contents not kept)")

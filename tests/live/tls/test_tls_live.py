@@ -190,6 +190,48 @@ def test_legacy_ssl3_export_and_logjam_found(legacy, pki):
     assert found["TLS007"][0][1] == Severity.CRITICAL
 
 
+# --- Heartbleed, against scripted servers (no real vulnerable OpenSSL runs here) ----------
+
+@pytest.mark.parametrize("vulnerable", [True, False])
+def test_heartbleed_is_found_only_where_memory_leaks(pki, vulnerable):
+    """Debian's OpenSSL has no heartbeats at all, so the servers are scripted: both accept
+    the extension; one answers the lying request with "memory", one drops it."""
+    server = tls_servers.start_heartbeat(pki, vulnerable)
+    try:
+        fact = probe(f"https://legacy.test:{server.port}", probe_options(pki))
+    finally:
+        server.stop()
+    assert fact.protocols == ["TLSv1.0", "TLSv1.1", "TLSv1.2"]
+    assert fact.heartbeat is True and fact.heartbleed is vulnerable
+    found = judge(fact)
+    assert ("TLS014" in found) is vulnerable
+    if vulnerable:
+        (hit, severity), = found["TLS014"]
+        assert severity == Severity.CRITICAL
+    # What the server leaked is in no fact and no report.
+    from labwarden.model import AuditResult, Finding
+    from labwarden.report import FORMATS, render
+
+    findings = [Finding(registry.get(rule_id), severity, hit.message, hit.location,
+                        fact.asset, hit.resource, evidence=hit.evidence)
+                for rule_id, hits in found.items() for hit, severity in hits]
+    result = AuditResult(findings=findings, diagnostics=fact.diagnostics, targets=[fact.target])
+    texts = [repr(fact)] + [render(result, fmt, color=False) for fmt in FORMATS]
+    assert not any("LEAKED" in text for text in texts)
+
+
+def test_servers_without_heartbeats_cost_no_heartbleed_connection(nginx, pki, monkeypatch):
+    calls = []
+
+    async def spy(*args, **kwargs):
+        calls.append(args)
+        return None
+
+    monkeypatch.setattr(tls, "heartbleed", spy)
+    fact = probe(f"https://weak.test:{nginx.ports['weak']}", probe_options(pki))
+    assert fact.heartbeat is False and fact.heartbleed is None and calls == []
+
+
 # --- several targets at once, and through collect() -------------------------------------
 
 def test_concurrent_probes_agree_with_single_ones(nginx, gnutls, legacy, pki, monkeypatch):

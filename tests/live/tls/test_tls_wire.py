@@ -63,8 +63,9 @@ def test_client_hello_offers_exactly_the_version_and_suites(version):
     record = tls_wire.client_hello(version, suites, "app.lab.example")
     assert record[0] == 22 and struct.unpack("!H", record[1:3])[0] == (SSL3 if version == SSL3 else TLS10)
     assert struct.unpack("!H", record[3:5])[0] == len(record) - 5
-    client_version, offered = tls_servers._read_client_hello(_Sock(record))
+    client_version, offered, extensions = tls_servers._read_client_hello(_Sock(record))
     assert client_version == min(version, TLS12)
+    assert 15 not in extensions                       # heartbeat only when asked for
     expected = set(suites) | ({0x00FF} if version != TLS13 else set())
     assert offered == expected
     assert 0x5600 not in offered                      # never TLS_FALLBACK_SCSV
@@ -78,6 +79,8 @@ def test_client_hello_offers_exactly_the_version_and_suites(version):
         assert ext[51] == b"\x00\x00"                  # empty key share: a HelloRetryRequest
     else:
         assert 43 not in ext and 51 not in ext
+        with_heartbeat = tls_wire.client_hello(version, suites, "app.lab.example", heartbeat=True)
+        assert _extensions(with_heartbeat)[15] == b"\x01"      # peer allowed to send
         groups = ext[10][2:]
         assert all(struct.unpack("!H", groups[i:i + 2])[0] < 256 for i in range(0, len(groups), 2))
 

@@ -546,7 +546,7 @@ class _LegacyHandler(socketserver.BaseRequestHandler):
             return
         if hello is None:
             return
-        client_version, offered = hello
+        client_version, offered, _ = hello
         version = min(client_version, max(self.versions))
         if version < min(self.versions):
             sock.sendall(_record(21, 0x0300, b"\x02\x46"))      # protocol_version
@@ -589,7 +589,8 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def _read_client_hello(sock: socket.socket) -> tuple[int, set[int]] | None:
+def _read_client_hello(sock: socket.socket) -> tuple[int, set[int], set[int]] | None:
+    """(client version, suites offered, extension types) of the ClientHello, or None."""
     header = _recv_exact(sock, 5)
     if header[0] != 22:
         return None
@@ -602,7 +603,17 @@ def _read_client_hello(sock: socket.socket) -> tuple[int, set[int]] | None:
     offset += 1 + body[offset]
     count = struct.unpack("!H", body[offset:offset + 2])[0]
     suites = {struct.unpack("!H", body[offset + 2 + i:offset + 4 + i])[0] for i in range(0, count, 2)}
-    return client_version, suites
+    offset += 2 + count
+    offset += 1 + body[offset]                                    # compression methods
+    extensions: set[int] = set()
+    if offset + 2 <= len(body):
+        end = offset + 2 + struct.unpack("!H", body[offset:offset + 2])[0]
+        offset += 2
+        while offset + 4 <= end:
+            kind, length = struct.unpack("!HH", body[offset:offset + 4])
+            extensions.add(kind)
+            offset += 4 + length
+    return client_version, suites, extensions
 
 
 class _ThreadingServer(socketserver.ThreadingTCPServer):
@@ -630,6 +641,68 @@ def start_legacy(pki: Pki, port: int = 0) -> Legacy:
     server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="tls-legacy", daemon=True)
+    thread.start()
+    return Legacy(server, thread)
+
+
+# --- a scripted server that still answers heartbeats (OpenSSL 1.0.1 did) ----------------
+
+# What the vulnerable server "leaks": a test asserts it never reaches any output.
+LEAKED_MEMORY = b"session=LEAKED-COOKIE-4242; password=LEAKED-hunter2; " * 300
+
+
+class _HeartbeatHandler(socketserver.BaseRequestHandler):
+    """TLS 1.0 to 1.2 with AES-CBC static-RSA suites, accepting the heartbeat extension.
+    `vulnerable` (CVE-2014-0160) answers a heartbeat request with as many bytes of
+    "memory" as the request claims; otherwise the request is dropped (RFC 6520, 4)."""
+
+    vulnerable = True
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(5)
+        try:
+            hello = _read_client_hello(sock)
+        except (OSError, ValueError):
+            return
+        if hello is None:
+            return
+        client_version, offered, extensions = hello
+        version = min(client_version, 0x0303)
+        suite = next((s for s in (0x002F, 0x0035) if s in offered), None)
+        if version < 0x0301 or suite is None:
+            sock.sendall(_record(21, 0x0301, b"\x02\x28"))     # handshake_failure
+            return
+        server_extensions = b"\x00\x0f\x00\x01\x01" if 15 in extensions else b""
+        body = (struct.pack("!H", version) + os.urandom(32) + b"\x00" + struct.pack("!H", suite)
+                + b"\x00" + struct.pack("!H", len(server_extensions)) + server_extensions)
+        der = self.server.certificate                             # type: ignore[attr-defined]
+        certs = struct.pack("!I", len(der))[1:] + der
+        flight = (_handshake(2, body) + _handshake(11, struct.pack("!I", len(certs))[1:] + certs)
+                  + _handshake(14, b""))
+        sock.sendall(_record(22, version, flight))
+        try:
+            while True:
+                kind, _, length = struct.unpack("!BHH", _recv_exact(sock, 5))
+                payload = _recv_exact(sock, length)
+                if kind != 24:
+                    return                  # a real handshake goes on: not scripted here
+                if not self.server.vulnerable:                    # type: ignore[attr-defined]
+                    continue
+                claimed = struct.unpack("!H", payload[1:3])[0]
+                leaked = (payload[3:] + LEAKED_MEMORY)[:claimed]
+                sock.sendall(_record(24, version, b"\x02" + struct.pack("!H", claimed)
+                                     + leaked + os.urandom(16)))
+        except (OSError, ValueError):
+            return
+
+
+def start_heartbeat(pki: Pki, vulnerable: bool) -> Legacy:
+    server = _ThreadingServer((LOOPBACK, 0), _HeartbeatHandler)
+    server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
+    server.vulnerable = vulnerable                                # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="tls-heartbeat", daemon=True)
     thread.start()
     return Legacy(server, thread)
 

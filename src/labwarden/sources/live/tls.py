@@ -54,7 +54,7 @@ from labwarden.sources.live.tls_suites import (
     VERSION_NAMES,
     suites_for,
 )
-from labwarden.sources.live.tls_wire import Reply, client_hello, exchange
+from labwarden.sources.live.tls_wire import Reply, client_hello, exchange, heartbleed
 
 PER_TARGET_CONNECTIONS = 8      # connections in flight to one target
 # How many groups a version's suites are drained in, concurrently. Each group costs one
@@ -64,6 +64,9 @@ PER_TARGET_CONNECTIONS = 8      # connections in flight to one target
 _FAR_GROUPS = {TLS12: 4, TLS13: 1}
 _FAR_DEFAULT_GROUPS = 2
 NEAR_RTT = 0.002
+# How long a server that took the heartbeat extension gets to answer the Heartbleed request
+# before its silence counts as "dropped" (a fixed OpenSSL drops it without a word).
+HEARTBLEED_WAIT = 1.0
 _X509_V_FLAG_NO_CHECK_TIME = 0x200000     # trust apart from validity dates (own rules)
 _X509_V_FLAG_PARTIAL_CHAIN = 0x80000      # a CA file may name an intermediate
 _OP_LEGACY_SERVER_CONNECT = 0x4
@@ -92,6 +95,8 @@ class TlsFact:
     trust_error: str = ""                        # why not, as OpenSSL says
     hostname_match: bool | None = None           # the leaf covers `host`
     negotiated: str = ""                         # what a default client gets
+    heartbeat: bool = False                      # heartbeat extension accepted (TLS <= 1.2)
+    heartbleed: bool | None = None               # CVE-2014-0160; None: not tested
     partial: bool = False                        # stopped early (deadline)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
@@ -269,7 +274,9 @@ class _Scan:
             if left < 0.05:
                 self.partial = True
                 return None
-            hello = client_hello(version, codes, self.sni)
+            # The first, full hello of a version also offers heartbeats: a server that
+            # accepts them is the one to test for Heartbleed.
+            hello = client_hello(version, codes, self.sni, heartbeat=full)
             reply = await exchange(self.address, self.target.port, hello, version,
                                    min(self.timeout, left), full=full)
         if reply.connect_s is not None:
@@ -281,6 +288,17 @@ class _Scan:
     @property
     def near(self) -> bool:
         return self.rtt < NEAR_RTT
+
+    async def heartbleed(self, version: int, suite: int) -> bool | None:
+        async with self.limit:
+            left = self._time_left()
+            if left < 0.05:
+                self.partial = True
+                return None
+            hello = client_hello(version, [suite], self.sni, heartbeat=True)
+            wait = min(self.timeout, left, HEARTBLEED_WAIT)
+            return await heartbleed(self.address, self.target.port, hello, version,
+                                    min(self.timeout, left), wait)
 
     async def ssl(self, verify: bool, ca_file: str | None) -> _Handshake:
         async with self.limit:
@@ -375,6 +393,11 @@ async def probe(target: Target, options) -> TlsFact:
         with contextlib.suppress(asyncio.CancelledError):
             await trust_task
         return _failed(fact, target, *failure)
+    heartbeat = next((v for v in (TLS12, TLS11, TLS10)
+                      if v in scan.first and scan.first[v].heartbeat), None)
+    if heartbeat is not None:
+        fact.heartbeat = True
+        fact.heartbleed = await scan.heartbleed(heartbeat, scan.first[heartbeat].suite)
     verified = await trust_task
 
     for version, reply in zip(versions, replies):

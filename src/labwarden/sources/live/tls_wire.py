@@ -21,7 +21,7 @@ from functools import lru_cache
 from labwarden.sources.live.tls_suites import SSL3, SUITES, TLS12, TLS13
 
 # Record and handshake types.
-_HANDSHAKE, _ALERT, _CCS = 22, 21, 20
+_HANDSHAKE, _ALERT, _CCS, _HEARTBEAT = 22, 21, 20, 24
 _SERVER_HELLO, _CERTIFICATE, _SERVER_KEY_EXCHANGE, _SERVER_HELLO_DONE = 2, 11, 12, 14
 _MAX_RECORD = 16384 + 2048
 _MAX_FLIGHT = 512 * 1024
@@ -74,12 +74,14 @@ def _ext(kind: int, body: bytes) -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _static_extensions(version: int, server_name: str | None) -> bytes:
+def _static_extensions(version: int, server_name: str | None, heartbeat: bool) -> bytes:
     """Every extension but the TLS 1.3 key share, which is fresh in each hello."""
     if version == SSL3:
         return b""                                  # SSL 3.0 has no extensions
     tls13 = version == TLS13
     extensions = b""
+    if heartbeat and not tls13:
+        extensions += _ext(15, b"\x01")             # heartbeat, peer allowed to send
     if server_name:
         name = server_name.encode("idna") if not server_name.isascii() else server_name.encode()
         extensions += _ext(0, _u16(b"\x00" + _u16(name)))
@@ -98,14 +100,17 @@ def _static_extensions(version: int, server_name: str | None) -> bytes:
     return extensions
 
 
-def client_hello(version: int, suites, server_name: str | None = None) -> bytes:
-    """A ClientHello record offering `suites` at exactly `version` (no fallback SCSV)."""
+def client_hello(version: int, suites, server_name: str | None = None,
+                 heartbeat: bool = False) -> bytes:
+    """A ClientHello record offering `suites` at exactly `version` (no fallback SCSV);
+    `heartbeat` adds the heartbeat extension (RFC 6520), which only servers that still
+    implement heartbeats answer."""
     tls13 = version == TLS13
     codes = list(suites)
     if not tls13:
         codes.append(_RENEGOTIATION_SCSV)
     session_id = os.urandom(32) if tls13 else b""
-    extensions = _static_extensions(version, server_name)
+    extensions = _static_extensions(version, server_name, heartbeat)
     body = b"".join((struct.pack("!H", min(version, TLS12)), os.urandom(32), _u8(session_id),
                      _u16(struct.pack(f"!{len(codes)}H", *codes)), b"\x01\x00",
                      _u16(extensions) if extensions else b""))
@@ -126,6 +131,7 @@ class Reply:
     dh_bits: int | None = None     # finite-field DH prime size from ServerKeyExchange
     group: str | None = None       # named group (ECDHE ServerKeyExchange, TLS 1.3 key share)
     retry: bool = False            # TLS 1.3 HelloRetryRequest
+    heartbeat: bool = False        # the ServerHello carries the heartbeat extension
     connect_s: float | None = None  # TCP connect time: one round trip
 
     @property
@@ -200,6 +206,8 @@ def _parse_server_hello(body: bytes, reply: Reply) -> None:
             offset += 4 + length
             if kind == 43 and len(data) == 2:         # supported_versions
                 version = struct.unpack("!H", data)[0]
+            elif kind == 15:                          # heartbeat (RFC 6520)
+                reply.heartbeat = True
             elif kind == 51 and len(data) >= 2:       # key_share (or HRR's selected group)
                 group = struct.unpack("!H", data[:2])[0]
                 reply.group = GROUP_NAMES.get(group, f"0x{group:04x}")
@@ -301,6 +309,16 @@ def _kernel_rtt(sock: socket.socket) -> float | None:
     return struct.unpack_from("I", info, 68)[0] / 1e6
 
 
+def _socket(address: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    # Close with a reset: no FIN exchange and no TIME_WAIT left behind for each of the
+    # dozens of short connections a scan makes.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    return sock
+
+
 async def exchange(address: str, port: int, hello: bytes, offered: int, timeout: float,
                    *, full: bool = False) -> Reply:
     """Send one ClientHello and read the server's answer, all within `timeout` seconds.
@@ -309,12 +327,7 @@ async def exchange(address: str, port: int, hello: bytes, offered: int, timeout:
     as soon as the chosen suite (and, for DHE/ECDHE, its group) is known.
     """
     loop = asyncio.get_running_loop()
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    # Close with a reset: no FIN exchange and no TIME_WAIT left behind for each of the
-    # dozens of short connections a scan makes.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    sock = _socket(address)
     stage = "connect"
     try:
         async with asyncio.timeout(timeout):
@@ -337,5 +350,46 @@ async def exchange(address: str, port: int, hello: bytes, offered: int, timeout:
             return Reply("unreachable", detail=exc.strerror or type(exc).__name__)
         # A reset after the ClientHello is how some servers refuse a version or suite.
         return Reply("rejected", detail=exc.strerror or "connection reset")
+    finally:
+        sock.close()
+
+
+# A heartbeat request (RFC 6520) that claims a 16 KiB payload and carries none.
+_HEARTBLEED_REQUEST = b"\x01\x40\x00"
+
+
+async def heartbleed(address: str, port: int, hello: bytes, version: int, timeout: float,
+                     wait: float) -> bool | None:
+    """CVE-2014-0160: after the server's first flight, send a heartbeat request whose
+    payload length is a lie. A vulnerable server answers with a heartbeat response read out
+    of its own memory; a fixed one drops the request (RFC 6520, 4) or sends an alert.
+    True: vulnerable; False: not; None: the test could not run. The response is never kept:
+    it may hold the server's keys and its users' passwords. `wait` bounds the silence that
+    means "dropped"."""
+    loop = asyncio.get_running_loop()
+    sock = _socket(address)
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (address, port))
+            await loop.sock_sendall(sock, hello)
+            flight = _Flight(loop, sock)
+            reply = await _read_reply(flight, version, full=True)
+            if not reply.accepted or not reply.heartbeat:
+                return None
+            await loop.sock_sendall(sock, struct.pack("!BHH", _HEARTBEAT, version,
+                                                      len(_HEARTBLEED_REQUEST))
+                                    + _HEARTBLEED_REQUEST)
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    record = await flight.record()
+                    if record is None or record[0] == _ALERT:
+                        return False
+                    if record[0] == _HEARTBEAT:
+                        return len(record[1]) > len(_HEARTBLEED_REQUEST)
+        except TimeoutError:
+            return False                # silence: the request was dropped
+    except (TimeoutError, OSError, _NotTLS):
+        return None
     finally:
         sock.close()
