@@ -46,7 +46,7 @@ PLANTED = {
     "ciphers": ["TLS 1.0", "TLS 1.1", "RC4", "3DES", "NULL cipher", "anonymous key exchange",
                 "MD5 MAC", "static RSA key exchange", "expired", "self-signed (untrusted)"],
     "legacy": ["SSL 3.0", "TLS 1.0", "no TLS 1.2 or 1.3", "EXPORT suites",
-               "DHE group 512 bits", "static RSA key exchange"],
+               "DHE group 512 bits", "static RSA key exchange", "no secure renegotiation"],
     "strong": [],
 }
 HOSTS = {"weak": "weak.test", "strong": "strong.test", "ciphers": "ciphers.test",
@@ -91,6 +91,8 @@ def labwarden_detects(result: dict) -> set[str]:
             found.add("RSA key 1024 bits")
         elif rule == "TLS013":
             found.add("SHA-1 signature")
+        elif rule == "TLS015":
+            found.add("no secure renegotiation")
     return found
 
 

@@ -640,3 +640,33 @@ def heartbleed(fact: TlsFact, settings):
                   "its key and its users' secrets can be read remotely", fact.location,
                   resource="heartbleed", evidence="heartbeat response to a request with an "
                   "overstated payload length (contents not kept)")
+
+
+@rule("TLS015", "no-secure-renegotiation", Severity.MEDIUM,
+      title="No secure renegotiation (RFC 5746)", on=TlsFact,
+      checklist=[*SSL_LABS], impact=UPGRADE,
+      refs=["RFC 5746", "CVE-2009-3555", "CWE-300"])
+def no_secure_renegotiation(fact: TlsFact, settings):
+    """Reports a server that does not answer the client's renegotiation signal (the
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV suite, offered in every hello of the probe) with the
+    renegotiation_info extension, for TLS 1.2 and older. TLS 1.3 has no renegotiation.
+
+    Why it matters:
+    Without RFC 5746, a server that renegotiates lets an attacker in the middle splice
+    their own request in front of a victim's session (CVE-2009-3555). Every TLS library
+    has supported the fix since 2010: a server without it is running a TLS stack that old,
+    with everything else that stack lacks.
+
+    Example:
+    ```text
+    ServerHello without renegotiation_info (OpenSSL before 0.9.8m)
+    ```
+
+    Fix:
+    Update the TLS library or the appliance's firmware; where that is not possible, put the
+    service behind the reverse proxy and expose only the proxy.
+    """
+    if _usable(fact) and fact.secure_renegotiation is False:
+        yield Hit("does not support secure renegotiation (RFC 5746): a TLS stack from before "
+                  "2010", fact.location, resource="renegotiation",
+                  evidence="no renegotiation_info in the ServerHello")

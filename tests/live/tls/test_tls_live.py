@@ -60,6 +60,7 @@ def test_strong_site_reports_nothing_with_its_ca(nginx, pki):
     assert set(fact.suites["TLSv1.3"]) == TLS13_DEFAULT
     assert set(fact.dh_groups.values()) == {2048}
     assert fact.trusted is True and fact.hostname_match is True
+    assert fact.secure_renegotiation is True and fact.heartbeat is False
     leaf = fact.leaf
     assert leaf.sans == ["strong.test"] and leaf.key_type == "RSA" and leaf.key_bits == 2048
     assert leaf.signature_hash == "sha256" and not leaf.self_signed
@@ -182,7 +183,9 @@ def test_legacy_ssl3_export_and_logjam_found(legacy, pki):
     # flight and was validated with cryptography's verifier.
     assert fact.leaf.sans == ["legacy.test"] and fact.trusted is True
     found = judge(fact)
-    assert set(found) == {"TLS001", "TLS002", "TLS003", "TLS005", "TLS007"}
+    # A 1990s stack: it ignores the renegotiation SCSV too (no RFC 5746).
+    assert fact.secure_renegotiation is False
+    assert set(found) == {"TLS001", "TLS002", "TLS003", "TLS005", "TLS007", "TLS015"}
     protocols, severity = found["TLS001"][0]
     assert severity == Severity.CRITICAL and "SSLv3" in protocols.evidence
     export, _ = found["TLS003"][0]

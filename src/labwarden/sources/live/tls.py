@@ -97,6 +97,7 @@ class TlsFact:
     negotiated: str = ""                         # what a default client gets
     heartbeat: bool = False                      # heartbeat extension accepted (TLS <= 1.2)
     heartbleed: bool | None = None               # CVE-2014-0160; None: not tested
+    secure_renegotiation: bool | None = None     # RFC 5746 (TLS <= 1.2); None: no such version
     partial: bool = False                        # stopped early (deadline)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
@@ -393,6 +394,10 @@ async def probe(target: Target, options) -> TlsFact:
         with contextlib.suppress(asyncio.CancelledError):
             await trust_task
         return _failed(fact, target, *failure)
+    # Answered to our renegotiation SCSV by the newest version below TLS 1.3 (RFC 5746 3.6).
+    newest = next((scan.first[v] for v in (TLS12, TLS11, TLS10, SSL3) if v in scan.first), None)
+    if newest is not None:
+        fact.secure_renegotiation = newest.secure_renegotiation
     heartbeat = next((v for v in (TLS12, TLS11, TLS10)
                       if v in scan.first and scan.first[v].heartbeat), None)
     if heartbeat is not None:

@@ -132,6 +132,7 @@ class Reply:
     group: str | None = None       # named group (ECDHE ServerKeyExchange, TLS 1.3 key share)
     retry: bool = False            # TLS 1.3 HelloRetryRequest
     heartbeat: bool = False        # the ServerHello carries the heartbeat extension
+    secure_renegotiation: bool = False  # ... and renegotiation_info (RFC 5746)
     connect_s: float | None = None  # TCP connect time: one round trip
 
     @property
@@ -208,6 +209,8 @@ def _parse_server_hello(body: bytes, reply: Reply) -> None:
                 version = struct.unpack("!H", data)[0]
             elif kind == 15:                          # heartbeat (RFC 6520)
                 reply.heartbeat = True
+            elif kind == 0xFF01:                      # renegotiation_info (RFC 5746)
+                reply.secure_renegotiation = True
             elif kind == 51 and len(data) >= 2:       # key_share (or HRR's selected group)
                 group = struct.unpack("!H", data[:2])[0]
                 reply.group = GROUP_NAMES.get(group, f"0x{group:04x}")
