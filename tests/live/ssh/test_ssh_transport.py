@@ -251,3 +251,16 @@ def test_a_broken_key_exchange_is_a_diagnostic(reply, close, expected):
     codes = sorted(d.code for d in fact.diagnostics)
     assert codes == ["ssh-auth-methods", "ssh-host-key"], fact.diagnostics
     assert any(expected in d.message for d in fact.diagnostics), fact.diagnostics
+
+
+def test_a_pre_login_banner_does_not_hide_the_methods(tmp_path):
+    """`Banner` makes sshd send USERAUTH_BANNER before its answer to `none`."""
+    banner = tmp_path / "issue.net"
+    banner.write_text("Authorized access only. All activity is logged.\n")
+    server = sshd_servers.start_sshd(tmp_path, "banner", "hardened",
+                                     overrides={"Banner": str(banner)})
+    try:
+        fact = probe_sync(server.target)
+    finally:
+        server.stop()
+    assert fact.auth_methods == ["publickey"] and not fact.diagnostics
