@@ -1,5 +1,7 @@
 """The TLS probe: which protocol versions and cipher suites a server accepts, its
-Diffie-Hellman group size, and its certificate chain, trust and host name match.
+Diffie-Hellman group size, its certificate chain, trust and host name match, whether it
+supports secure renegotiation (RFC 5746), and, only where it accepts the heartbeat
+extension, whether it leaks memory through it (Heartbleed).
 
 It collects and never judges (rules/tls.py does), in the way sslyze separates scanning from
 its Mozilla checker. Everything the local OpenSSL cannot negotiate any more (SSL 3.0, RC4,

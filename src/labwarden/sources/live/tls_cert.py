@@ -45,8 +45,11 @@ def load_parser() -> None:
     """Import what parse_certificate needs (~15 ms of `cryptography`): the TLS probe calls
     it on a worker thread at its start, so that the import overlaps the scan instead of
     following it."""
-    from cryptography import x509  # noqa: F401
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # noqa: F401
+    try:
+        from cryptography import x509  # noqa: F401
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # noqa: F401
+    except ImportError:         # parse_certificate says so where it is used
+        pass
 
 
 def parse_certificate(der: bytes) -> CertInfo:
