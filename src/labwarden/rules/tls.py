@@ -111,7 +111,8 @@ def _why(suite_name: str) -> str:
 
 # --- protocols -------------------------------------------------------------------------
 
-_PROTOCOL_SEVERITY = {"SSLv3": Severity.CRITICAL, "TLSv1.0": Severity.HIGH,
+_PROTOCOL_SEVERITY = {"SSLv2": Severity.CRITICAL, "SSLv3": Severity.CRITICAL,
+                      "TLSv1.0": Severity.HIGH,
                       "TLSv1.1": Severity.HIGH, "TLSv1.2": Severity.MEDIUM}
 
 
@@ -121,15 +122,16 @@ _PROTOCOL_SEVERITY = {"SSLv3": Severity.CRITICAL, "TLSv1.0": Severity.HIGH,
       refs=[MOZILLA, "RFC 8996 (TLS 1.0 and 1.1 deprecated)", "RFC 7568 (SSL 3.0 deprecated)",
             "CWE-327"])
 def outdated_protocol_enabled(fact: TlsFact, settings):
-    """Reports the protocol versions a server accepts below the profile's minimum: SSL 3.0
-    (CRITICAL), TLS 1.0 and 1.1 (HIGH), and, under the `modern` profile, TLS 1.2 (MEDIUM).
-    One finding lists them all, at the severity of the worst.
+    """Reports the protocol versions a server accepts below the profile's minimum: SSL 2.0
+    and 3.0 (CRITICAL), TLS 1.0 and 1.1 (HIGH), and, under the `modern` profile, TLS 1.2
+    (MEDIUM). One finding lists them all, at the severity of the worst.
 
-    The versions are asked with hand-written ClientHellos, so that SSL 3.0 is found even
-    though the auditing machine's OpenSSL cannot speak it.
+    The versions are asked with hand-written hellos, so that SSL 2.0 and 3.0 are found even
+    though the auditing machine's OpenSSL cannot speak them.
 
     Why it matters:
-    SSL 3.0 falls to POODLE; TLS 1.0 and 1.1 rely on SHA-1/MD5 in the handshake and CBC
+    SSL 2.0 is broken by design and lends its RSA key to attacks on TLS (DROWN); SSL 3.0
+    falls to POODLE; TLS 1.0 and 1.1 rely on SHA-1/MD5 in the handshake and CBC
     constructions with known attacks (BEAST, Lucky13) and were deprecated by RFC 8996. A
     server that still accepts them lets an active attacker downgrade clients that also do.
 

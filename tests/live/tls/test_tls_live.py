@@ -55,7 +55,7 @@ def test_strong_site_reports_nothing_with_its_ca(nginx, pki):
     assert fact.error is None and not errors(fact), fact.diagnostics
     assert fact.address == "127.0.0.1" and fact.sni == "strong.test"
     assert fact.protocols == ["TLSv1.2", "TLSv1.3"]
-    assert fact.tested == ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert fact.tested == ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
     assert set(fact.suites["TLSv1.2"]) == MOZILLA_TLS12_RSA
     assert set(fact.suites["TLSv1.3"]) == TLS13_DEFAULT
     assert set(fact.dh_groups.values()) == {2048}
@@ -191,6 +191,22 @@ def test_legacy_ssl3_export_and_logjam_found(legacy, pki):
     export, _ = found["TLS003"][0]
     assert "EXPORT" in export.message
     assert found["TLS007"][0][1] == Severity.CRITICAL
+
+
+def test_an_ssl2_only_server_is_found(pki):
+    """No SSL 2.0 server can run here (OpenSSL dropped it in 1.1.0): a scripted one."""
+    server = tls_servers.start_sslv2(pki)
+    try:
+        fact = probe(f"https://legacy.test:{server.port}", probe_options(pki))
+    finally:
+        server.stop()
+    assert fact.protocols == ["SSLv2"]
+    assert fact.suites["SSLv2"] == ["SSL_CK_RC4_128_WITH_MD5", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5",
+                                    "SSL_CK_RC4_128_EXPORT40_WITH_MD5"]
+    found = judge(fact)
+    (hit, severity), = found["TLS001"]
+    assert severity == Severity.CRITICAL and hit.evidence == "SSLv2"
+    assert "TLS002" in found                        # and no TLS 1.2 or 1.3
 
 
 # --- Heartbleed, against scripted servers (no real vulnerable OpenSSL runs here) ----------

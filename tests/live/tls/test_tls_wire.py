@@ -18,6 +18,7 @@ from labwarden.sources.live.tls_suites import (
     BY_NAME,
     LEGACY_SUITES,
     PRE_TLS12_SUITES,
+    SSL2_CIPHERS,
     SSL3,
     SUITES,
     TLS10,
@@ -268,3 +269,15 @@ def test_offline_validation_for_servers_openssl_cannot_talk_to(tmp_path_factory)
                           now + dt.timedelta(days=400))[0] is True
     # SHA-1 is TLS013's: the verifier's refusal of it is "cannot tell", not "untrusted".
     assert verify_offline([pki.ders["weak"]], pki.path("ca.crt"), now)[0] is None
+
+
+def test_the_ssl2_hello_offers_every_ssl2_cipher_spec():
+    record = tls_wire.sslv2_hello()
+    length = struct.unpack("!H", record[:2])[0]
+    assert length & 0x8000 and (length & 0x7FFF) == len(record) - 2
+    body = record[2:]
+    assert body[0] == 1 and struct.unpack("!H", body[1:3])[0] == 0x0002
+    specs_length, session_length, challenge_length = struct.unpack("!HHH", body[3:9])
+    assert (session_length, challenge_length) == (0, 16)
+    specs = {int.from_bytes(body[9 + i:12 + i], "big") for i in range(0, specs_length, 3)}
+    assert specs == set(SSL2_CIPHERS) and len(body) == 9 + specs_length + 16

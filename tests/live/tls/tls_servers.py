@@ -707,6 +707,51 @@ def start_heartbeat(pki: Pki, vulnerable: bool) -> Legacy:
     return Legacy(server, thread)
 
 
+# --- a scripted SSL 2.0 server (SERVER-HELLO only) ---------------------------------------
+
+# What it accepts: RC4 and 3DES, and RC4 EXPORT40.
+SSL2_SPECS = (0x010080, 0x0700C0, 0x020080)
+
+
+class _Ssl2Handler(socketserver.BaseRequestHandler):
+    """Answers an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO naming the specs both sides
+    have; refuses every TLS hello with a handshake_failure alert, as an SSL 2.0-only stack
+    of the 1990s would."""
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(5)
+        try:
+            head = _recv_exact(sock, 2)
+            if not head[0] & 0x80:
+                sock.sendall(_record(21, 0x0300, b"\x02\x28"))
+                return
+            message = _recv_exact(sock, ((head[0] & 0x7F) << 8) | head[1])
+        except (OSError, ValueError):
+            return
+        if message[0] != 1:
+            return
+        specs_length = struct.unpack("!H", message[3:5])[0]
+        offered = {int.from_bytes(message[9 + i:12 + i], "big")
+                   for i in range(0, specs_length, 3)}
+        chosen = b"".join(c.to_bytes(3, "big") for c in SSL2_SPECS if c in offered)
+        der = self.server.certificate                             # type: ignore[attr-defined]
+        body = (b"\x04\x00\x01" + struct.pack("!HHHH", 0x0002, len(der), len(chosen), 16)
+                + der + chosen + os.urandom(16))
+        sock.sendall(struct.pack("!H", 0x8000 | len(body)) + body)
+        with contextlib.suppress(OSError):
+            sock.recv(4096)
+
+
+def start_sslv2(pki: Pki) -> Legacy:
+    server = _ThreadingServer((LOOPBACK, 0), _Ssl2Handler)
+    server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="tls-sslv2", daemon=True)
+    thread.start()
+    return Legacy(server, thread)
+
+
 # --- probe options for these servers -----------------------------------------------------
 
 TEST_NAMES = ("weak.test", "strong.test", "ciphers.test", "legacy.test")

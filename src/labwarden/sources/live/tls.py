@@ -1,7 +1,7 @@
-"""The TLS probe: which protocol versions and cipher suites a server accepts, its
-Diffie-Hellman group size, its certificate chain, trust and host name match, whether it
-supports secure renegotiation (RFC 5746), and, only where it accepts the heartbeat
-extension, whether it leaks memory through it (Heartbleed).
+"""The TLS probe: which protocol versions (SSL 2.0 to TLS 1.3) and cipher suites a server
+accepts, its Diffie-Hellman group size, its certificate chain, trust and host name match,
+whether it supports secure renegotiation (RFC 5746), and, only where it accepts the
+heartbeat extension, whether it leaks memory through it (Heartbleed).
 
 It collects and never judges (rules/tls.py does), in the way sslyze separates scanning from
 its Mozilla checker. Everything the local OpenSSL cannot negotiate any more (SSL 3.0, RC4,
@@ -47,6 +47,7 @@ from labwarden.sources.live.tls_cert import (
 )
 from labwarden.sources.live.tls_suites import (
     PROTOCOLS,
+    SSL2,
     SSL3,
     SUITES,
     TLS10,
@@ -56,7 +57,7 @@ from labwarden.sources.live.tls_suites import (
     VERSION_NAMES,
     suites_for,
 )
-from labwarden.sources.live.tls_wire import Reply, client_hello, exchange, heartbleed
+from labwarden.sources.live.tls_wire import Reply, client_hello, exchange, heartbleed, sslv2
 
 PER_TARGET_CONNECTIONS = 8      # connections in flight to one target
 # How many groups a version's suites are drained in, concurrently. Each group costs one
@@ -292,6 +293,15 @@ class _Scan:
     def near(self) -> bool:
         return self.rtt < NEAR_RTT
 
+    async def sslv2(self) -> Reply | None:
+        """SSL 2.0 has its own hello and its own cipher specs: one connection says both."""
+        async with self.limit:
+            left = self._time_left()
+            if left < 0.05:
+                self.partial = True
+                return None
+            return await sslv2(self.address, self.target.port, min(self.timeout, left))
+
     async def heartbleed(self, version: int, suite: int) -> bool | None:
         async with self.limit:
             left = self._time_left()
@@ -322,6 +332,8 @@ class _Scan:
             self.groups.add(reply.group)
 
     async def version(self, version: int) -> Reply | None:
+        if version == SSL2:
+            return await self.sslv2()
         offered = list(suites_for(version))
         reply = await self.hello(version, offered, full=True)
         if reply is None or not reply.accepted:
@@ -388,7 +400,7 @@ async def probe(target: Target, options) -> TlsFact:
     scan = _Scan(target, options, address, sni)
 
     trust_task = asyncio.ensure_future(_trust(scan, ca_file))
-    versions = (SSL3, TLS10, TLS11, TLS12, TLS13)
+    versions = (SSL2, SSL3, TLS10, TLS11, TLS12, TLS13)
     replies = await asyncio.gather(*(scan.version(v) for v in versions))
     failure = _describe_failure(replies)
     if failure is not None:
@@ -413,8 +425,9 @@ async def probe(target: Target, options) -> TlsFact:
             fact.tested.append(name)
         if reply is not None and reply.accepted:
             fact.protocols.append(name)
-            fact.suites[name] = [SUITES[c].name if c in SUITES else f"0x{c:04x}"
-                                 for c in sorted(scan.accepted.get(version, ()))]
+            fact.suites[name] = reply.ssl2_ciphers if version == SSL2 else [
+                SUITES[c].name if c in SUITES else f"0x{c:04x}"
+                for c in sorted(scan.accepted.get(version, ()))]
         elif reply is None or reply.status in ("timeout", "unreachable", "not-tls"):
             detail = "not tested (deadline)" if reply is None else reply.detail
             fact.diagnostics.append(Diagnostic(

@@ -370,9 +370,17 @@ _DEFAULT_BITS = {"NULL": 0, "IDEA": 128, "DES": 56, "DES40": 40, "3DES": 112, "S
                  "CHACHA20": 256}
 
 # Versions as they travel on the wire.
-SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0300, 0x0301, 0x0302, 0x0303, 0x0304
-VERSION_NAMES = {SSL3: "SSLv3", TLS10: "TLSv1.0", TLS11: "TLSv1.1", TLS12: "TLSv1.2",
-                 TLS13: "TLSv1.3"}
+SSL2, SSL3, TLS10, TLS11, TLS12, TLS13 = 0x0002, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304
+VERSION_NAMES = {SSL2: "SSLv2", SSL3: "SSLv3", TLS10: "TLSv1.0", TLS11: "TLSv1.1",
+                 TLS12: "TLSv1.2", TLS13: "TLSv1.3"}
+# SSL 2.0's own cipher specs (3 bytes; no key exchange in the name: always RSA).
+SSL2_CIPHERS = {0x010080: "SSL_CK_RC4_128_WITH_MD5",
+                0x020080: "SSL_CK_RC4_128_EXPORT40_WITH_MD5",
+                0x030080: "SSL_CK_RC2_128_CBC_WITH_MD5",
+                0x040080: "SSL_CK_RC2_128_CBC_EXPORT40_WITH_MD5",
+                0x050080: "SSL_CK_IDEA_128_CBC_WITH_MD5",
+                0x060040: "SSL_CK_DES_64_CBC_WITH_MD5",
+                0x0700C0: "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"}
 VERSION_BY_NAME = {name: code for code, name in VERSION_NAMES.items()}
 PROTOCOLS = tuple(VERSION_NAMES.values())       # oldest first
 

@@ -5,7 +5,9 @@ OpenSSL can no longer speak SSL 3.0, RC4, 3DES or EXPORT suites, and would not s
 server chose for them), then reads the server's first flight: ServerHello (chosen version
 and suite), Certificate and ServerKeyExchange (the Diffie-Hellman group size) up to
 ServerHelloDone, or an alert. No key is ever computed: the connection is dropped once the
-server has said what it picked, as testssl.sh does.
+server has said what it picked, as testssl.sh does. SSL 2.0 has a record and hello format
+of its own (`sslv2`); Heartbleed is one heartbeat record after a first flight
+(`heartbleed`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from labwarden.sources.live.tls_suites import SSL3, SUITES, TLS12, TLS13
+from labwarden.sources.live.tls_suites import SSL2, SSL2_CIPHERS, SSL3, SUITES, TLS12, TLS13
 
 # Record and handshake types.
 _HANDSHAKE, _ALERT, _CCS, _HEARTBEAT = 22, 21, 20, 24
@@ -133,6 +135,7 @@ class Reply:
     retry: bool = False            # TLS 1.3 HelloRetryRequest
     heartbeat: bool = False        # the ServerHello carries the heartbeat extension
     secure_renegotiation: bool = False  # ... and renegotiation_info (RFC 5746)
+    ssl2_ciphers: list[str] = field(default_factory=list)   # SSL 2.0 SERVER-HELLO only
     connect_s: float | None = None  # TCP connect time: one round trip
 
     @property
@@ -396,3 +399,54 @@ async def heartbleed(address: str, port: int, hello: bytes, version: int, timeou
         return None
     finally:
         sock.close()
+
+
+# --- SSL 2.0: another record and message format altogether ------------------------------
+
+def sslv2_hello() -> bytes:
+    """An SSL 2.0 CLIENT-HELLO offering every SSL 2.0 cipher spec."""
+    specs = b"".join(code.to_bytes(3, "big") for code in SSL2_CIPHERS)
+    body = (b"\x01" + struct.pack("!HHHH", SSL2, len(specs), 0, 16) + specs + os.urandom(16))
+    return struct.pack("!H", 0x8000 | len(body)) + body
+
+
+async def sslv2(address: str, port: int, timeout: float) -> Reply:
+    """Whether the server answers an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO (and with
+    which cipher specs). Anything else (a TLS alert, an SSL 2.0 ERROR, a hang-up) is a
+    refusal."""
+    loop = asyncio.get_running_loop()
+    sock = _socket(address)
+    stage = "connect"
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.sock_connect(sock, (address, port))
+            stage = "handshake"
+            await loop.sock_sendall(sock, sslv2_hello())
+            flight = _Flight(loop, sock)
+            if not await flight._fill(2):
+                return Reply("rejected", detail="connection closed")
+            if not flight.buffer[0] & 0x80:
+                return Reply("rejected", detail="answered with a TLS record")
+            length = ((flight.buffer[0] & 0x7F) << 8) | flight.buffer[1]
+            if length < 11 or not await flight._fill(2 + length):
+                return Reply("rejected", detail="short SSL 2.0 answer")
+            message = bytes(flight.buffer[2:2 + length])
+    except TimeoutError:
+        return Reply("timeout", detail=f"no answer within {timeout:g} s during {stage}")
+    except _NotTLS as exc:
+        return Reply("not-tls", detail=str(exc))
+    except OSError as exc:
+        if stage == "connect":
+            return Reply("unreachable", detail=exc.strerror or type(exc).__name__)
+        return Reply("rejected", detail=exc.strerror or "connection reset")
+    finally:
+        sock.close()
+    if message[0] != 4:                                  # SERVER-HELLO
+        return Reply("rejected", detail="SSL 2.0 error message")
+    cert_length, specs_length = struct.unpack("!HH", message[5:9])
+    start = 11 + cert_length
+    specs = message[start:start + specs_length]
+    names = [SSL2_CIPHERS.get(int.from_bytes(specs[i:i + 3], "big"),
+                              f"0x{int.from_bytes(specs[i:i + 3], 'big'):06x}")
+             for i in range(0, len(specs) - 2, 3)]
+    return Reply("accepted", version=SSL2, ssl2_ciphers=names)
