@@ -539,11 +539,7 @@ class _LegacyHandler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(5)
-        try:
-            hello = _read_client_hello(sock)
-        except (OSError, ValueError):
-            return
+        hello = _hello_or_none(sock)
         if hello is None:
             return
         client_version, offered, _ = hello
@@ -587,6 +583,15 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes:
             raise ValueError("closed")
         data += chunk
     return data
+
+
+def _hello_or_none(sock: socket.socket) -> tuple[int, set[int], set[int]] | None:
+    """The client's hello (see _read_client_hello), None when there is none to answer."""
+    sock.settimeout(5)
+    try:
+        return _read_client_hello(sock)
+    except (OSError, ValueError):
+        return None
 
 
 def _read_client_hello(sock: socket.socket) -> tuple[int, set[int], set[int]] | None:
@@ -636,13 +641,21 @@ class Legacy:
         self.server.server_close()
 
 
-def start_legacy(pki: Pki, port: int = 0) -> Legacy:
-    server = _ThreadingServer((LOOPBACK, port), _LegacyHandler)
+def _start_scripted(handler, pki: Pki, name: str, port: int = 0, **attributes) -> Legacy:
+    """One of the scripted servers on a loopback port, serving the legacy certificate;
+    `attributes` are set on the server for its handler to read."""
+    server = _ThreadingServer((LOOPBACK, port), handler)
     server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
+    for key, value in attributes.items():
+        setattr(server, key, value)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="tls-legacy", daemon=True)
+                              name=f"tls-{name}", daemon=True)
     thread.start()
     return Legacy(server, thread)
+
+
+def start_legacy(pki: Pki, port: int = 0) -> Legacy:
+    return _start_scripted(_LegacyHandler, pki, "legacy", port)
 
 
 # --- a scripted server that still answers heartbeats (OpenSSL 1.0.1 did) ----------------
@@ -656,15 +669,9 @@ class _HeartbeatHandler(socketserver.BaseRequestHandler):
     `vulnerable` (CVE-2014-0160) answers a heartbeat request with as many bytes of
     "memory" as the request claims; otherwise the request is dropped (RFC 6520, 4)."""
 
-    vulnerable = True
-
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(5)
-        try:
-            hello = _read_client_hello(sock)
-        except (OSError, ValueError):
-            return
+        hello = _hello_or_none(sock)
         if hello is None:
             return
         client_version, offered, extensions = hello
@@ -698,13 +705,7 @@ class _HeartbeatHandler(socketserver.BaseRequestHandler):
 
 
 def start_heartbeat(pki: Pki, vulnerable: bool) -> Legacy:
-    server = _ThreadingServer((LOOPBACK, 0), _HeartbeatHandler)
-    server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
-    server.vulnerable = vulnerable                                # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="tls-heartbeat", daemon=True)
-    thread.start()
-    return Legacy(server, thread)
+    return _start_scripted(_HeartbeatHandler, pki, "heartbeat", vulnerable=vulnerable)
 
 
 # --- a scripted SSL 2.0 server (SERVER-HELLO only) ---------------------------------------
@@ -744,12 +745,7 @@ class _Ssl2Handler(socketserver.BaseRequestHandler):
 
 
 def start_sslv2(pki: Pki) -> Legacy:
-    server = _ThreadingServer((LOOPBACK, 0), _Ssl2Handler)
-    server.certificate = pki.ders["legacy"]                       # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="tls-sslv2", daemon=True)
-    thread.start()
-    return Legacy(server, thread)
+    return _start_scripted(_Ssl2Handler, pki, "sslv2")
 
 
 # --- probe options for these servers -----------------------------------------------------

@@ -347,17 +347,23 @@ async def exchange(address: str, port: int, hello: bytes, offered: int, timeout:
             reply = await _read_reply(_Flight(loop, sock), offered, full)
             reply.connect_s = connected
             return reply
-    except TimeoutError:
-        return Reply("timeout", detail=f"no answer within {timeout:g} s during {stage}")
-    except _NotTLS as exc:
-        return Reply("not-tls", detail=str(exc))
-    except OSError as exc:
-        if stage == "connect":
-            return Reply("unreachable", detail=exc.strerror or type(exc).__name__)
-        # A reset after the ClientHello is how some servers refuse a version or suite.
-        return Reply("rejected", detail=exc.strerror or "connection reset")
+    except (TimeoutError, _NotTLS, OSError) as exc:
+        return _failure_reply(exc, stage, timeout)
     finally:
         sock.close()
+
+
+def _failure_reply(exc: BaseException, stage: str, timeout: float) -> Reply:
+    """What a connection that ended in `exc` during `stage` says about the server."""
+    if isinstance(exc, TimeoutError):
+        return Reply("timeout", detail=f"no answer within {timeout:g} s during {stage}")
+    if isinstance(exc, _NotTLS):
+        return Reply("not-tls", detail=str(exc))
+    detail = getattr(exc, "strerror", None)
+    if stage == "connect":
+        return Reply("unreachable", detail=detail or type(exc).__name__)
+    # A reset after the hello is how some servers refuse a version or suite.
+    return Reply("rejected", detail=detail or "connection reset")
 
 
 # A heartbeat request (RFC 6520) that claims a 16 KiB payload and carries none.
@@ -431,14 +437,8 @@ async def sslv2(address: str, port: int, timeout: float) -> Reply:
             if length < 11 or not await flight._fill(2 + length):
                 return Reply("rejected", detail="short SSL 2.0 answer")
             message = bytes(flight.buffer[2:2 + length])
-    except TimeoutError:
-        return Reply("timeout", detail=f"no answer within {timeout:g} s during {stage}")
-    except _NotTLS as exc:
-        return Reply("not-tls", detail=str(exc))
-    except OSError as exc:
-        if stage == "connect":
-            return Reply("unreachable", detail=exc.strerror or type(exc).__name__)
-        return Reply("rejected", detail=exc.strerror or "connection reset")
+    except (TimeoutError, _NotTLS, OSError) as exc:
+        return _failure_reply(exc, stage, timeout)
     finally:
         sock.close()
     if message[0] != 4:                                  # SERVER-HELLO
