@@ -341,25 +341,30 @@ class _Parser:
                 flush()
                 self._double_quoted(parts)
                 continue
-            if c == "$":
-                part = self._dollar(False)
-                if part is None:
-                    buf.append("$")
-                    self.i += 1
-                else:
-                    flush()
-                    parts.append(part)
-                continue
-            if c == "`":
+            self._expansion_or_char(c, False, buf, parts, flush)
+        flush()
+        return Word(parts, line, s[start:self.i])
+
+    def _expansion_or_char(self, c: str, quoted: bool, buf: list[str], parts: list[Part],
+                           flush) -> None:
+        """What bare and double-quoted text read alike: `$` expansions, backticks, and any
+        other character as it is (counting lines)."""
+        if c == "$":
+            part = self._dollar(quoted)
+            if part is None:
+                buf.append("$")
+                self.i += 1
+            else:
                 flush()
-                parts.append(self._backtick(False))
-                continue
+                parts.append(part)
+        elif c == "`":
+            flush()
+            parts.append(self._backtick(quoted))
+        else:
             if c == "\n":
                 self.line += 1
             buf.append(c)
             self.i += 1
-        flush()
-        return Word(parts, line, s[start:self.i])
 
     def _balanced_end(self, i: int) -> int:
         s, depth = self.s, 0
@@ -418,23 +423,7 @@ class _Parser:
                     buf.append(s[self.i + 1])
                 self.i += 2
                 continue
-            if c == "$":
-                part = self._dollar(True)
-                if part is None:
-                    buf.append("$")
-                    self.i += 1
-                else:
-                    flush()
-                    parts.append(part)
-                continue
-            if c == "`":
-                flush()
-                parts.append(self._backtick(True))
-                continue
-            if c == "\n":
-                self.line += 1
-            buf.append(c)
-            self.i += 1
+            self._expansion_or_char(c, True, buf, parts, flush)
         flush()
         if len(parts) == before:
             parts.append(Part("lit", "", True))      # "" is a word of its own
