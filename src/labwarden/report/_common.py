@@ -6,8 +6,9 @@ must start fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity
 
@@ -144,3 +145,17 @@ def _num(value: float) -> str:
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def report_date(started: str, escape: Callable[[str], str]) -> str:
+    """When the audit started, to the minute (UTC when the time says its zone); text that is
+    not an ISO time is shown as it is, through the format's `escape`."""
+    if not started:
+        return "unknown"
+    try:
+        when = dt.datetime.fromisoformat(started)
+    except ValueError:
+        return escape(started)
+    if when.utcoffset() is not None:
+        return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d %H:%M")

@@ -20,7 +20,6 @@ and the checklist evaluation decided. jinja2 is imported only when this format i
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import hashlib
 import re
@@ -34,7 +33,7 @@ from markupsafe import Markup, escape
 from labwarden.model import AuditResult, Diagnostic, Finding
 from labwarden.report._common import (
     SEVERITIES, by_code, clean, diagnostics_by_level, display_location, display_path,
-    impact_text, plural, rule_fix, suppression_summary, tool_version)
+    impact_text, plural, report_date, rule_fix, suppression_summary, tool_version)
 
 GAP_EXAMPLES = 5
 CHART_BAR_WIDTH = 300          # the longest bar of the severity chart, in SVG units
@@ -187,18 +186,6 @@ def _risk_detail(level: str, text: str) -> str:
         else clean(text)
 
 
-def _date(started: str) -> str:
-    if not started:
-        return "unknown"
-    try:
-        when = dt.datetime.fromisoformat(started)
-    except ValueError:
-        return clean(started)
-    if when.utcoffset() is not None:
-        return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
 def _asset_label(asset: str) -> str:
     return asset.removeprefix("compose:")
 
@@ -212,7 +199,7 @@ def _num(value: float) -> str:
 
 def _header(result: AuditResult) -> dict:
     return {
-        "date": _date(result.started),
+        "date": report_date(result.started, clean),
         "targets": [display_path(t) for t in result.targets],
         "scope": f"{plural(result.projects, 'Compose project')}, "
                  f"{plural(result.services, 'service')}, "

@@ -9,13 +9,12 @@ is escaped outside the code spans the rules wrote on purpose.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from labwarden.model import AuditResult, Diagnostic, Finding
 from labwarden.report._common import (
     SEVERITIES, by_code, by_severity, clean, diagnostics_by_level, display_location, fix_text,
-    impact_text, plural, rule_fix, suppression_summary, tool_version, waived)
+    impact_text, plural, report_date, rule_fix, suppression_summary, tool_version, waived)
 
 GAP_EXAMPLES = 5
 
@@ -86,7 +85,7 @@ def _escape(text: str) -> str:
 
 def _header(out: list[str], result: AuditResult) -> None:
     out += ["# Security audit report", ""]
-    out.append(f"- **Date:** {_date(result.started)}")
+    out.append(f"- **Date:** {report_date(result.started, prose)}")
     targets = ", ".join(code(t) for t in result.targets) or "(none)"
     out.append(f"- **Targets:** {targets}")
     out.append(f"- **Scope:** {plural(result.projects, 'Compose project')}, "
@@ -95,19 +94,6 @@ def _header(out: list[str], result: AuditResult) -> None:
                f"{plural(result.rules_run, 'rule')} run")
     out.append(f"- **Tool:** labwarden {tool_version()} ({result.duration_s:.2f} s)")
     out.append("")
-
-
-def _date(started: str) -> str:
-    if not started:
-        return "unknown"
-    try:
-        when = dt.datetime.fromisoformat(started)
-    except ValueError:
-        return prose(started)
-    if when.utcoffset() is not None:
-        when = when.astimezone(dt.timezone.utc)
-        return when.strftime("%Y-%m-%d %H:%M UTC")
-    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def _summary(out: list[str], result: AuditResult) -> None:
