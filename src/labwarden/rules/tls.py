@@ -89,6 +89,11 @@ def _classified(fact: TlsFact, wanted: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+def _reasons(found: list[tuple[str, list[str]]]) -> list[str]:
+    """Every distinct reason the suites found are bad, sorted."""
+    return sorted({r for name, _ in found for r in _why(name).split(", ") if r})
+
+
 def _why(suite_name: str) -> str:
     suite = describe(suite_name)
     if suite is None:
@@ -229,7 +234,7 @@ def insecure_cipher_suite(fact: TlsFact, settings):
         return
     found = _classified(fact, _BROKEN)
     if found:
-        reasons = sorted({r for name, _ in found for r in _why(name).split(", ") if r})
+        reasons = _reasons(found)
         yield Hit(f"accepts {len(found)} cipher suite(s) with {', '.join(reasons)}",
                   fact.location, resource="suites-insecure", evidence=_suite_list(found),
                   fix=_NGINX_CIPHERS)
@@ -261,7 +266,7 @@ def weak_cipher_suite(fact: TlsFact, settings):
         return
     found = _classified(fact, _WEAK)
     if found:
-        reasons = sorted({r for name, _ in found for r in _why(name).split(", ") if r})
+        reasons = _reasons(found)
         yield Hit(f"accepts {len(found)} weak cipher suite(s): {', '.join(reasons)}",
                   fact.location, resource="suites-weak", evidence=_suite_list(found),
                   fix=_NGINX_CIPHERS)
