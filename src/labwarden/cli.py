@@ -27,7 +27,8 @@ BUILTIN_COMMANDS = ("audit", "rules", "rule", "docs")
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
-    """The options every command that reports findings shares (audit, scripts)."""
+    """The options every command that reports findings shares (audit, scripts), colour
+    included."""
     parser.add_argument("--format", choices=FORMATS, default="terminal")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
@@ -39,6 +40,9 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
                         "found beside the first path or in its parents up to the repository "
                         "root)")
     parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
+    color = parser.add_mutually_exclusive_group()
+    color.add_argument("--color", dest="color", action="store_true", default=None)
+    color.add_argument("--no-color", dest="color", action="store_false")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -97,10 +101,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                       help="run the read-only host commands with `sudo -n`")
     live.add_argument("--check-default-credentials", action="store_true",
                       help="try a few well-known default logins on the named targets only")
-    color = audit.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
-
     commands.add_parser("rules", help="list every rule")
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("rule_id", metavar="ID", help="rule ID (CMP050) or name")

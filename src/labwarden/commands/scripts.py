@@ -35,9 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lowest ShellCheck level reported by SCR002 (default: info)")
     parser.add_argument("--no-shellcheck", action="store_true",
                         help="do not run ShellCheck (SCR002 is then reported as not checked)")
-    color = parser.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
 
 
 def run(args: argparse.Namespace) -> int:
