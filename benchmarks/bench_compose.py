@@ -36,6 +36,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peer_venv import ensure_peer
+
 PEER_NAME = "compose-lint"
 PEER_VERSION = "0.36.2"
 HERE = Path(__file__).resolve().parent
@@ -163,25 +165,13 @@ def peer_command(args) -> list[str]:
     if args.peer:
         exe = Path(args.peer)
     else:
-        exe = PEER_VENV / "bin" / PEER_NAME
-        if not exe.exists() or peer_version([str(exe)]) != PEER_VERSION:
-            if args.no_install:
-                sys.exit(f"bench: {exe} is missing and --no-install was given")
-            install_peer()
+        exe = ensure_peer(PEER_VENV, f"{PEER_NAME}=={PEER_VERSION}", PEER_NAME, args.no_install,
+                          stale=lambda exe: peer_version([str(exe)]) != PEER_VERSION)
     version = peer_version([str(exe)])
     if version != PEER_VERSION:
         print(f"bench: warning: {exe} is compose-lint {version}, not {PEER_VERSION}",
               file=sys.stderr)
     return [str(exe)]
-
-
-def install_peer() -> None:
-    print(f"bench: installing {PEER_NAME}=={PEER_VERSION} into {PEER_VENV} …", file=sys.stderr)
-    # The base interpreter, not this virtualenv's: the peer must share nothing with us.
-    base = getattr(sys, "_base_executable", None) or sys.executable
-    subprocess.run([base, "-m", "venv", "--clear", str(PEER_VENV)], check=True)
-    subprocess.run([str(PEER_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    "--disable-pip-version-check", f"{PEER_NAME}=={PEER_VERSION}"], check=True)
 
 
 def peer_version(argv: list[str]) -> str:

@@ -6,7 +6,7 @@ the same loopback sshd's. Run by hand, as root (it starts sshd), never by the te
     .venv/bin/python benchmarks/bench_ssh.py --runs 15 --targets 50
 
 ssh-audit is installed on first use into its own virtualenv, benchmarks/.venv-ssh-audit/
-(`pip install ssh-audit`), unless `--ssh-audit PATH` names one or `--no-install` is given.
+(`pip install ssh-audit==3.9.0`), unless `--ssh-audit PATH` names one or `--no-install` is given.
 The servers are the test suite's (tests/live/ssh/sshd_servers.py): a WEAK and a HARDENED
 sshd, plus as many more instances as `--targets` asks (half weak, half hardened, one sshd
 per port, as 50 hosts would be). Results go to benchmarks/results/ssh-latest.md.
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "live" / "ssh"))
 
 import sshd_servers
+from peer_venv import ensure_peer
 
 from labwarden.rules.registry import rules_for
 from labwarden.settings import DEFAULT
@@ -40,6 +41,7 @@ from labwarden.sources.live.targets import parse_target
 from labwarden.sources.sshd_config import SshdConfig, parse_sshd_config, parse_sshd_T
 
 VENV = ROOT / "benchmarks" / ".venv-ssh-audit"
+SSH_AUDIT_VERSION = "3.9.0"                       # the version the results were measured with
 RESULTS = ROOT / "benchmarks" / "results"
 
 # What a fresh labwarden process does for `labwarden audit ssh://…`: import, probe, judge.
@@ -107,13 +109,7 @@ def own_cpu() -> float:
 def ssh_audit_path(args) -> str:
     if args.ssh_audit:
         return args.ssh_audit
-    exe = VENV / "bin" / "ssh-audit"
-    if not exe.exists():
-        if args.no_install:
-            sys.exit(f"ssh-audit not found at {exe} (and --no-install given)")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "ssh-audit"], check=True)
-    return str(exe)
+    return str(ensure_peer(VENV, f"ssh-audit=={SSH_AUDIT_VERSION}", "ssh-audit", args.no_install))
 
 
 def ssh_audit_version(exe: str) -> str:

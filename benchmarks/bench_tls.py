@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peer_venv import ensure_peer
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SSLYZE_VERSION = "6.3.1"
@@ -101,15 +103,8 @@ def labwarden_detects(result: dict) -> set[str]:
 def sslyze_python(args) -> str:
     if args.sslyze:
         return args.sslyze
-    python = SSLYZE_VENV / "bin" / "python"
-    if not python.exists():
-        if args.no_install:
-            sys.exit(f"sslyze is not installed in {SSLYZE_VENV} (and --no-install was given)")
-        print(f"installing sslyze=={SSLYZE_VERSION} into {SSLYZE_VENV} …", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(SSLYZE_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"sslyze=={SSLYZE_VERSION}"],
-                       check=True)
-    return str(python)
+    ensure_peer(SSLYZE_VENV, f"sslyze=={SSLYZE_VERSION}", "sslyze", args.no_install)
+    return str(SSLYZE_VENV / "bin" / "python")
 
 
 def sslyze_command(python: str, ca_file: str, json_out: str, targets: list[str]) -> list[str]:
