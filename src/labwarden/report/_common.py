@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity
+from labwarden.sources.live.targets import SCHEMES
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))          # CRITICAL first
 DIAGNOSTIC_LEVELS = ("error", "gap", "warning", "info")
@@ -85,8 +86,6 @@ def is_target(path: str) -> bool:
     """A probe target (`ssh://host:22`, `snapshot:DIR`) stands where a live fact has no
     file: it is shown as written, never resolved as a path (which would turn `ssh://h`
     into `ssh:/h`)."""
-    from labwarden.sources.live.targets import SCHEMES
-
     scheme, colon, _ = path.partition(":")
     return bool(colon) and scheme.lower() in SCHEMES
 
