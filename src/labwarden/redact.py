@@ -90,10 +90,10 @@ _SHAPES = {
 }
 
 # What may follow a name: `=value`, `: value`, `": "value"`, `: Bearer value`, or for a
-# flag, ` value`.
+# flag, ` value` and, in a Compose list, `", "value"`.
 _AFTER_NAME = re.compile(
     r"""["']?(?:(?P<assign>\s*=\s*|:[ \t]*)(?P<scheme>(?:[Bb]earer|[Bb]asic|[Tt]oken|[Bb]ot"""
-    r"""|[Dd]igest|[Aa]pi[Kk]ey)\s+)?|(?P<space>\s+))"""
+    r"""|[Dd]igest|[Aa]pi[Kk]ey)\s+)?|(?P<space>\s*,\s*|\s+))"""
     r"""(?P<value>"[^"\n]*"|'[^'\n]*'|[^\s"'`&,;]+)""")
 _NAME_RUN = re.compile(r"[A-Za-z0-9_.-]*")
 _LONGEST_NAME = 128
@@ -101,6 +101,8 @@ _LONGEST_NAME = 128
 # `${VAR}`, `$VAR`, `$(cat file)`, and Compose's escaped `$$VAR`, `$$(cat file)`
 _REFERENCE = re.compile(r"\$+[{(A-Za-z_]|.*\$[{(]", re.S)
 _HEADERS = frozenset({"authorization", "proxy-authorization"})
+# `--password-stdin`, `--ask-password`, `--no-password` take no secret after them.
+_NOT_A_SECRET_FLAG = re.compile(r"stdin|prompt|ask|^no-")
 # URL parameters that hold a credential although their name is not a secret's.
 _QUERY_NAMES = frozenset({"sig", "signature", "auth", "key", "access_token", "apikey"})
 
@@ -177,7 +179,8 @@ def _named_spans(text: str, lowered: str):
             continue                      # only a flag takes its value after a space
         if after.group("space") is not None and after.group("value")[0] in "-`":
             continue
-        if not _is_secret_name(bare, before in ("?", "&")):
+        if not _is_secret_name(bare, before in ("?", "&")) or \
+                (bare != name and _NOT_A_SECRET_FLAG.search(bare.lower())):
             continue
         value_start, value_end = _unquoted(after, "value")
         if not _hidden(text[value_start:value_end]):
