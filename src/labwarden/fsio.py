@@ -75,32 +75,61 @@ def lock_path(path: str) -> str:
 @contextlib.contextmanager
 def locked(path: str, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the lock of `path` (an exclusive `flock` on its sibling lock file). Waits at most
-    `timeout` seconds for another writer, then refuses rather than hang a CI job."""
+    `timeout` seconds for another writer, then refuses rather than hang a CI job. The lock
+    file is removed on release, so no `.NAME.lock` is left in the user's repository."""
     name = lock_path(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = _open_lock(path, name)
+        try:
+            _flock(fd, path, name, deadline, timeout)
+            if _still_named(fd, name):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)          # the holder before us removed it: lock the new one
     try:
-        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)   # still holding it: a waiter on this inode will retry
+        os.close(fd)
+
+
+def _open_lock(path: str, name: str) -> int:
+    try:
+        return os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise WriteRefused(f"{path}: cannot create its lock file {name} "
                            f"({exc.strerror}); nothing written") from None
+
+
+def _flock(fd: int, path: str, name: str, deadline: float, timeout: float) -> None:
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise WriteRefused(f"{path}: cannot lock {name} ({exc.strerror}); "
+                                   "nothing written") from None
+        if time.monotonic() >= deadline:
+            raise WriteRefused(f"{path}: another process has held {name} for more than "
+                               f"{timeout:g} s; nothing written (if no labwarden is "
+                               "running, something else holds it)")
+        time.sleep(_POLL_S)
+
+
+def _still_named(fd: int, name: str) -> bool:
+    """Whether the locked file is still the one called `name` (not unlinked by the holder
+    we waited for)."""
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise WriteRefused(f"{path}: cannot lock {name} ({exc.strerror}); "
-                                       "nothing written") from None
-                if time.monotonic() >= deadline:
-                    raise WriteRefused(f"{path}: another process has held {name} for more "
-                                       f"than {timeout:g} s; nothing written (if no "
-                                       "labwarden is running, something else holds it)"
-                                       ) from None
-                time.sleep(_POLL_S)
-        yield
-    finally:
-        os.close(fd)                  # releases the lock; the lock file stays (see README)
+        named = os.stat(name)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 # --- reading and replacing -------------------------------------------------------------
