@@ -12,8 +12,11 @@ YAML file beside labwarden.yaml (commit it; review it like code).
         deployment: {date: 2026-11-22, method: ci_cd, status: success,
                      issues: none, lessons: ...}
 
-Reading uses the safe loader (with line numbers for errors); writing uses ruamel.yaml's
-round-trip mode so the reviewers' comments and ordering survive every `labwarden attest`.
+Reading uses the safe loader (with line numbers for errors) and checks a schema: an unknown
+key (`expire:`), a date that is not one, a list where text belongs is an error at its line,
+with a did-you-mean. Writing uses ruamel.yaml's round-trip mode so the reviewers' comments
+and ordering survive every `labwarden attest`, under the file's lock (`fsio`): the change is
+applied to the file as it is then, checked against the same schema, and replaced atomically.
 """
 
 from __future__ import annotations
