@@ -93,21 +93,15 @@ def test_fifo_named_like_a_script(tmp_path):
     assert code == 2
 
 
-def test_fifo_as_dotenv(tmp_path):
-    (tmp_path / "compose.yml").write_text(GOOD.replace("nginx:1.27", "nginx:${TAG:-1.27}"))
-    os.mkfifo(tmp_path / ".env")
+@pytest.mark.parametrize("compose, env", [
+    (GOOD.replace("nginx:1.27", "nginx:${TAG:-1.27}"), ".env"),   # the project's
+    (GOOD + "    env_file: app.env\n", "app.env"),                 # a service's env_file
+])
+def test_fifo_as_env_file(tmp_path, compose, env):
+    (tmp_path / "compose.yml").write_text(compose)
+    os.mkfifo(tmp_path / env)
     code, report = labwarden("audit", ".", cwd=tmp_path)
-    error = refusal(report, ".env")
-    assert (error["level"], error["code"]) == ("error", "not-a-file")
-    assert rule_hits(report, "CMP010", "compose.yml") == 1
-    assert code == 2
-
-
-def test_fifo_as_env_file(tmp_path):
-    (tmp_path / "compose.yml").write_text(GOOD + "    env_file: app.env\n")
-    os.mkfifo(tmp_path / "app.env")
-    code, report = labwarden("audit", ".", cwd=tmp_path)
-    error = refusal(report, "app.env")
+    error = refusal(report, env)
     assert (error["level"], error["code"]) == ("error", "not-a-file")
     assert rule_hits(report, "CMP010", "compose.yml") == 1
     assert code == 2

@@ -32,37 +32,35 @@ def tree(tmp_path):
     return tmp_path / "tree"
 
 
+def walked(tree) -> tuple[list[str], list, list[str], list]:
+    """What Compose discovery and scripts discovery find under `tree`, and what they say."""
+    compose, scripts = [], []
+    projects = [s.key for s in discover([str(tree)], compose)]
+    found = [display for _, display in find_scripts([str(tree)], scripts)]
+    return projects, said(compose), found, said(scripts)
+
+
 def test_link_to_a_sibling_outside_the_tree(tree):
     os.symlink("../../sibling", tree / "stack" / "elsewhere")
+    skipped = [("warning", "symlink-outside-tree", "elsewhere")]
+    assert walked(tree) == (["stack"], skipped, ["stack/run.sh"], skipped)
     diagnostics = []
-    assert [s.key for s in discover([str(tree)], diagnostics)] == ["stack"]
-    assert said(diagnostics) == [("warning", "symlink-outside-tree", "elsewhere")]
+    discover([str(tree)], diagnostics)
     assert os.path.realpath(tree.parent / "sibling") in diagnostics[0].message
-    diagnostics = []
-    assert [d for _, d in find_scripts([str(tree)], diagnostics)] == ["stack/run.sh"]
-    assert said(diagnostics) == [("warning", "symlink-outside-tree", "elsewhere")]
 
 
 def test_link_loops(tree):
     os.symlink("..", tree / "stack" / "up")                  # to the directory holding it
     os.symlink("b", tree / "stack" / "a")                    # a -> b -> a: no directory
     os.symlink("a", tree / "stack" / "b")
-    diagnostics = []
-    assert [s.key for s in discover([str(tree)], diagnostics)] == ["stack"]
-    assert said(diagnostics) == [("warning", "symlink-loop", "up")]
-    diagnostics = []
-    assert [d for _, d in find_scripts([str(tree)], diagnostics)] == ["stack/run.sh"]
-    assert said(diagnostics) == [("warning", "symlink-loop", "up")]
+    skipped = [("warning", "symlink-loop", "up")]
+    assert walked(tree) == (["stack"], skipped, ["stack/run.sh"], skipped)
 
 
 def test_link_inside_the_tree_audits_the_project_once(tree):
     os.symlink("stack", tree / "alias")
-    diagnostics = []
-    assert [s.key for s in discover([str(tree)], diagnostics)] == ["stack"]
-    assert said(diagnostics) == [("info", "symlink-inside-tree", "alias")]
-    diagnostics = []
-    assert [d for _, d in find_scripts([str(tree)], diagnostics)] == ["stack/run.sh"]
-    assert said(diagnostics) == [("info", "symlink-inside-tree", "alias")]
+    noted = [("info", "symlink-inside-tree", "alias")]
+    assert walked(tree) == (["stack"], noted, ["stack/run.sh"], noted)
 
 
 def test_a_named_link_is_followed(tree):
