@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from labwarden.fix import FIXERS, ORDER, FixContext, service_name
 from labwarden.fix.yamledit import Document, Skip
 from labwarden.model import Finding, Location
+from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -155,12 +156,12 @@ def _outcome(status: str, finding: Finding, message: str) -> Outcome:
 
 
 def _read(path: str) -> str:
-    if not os.path.isfile(path):
-        raise Skip("not a regular file")
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise Skip("the file is too large to rewrite")
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except NotRegularFile as exc:
+        raise Skip(exc.strerror) from None
+    except FileTooLarge:
+        raise Skip("the file is too large to rewrite") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
