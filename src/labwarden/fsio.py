@@ -170,7 +170,7 @@ Check = Callable[[str], None]
 
 def replace(path: str, text: str, check: Check | None = None) -> None:
     """Replace (or create) `path` with `text` atomically, keeping the original's mode and,
-    when root, its owner; a new file gets the mode `open()` would give it. `check` reads the
+    when root, its owner; a new file gets the mode a plain open would give it. `check` reads the
     complete temporary file and raises to keep the original. Call it under `locked(path)`."""
     try:
         info = os.stat(path)
