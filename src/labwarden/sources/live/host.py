@@ -9,6 +9,9 @@ Facts:
                   `labwarden.sources.sshd_config` and is returned as that module's fact;
   * `HostExposure` a host paired with the ports the Compose projects deployed on it
                   publish: `build_exposure(host, services)`; the engine builds it.
+
+This module depends on `labwarden.sources.firewall` (the rulesets and the evaluator), never
+the other way round.
 """
 
 from __future__ import annotations
