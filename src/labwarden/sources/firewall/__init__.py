@@ -1,5 +1,5 @@
-"""Host firewall rulesets: `iptables-save`, `ip6tables-save` and `nft list ruleset`, parsed
-into one model, and a small packet-path evaluator that answers "what happens to
+"""Host firewall rulesets: `iptables-save`, `ip6tables-save` and `nft list ruleset` (text or
+JSON), parsed into one model, and a small packet-path evaluator that answers "what happens to
 this packet" the way netfilter would.
 
 The model keeps every table, chain (with its hook and default policy) and rule (with its
@@ -24,7 +24,7 @@ other path agrees. The attacker model is fixed and documented:
   * its source port is the attacker's choice (a rule on the source port matches "maybe").
 
 One module per job: `model` (the facts), `iptables` (iptables-save), `nft_text` (`nft list
-ruleset`), `rulesets`
+ruleset`), `nft_json` (`nft -j list ruleset`, preferred where the host has it), `rulesets`
 (the outputs put together, Docker's DNATs), `evaluate` (the packet path) and `query` (the
 questions the rules ask). This package computes and never judges: `rules/firewall.py`
 decides what is a finding. Pairing a host's firewall with the ports its Compose projects
@@ -48,6 +48,7 @@ from labwarden.sources.firewall.evaluate import (
 )
 from labwarden.sources.firewall.iptables import parse_iptables_save
 from labwarden.sources.firewall.model import Cond, Dnat, Firewall, FwChain, FwRule, FwTable
+from labwarden.sources.firewall.nft_json import NftJsonError, parse_nft_json
 from labwarden.sources.firewall.nft_text import parse_nft
 from labwarden.sources.firewall.query import PathQuery, base_chains, unused_port
 from labwarden.sources.firewall.rulesets import docker_dnats, parse_rulesets
@@ -55,8 +56,8 @@ from labwarden.sources.firewall.rulesets import docker_dnats, parse_rulesets
 __all__ = [
     "ACCEPT", "DROP", "MAYBE", "NO", "UNCERTAIN", "YES",
     "Cond", "Decision", "Dnat", "Firewall", "FwChain", "FwRule", "FwTable",
-    "Packet", "PathQuery",
+    "NftJsonError", "Packet", "PathQuery",
     "base_chains", "combine", "docker_dnats", "evaluate",
     "external_interfaces", "is_internal_interface", "parse_iptables_save", "parse_nft",
-    "parse_rulesets", "published_by_docker", "unused_port",
+    "parse_nft_json", "parse_rulesets", "published_by_docker", "unused_port",
 ]

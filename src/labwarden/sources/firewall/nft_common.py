@@ -1,5 +1,7 @@
-"""The nftables vocabulary: which selector becomes which condition, and how one
-`selector [!=] value` match becomes conditions."""
+"""The nftables vocabulary both nftables readers share (`nft_text` for `nft list ruleset`,
+`nft_json` for `nft -j list ruleset`): which selector becomes which condition, and how one
+`selector [!=] value` match becomes conditions. One table and one function for both, so the
+two readers cannot drift apart."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """`nft list ruleset` (the text nftables prints) parsed into the firewall model: tables,
-chains with their hooks and policies, named sets, and each rule's expressions as conditions."""
+chains with their hooks and policies, named sets, and each rule's expressions as conditions.
+Kept for snapshots that hold only the text; a host that has `nft -j` is read through
+`nft_json`, which yields the same model."""
 
 from __future__ import annotations
 
@@ -192,6 +194,9 @@ def _parse_nft_rule(chain: str, line: str, number: int) -> FwRule | None:
         if token in ("snat", "masquerade", "redirect"):
             action, target = "nat", token
             break
+        if token == "notrack":           # a statement: changes nothing the evaluator decides
+            i += 1
+            continue
         if token == "counter":
             i += 1
             while i < len(tokens) and tokens[i] in ("packets", "bytes"):
@@ -275,9 +280,10 @@ def _parse_nft_rule(chain: str, line: str, number: int) -> FwRule | None:
                 j += 1
             text = " ".join(words)
             conds.append(Cond("proto", ("tcp",)))
-            if re.fullmatch(r"(& \(?[a-z|, ]+\)? )?== syn", text) or text == "syn":
+            # `& (fin|syn|rst|ack) == syn` as written, `syn / fin,syn,rst,ack` as nft prints it
+            if re.fullmatch(r"(& \(?[a-z|, ]+\)? )?== syn|syn( / [a-z,|]*syn[a-z,|]*)?", text):
                 conds.append(Cond("syn", ()))
-            elif re.fullmatch(r"(& \(?[a-z|, ]+\)? )?!= syn", text):
+            elif re.fullmatch(r"(& \(?[a-z|, ]+\)? )?!= syn|!= syn / [a-z,|]*syn[a-z,|]*", text):
                 conds.append(Cond("syn", (), True))
             else:
                 conds.append(Cond("unknown", ("tcp flags",)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from labwarden.sources.firewall._ports import span_bounds
 from labwarden.sources.firewall.iptables import parse_iptables_save
 from labwarden.sources.firewall.model import Dnat, Firewall, FwTable
+from labwarden.sources.firewall.nft_json import parse_nft_json
 from labwarden.sources.firewall.nft_text import parse_nft
 
 # The tables iptables-nft creates: `nft list ruleset` shows them beside native tables.
@@ -14,8 +15,10 @@ _IPTABLES_TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
 
 
 def parse_rulesets(iptables: str | None = None, ip6tables: str | None = None,
-                   nft: str | None = None) -> Firewall:
+                   nft: str | None = None, *, nft_json: str | None = None) -> Firewall:
     """The model from whatever outputs were collected (None: that command was not read).
+    `nft_json` (`nft -j list ruleset`) is read instead of the text `nft` when both are
+    given; it raises `NftJsonError` when it is not nft's JSON.
 
     With iptables-nft, `nft list ruleset` shows the iptables tables a second time (tables
     `ip filter`, `ip6 nat`…); those copies are dropped when iptables-save was read, so a
@@ -24,7 +27,8 @@ def parse_rulesets(iptables: str | None = None, ip6tables: str | None = None,
     for text, command in ((iptables, "iptables-save"), (ip6tables, "ip6tables-save")):
         if text is not None:
             firewall.tables.extend(parse_iptables_save(text, command))
-    nft_tables = parse_nft(nft) if nft is not None else None
+    nft_tables = parse_nft_json(nft_json) if nft_json is not None else (
+        parse_nft(nft) if nft is not None else None)
     if nft_tables is not None:
         seen = {(t.family, t.name) for t in firewall.tables}
         for table in nft_tables:
