@@ -21,7 +21,7 @@ from labwarden.sources.live import host
 from labwarden.sources.live.host import HostFacts
 from labwarden.sources.live.transport import CommandRefused, SnapshotTransport, check_command
 
-from .test_hosts_live import RULESETS, collect_in, netns  # noqa: F401 - netns is a fixture
+from .test_hosts_live import RULESETS, collect_in
 
 # Rulesets written the way people write them (firewalld's, a hand-written inet filter, one
 # without the loopback accept) and one that uses every construct the readers know.
