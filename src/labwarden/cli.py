@@ -12,7 +12,7 @@ import os
 import sys
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("terminal", "json", "sarif", "markdown", "html")
+FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 

@@ -8,7 +8,7 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     ss -tulpn                  listening sockets
     iptables-save              IPv4 rules (optionally -t TABLE, -c)
     ip6tables-save             IPv6 rules (optionally -t TABLE, -c)
-    nft list ruleset           nftables rules
+    nft [-j] list ruleset      nftables rules (-j: as JSON)
     sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
 
 Files are read with `read_file` (SFTP over SSH), never with `cat`.
@@ -21,6 +21,7 @@ file means "the command printed nothing", e.g. no nftables rules)::
     DIR/iptables-save.txt        iptables-save
     DIR/ip6tables-save.txt       ip6tables-save
     DIR/nft.txt                  nft list ruleset
+    DIR/nft-ruleset.json         nft -j list ruleset (read instead of nft.txt when present)
     DIR/sshd_T.txt               sshd -T
     DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config, etc/hostname,
                                  proc/net/{dev,route,fib_trie,if_inet6} (interfaces,
@@ -33,6 +34,7 @@ directory to the auditing machine); a command that fails leaves no file behind::
     D=host-snapshot; mkdir -p "$D"; for c in "ss -tulpn:ss" "iptables-save:iptables-save" \
       "ip6tables-save:ip6tables-save" "nft list ruleset:nft" "sshd -T:sshd_T"; do \
       ${c%%:*} > "$D/${c##*:}.txt" 2>/dev/null || rm -f "$D/${c##*:}.txt"; done; \
+      nft -j list ruleset > "$D/nft-ruleset.json" 2>/dev/null || rm -f "$D/nft-ruleset.json"; \
       for f in /etc/ssh/sshd_config /etc/hostname /proc/net/dev /proc/net/route \
       /proc/net/fib_trie /proc/net/if_inet6 /proc/sys/net/ipv4/ip_forward \
       /proc/sys/net/ipv6/conf/all/disable_ipv6; do mkdir -p "$D/files${f%/*}"; \
@@ -74,7 +76,7 @@ ALLOWED_COMMANDS = {
     "ss": lambda args: all(_SS_FLAGS.match(a) for a in args),
     "iptables-save": _save_args,
     "ip6tables-save": _save_args,
-    "nft": lambda args: args == ["list", "ruleset"],
+    "nft": lambda args: args in (["list", "ruleset"], ["-j", "list", "ruleset"]),
     "sshd": lambda args: args in (["-T"], ["-t"]),
 }
 
@@ -219,7 +221,8 @@ class SnapshotTransport(Transport):
 
     name = "snapshot"
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
-             "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt", "sshd": "sshd_T.txt"}
+             "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
+             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
@@ -231,6 +234,8 @@ class SnapshotTransport(Transport):
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
         name = posixpath.basename(argv[0])
+        if name == "nft" and argv[1:2] == ["-j"]:
+            name = "nft -j"
         if name == "sshd" and argv[1:] == ["-t"]:
             return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
         data = self._read(os.path.join(self.directory, self.FILES[name]))
