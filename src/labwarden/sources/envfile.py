@@ -81,9 +81,10 @@ class _EnvParser:
         self.env = EnvFile(path)
         self.pos = 0
         self.line = 1
+        self.budget = None            # the file's interpolation budget, made on first use
 
-    def problem(self, message: str, line: int) -> None:
-        self.env.problems.append(("env-syntax", message, Location(self.path, line)))
+    def problem(self, message: str, line: int, code: str = "env-syntax") -> None:
+        self.env.problems.append((code, message, Location(self.path, line)))
 
     def skip_line(self) -> None:
         end = self.text.find("\n", self.pos)
@@ -191,7 +192,8 @@ class _EnvParser:
             pos = stop + 1
 
     def expand(self, value: str, line: int) -> str:
-        from labwarden.sources.compose.interpolate import InterpolationError, interpolate
+        from labwarden.sources.compose.interpolate import (
+            Budget, InterpolationError, interpolate_bounded)
 
         variables, lookup = self.env.variables, self.lookup
 
@@ -201,12 +203,18 @@ class _EnvParser:
                 found = variables[name].value
             return found
 
+        if self.budget is None:
+            self.budget = Budget()    # variables that repeat each other grow tenfold a line
         try:
-            return interpolate(value, resolve)
+            expanded, refused = interpolate_bounded(value, resolve, self.budget)
         except InterpolationError:
             self.problem("invalid interpolation syntax in a value; Compose rejects this file "
                          "(use $$ for a literal dollar)", line)
             return value
+        if refused is not None:
+            code, message = refused
+            self.problem(message, line, code)
+        return expanded
 
 
 def _unescape(match: re.Match) -> str:

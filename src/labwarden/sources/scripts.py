@@ -41,6 +41,9 @@ SHELLS = frozenset({"sh", "bash", "dash", "ksh", "mksh", "ash", "busybox", "posh
 SCRIPT_SUFFIXES = (".sh", ".bash")
 MAX_SCRIPT_BYTES = 4 * 1024 * 1024
 MAX_NESTING = 4                  # ssh "bash -c '…'" and the like, parsed this deep
+# `$(…)`, backticks and process substitutions inside each other: each level is a few Python
+# calls, so thousands would overflow the stack. Deeper ones are skipped, and said so.
+MAX_SUBSTITUTION_DEPTH = 50
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
                           ".tox", ".labwarden", ".mypy_cache", ".pytest_cache"})
 
@@ -210,7 +213,7 @@ class _Parser:
     """Tokens and simple commands of a shell text (or of the inside of `$(…)`)."""
 
     def __init__(self, text: str, start: int = 0, line: int = 1, stop: str = "",
-                 origin: str = "", root: "_Parser | None" = None):
+                 origin: str = "", root: "_Parser | None" = None, depth: int = 0):
         self.s = text
         self.i = start
         self.line = line
@@ -222,9 +225,11 @@ class _Parser:
         self.paren = 0                   # subshells opened at this level
         self.case_depth = 0
         self.case_pattern = False
+        self.depth = depth               # substitutions this parser is inside
         if root is None:
             self.loop_vars: set[str] = set()
             self.all_heredocs: list[Heredoc] = []
+            self.too_deep: int = 0       # the first line of a substitution left unparsed
 
     # -- tokens --
 
@@ -480,8 +485,22 @@ class _Parser:
             i += 1
         return i
 
+    def _too_deep(self) -> bool:
+        """True (and noted on the root) when a substitution here would nest too deep."""
+        if self.depth < MAX_SUBSTITUTION_DEPTH:
+            return False
+        self.root.too_deep = self.root.too_deep or self.line
+        return True
+
     def _substitution(self, start: int, kind: str, quoted: bool, opener: str) -> Part:
-        child = _Parser(self.s, start, self.line, ")", origin=opener, root=self.root)
+        if self._too_deep():             # read past it as text, its commands unparsed
+            end = self._balanced_end(start - 1)
+            text = self.s[self.i:end]
+            self.line += text.count("\n")
+            self.i = end
+            return Part(kind, text, quoted)
+        child = _Parser(self.s, start, self.line, ")", origin=opener, root=self.root,
+                        depth=self.depth + 1)
         child.parse()
         text = self.s[self.i:child.i]
         self.i, self.line = child.i, child.line
@@ -500,7 +519,9 @@ class _Parser:
         text = s[self.i:i + 1]
         self.line += text.count("\n")
         self.i = i + 1
-        commands = parse_commands("".join(out), line, "`", self.root)
+        if self._too_deep():
+            return Part("cmd", text, quoted)
+        commands = parse_commands("".join(out), line, "`", self.root, self.depth + 1)
         return Part("cmd", text, quoted, commands=commands)
 
     # -- commands --
@@ -684,10 +705,10 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
 
 
 def parse_commands(text: str, line: int = 1, origin: str = "",
-                   root: _Parser | None = None) -> list[Command]:
+                   root: _Parser | None = None, depth: int = 0) -> list[Command]:
     """Every simple command of `text`, nested ones (substitutions) included, in the order
     they complete (a substitution before the command it is part of)."""
-    parser = _Parser(text, 0, line, "", origin, root)
+    parser = _Parser(text, 0, line, "", origin, root, depth)
     parser.parse()
     parser._read_heredocs()
     return _flatten(parser.commands)
@@ -710,6 +731,7 @@ class ParsedScript:
     commands: list[Command]
     heredocs: list[Heredoc]
     loop_vars: set[str]
+    too_deep: int = 0               # the line of the first substitution left unparsed, or 0
 
 
 _REMOTE_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash"})
@@ -719,6 +741,13 @@ _SSH_VALUE = frozenset({"-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-
 
 def parse_script(text: str) -> ParsedScript:
     """Parse a whole script, then the commands it hands to other shells."""
+    try:
+        return _parse_script(text)
+    except RecursionError:  # not expected under MAX_SUBSTITUTION_DEPTH; never end the run
+        return ParsedScript([], [], set(), too_deep=1)
+
+
+def _parse_script(text: str) -> ParsedScript:
     root = _Parser(text)
     root.parse()
     root._read_heredocs()
@@ -733,7 +762,7 @@ def parse_script(text: str) -> ParsedScript:
             commands.append(inner)
             queue.append((inner, depth + 1))
     commands.sort(key=lambda c: c.line)          # stable: nested first on a shared line
-    return ParsedScript(commands, root.all_heredocs, root.loop_vars)
+    return ParsedScript(commands, root.all_heredocs, root.loop_vars, root.too_deep)
 
 
 def _handed_on(command: Command, root: _Parser) -> list[Command]:
@@ -1275,6 +1304,10 @@ def read_script(path: str, display: str, known: KnownContainers,
                                       "ksh; not checked", Location(path, 1)))
         return None
     parsed = parse_script(text)
+    if parsed.too_deep:
+        diagnostics.append(Diagnostic("error", "too-deep", "substitutions nest deeper than "
+                                      f"{MAX_SUBSTITUTION_DEPTH} levels: the commands inside "
+                                      "them are not checked", Location(path, parsed.too_deep)))
     uses, created = container_uses(parsed.commands)
     return ShellScript(path=path, display=display, text=text, lines=lines, shebang=shebang,
                        shell=shell or "bash", shebang_flags=flags, executable=executable,
@@ -1404,45 +1437,100 @@ class ShellCheckError(Exception):
     pass
 
 
-def run_shellcheck(binary: str, scripts: list[ShellScript], severity: str = "info",
-                   timeout: float = 180.0) -> dict[str, list[ShellCheckIssue]]:
-    """ShellCheck's issues per script path (json1). Scripts without a shebang are read as
-    bash. Raises ShellCheckError when ShellCheck itself fails."""
+# ShellCheck's parser and analysis are unbounded on hostile input: three small scripts of
+# nested `if`s, nested `$(( ( … ) ))` or variables built from each other took one run to
+# 152 s and 13.5 GB. Each ShellCheck process is bounded in time and address space; a batch
+# that hits a bound is run again one file at a time, so only the scripts that hit it on
+# their own go unchecked, and the others keep their issues.
+SHELLCHECK_SECONDS = 20.0                 # wall clock (and CPU) for one ShellCheck process
+SHELLCHECK_MEMORY = 1024 * 1024 * 1024    # its address space (GHC's runtime copes with it)
+SHELLCHECK_BATCH = 100                    # files per process: ShellCheck starts in ~20 ms
+_GHC_OUT_OF_MEMORY = 251                  # the exit status of a Haskell heap overflow
+
+
+class ShellCheckBound(Exception):
+    """ShellCheck hit its time or memory bound; the message says which."""
+
+
+def run_shellcheck(binary: str, scripts: list[ShellScript], severity: str = "info"
+                   ) -> tuple[dict[str, list[ShellCheckIssue]], dict[str, str]]:
+    """ShellCheck's issues per script path (json1), and the scripts it could not check
+    within its bounds (path -> why). Scripts without a shebang are read as bash. Raises
+    ShellCheckError when ShellCheck itself fails."""
     results: dict[str, list[ShellCheckIssue]] = {s.path: [] for s in scripts}
+    bounded: dict[str, str] = {}
     groups = [[s for s in scripts if s.shebang is not None],
               [s for s in scripts if s.shebang is None]]
     for index, group in enumerate(groups):
-        for start in range(0, len(group), 100):
-            chunk = group[start:start + 100]
+        for start in range(0, len(group), SHELLCHECK_BATCH):
+            chunk = group[start:start + SHELLCHECK_BATCH]
             if not chunk:
                 continue
-            by_arg = {os.path.abspath(s.path): s.path for s in chunk}
-            command = [binary, "--format=json1", f"--severity={severity}", "--color=never"]
-            if index == 1:
-                command.append("--shell=bash")
-            command += ["--", *by_arg]
             try:
-                done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                      timeout=timeout, env=_tool_environment(),
-                                      stdin=subprocess.DEVNULL)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise ShellCheckError(f"ShellCheck could not run: {type(exc).__name__}") from None
-            if done.returncode not in (0, 1) or not done.stdout.strip():
-                if done.returncode in (0, 1):
+                _shellcheck_batch(binary, chunk, severity, index == 1, results)
+            except ShellCheckBound as exc:
+                if len(chunk) == 1:
+                    bounded[chunk[0].path] = str(exc)
                     continue
-                message = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise ShellCheckError(f"ShellCheck failed (exit {done.returncode}): {message}")
-            try:
-                data = json.loads(done.stdout)
-            except json.JSONDecodeError:
-                raise ShellCheckError("ShellCheck's JSON output could not be read") from None
-            for comment in data.get("comments", []):
-                path = by_arg.get(comment.get("file"))
-                if path is None:
-                    continue
-                results[path].append(ShellCheckIssue(
-                    int(comment.get("line", 0)), int(comment.get("column", 0)),
-                    int(comment.get("endLine", 0)), int(comment.get("endColumn", 0)),
-                    str(comment.get("level", "")), int(comment.get("code", 0)),
-                    str(comment.get("message", ""))))
-    return results
+                for script in chunk:            # find the ones that hit it on their own
+                    try:
+                        _shellcheck_batch(binary, [script], severity, index == 1, results)
+                    except ShellCheckBound as alone:
+                        bounded[script.path] = str(alone)
+    return results, bounded
+
+
+def _shellcheck_batch(binary: str, chunk: list[ShellScript], severity: str, as_bash: bool,
+                      results: dict[str, list[ShellCheckIssue]]) -> None:
+    """Run one bounded ShellCheck process over `chunk`, adding its issues to `results`
+    only when it finished (a bound leaves them all untouched)."""
+    by_arg = {os.path.abspath(s.path): s.path for s in chunk}
+    command = [binary, "--format=json1", f"--severity={severity}", "--color=never"]
+    if as_bash:
+        command.append("--shell=bash")
+    command += ["--", *by_arg]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=SHELLCHECK_SECONDS, env=_tool_environment(),
+                              stdin=subprocess.DEVNULL, preexec_fn=_child_limits())
+    except subprocess.TimeoutExpired:
+        raise ShellCheckBound(f"ShellCheck did not finish within {SHELLCHECK_SECONDS:g} s"
+                              ) from None
+    except OSError as exc:
+        raise ShellCheckError(f"ShellCheck could not run: {type(exc).__name__}") from None
+    if done.returncode < 0 or done.returncode == _GHC_OUT_OF_MEMORY or \
+            "out of memory" in done.stderr:
+        # Killed by its CPU limit (SIGXCPU, SIGKILL), or out of its address space.
+        raise ShellCheckBound(f"ShellCheck exceeded its bounds ({SHELLCHECK_SECONDS:g} s of "
+                              f"CPU, {SHELLCHECK_MEMORY // 1048576} MiB of memory)")
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        if done.returncode in (0, 1):
+            return
+        message = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ShellCheckError(f"ShellCheck failed (exit {done.returncode}): {message}")
+    try:
+        data = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise ShellCheckError("ShellCheck's JSON output could not be read") from None
+    for comment in data.get("comments", []):
+        path = by_arg.get(comment.get("file"))
+        if path is None:
+            continue
+        results[path].append(ShellCheckIssue(
+            int(comment.get("line", 0)), int(comment.get("column", 0)),
+            int(comment.get("endLine", 0)), int(comment.get("endColumn", 0)),
+            str(comment.get("level", "")), int(comment.get("code", 0)),
+            str(comment.get("message", ""))))
+
+
+def _child_limits():
+    """What the ShellCheck child runs before exec: its memory and CPU limits. The CPU limit
+    also holds if labwarden is killed and can no longer enforce the timeout."""
+    import resource  # imported here, in the parent: a forked child must not import
+
+    memory, cpu = SHELLCHECK_MEMORY, int(SHELLCHECK_SECONDS) + 1
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    return apply

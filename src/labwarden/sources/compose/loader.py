@@ -16,7 +16,8 @@ from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.compose import spec
 from labwarden.sources.compose.discover import ProjectSpec
-from labwarden.sources.compose.interpolate import InterpolationError, Outcome, interpolate
+from labwarden.sources.compose.interpolate import (
+    Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
     ComposeProject, EnvValue, Service, UnknownKey, parse_bool, parse_mount, parse_port)
@@ -295,6 +296,7 @@ def _rebased(ctx: _Context, base_dir: str, relative: str) -> str:
 
 def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> None:
     resolve = environment.get
+    budget = Budget()                 # per file: repeating a large value adds up
     stack: list = [root]
     while stack:
         node = stack.pop()
@@ -303,7 +305,7 @@ def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> 
                 if isinstance(value, str):
                     if "$" in value:
                         node[key] = _interpolate_value(ctx, value, resolve, node.loc_of(key),
-                                                       node, key)
+                                                       node, key, budget)
                 elif isinstance(value, (Map, Seq)):
                     stack.append(value)
         else:
@@ -311,18 +313,23 @@ def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> 
                 if isinstance(value, str):
                     if "$" in value:
                         node[index] = _interpolate_value(ctx, value, resolve,
-                                                         node.loc_of(index), node, index)
+                                                         node.loc_of(index), node, index,
+                                                         budget)
                 elif isinstance(value, (Map, Seq)):
                     stack.append(value)
 
 
-def _interpolate_value(ctx: _Context, value: str, resolve, loc: Location, parent, key) -> str:
+def _interpolate_value(ctx: _Context, value: str, resolve, loc: Location, parent, key,
+                       budget: Budget) -> str:
     outcome = Outcome()
     try:
-        result = interpolate(value, resolve, outcome)
+        result, refused = interpolate_bounded(value, resolve, budget, outcome)
     except InterpolationError:
         ctx.report("error", "bad-interpolation", "invalid interpolation syntax; Compose "
                    "refuses this file (use $$ for a literal dollar)", loc)
+        return value
+    if refused is not None:
+        ctx.report("error", *refused, loc)
         return value
     # Remember what was written, so rules can tell a literal secret from a ${VARIABLE}.
     if parent.written is None:
