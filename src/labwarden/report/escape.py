@@ -176,6 +176,6 @@ def json_text(document: str) -> str:
     """A serialized JSON document with the characters above written as `\\uNNNN`: the same
     data once parsed, but safe to `cat` to a terminal or open in an editor. Outside strings
     JSON is ASCII, so every match is inside a string."""
-    if document.isascii():
+    if document.isascii() and "\x7f" not in document:       # the common case, in C
         return document
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
