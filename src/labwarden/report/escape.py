@@ -19,6 +19,7 @@ must start fast; markupsafe is imported by `html()` alone.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Everything `str.splitlines()` would split on is handled: the line breaks fold (or stay as
@@ -38,18 +39,30 @@ def _visible_table(line_break: str, tab: str) -> dict[int, str]:
 
 _ONE_LINE = _visible_table(" ", " ")
 _BLOCK = _visible_table("\n", "\t")
+# What either table changes, as a regex: most text has none of it, and a scan in C costs a
+# fraction of `translate` with a dict, which looks up every character.
+_LINE_CHANGES = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                           "\u2066-\u2069\u2028\u2029]")
+_BLOCK_CHANGES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                            "\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def line(value: object) -> str:
     """`value` as one line of plain text: line breaks and tabs become spaces, controls and
     bidi overrides become visible. The base of every one-line context below."""
-    return str(value).replace("\r\n", "\n").translate(_ONE_LINE)
+    text = str(value)
+    if not _LINE_CHANGES.search(text):
+        return text
+    return text.replace("\r\n", "\n").translate(_ONE_LINE)
 
 
 def block(value: object) -> str:
     """`value` as plain text of several lines (a snippet): like `line`, but line breaks stay
     (as `\\n`) and so do tabs."""
-    return str(value).replace("\r\n", "\n").translate(_BLOCK)
+    text = str(value)
+    if not _BLOCK_CHANGES.search(text):
+        return text
+    return text.replace("\r\n", "\n").translate(_BLOCK)
 
 
 # ----- terminal ---------------------------------------------------------------------------
@@ -147,11 +160,19 @@ def html(value: object):
     `html()` pieces, or the page's own CSS and script) only has its controls made visible:
     escaping it again would show its tags as text.
     """
-    from markupsafe import Markup, escape
-
-    if isinstance(value, Markup):
-        return Markup(block(value))
+    markup, escape = _markupsafe()
+    if isinstance(value, markup):
+        return markup(block(value)) if _BLOCK_CHANGES.search(value) else value
     return escape(block(value))
+
+
+@functools.cache
+def _markupsafe():
+    # Imported on first use: only the HTML report needs it, and `html()` runs for every
+    # value of the page.
+    import markupsafe
+
+    return markupsafe.Markup, markupsafe.escape
 
 
 # ----- SARIF and JSON ---------------------------------------------------------------------
@@ -164,7 +185,10 @@ def sarif_text(value: object) -> str:
     `[text](target)` in a message as an embedded link (SARIF 2.1.0 §3.11.6), so every square
     bracket is escaped with a backslash, and the backslashes before it doubled so the escape
     cannot be cancelled. Line breaks stay: a message may have several lines."""
-    return _SARIF_BRACKETS.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), block(value))
+    text = block(value)
+    if "[" not in text and "]" not in text:
+        return text
+    return _SARIF_BRACKETS.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), text)
 
 
 # JSON escapes C0 controls itself, but written with ensure_ascii=False it leaves DEL, C1
@@ -176,6 +200,6 @@ def json_text(document: str) -> str:
     """A serialized JSON document with the characters above written as `\\uNNNN`: the same
     data once parsed, but safe to `cat` to a terminal or open in an editor. Outside strings
     JSON is ASCII, so every match is inside a string."""
-    if document.isascii() and "\x7f" not in document:       # the common case, in C
+    if not _JSON_RAW.search(document):       # the common case: a scan in C, no copy
         return document
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
