@@ -39,19 +39,16 @@ def _visible_table(line_break: str, tab: str) -> dict[int, str]:
 
 _ONE_LINE = _visible_table(" ", " ")
 _BLOCK = _visible_table("\n", "\t")
-# What either table changes, as a regex: most text has none of it, and a scan in C costs a
-# fraction of `translate` with a dict, which looks up every character.
-_LINE_CHANGES = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                           "\u2066-\u2069\u2028\u2029]")
-_BLOCK_CHANGES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
-                            "\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def line(value: object) -> str:
     """`value` as one line of plain text: line breaks and tabs become spaces, controls and
     bidi overrides become visible. The base of every one-line context below."""
     text = str(value)
-    if not _LINE_CHANGES.search(text):
+    # Everything the table changes is a control, a format character or a separator, which
+    # `isprintable` rejects: most text passes that check in C, without a translate that
+    # looks up every character in a dict.
+    if text.isprintable():
         return text
     return text.replace("\r\n", "\n").translate(_ONE_LINE)
 
@@ -60,9 +57,17 @@ def block(value: object) -> str:
     """`value` as plain text of several lines (a snippet): like `line`, but line breaks stay
     (as `\\n`) and so do tabs."""
     text = str(value)
-    if not _BLOCK_CHANGES.search(text):
+    if text.isprintable() or not _block_changes().search(text):
         return text
     return text.replace("\r\n", "\n").translate(_BLOCK)
+
+
+@functools.cache
+def _block_changes() -> re.Pattern:
+    # What `_BLOCK` changes. Compiled on first use: a class of this size costs a third of a
+    # millisecond, which the terminal path does not pay.
+    return re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069\u2028\u2029]")
 
 
 # ----- terminal ---------------------------------------------------------------------------
@@ -162,7 +167,7 @@ def html(value: object):
     """
     markup, escape = _markupsafe()
     if isinstance(value, markup):
-        return markup(block(value)) if _BLOCK_CHANGES.search(value) else value
+        return markup(block(value))
     return escape(block(value))
 
 
@@ -191,15 +196,21 @@ def sarif_text(value: object) -> str:
     return _SARIF_BRACKETS.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), text)
 
 
-# JSON escapes C0 controls itself, but written with ensure_ascii=False it leaves DEL, C1
-# (0x9B is a one-byte CSI to some terminals), bidi overrides and U+2028/2029 raw.
-_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+@functools.cache
+def _json_raw() -> re.Pattern:
+    # JSON escapes C0 controls itself, but written with ensure_ascii=False it leaves DEL, C1
+    # (0x9B is a one-byte CSI to some terminals), bidi overrides and U+2028/2029 raw.
+    return re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      "\u2028\u2029]")
 
 
 def json_text(document: str) -> str:
     """A serialized JSON document with the characters above written as `\\uNNNN`: the same
     data once parsed, but safe to `cat` to a terminal or open in an editor. Outside strings
     JSON is ASCII, so every match is inside a string."""
-    if not _JSON_RAW.search(document):       # the common case: a scan in C, no copy
+    raw = _json_raw()
+    if not raw.search(document):       # the common case: a scan in C, no copy
         return document
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+    return raw.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
