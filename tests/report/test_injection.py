@@ -194,8 +194,8 @@ def record_of(text: str) -> str:
                                     expires="2099-01-01")},
         approvals={role.key: Approval(role.key, text, text) for role in catalog.approvals},
         deployment=Deployment(text, "manual", "success", text, text))
-    evaluation = evaluate(service, AuditResult(findings=[], diagnostics=[], targets=["."]), record, catalog,
-                          ".", today=TODAY)
+    nothing = AuditResult(findings=[], diagnostics=[], targets=["."])
+    evaluation = evaluate(service, nothing, record, catalog, ".", today=TODAY)
     return render_record(evaluation, catalog)
 
 
