@@ -186,6 +186,14 @@ def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _terminal(lines: list[str]) -> str:
+    """Lines for the terminal: names, notes and messages quote files anyone may have
+    written, so each line passes `escape.terminal` and stays one line."""
+    from labwarden.report.escape import terminal_lines
+
+    return terminal_lines(lines)
+
+
 # --- commands -----------------------------------------------------------------------------
 
 def cmd_init(args) -> int:
@@ -300,7 +308,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
-    return "\n".join(lines)
+    return _terminal(lines)
 
 
 def _score_lines(evaluation) -> list[str]:
@@ -359,8 +367,8 @@ def _attest(args) -> int:
         sys.stderr.write(f"labwarden: refusing to attest {item.id}: the audit fails it now "
                          f"({current.note}). Fix the findings first:\n")
         for finding in current.findings:
-            sys.stderr.write(f"  {finding.id} {finding.rule.id} {finding.location}: "
-                             f"{finding.message}\n")
+            sys.stderr.write(_terminal([f"  {finding.id} {finding.rule.id} "
+                                        f"{finding.location}: {finding.message}"]) + "\n")
         return EXIT_BLOCKED
     attestation = Attestation(item.id, args.by, context.today.isoformat(), note=args.note,
                               evidence=args.evidence, expires=expires, na=args.na)
@@ -438,7 +446,7 @@ def _gate(args) -> int:
                 lines.append(f"    {item_id} {result.status.value:<6} {result.item.text}")
             if len(decision.blocking) > 25:
                 lines.append(f"    … and {len(decision.blocking) - 25} more")
-        _out("\n".join(lines))
+        _out(_terminal(lines))
     return EXIT_OK if decision.allowed else EXIT_BLOCKED
 
 
@@ -482,7 +490,7 @@ def _history(args) -> int:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
         lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
                      f"{counts}")
-    _out("\n".join(lines))
+    _out(_terminal(lines))
     return EXIT_OK
 
 
@@ -512,5 +520,5 @@ def _diff(args) -> int:
         for row in rows:
             lines.append(f"  {title:<6} {row.severity:<8} {row.rule_id} {row.asset} "
                          f"{row.message}")
-    _out("\n".join(lines))
+    _out(_terminal(lines))
     return EXIT_OK
