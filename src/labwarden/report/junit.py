@@ -26,6 +26,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from labwarden.model import AuditResult, Diagnostic, Finding
+from labwarden.report.escape import block
 from labwarden.report._common import (
     display_location,
     display_path,
@@ -168,4 +169,6 @@ def _timestamp(started: str) -> str | None:
 
 
 def _text(value: object) -> str:
-    return _NOT_XML.sub("", str(value))
+    # Controls and bidi overrides shown, as every reporter shows them (report.escape); what
+    # XML 1.0 cannot hold at all is dropped.
+    return _NOT_XML.sub("", block(value))
