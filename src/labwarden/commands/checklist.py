@@ -16,6 +16,8 @@ EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
 def register(commands) -> None:
+    from labwarden.cli import iso_date, whole_number
+
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")
     init.add_argument("--write", action="store_true",
@@ -27,7 +29,7 @@ def register(commands) -> None:
         parser.add_argument("service", metavar="SERVICE")
         parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                             "in the current directory or its parents)")
-        parser.add_argument("--today", metavar="DATE", help=argparse_suppress())
+        parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
         live = parser.add_argument_group("live evidence")
         live.add_argument("--live", action="store_true", help="also probe the service's URLs "
                           "and host (TLS, headers, SSH…) for evidence")
@@ -81,10 +83,10 @@ def register(commands) -> None:
                          help="replace today's record if it exists")
 
     history = service_command("history", "score and risk level over time", cmd_history)
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
 
     diff = commands.add_parser("diff", help="findings new, fixed and persisting between runs")
-    diff.add_argument("runs", nargs="*", type=int, metavar="RUN",
+    diff.add_argument("runs", nargs="*", type=whole_number(1, 2 ** 63 - 1), metavar="RUN",
                       help="two run IDs (default: the last two runs)")
     diff.add_argument("--service", help="the last two runs of this service")
     diff.add_argument("--config", metavar="FILE")
@@ -110,8 +112,7 @@ class _Context:
                               "(`labwarden init --write` proposes one)")
         self.config = load_config(path)
         self.inventory = load_inventory(self.config)
-        self.today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) \
-            else dt.date.today()
+        self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
     def book(self):
@@ -171,13 +172,9 @@ class _Context:
 
 
 def _run(handler, args) -> int:
-    from labwarden.config import ConfigError
-
-    try:
-        return handler(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"labwarden: {exc}\n")
-        return EXIT_ERROR
+    """Run a command; its ConfigError and StoreError are reported by `cli.guarded`, which
+    runs every command, as one line each and exit 2."""
+    return handler(args)
 
 
 def _out(text: str) -> None:
@@ -187,8 +184,16 @@ def _out(text: str) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 def cmd_init(args) -> int:
+    from labwarden.errors import UsageError
     from labwarden.inventory import propose
+    from labwarden.sources.compose.discover import discover
 
+    if not os.path.isdir(args.path):
+        raise UsageError(f"init {args.path}: " + ("is not a directory (init proposes the "
+                         "inventory of the Compose projects under a directory)"
+                         if os.path.exists(args.path) else "no such directory"))
+    if not discover([args.path], []):     # an inventory of nothing is no proposal
+        raise UsageError(f"init {args.path}: no Compose project found under it")
     base = os.path.abspath(args.path)
     proposal = propose([args.path], base)
     target = os.path.join(base, "labwarden.yaml")
@@ -441,6 +446,8 @@ def _diff(args) -> int:
     from labwarden.store import Store
 
     context = _Context(args)
+    if args.service is not None:
+        context.inventory.service(args.service)
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
