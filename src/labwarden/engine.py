@@ -17,11 +17,13 @@ from labwarden._record import Record
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
 from labwarden.rules import registry
+from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import (
     ComposeProject, ComposeTree, ContainerRef)
 from labwarden.sources.envfile import EnvFile
+from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, apply_waivers, inline_markers
 
 PARALLEL_MIN_PROJECTS = 48
@@ -174,13 +176,11 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
 
 
 def _read_text(path: str) -> str:
-    """A file's text for suppression comments; only regular files, never a FIFO or device."""
+    """A file's text for suppression comments, decoded as its source decoded it; only a
+    regular file, never a FIFO or device."""
     try:
-        if not os.path.isfile(path):
-            return ""
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(4 * 1024 * 1024)
-    except OSError:
+        return decode_text(read_regular(path, MAX_FILE_BYTES))
+    except (OSError, DecodeError):
         return ""
 
 

@@ -112,23 +112,16 @@ def _evidence(result) -> list[str]:
 
 def archive(evaluation: Evaluation, catalog: Catalog, records_dir: str, date: str,
             overwrite: bool = False) -> str:
-    """Write the record; refuse to replace an existing one unless `overwrite`."""
+    """Write the record; refuse to replace an existing one unless `overwrite`. The file name
+    comes from the service name, so it is checked to stay in `records_dir` (fsio.child
+    raises WriteRefused); the record appears complete or not at all."""
+    from labwarden import fsio
+
+    path = fsio.child(records_dir, f"{evaluation.service.name}-{date.replace('-', '')}.md")
     os.makedirs(records_dir, exist_ok=True)
-    path = os.path.join(records_dir, f"{evaluation.service.name}-{date.replace('-', '')}.md")
-    if os.path.exists(path) and not overwrite:
-        raise RecordExists(f"{path} exists: a record is not replaced silently (use --overwrite "
-                           "to replace it)")
     text = render_record(evaluation, catalog)
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if overwrite:
-        os.replace(temporary, path)
-    else:
-        try:
-            os.link(temporary, path)      # atomic "create if absent": never clobbers a race
-        except FileExistsError:
-            os.unlink(temporary)
-            raise RecordExists(f"{path} exists: a record is not replaced silently") from None
-        os.unlink(temporary)
+    with fsio.locked(path):
+        if not fsio.create(path, text, overwrite=overwrite):
+            raise RecordExists(f"{path} exists: a record is not replaced silently (use "
+                               "--overwrite to replace it)")
     return path

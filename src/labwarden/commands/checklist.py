@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 
 EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
@@ -172,9 +173,15 @@ class _Context:
 
 
 def _run(handler, args) -> int:
-    """Run a command; its ConfigError and StoreError are reported by `cli.guarded`, which
-    runs every command, as one line each and exit 2."""
-    return handler(args)
+    """Run a command. Its ConfigError and StoreError are reported by `cli.guarded`, which
+    runs every command, as one line each and exit 2; a refused write is reported here."""
+    from labwarden.fsio import WriteRefused
+
+    try:
+        return handler(args)
+    except WriteRefused as exc:
+        sys.stderr.write(f"labwarden: {exc}\n")
+        return EXIT_ERROR
 
 
 def _out(text: str) -> None:
@@ -184,8 +191,12 @@ def _out(text: str) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 def cmd_init(args) -> int:
+    return _run(_init, args)
+
+
+def _init(args) -> int:
+    from labwarden import fsio
     from labwarden.errors import UsageError
-    from labwarden.inventory import propose
     from labwarden.sources.compose.discover import discover
 
     if not os.path.isdir(args.path):
@@ -195,19 +206,67 @@ def cmd_init(args) -> int:
     if not discover([args.path], []):     # an inventory of nothing is no proposal
         raise UsageError(f"init {args.path}: no Compose project found under it")
     base = os.path.abspath(args.path)
-    proposal = propose([args.path], base)
-    target = os.path.join(base, "labwarden.yaml")
-    if args.write:
-        if os.path.exists(target):
+    proposal = _proposal(args.path, base)
+    if not args.write:
+        _out(proposal)
+        return EXIT_OK
+    target = fsio.child(base, "labwarden.yaml")
+    with fsio.locked(target):
+        # Loaded back the way every later command will load it, before it exists.
+        if not fsio.create(target, proposal, check=_loads_as_inventory):
             sys.stderr.write(f"labwarden: {target} exists; not overwritten. The proposal:\n")
             _out(proposal)
             return EXIT_ERROR
-        with open(target, "w", encoding="utf-8") as handle:
-            handle.write(proposal)
-        _out(f"wrote {target}")
-        return EXIT_OK
-    _out(proposal)
+    _out(f"wrote {target}")
     return EXIT_OK
+
+
+def _proposal(path: str, base: str) -> str:
+    """`labwarden init`: the inventory for the Compose projects under `path`, as YAML the
+    YAML library wrote (a project named `a: b #c` stays a string), one service per project
+    under a name unique in the file."""
+    import yaml
+
+    from labwarden.sources.compose.discover import discover
+
+    services: dict[str, dict] = {}
+    for spec in discover([path], []):
+        name = _unique(_service_name(spec.key), services)
+        services[name] = {"deployment_type": "docker", "deployment_date": dt.date.today(),
+                          "owner": "TODO", "purpose": "TODO", "criticality": "medium",
+                          "data_classification": "internal",
+                          "compose": os.path.relpath(spec.directory, base),
+                          "exposure": "internal"}
+    header = ("# Proposed by `labwarden init`: complete the owner, purpose, criticality and\n"
+              "# data classification of each service (the seed's Service Information).\n")
+    if not services:
+        return header + "services: {}   # no Compose project found\n"
+    return header + yaml.safe_dump({"services": services}, sort_keys=False,
+                                   allow_unicode=True, width=1 << 30)
+
+
+def _service_name(key: str) -> str:
+    """A project's path as a service name that is also a safe file name (records are named
+    after it): letters, digits, `.`, `_` and `-`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.") or "service"
+
+
+def _unique(name: str, taken) -> str:
+    number, candidate = 2, name
+    while candidate in taken:
+        candidate, number = f"{name}-{number}", number + 1
+    return candidate
+
+
+def _loads_as_inventory(path: str) -> None:
+    from labwarden.config import ConfigError, load_config
+    from labwarden.inventory import load_inventory
+
+    try:
+        load_inventory(load_config(path))
+    except ConfigError as exc:
+        raise ConfigError(f"labwarden init: the proposal does not load back, nothing "
+                          f"written ({exc})") from None
 
 
 def cmd_checklist(args) -> int:

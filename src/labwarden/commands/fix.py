@@ -124,7 +124,10 @@ def run(args) -> int:
     if "CMP090" in rules:
         context.container_names = _container_names(paths, args.compose_files, load)
 
-    fixes = plan(result.findings, selected, context)
+    fixes = plan(result.findings, selected, context,
+                 roots=_directories(paths + list(args.compose_files)))
+    for path, why in fixes.outside.items():
+        err.write(f"labwarden: not fixed: {why}\n")
     out = sys.stdout
     redacted = False
     for change in fixes.changes:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from labwarden._record import Record
 from labwarden.model import Location
-from labwarden.sources._read import read_at_most
+from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
+                                      read_regular)
 
 MAX_ENV_BYTES = 1024 * 1024
 _EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
@@ -228,39 +229,28 @@ def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None,
     env = EnvFile(path, role=role)
     whole = Location(path)
     try:
-        st = os.stat(path)
-        env.mode = stat.S_IMODE(st.st_mode)
-        if not stat.S_ISREG(st.st_mode):
-            env.problems.append(("not-a-file", "env file is not a regular file; not read",
-                                 whole))
-            env.readable = False
-            return env
-        if st.st_size > MAX_ENV_BYTES:
-            env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
-            env.readable = False
-            return env
-        with open(path, "rb") as handle:
-            data = read_at_most(handle, st.st_size, MAX_ENV_BYTES)
+        env.mode = stat.S_IMODE(os.stat(path).st_mode)
+        data = read_regular(path, MAX_ENV_BYTES)
+    except NotRegularFile as exc:
+        return _unread(env, "not-a-file", f"env file is {exc.kind}, not a regular file; "
+                       "not read", whole)
+    except FileTooLarge:
+        return _unread(env, "file-too-large", "env file over 1 MiB; not read", whole)
     except OSError as exc:
-        env.problems.append(("unreadable", f"cannot read env file: {exc.strerror}", whole))
-        env.readable = False
-        return env
-    if len(data) > MAX_ENV_BYTES:  # it grew after stat()
-        env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
-        env.readable = False
-        return env
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        env.problems.append(("binary-file", "env file contains NUL bytes: binary, not an env "
-                             "file", Location(path, line)))
-        return env
+        return _unread(env, "unreadable", f"cannot read env file: {exc.strerror}", whole)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        env.problems.append(("invalid-utf8", f"invalid UTF-8 at byte {exc.start}",
-                             Location(path, line)))
+        text = decode_text(data)
+    except DecodeError as exc:
+        message = "env file contains NUL bytes: binary, not an env file" \
+            if exc.code == "binary-file" else exc.message
+        env.problems.append((exc.code, message, Location(path, exc.line)))
         return env
     parsed = parse_env_text(text, path, lookup)
     parsed.mode, parsed.role = env.mode, role
     return parsed
+
+
+def _unread(env: EnvFile, code: str, message: str, location: Location) -> EnvFile:
+    env.problems.append((code, message, location))
+    env.readable = False
+    return env

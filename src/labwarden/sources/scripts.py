@@ -32,6 +32,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._read import FileTooLarge, NotRegularFile, file_kind, open_regular, \
+    read_regular
+from labwarden.sources._walk import walk
 
 # Shells bash -n and ShellCheck can read (zsh and fish cannot be checked by either).
 SHELLS = frozenset({"sh", "bash", "dash", "ksh", "mksh", "ash", "busybox", "posh"})
@@ -1244,20 +1247,19 @@ def parse_shebang(first_line: str) -> tuple[str | None, str | None, tuple[str, .
 def read_script(path: str, display: str, known: KnownContainers,
                 diagnostics: list[Diagnostic]) -> ShellScript | None:
     try:
-        if not os.path.isfile(path):
-            diagnostics.append(Diagnostic("error", "unreadable", "not a regular file",
-                                          Location(path)))
-            return None
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SCRIPT_BYTES + 1)
+        data = read_regular(path, MAX_SCRIPT_BYTES)
         executable = os.access(path, os.X_OK)
-    except OSError as exc:
-        diagnostics.append(Diagnostic("error", "unreadable", f"cannot read: {exc.strerror}",
+    except NotRegularFile as exc:
+        diagnostics.append(Diagnostic("error", "unreadable", f"{exc.strerror}; not checked",
                                       Location(path)))
         return None
-    if len(data) > MAX_SCRIPT_BYTES:
+    except FileTooLarge:
         diagnostics.append(Diagnostic("error", "too-large", f"larger than "
                                       f"{MAX_SCRIPT_BYTES // 1024 // 1024} MiB; not checked",
+                                      Location(path)))
+        return None
+    except OSError as exc:
+        diagnostics.append(Diagnostic("error", "unreadable", f"cannot read: {exc.strerror}",
                                       Location(path)))
         return None
     if b"\0" in data:
@@ -1283,14 +1285,14 @@ def read_script(path: str, display: str, known: KnownContainers,
 # --- finding scripts -------------------------------------------------------------------------
 
 def is_shell_script(path: str) -> bool:
-    """A `.sh`/`.bash` file, or a file without a suffix whose shebang names a shell."""
+    """A `.sh`/`.bash` file, or a regular file without a suffix whose shebang names a shell."""
     name = os.path.basename(path)
     if name.endswith(SCRIPT_SUFFIXES):
         return True
     if "." in name.lstrip("."):
         return False
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO would block the sniffing read forever
             first = handle.read(128).split(b"\n", 1)[0].decode("utf-8", errors="replace")
     except OSError:
         return False
@@ -1300,20 +1302,18 @@ def is_shell_script(path: str) -> bool:
 
 def find_scripts(paths: list[str], diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
     """(path, display path) of every script under `paths`; files named are taken as they
-    are. Display paths are relative to the directory named (or the file's directory)."""
+    are. Display paths are relative to the directory named (or the file's directory).
+    Links to directories are not followed (`_walk.walk` says which were skipped)."""
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for target in paths:
         if os.path.isdir(target):
-            for directory, dirs, files in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                for name in sorted(files):
-                    path = os.path.join(directory, name)
-                    if os.path.islink(path) and not os.path.isfile(path):
-                        continue
-                    if is_shell_script(path) and os.path.realpath(path) not in seen:
-                        seen.add(os.path.realpath(path))
-                        found.append((path, os.path.relpath(path, target)))
+            for _, entries in walk(target, SKIPPED_DIRS, diagnostics):
+                for entry in entries:
+                    if _is_script_entry(entry, diagnostics) and \
+                            os.path.realpath(entry.path) not in seen:
+                        seen.add(os.path.realpath(entry.path))
+                        found.append((entry.path, os.path.relpath(entry.path, target)))
         elif os.path.exists(target):
             if os.path.realpath(target) not in seen:
                 seen.add(os.path.realpath(target))
@@ -1322,6 +1322,28 @@ def find_scripts(paths: list[str], diagnostics: list[Diagnostic]) -> list[tuple[
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
                                           Location(target)))
     return found
+
+
+def _is_script_entry(entry: os.DirEntry, diagnostics: list[Diagnostic]) -> bool:
+    """Whether a file found in a directory is a script to check. A FIFO, socket or device
+    is not opened: one named like a script is read_script()'s error, any other is noted."""
+    try:
+        regular = entry.is_file()
+    except OSError:
+        regular = False
+    if regular:
+        return is_shell_script(entry.path)
+    if entry.is_symlink() and not os.path.exists(entry.path):
+        return False  # a broken link: nothing to read
+    if entry.name.endswith(SCRIPT_SUFFIXES):
+        return True
+    try:
+        kind = file_kind(os.stat(entry.path).st_mode) or "not a regular file"
+    except OSError:
+        return False
+    diagnostics.append(Diagnostic("warning", "not-a-file", f"{kind}, not a regular file; "
+                                  "not read", Location(entry.path)))
+    return False
 
 
 # --- bash -n and ShellCheck ----------------------------------------------------------------

@@ -5,21 +5,21 @@ because Compose reads YAML the way Go's yaml.v3 does, close to YAML 1.2's core s
 (`yes`/`on` are strings, `22:22` is a string, not a base-60 integer), and because every
 mapping key and sequence item must remember where it was written.
 
-Hostile input is refused before it can hurt: files over a size limit, binary files, invalid
-UTF-8, nesting deep enough to overflow libyaml's recursive composer (which would crash the
+Hostile input is refused before it can hurt: anything but a regular file, files over a size
+limit, binary files, invalid UTF-8 (UTF-16 and UTF-32 are read when a byte-order mark says
+so), nesting deep enough to overflow libyaml's recursive composer (which would crash the
 process, not raise), and alias "bombs" whose expansion would be exponential.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 
 import yaml
 
 from labwarden.model import Location
-from labwarden.sources._read import read_at_most
+from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
+                                      read_regular)
 
 try:  # libyaml is a hard requirement for speed, but a missing build must still work.
     from yaml import CSafeLoader as _Loader
@@ -140,33 +140,22 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file defensively; every refusal is a YamlLoadError with a location."""
     whole = Location(path)
     try:
-        st = os.stat(path)
+        data = read_regular(path, max_bytes)
+    except NotRegularFile as exc:
+        raise YamlLoadError("not-a-file", f"{exc.strerror}; not read", whole) from None
+    except FileTooLarge as exc:
+        size = f"file is {exc.size / 1048576:.1f} MiB, over" if exc.size is not None else \
+            "file is over"
+        raise YamlLoadError("file-too-large", f"{size} the {max_bytes / 1048576:.0f} MiB "
+                            "limit; not parsed", whole) from None
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise YamlLoadError("not-a-file", "not a regular file", whole)
-    if st.st_size > max_bytes:
-        raise YamlLoadError("file-too-large", f"file is {st.st_size / 1048576:.1f} MiB, over the "
-                            f"{max_bytes / 1048576:.0f} MiB limit; not parsed", whole)
     try:
-        with open(path, "rb") as handle:
-            data = read_at_most(handle, st.st_size, max_bytes)
-    except OSError as exc:
-        raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
-    if len(data) > max_bytes:  # it grew after stat(), or stat() did not tell its size
-        raise YamlLoadError("file-too-large", f"file is over the {max_bytes / 1048576:.0f} MiB "
-                            "limit; not parsed", whole)
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise YamlLoadError("binary-file", "file contains NUL bytes: binary, not YAML",
-                            Location(path, line))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise YamlLoadError("invalid-utf8", f"invalid UTF-8 at byte {exc.start}",
-                            Location(path, line)) from None
-    return text[1:] if text.startswith("\ufeff") else text
+        return decode_text(data)
+    except DecodeError as exc:
+        message = "file contains NUL bytes: binary, not YAML" if exc.code == "binary-file" \
+            else exc.message
+        raise YamlLoadError(exc.code, message, Location(path, exc.line)) from None
 
 
 # A line that opens with MAX_DEPTH characters of block indentation (`^[ \t?:-]{200}` in

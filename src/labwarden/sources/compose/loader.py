@@ -393,9 +393,14 @@ def _extend(ctx: _Context, path: str, base_dir: str, services: Map, name: str,
         return service
     base_path = os.path.join(base_dir, base_file) if base_file else path
     marker = (os.path.abspath(base_path), base_name)
-    if marker in chain or depth > MAX_EXTENDS_DEPTH:
+    if marker in chain:
         ctx.report("error", "extends-cycle", f"`extends` of {base_name!r} loops back on itself",
                    loc)
+        return service
+    if depth >= MAX_EXTENDS_DEPTH:
+        ctx.report("error", "extends-too-deep", f"`extends` of {base_name!r} goes deeper than "
+                   f"{MAX_EXTENDS_DEPTH} levels (the depth limit); the rest of the chain is "
+                   "not followed", loc)
         return service
     if base_file:
         base_dir = os.path.dirname(base_path)  # its own relative paths resolve there
@@ -470,8 +475,12 @@ def _include(ctx: _Context, data: Map, base_dir: str, environment: dict[str, str
             ctx.report("error", "bad-include", "`include` takes paths to Compose files", loc)
             continue
         targets = [os.path.join(base_dir, p) for p in paths]
-        if os.path.abspath(targets[0]) in including or depth >= MAX_INCLUDE_DEPTH:
+        if os.path.abspath(targets[0]) in including:
             ctx.report("error", "include-cycle", f"{paths[0]} includes itself", loc)
+            continue
+        if depth >= MAX_INCLUDE_DEPTH:
+            ctx.report("error", "include-too-deep", f"{paths[0]}: `include` nested deeper than "
+                       f"{MAX_INCLUDE_DEPTH} levels (the depth limit); not loaded", loc)
             continue
         include_dir = os.path.join(base_dir, project_dir) if isinstance(project_dir, str) \
             else os.path.dirname(targets[0])

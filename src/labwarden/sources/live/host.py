@@ -238,6 +238,9 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
         sshd_fact = await _sshd_fact(transport, sshd, facts, location)
         if sshd_fact is not None:
             found.append(sshd_fact)
+    for path, why in getattr(transport, "skipped", ()):
+        facts.diagnostics.append(Diagnostic("error", "not-a-file", f"not read: {why}",
+                                            Location(path)))
     return found
 
 

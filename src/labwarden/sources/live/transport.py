@@ -49,6 +49,8 @@ import shlex
 from dataclasses import dataclass
 from typing import ClassVar
 
+from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
+
 # argv[0] (its basename) → a predicate over the arguments that follow it.
 _SS_FLAGS = re.compile(r"^-[tulpnaeHxw46]+$")
 _TABLES = frozenset({"filter", "nat", "mangle", "raw", "security"})
@@ -104,20 +106,18 @@ class CommandResult:
 MAX_FILE = 4 << 20
 
 
-def _read_bounded(path: str) -> bytes | None:
-    """At most MAX_FILE bytes, in small reads (sysctl files refuse one huge read)."""
-    chunks, size = [], 0
+def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
+    """At most MAX_FILE bytes of a regular file (in small reads: sysctl files refuse one huge
+    read); None when it is absent or unreadable. One that is there but not read (a FIFO
+    would block the reader, a device never ends, or it is too large) is added to `skipped`
+    with the reason, for the collector to report."""
     try:
-        with open(path, "rb") as handle:
-            while size < MAX_FILE:
-                chunk = handle.read(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+        return read_regular(path, MAX_FILE)
+    except (NotRegularFile, FileTooLarge) as exc:
+        skipped.append((path, exc.strerror))
+        return None
     except OSError:
         return None
-    return b"".join(chunks)
 
 
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
@@ -128,7 +128,8 @@ TIMED_OUT = 124
 class Transport:
     """Run an allow-listed read-only command, read a file. Never raises for a failing
     command (see `CommandResult.rc`); `read_file` returns None when the file is absent or
-    unreadable."""
+    unreadable. Local files are read only when they are regular files: one that is there
+    but was not read is listed in `skipped` (path, reason) where a transport keeps it."""
 
     name = "transport"
 
@@ -164,6 +165,7 @@ class LocalTransport(Transport):
         self.timeout = timeout
         self.prefix = list(prefix or [])
         self.root = root
+        self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
@@ -192,7 +194,8 @@ class LocalTransport(Transport):
             return await self._read_in_prefix(path)
         full = os.path.join(self.root, path.lstrip("/"))
 
-        return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full), self.timeout)
+        return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full, self.skipped),
+                                      self.timeout)
 
 
     async def _read_in_prefix(self, path: str) -> bytes | None:
@@ -220,9 +223,10 @@ class SnapshotTransport(Transport):
 
     def __init__(self, directory: str):
         self.directory = directory
+        self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
 
     def _read(self, path: str) -> bytes | None:
-        return _read_bounded(path)
+        return _read_bounded(path, self.skipped)
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
