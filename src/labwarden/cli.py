@@ -289,8 +289,10 @@ def _is_input(path: str, inputs: list[str | None]) -> bool:
         return True
     if path.endswith(_INPUT_SUFFIXES) or os.path.basename(path) == ".env":
         return True
+    from labwarden.sources._read import open_regular
+
     try:
-        with open(path, "rb") as handle:     # a regular file (check_output made sure)
+        with open_regular(path) as handle:   # a FIFO put there since would block open()
             return handle.read(2) == b"#!"   # a script, found by its shebang
     except OSError:
         return False
