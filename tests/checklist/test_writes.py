@@ -186,6 +186,8 @@ def test_init_writes_nothing_that_does_not_load_back(tmp_path, capsys, monkeypat
     from labwarden.commands import checklist
 
     monkeypatch.setattr(checklist, "_proposal", lambda path, base: "services:\n  x: [\n")
+    (tmp_path / "app").mkdir()      # a project to propose (an empty tree is refused first)
+    (tmp_path / "app" / "compose.yaml").write_text("services:\n  web:\n    image: nginx\n")
     code, _, err = run(capsys, "init", str(tmp_path), "--write")
     assert code == 2 and "does not load back" in err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["app"]

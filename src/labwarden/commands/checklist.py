@@ -17,6 +17,8 @@ EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
 def register(commands) -> None:
+    from labwarden.cli import iso_date, whole_number
+
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")
     init.add_argument("--write", action="store_true",
@@ -28,7 +30,7 @@ def register(commands) -> None:
         parser.add_argument("service", metavar="SERVICE")
         parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                             "in the current directory or its parents)")
-        parser.add_argument("--today", metavar="DATE", help=argparse_suppress())
+        parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
         live = parser.add_argument_group("live evidence")
         live.add_argument("--live", action="store_true", help="also probe the service's URLs "
                           "and host (TLS, headers, SSH…) for evidence")
@@ -82,10 +84,10 @@ def register(commands) -> None:
                          help="replace today's record if it exists")
 
     history = service_command("history", "score and risk level over time", cmd_history)
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
 
     diff = commands.add_parser("diff", help="findings new, fixed and persisting between runs")
-    diff.add_argument("runs", nargs="*", type=int, metavar="RUN",
+    diff.add_argument("runs", nargs="*", type=whole_number(1, 2 ** 63 - 1), metavar="RUN",
                       help="two run IDs (default: the last two runs)")
     diff.add_argument("--service", help="the last two runs of this service")
     diff.add_argument("--config", metavar="FILE")
@@ -111,8 +113,7 @@ class _Context:
                               "(`labwarden init --write` proposes one)")
         self.config = load_config(path)
         self.inventory = load_inventory(self.config)
-        self.today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) \
-            else dt.date.today()
+        self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
     def book(self):
@@ -172,12 +173,13 @@ class _Context:
 
 
 def _run(handler, args) -> int:
-    from labwarden.config import ConfigError
+    """Run a command. Its ConfigError and StoreError are reported by `cli.guarded`, which
+    runs every command, as one line each and exit 2; a refused write is reported here."""
     from labwarden.fsio import WriteRefused
 
     try:
         return handler(args)
-    except (ConfigError, WriteRefused) as exc:
+    except WriteRefused as exc:
         sys.stderr.write(f"labwarden: {exc}\n")
         return EXIT_ERROR
 
@@ -202,7 +204,15 @@ def cmd_init(args) -> int:
 
 def _init(args) -> int:
     from labwarden import fsio
+    from labwarden.errors import UsageError
+    from labwarden.sources.compose.discover import discover
 
+    if not os.path.isdir(args.path):
+        raise UsageError(f"init {args.path}: " + ("is not a directory (init proposes the "
+                         "inventory of the Compose projects under a directory)"
+                         if os.path.exists(args.path) else "no such directory"))
+    if not discover([args.path], []):     # an inventory of nothing is no proposal
+        raise UsageError(f"init {args.path}: no Compose project found under it")
     base = os.path.abspath(args.path)
     proposal = _proposal(args.path, base)
     if not args.write:
@@ -503,6 +513,8 @@ def _diff(args) -> int:
     from labwarden.store import Store
 
     context = _Context(args)
+    if args.service is not None:
+        context.inventory.service(args.service)
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
