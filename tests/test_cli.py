@@ -74,6 +74,7 @@ def test_exit_2_on_usage_and_configuration_errors(tmp_path: Path) -> None:
 def test_json_to_a_file(tmp_path: Path) -> None:
     write(tmp_path / "app" / "compose.yaml", PRIVILEGED)
     out = tmp_path / "reports" / "audit.json"
+    out.parent.mkdir()          # a missing folder is refused (tests/test_bad_input.py)
     result = run("audit", str(tmp_path / "app"), "--format", "json", "-o", str(out))
     assert result.returncode == 1 and result.stdout == ""
     document = json.loads(out.read_text())

@@ -86,3 +86,25 @@ def test_a_killed_writer_leaves_the_database_consistent(tmp_path: Path) -> None:
         # Killed before its first commit: that transaction was under way and is not visible.
         killed_mid_write += committed == 0
     assert killed_mid_write >= 1, "no kill landed inside a transaction; the test proved nothing"
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: p.write_text("# not a database\n" * 100), "file is not a database"),
+    (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200), "cannot open it"),
+])
+def test_a_history_path_that_is_not_a_database_is_a_store_error(tmp_path: Path, make,
+                                                                reason: str) -> None:
+    path = tmp_path / "history.db"
+    make(path)
+    with pytest.raises(StoreError) as caught:
+        Store(str(path))
+    assert str(path) in str(caught.value) and reason in str(caught.value)
+
+
+def test_diff_of_a_run_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "h.db")) as store:
+        run_id = store.record(result(["a"]))
+        with pytest.raises(StoreError, match=f"no run {run_id + 1} in the history"):
+            store.diff(run_id, run_id + 1)
+        assert store.diff(run_id, run_id).persisting

@@ -2,7 +2,9 @@
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage,
 configuration or input error that left part of the target unchecked (unless
---allow-partial).
+--allow-partial). Nothing else escapes `main`: an unexpected exception is a labwarden bug,
+and it still exits 2 with one line (never 1, which CI reads as "findings"; never a
+traceback, unless LABWARDEN_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import argparse
 import os
 import sys
 
+from labwarden.errors import UsageError
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("terminal", "json", "sarif", "markdown", "html")
+FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 
@@ -21,6 +25,50 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"labwarden: error: {message}\n")
         sys.exit(EXIT_ERROR)
+
+
+# --- argument types: a bad value is a usage error from argparse, not a crash later ---------
+
+def whole_number(low: int, high: int):
+    """An argparse type for integers in [low, high] (SQLite, ports and process counts all
+    have a range; `1e23` is not a count)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type for a timeout: a finite number of seconds above zero."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 < value <= 86400):
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
+    return value
+
+
+def iso_date(text: str):
+    """An argparse type for YYYY-MM-DD."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+PORT = whole_number(0, 65535)
+COUNT = whole_number(1, 4096)
 
 
 BUILTIN_COMMANDS = ("audit", "rules", "rule", "docs")
@@ -73,20 +121,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("--use-env", action="store_true", help="also interpolate variables "
                        "from this shell's environment (off by default: audits are "
                        "reproducible)")
-    audit.add_argument("--jobs", type=int, default=None, metavar="N",
+    audit.add_argument("--jobs", type=COUNT, default=None, metavar="N",
                        help="worker processes (default: one per core for large trees)")
     live = audit.add_argument_group("live checks (only the targets you name are touched)")
     live.add_argument("--live", action="store_true", help="also probe the URLs and hosts "
                       "named in the inventory (labwarden.yaml services)")
-    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+    live.add_argument("--timeout", type=seconds, default=5.0, metavar="SECONDS",
                       help="per connection (default 5)")
-    live.add_argument("--concurrency", type=int, default=32, metavar="N",
+    live.add_argument("--concurrency", type=COUNT, default=32, metavar="N",
                       help="probes in flight at once (default 32)")
     live.add_argument("--ca-file", metavar="FILE", help="trust this CA (a private CA is the "
                       "homelab norm)")
     live.add_argument("--tls-profile", choices=("intermediate", "modern"),
                       default="intermediate", help="Mozilla server-side TLS profile")
-    live.add_argument("--http-port", type=int, default=None, metavar="PORT",
+    live.add_argument("--http-port", type=PORT, default=None, metavar="PORT",
                       help="plain-HTTP port checked for the redirect (0: do not check)")
     live.add_argument("--ports", metavar="LIST", help="ports for tcp:// scans, e.g. 22,80,443")
     live.add_argument("--resolve", action="append", default=[], metavar="HOST[:PORT]=ADDR",
@@ -132,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     handler = getattr(args, "handler", None) or {
         "audit": cmd_audit, "rules": cmd_rules, "rule": cmd_rule, "docs": cmd_docs}[args.command]
+    return guarded(handler, args)
+
+
+def guarded(handler, args) -> int:
+    """Run a command so that whatever goes wrong ends in a documented exit code: a usage
+    error (bad configuration, history, output path…) and any unexpected exception exit 2
+    with one line each, never 1 and never a traceback."""
     try:
         return handler(args)
     except BrokenPipeError:  # `labwarden audit | head` is not an error
@@ -139,23 +194,151 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except UsageError as exc:
+        sys.stderr.write(exc.lines())
+        return EXIT_ERROR
+    except Exception as exc:   # noqa: BLE001 - the last line of defence, by design
+        sys.stderr.write(unexpected(exc, args) + "\n")
+        if os.environ.get("LABWARDEN_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_ERROR
+
+
+def unexpected(exc: BaseException, args) -> str:
+    """The one line for an exception nothing expected: what the command was given and where
+    labwarden failed, but not the exception's message, which may quote a value from the
+    input (a password in an environment variable, say)."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # The system refused something: the file and the reason say what to do about it.
+        return f"labwarden: {exc.filename}: {exc.strerror or type(exc).__name__}"
+    frame = _innermost_labwarden_frame(exc)
+    where = f" at {frame}" if frame else ""
+    return (f"labwarden: internal error ({type(exc).__name__}{where}) on "
+            f"{described_input(args)}; this is a labwarden bug, please report it "
+            "(LABWARDEN_DEBUG=1 shows the traceback)")
+
+
+def _innermost_labwarden_frame(exc: BaseException) -> str:
+    import traceback
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(package + os.sep):
+            found = f"{os.path.relpath(frame.filename, os.path.dirname(package))}:{frame.lineno}"
+    return found
+
+
+def described_input(args) -> str:
+    """`labwarden COMMAND` and what it was asked to read: paths, files, service, config, with
+    any password in a URL redacted."""
+    from labwarden.redact import redact_url
+
+    words = [args.command]
+    for name, option in (("service", ""), ("paths", ""), ("path", ""), ("compose_files", "-f"),
+                         ("config", "--config"), ("env_file", "--env-file"), ("output", "-o")):
+        value = getattr(args, name, None)
+        for item in value if isinstance(value, list) else [value] if value else []:
+            words += [option, str(item)] if option else [str(item)]
+    return "`labwarden " + " ".join(redact_url(w) for w in words) + "`"
 
 
 def emit(text: str, output: str | None) -> None:
-    """Write a report to `output`, or to stdout."""
+    """Write a report to `output` (already accepted by `check_output`), or to stdout."""
     if output:
-        directory = os.path.dirname(output)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:   # a full disk, a directory made meanwhile, no permission
+            raise OutputError(f"cannot write the report to {output}: "
+                              f"{exc.strerror or exc}") from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+class OutputError(UsageError):
+    """A report path that cannot or must not be written."""
+
+
+# Reports are JSON, SARIF, Markdown, HTML or text: an existing file of these kinds is
+# something labwarden reads (Compose, included and env files, labwarden.yaml, scripts).
+_INPUT_SUFFIXES = (".yaml", ".yml", ".env", ".sh", ".bash")
+
+
+def check_output(output: str | None, inputs: list[str | None]) -> None:
+    """Refuse, before any work, a report path that cannot be written or that would replace
+    an input (`-o compose.yaml`). A missing folder is refused too, not created: a typo in a
+    CI script would otherwise put the report where nobody looks."""
+    if not output:
+        return
+    if os.path.isdir(output):
+        raise OutputError(f"-o {output}: is a directory; name the report file")
+    folder = os.path.dirname(output)
+    if folder and not os.path.isdir(folder):
+        raise OutputError(f"-o {output}: the folder {folder} does not exist")
+    if os.path.isfile(output) and _is_input(output, inputs):
+        raise OutputError(f"-o {output}: is an input labwarden reads; a report would "
+                          "overwrite it (name another file)")
+
+
+def _is_input(path: str, inputs: list[str | None]) -> bool:
+    real = os.path.realpath(path)
+    if any(os.path.realpath(i) == real for i in inputs if i):
+        return True
+    if path.endswith(_INPUT_SUFFIXES) or os.path.basename(path) == ".env":
+        return True
+    from labwarden.sources._read import open_regular
+
+    try:
+        with open_regular(path) as handle:   # a FIFO put there since would block open()
+            return handle.read(2) == b"#!"   # a script, found by its shebang
+    except OSError:
+        return False
+
+
+def check_input_file(path: str | None, option: str) -> None:
+    """An input file named by an option must be there: a missing --env-file would otherwise
+    be an audit without its variables, reported as a clean run."""
+    if path is None:
+        return
+    if not os.path.exists(path):
+        raise UsageError(f"{option} {path}: no such file")
+    if not os.path.isfile(path):
+        raise UsageError(f"{option} {path}: is not a regular file")
+
+
+def nothing_checked(result, paths: list[str], what: str, checked: int) -> None:
+    """Add an error to a result that read nothing at all (`checked`: the projects or scripts
+    it read) and found no error to say why: an empty directory, a tree without Compose
+    files. A security gate fails closed; --allow-partial accepts it."""
+    if checked or result.errors:
+        return
+    from labwarden.model import Diagnostic, Location
+
+    result.diagnostics.append(Diagnostic(
+        "error", "nothing-to-audit", f"no {what} found here: nothing was checked",
+        Location(paths[0] if paths else ".")))
+
+
+def finish(result, args, config) -> int:
+    """The exit code of a report command; when it is 2, one line on stderr says why (the
+    report itself may have gone to a file, or be too long to read in a CI log)."""
+    from labwarden.engine import exit_code
+
+    code = exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
+    if code == EXIT_ERROR:
+        errors = result.errors
+        more = f" (and {len(errors) - 1} more, in the report)" if len(errors) > 1 else ""
+        sys.stderr.write(f"labwarden: not checked: {errors[0]}{more}; exit 2 "
+                         "(--allow-partial accepts a partial check)\n")
+    return code
+
+
 def cmd_audit(args) -> int:
-    from labwarden.config import ConfigError, find_config, load_config
-    from labwarden.engine import AuditOptions, audit, exit_code
+    from labwarden.config import find_config, load_config
+    from labwarden.engine import AuditOptions, audit
     from labwarden.sources.compose.loader import LoadOptions
 
     from labwarden.sources.live.targets import looks_like_target
@@ -164,24 +347,24 @@ def cmd_audit(args) -> int:
     paths = [p for p in args.paths if not looks_like_target(p)]
     if not paths and not args.compose_files and not target_texts:
         paths = ["."]
+    check_input_file(args.env_file, "--env-file")
+    config_path = None if args.no_config else (args.config or find_config(
+        paths or args.compose_files or ["."]))
+    check_output(args.output, paths + args.compose_files + [args.env_file, config_path])
+    config = load_config(config_path)
     try:
-        config_path = None if args.no_config else (args.config or find_config(
-            paths or args.compose_files or ["."]))
-        config = load_config(config_path)
         targets = _targets(args, config, target_texts)
         probe = _probe_options(args) if targets else None
-    except ConfigError as exc:
-        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
-        return EXIT_ERROR
     except ValueError as exc:   # a malformed target
-        sys.stderr.write(f"labwarden: {exc}\n")
-        return EXIT_ERROR
+        raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
                        profiles=tuple(args.profiles) if args.profiles else None)
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
                            probe=probe)
     result = audit(paths, options)
+    if not targets:
+        nothing_checked(result, paths, "Compose file", result.projects)
 
     from labwarden.report import render
 
@@ -189,14 +372,10 @@ def cmd_audit(args) -> int:
     color = False if args.output and args.color is None else args.color
     extra = {}
     if args.format in ("html", "markdown"):
-        try:
-            extra = _report_context(paths, config, result, args.format)
-        except ConfigError as exc:
-            sys.stderr.write(f"labwarden: configuration error: {exc}\n")
-            return EXIT_ERROR
+        extra = _report_context(paths, config, result, args.format)
     text = render(result, args.format, color=color, **extra)
     emit(text, args.output)
-    return exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
+    return finish(result, args, config)
 
 
 def fail_threshold(option: str | None, config):
@@ -258,8 +437,10 @@ def _probe_options(args):
         try:
             ports = tuple(int(p) for p in args.ports.split(",") if p.strip())
         except ValueError:
-            raise ValueError(f"--ports takes port numbers separated by commas, not "
-                             f"{args.ports!r}") from None
+            ports = ()
+        if not ports or not all(0 < p < 65536 for p in ports):
+            raise ValueError(f"--ports takes port numbers (1-65535) separated by commas, not "
+                             f"{args.ports!r}")
     resolve = {}
     for entry in args.resolve:
         name, sep, address = entry.partition("=")
@@ -305,6 +486,10 @@ def cmd_rule(args) -> int:
 def cmd_docs(args) -> int:
     from labwarden.ruledoc import write_docs
     from labwarden.rules.registry import all_rules
+
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise OutputError(f"--output {args.output}: is not a directory (docs writes one page "
+                          "per rule into it)")
 
     written = write_docs(all_rules(), args.output)
     emit(f"wrote {len(written)} pages to {args.output}", None)

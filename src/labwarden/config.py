@@ -1,12 +1,20 @@
 """labwarden.yaml: the policy, rule selection and waivers (the inventory comes with the
-checklist). A malformed configuration is a usage error (exit 2) that names the line."""
+checklist). A malformed configuration is a usage error (exit 2) that names the line.
+
+The whole file is checked against `SCHEMA` when it is loaded, whichever command reads it:
+a misspelt key (`policy.fial_on`) would otherwise be a setting silently not applied, and a
+list where a path belongs (`records_dir: [a]`) a directory named `['a']`. Every problem is
+reported at once, each with its line, misspelt keys with the closest known one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 
+from labwarden.errors import UsageError
 from labwarden.model import Location, Severity
 from labwarden.settings import Settings
 from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file
@@ -15,10 +23,15 @@ from labwarden.suppress import Waiver
 CONFIG_NAMES = ("labwarden.yaml", "labwarden.yml", ".labwarden.yaml")
 
 
-class ConfigError(Exception):
-    def __init__(self, message: str, location: Location | None = None):
-        super().__init__(f"{location}: {message}" if location else message)
+class ConfigError(UsageError):
+    """A problem of labwarden.yaml (or of a name or date given for it), with its place;
+    `more` are further problems of the same file, already formatted with theirs."""
+
+    def __init__(self, message: str, location: Location | None = None, *more: str):
+        super().__init__(f"{location}: {message}" if location else message, *more)
         self.location = location
+        # Said when the file is named; a service or date from the command line is not one.
+        self.prefix = "configuration error: " if location else ""
 
 
 @dataclass
@@ -30,6 +43,214 @@ class Config:
     disabled: set[str] = field(default_factory=set)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     raw: Map = field(default_factory=Map)
+
+
+# --- names ---------------------------------------------------------------------------------
+
+# Service and host names become file names (records, history) and table rows: one path
+# component, no separators, no control characters, nothing a shell or Markdown reads.
+NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+NAME_RULE_TEXT = ("a letter or digit, then letters, digits, `.`, `_` or `-`, at most 100 "
+                  "characters (no `/`, no `..`, no spaces or control characters)")
+
+
+def name_problem(name: object, what: str = "service") -> str | None:
+    """Why `name` cannot name a service or host, or None when it can."""
+    text = str(name)
+    if NAME_RULE.fullmatch(text) and ".." not in text:
+        return None
+    return f"{what} name {text!r} is not allowed: a name is {NAME_RULE_TEXT}"
+
+
+# --- schema --------------------------------------------------------------------------------
+
+class _Kind:
+    """What a value of labwarden.yaml must be: `problems` says what is wrong with one."""
+
+    label = ""
+
+    def problems(self, value, where: str, loc: Location | None) -> list[tuple[str, object]]:
+        return [] if self.accepts(value) else [(f"`{where}` must be {self.label}, not "
+                                                f"{_described(value)}", loc)]
+
+    def accepts(self, value) -> bool:
+        return True
+
+
+class _Text(_Kind):
+    label = "text"
+
+    def accepts(self, value) -> bool:   # a number reads as the text it is written as
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+class _Flag(_Kind):
+    label = "true or false"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, bool)
+
+
+class _Whole(_Kind):
+    label = "a whole number"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Number(_Kind):
+    label = "a number"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _ListOf(_Kind):
+    def __init__(self, item: _Kind, or_one: bool = False):
+        self.item, self.or_one = item, or_one   # or_one: a single item may stand alone
+        self.label = f"a list of {item.label}" + (f" or {item.label}" if or_one else "")
+
+    def problems(self, value, where, loc):
+        if self.or_one and self.item.accepts(value):
+            return self.item.problems(value, where, loc)
+        if not isinstance(value, Seq):
+            return super().problems(value, where, loc)
+        found = []
+        for index, item in enumerate(value):
+            found += self.item.problems(item, f"{where}[{index}]", value.loc_of(index))
+        return found
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, Seq)
+
+
+class _Table(_Kind):
+    """A mapping with known keys; `extension`: keys with this prefix are the user's own."""
+
+    label = "a mapping"
+
+    def __init__(self, fields: dict[str, _Kind], extension: str | None = None):
+        self.fields, self.extension = fields, extension
+
+    def problems(self, value, where, loc):
+        if not isinstance(value, Map):
+            return super().problems(value, where, loc)
+        found = []
+        for key, item in value.items():
+            kind = self.fields.get(key)
+            here = f"{where}.{key}" if where else key
+            if kind is None:
+                if not (self.extension and key.startswith(self.extension)):
+                    found.append((_unknown_key(key, here, self.fields), value.loc_of(key)))
+            elif item is not None:          # an empty value is the same as none
+                found += kind.problems(item, here, value.loc_of(key))
+        return found
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, Map)
+
+
+class _Named(_Kind):
+    """A mapping from names the user chooses (services, hosts) to values of one kind."""
+
+    def __init__(self, item: _Kind, what: str | None = None, label: str | None = None):
+        self.item, self.what = item, what       # what: the names must be valid `what` names
+        self.label = label or f"a mapping of {what or 'names'} to {item.label}"
+
+    def problems(self, value, where, loc):
+        if not isinstance(value, Map):
+            return super().problems(value, where, loc)
+        found = []
+        for name, item in value.items():
+            problem = self.what and name_problem(name, self.what)
+            if problem:
+                found.append((problem, value.loc_of(name)))
+            else:
+                found += self.item.problems(item, f"{where}.{name}", value.loc_of(name))
+        return found
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, Map)
+
+
+class _Either(_Kind):
+    def __init__(self, *kinds: _Kind):
+        self.kinds = kinds
+        self.label = " or ".join(k.label for k in kinds)
+
+    def problems(self, value, where, loc):
+        for kind in self.kinds:
+            if kind.accepts(value):
+                return kind.problems(value, where, loc)
+        return super().problems(value, where, loc)
+
+    def accepts(self, value) -> bool:
+        return any(k.accepts(value) for k in self.kinds)
+
+
+TEXT, FLAG, WHOLE, NUMBER = _Text(), _Flag(), _Whole(), _Number()
+TEXTS = _ListOf(TEXT)
+TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
+WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT}))
+SERVICE = _Table({
+    "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
+    "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
+    "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT})
+HOST = _Table({"address": TEXT, "deployment_type": TEXT})
+SCHEMA = _Table({
+    "version": WHOLE,
+    "policy": _Table({"fail_on": TEXT, "trusted_registries": TEXTS,
+                      "container_name_pattern": TEXT, "internet_facing_ports": _ListOf(WHOLE),
+                      "proxy_services": TEXTS, "require_digest": FLAG}),
+    "rules": _Table({"disable": TEXTS,
+                     "severity": _Named(TEXT, label="a mapping of rule to severity")}),
+    "waivers": _ListOf(_Table({"rule": TEXT, "scope": WAIVER_SCOPE, "justification": TEXT,
+                               "owner": TEXT, "expires": TEXT})),
+    "records_dir": TEXT, "attestations": TEXT, "history": TEXT,
+    "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS}),
+    "remediation": _Table({"restart_minutes": _Named(
+        _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
+    "services": _Named(SERVICE, what="service", label="a mapping of service names"),
+    "hosts": _Named(HOST, what="host", label="a mapping of host names"),
+}, extension="x-")
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _unknown_key(key: str, where: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else \
+        f" (known: {', '.join(sorted(known))})"
+    return f"unknown key `{where}`{hint}"
+
+
+def _described(value) -> str:
+    """What a wrong value is, by its type: the value itself may be long, or a secret."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, Map):
+        return "a mapping"
+    if isinstance(value, Seq):
+        return "a list"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text"
+
+
+def check_schema(data: Map, path: str) -> None:
+    """Raise one ConfigError listing every way `data` departs from SCHEMA."""
+    found = SCHEMA.problems(data, "", Location(path, 1))
+    if not found:
+        return
+    shown = [f"{loc}: {message}" if loc else message for message, loc in found]
+    if len(shown) > MAX_PROBLEMS_SHOWN:
+        shown[MAX_PROBLEMS_SHOWN:] = [f"{path}: … and {len(found) - MAX_PROBLEMS_SHOWN} more "
+                                      "problems"]
+    (message, loc), rest = found[0], shown[1:]
+    raise ConfigError(message, loc, *rest)
 
 
 def find_config(paths: list[str]) -> str | None:
@@ -66,13 +287,12 @@ def load_config(path: str | None) -> Config:
     data = documents[0] if documents else Map()
     if not isinstance(data, Map):
         raise ConfigError("labwarden.yaml must be a mapping", Location(path, 1))
+    check_schema(data, path)
     config = Config(path=path, raw=data)
-    policy = data.get("policy") or Map()
-    if not isinstance(policy, Map):
-        raise ConfigError("`policy` must be a mapping", data.loc_of("policy"))
-    _apply_policy(config, policy)
+    # SCHEMA vouched for the types below; what is left is what the values refer to.
+    _apply_policy(config, data.get("policy") or Map())
     rules = data.get("rules") or Map()
-    if isinstance(rules, Map):
+    if rules:
         from labwarden.rules import registry
 
         for ref, loc in _strings(rules, "disable"):
@@ -87,8 +307,6 @@ def load_config(path: str | None) -> Config:
                 raise ConfigError(f"no rule {ref!r}", overrides.loc_of(ref))
             config.severity_overrides[found.id] = _severity(level, overrides.loc_of(ref))
     waivers = data.get("waivers") or Seq()
-    if not isinstance(waivers, Seq):
-        raise ConfigError("`waivers` must be a list", data.loc_of("waivers"))
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
     return config
@@ -101,8 +319,6 @@ def _apply_policy(config: Config, policy: Map) -> None:
     if "trusted_registries" in policy:
         settings.trusted_registries = tuple(s for s, _ in _strings(policy, "trusted_registries"))
     if "container_name_pattern" in policy:
-        import re
-
         pattern = str(policy["container_name_pattern"])
         try:
             re.compile(pattern)
@@ -111,12 +327,12 @@ def _apply_policy(config: Config, policy: Map) -> None:
                               policy.loc_of("container_name_pattern")) from None
         settings.container_name_pattern = pattern
     if "internet_facing_ports" in policy:
-        try:
-            settings.internet_facing_ports = tuple(
-                int(p) for p, _ in _strings(policy, "internet_facing_ports"))
-        except ValueError:
-            raise ConfigError("internet_facing_ports takes port numbers",
-                              policy.loc_of("internet_facing_ports")) from None
+        ports = policy["internet_facing_ports"] or Seq()
+        for index, port in enumerate(ports):
+            if not 1 <= port <= 65535:
+                raise ConfigError(f"internet_facing_ports takes port numbers (1-65535), not "
+                                  f"{port}", ports.loc_of(index))
+        settings.internet_facing_ports = tuple(ports)
     if "proxy_services" in policy:
         settings.proxy_services = tuple(s for s, _ in _strings(policy, "proxy_services"))
     if "require_digest" in policy:
@@ -139,10 +355,7 @@ def _severity(value, loc: Location) -> Severity:
         raise ConfigError(str(exc), loc) from None
 
 
-def _waiver(entry, loc: Location) -> Waiver:
-    if not isinstance(entry, Map):
-        raise ConfigError("a waiver is a mapping with rule, scope, justification, owner, "
-                          "expires", loc)
+def _waiver(entry: Map, loc: Location) -> Waiver:
     missing = [k for k in ("rule", "justification", "owner", "expires") if not entry.get(k)]
     if missing:
         raise ConfigError(f"waiver lacks {', '.join(missing)}", loc)
@@ -158,15 +371,11 @@ def _waiver(entry, loc: Location) -> Waiver:
         raise ConfigError(f"expires must be a date (YYYY-MM-DD), not {expires!r}",
                           entry.loc_of("expires")) from None
     scope = entry.get("scope")
-    service = path = host = None
-    if isinstance(scope, Map):
-        service, path, host = scope.get("service"), scope.get("path"), scope.get("host")
-        unknown = set(scope) - {"service", "path", "host"}
-        if unknown:
-            raise ConfigError(f"unknown waiver scope keys: {', '.join(sorted(unknown))}",
-                              entry.loc_of("scope"))
-    elif isinstance(scope, str):
-        service = scope
+    if isinstance(scope, Map):     # SCHEMA allows text or {service, path, host} of text
+        service, path, host = (None if scope.get(k) is None else str(scope[k])
+                               for k in ("service", "path", "host"))
+    else:
+        service, path, host = None if scope is None else str(scope), None, None
     return Waiver(rule=rule_ref, justification=str(entry["justification"]),
                   owner=str(entry["owner"]), expires=expiry, location=loc,
                   service=service, path=path, host=host)

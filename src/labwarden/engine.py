@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -18,11 +19,13 @@ from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
 from labwarden.redact import redactor, scrub, url_password
 from labwarden.rules import registry
+from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import (
     ComposeProject, ComposeTree, ContainerRef)
 from labwarden.sources.envfile import EnvFile
+from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, apply_waivers, inline_markers
 
 PARALLEL_MIN_PROJECTS = 48
@@ -230,13 +233,11 @@ def _secret_values(pairs) -> set[str]:
 
 
 def _read_text(path: str) -> str:
-    """A file's text for suppression comments; only regular files, never a FIFO or device."""
+    """A file's text for suppression comments, decoded as its source decoded it; only a
+    regular file, never a FIFO or device."""
     try:
-        if not os.path.isfile(path):
-            return ""
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(4 * 1024 * 1024)
-    except OSError:
+        return decode_text(read_regular(path, MAX_FILE_BYTES))
+    except (OSError, DecodeError):
         return ""
 
 
@@ -249,9 +250,17 @@ def _drop_included(partials: list[_Partial], findings: list[Finding]) -> int:
     dropped = {asset for p in partials for asset, main in p.project_files.items()
                if main in included}
     if dropped:
-        findings[:] = [f for f in findings if not any(
-            f.asset == a or f.asset.startswith((a + "/", a + ":")) for a in dropped)]
+        findings[:] = [f for f in findings if not _in_projects(f.asset, dropped)]
     return len(dropped)
+
+
+def _in_projects(asset: str, projects: set[str]) -> bool:
+    """Whether `asset` is one of `projects` or under one (`compose:p/web`, `compose:p:.env`):
+    each of its prefixes is looked up, rather than each project tried on each finding."""
+    if asset in projects:
+        return True
+    start = asset.find(":") + 1
+    return any(asset[:i] in projects for i in range(start, len(asset)) if asset[i] in "/:")
 
 
 def _pack(f: Finding) -> tuple:
@@ -283,13 +292,49 @@ def _receive(data: bytes) -> _Partial:
     return partial
 
 
+_PR_SET_PDEATHSIG = 1                # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this forked worker when its parent ends.
+
+    A parent killed with SIGKILL cannot tell its workers, which would go on auditing (and
+    holding its pipes) for nothing. On Linux the kernel kills the worker when the parent
+    dies (PR_SET_PDEATHSIG); the parent may have died between fork() and the prctl(), so
+    its pid is checked after. Elsewhere a thread watches for the worker being re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # only in workers, as signal: start-up does not pay for them
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no usable libc: watch instead
+    if os.getppid() != parent:
+        os._exit(1)
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
     chunks = [specs[i::jobs] for i in range(jobs)]
     children = []
+    parent = os.getpid()
     for chunk in chunks[1:]:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # child: audit its chunk, send the result, leave without cleanup
+            _die_with_parent(parent)
             os.close(read_end)
             try:
                 payload = _send(_audit_specs(chunk, options))

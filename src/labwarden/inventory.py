@@ -24,7 +24,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 
-from labwarden.config import Config, ConfigError
+from labwarden.config import Config, ConfigError, name_problem
 from labwarden.model import Location
 from labwarden.sources.yamlfile import Map, Seq
 
@@ -32,9 +32,6 @@ DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
 CRITICALITIES = ("critical", "high", "medium", "low")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 EXPOSURES = ("internal", "internet")
-_SERVICE_KEYS = {"deployment_type", "deployment_date", "owner", "purpose", "criticality",
-                 "data_classification", "compose", "compose_services", "host", "urls",
-                 "exposure"}
 
 
 @dataclass
@@ -77,6 +74,11 @@ class Inventory:
     history_path: str = ".labwarden/history.db"
 
     def service(self, name: str) -> InventoryService:
+        """The service named on the command line (a name that breaks the naming rule is
+        refused as such: it could not have been defined)."""
+        problem = name_problem(name)
+        if problem:
+            raise ConfigError(problem)
         if name not in self.services:
             known = ", ".join(sorted(self.services)) or "none (run `labwarden init`)"
             raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
@@ -84,6 +86,8 @@ class Inventory:
 
 
 def load_inventory(config: Config) -> Inventory:
+    """The inventory of a configuration that `load_config` checked against its SCHEMA (keys,
+    types and names): what is left to check here is what the values mean."""
     base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
     raw = config.raw
     inventory = Inventory(base_dir=base)
@@ -94,32 +98,19 @@ def load_inventory(config: Config) -> Inventory:
     for attr in ("records_dir", "attestations_path", "history_path"):
         setattr(inventory, attr, os.path.join(base, getattr(inventory, attr)))
     hosts = raw.get("hosts") or Map()
-    if not isinstance(hosts, Map):
-        raise ConfigError("`hosts` must be a mapping of host names", raw.loc_of("hosts"))
     for name, spec in hosts.items():
-        spec = spec if isinstance(spec, Map) else Map()
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
         inventory.hosts[name] = Host(name, None if spec.get("address") is None
                                      else str(spec["address"]), kind)
     services = raw.get("services") or Map()
-    if not isinstance(services, Map):
-        raise ConfigError("`services` must be a mapping of service names",
-                          raw.loc_of("services"))
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
     return inventory
 
 
-def _service(inventory: Inventory, name: str, spec, loc: Location) -> InventoryService:
-    if not isinstance(spec, Map):
-        raise ConfigError(f"service {name!r} must be a mapping", loc)
-    unknown = set(spec) - _SERVICE_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(f"unknown key {key!r} in service {name!r} (known: "
-                          f"{', '.join(sorted(_SERVICE_KEYS))})", spec.loc_of(key))
+def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> InventoryService:
     service = InventoryService(name=name, location=loc)
     for key in ("owner", "purpose"):
         if spec.get(key) is not None:

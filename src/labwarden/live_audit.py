@@ -63,8 +63,7 @@ def _exposure_facts(facts: list, services: list) -> list:
     """Pair each host's firewall and sockets with the Compose services deployed on it; a
     host with none is still judged (ports Docker publishes that no audited file explains)."""
     try:
-        from labwarden.sources.live.host import HostFacts
-        from labwarden.sources.firewall import build_exposure
+        from labwarden.sources.live.host import HostFacts, build_exposure
     except ImportError:   # host collectors not installed in this build
         return []
     return [build_exposure(fact, services) for fact in facts if isinstance(fact, HostFacts)]

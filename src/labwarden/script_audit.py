@@ -149,10 +149,15 @@ def _shellcheck(scripts: list[source.ShellScript], diagnostics: list[Diagnostic]
             "shellcheck)"))
         return
     try:
-        issues = source.run_shellcheck(binary, scripts, options.shellcheck_severity)
+        issues, bounded = source.run_shellcheck(binary, scripts, options.shellcheck_severity)
     except source.ShellCheckError as exc:
         diagnostics.append(Diagnostic("gap", "shellcheck-failed", f"{exc}; SCR002 was not "
                                       "checked"))
         return
     for script in scripts:
-        script.shellcheck = issues.get(script.path, [])
+        why = bounded.get(script.path)
+        if why is None:
+            script.shellcheck = issues.get(script.path, [])
+        else:                             # left None: ShellCheck did not check it
+            diagnostics.append(Diagnostic("gap", "shellcheck-bound", f"{why} on this script: "
+                                          "SCR002 was not checked for it", script.location))

@@ -8,11 +8,13 @@ run or none of it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 
+from labwarden.errors import UsageError
 from labwarden.model import AuditResult
 
 DEFAULT_PATH = os.path.join(".labwarden", "history.db")
@@ -85,17 +87,46 @@ class Diff:
     persisting: list[FindingRow]
 
 
-class StoreError(Exception):
-    pass
+class StoreError(UsageError):
+    """The history database cannot be used (a directory, not a database, unwritable…)."""
+
+
+def _database_errors(doing: str):
+    """Report SQLite's and the file system's refusals as a StoreError naming the database:
+    they come from what `history:` points at, not from labwarden."""
+    def decorate(method):
+        @functools.wraps(method)
+        def translated(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise StoreError(f"history database {self.path}: cannot {doing}: "
+                                 f"{reason}") from None
+        return translated
+    return decorate
 
 
 class Store:
     def __init__(self, path: str = DEFAULT_PATH):
         self.path = path
-        directory = os.path.dirname(path)
+        if os.path.isdir(path):     # SQLite would only say "unable to open database file"
+            raise StoreError(f"history database {path}: is a directory (`history:` in "
+                             "labwarden.yaml names the database file)")
+        self.db = None
+        try:
+            self._open()
+        except StoreError:
+            if self.db is not None:
+                self.db.close()
+            raise
+
+    @_database_errors("open it as a labwarden history")
+    def _open(self) -> None:
+        directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -134,6 +165,7 @@ class Store:
                 self.db.execute("ROLLBACK")
                 raise
 
+    @_database_errors("record the run")
     def record(self, result: AuditResult, *, service: str | None = None,
                score: float | None = None, risk: str | None = None,
                items_total: int | None = None, items_completed: int | None = None) -> int:
@@ -162,6 +194,7 @@ class Store:
             raise
         return run_id
 
+    @_database_errors("read the runs")
     def runs(self, service: str | None = None, limit: int = 50) -> list[RunRow]:
         query = "SELECT id, started, service, counts, finding_count, score, risk, items_total, " \
                 "items_completed FROM runs"
@@ -174,14 +207,26 @@ class Store:
         return [RunRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
                 for r in reversed(rows)]
 
+    @_database_errors("read the findings")
     def findings(self, run_id: int) -> list[FindingRow]:
         rows = self.db.execute(
             "SELECT fingerprint, finding_id, rule_id, severity, asset, resource, location, "
             "message, waived FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
         return [FindingRow(*r[:8], bool(r[8])) for r in rows]
 
+    @_database_errors("read the runs")
+    def has_run(self, run_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM runs WHERE id = ?",
+                               (run_id,)).fetchone() is not None
+
     def diff(self, old_run: int, new_run: int) -> Diff:
-        """Findings new, fixed and persisting between two runs, matched by fingerprint."""
+        """Findings new, fixed and persisting between two runs, matched by fingerprint. A run
+        that is not in the history is an error: compared with nothing, every finding would
+        look new (or fixed)."""
+        for run_id in (old_run, new_run):
+            if not self.has_run(run_id):
+                raise StoreError(f"no run {run_id} in the history {self.path} (`labwarden "
+                                 "history SERVICE` lists the runs)")
         old = {f.fingerprint: f for f in self.findings(old_run)}
         new = {f.fingerprint: f for f in self.findings(new_run)}
         return Diff(new=[f for k, f in new.items() if k not in old],

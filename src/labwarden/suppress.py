@@ -124,14 +124,39 @@ def apply_markers(findings: list[Finding], by_file: dict[str, dict[int, _Inline]
                     "no finding here; remove it", marker.location))
 
 
+class _WaiverIndex:
+    """The waivers that may match a finding, by the rule they name, in the order written:
+    trying every waiver on every finding made the waivers cost findings × waivers."""
+
+    def __init__(self, waivers: list[Waiver]):
+        self.by_id: dict[str, list[tuple[int, Waiver]]] = {}
+        self.by_name: dict[str, list[tuple[int, Waiver]]] = {}
+        self.any: list[tuple[int, Waiver]] = []
+        for order, waiver in enumerate(waivers):
+            ref = waiver.rule.strip()
+            if ref == "*":
+                self.any.append((order, waiver))
+                continue
+            self.by_id.setdefault(ref.upper(), []).append((order, waiver))
+            self.by_name.setdefault(ref.lower(), []).append((order, waiver))
+
+    def for_rule(self, finding: Finding) -> list[Waiver]:
+        found = self.by_id.get(finding.rule.id, []) + self.by_name.get(finding.rule.name, []) \
+            + self.any
+        if len(found) < 2:
+            return [w for _, w in found]
+        return [w for _, w in sorted(dict(found).items())]   # once each, in written order
+
+
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], diagnostics: list[Diagnostic],
                   today: dt.date | None = None) -> None:
     today = today or dt.date.today()
     expired_reported = set()
+    candidates = _WaiverIndex(waivers)
     for finding in findings:
         if finding.suppression is not None:
             continue
-        for waiver in waivers:
+        for waiver in candidates.for_rule(finding):
             if not waiver.matches(finding):
                 continue
             waiver.used = True

@@ -148,7 +148,11 @@ def test_a_symlinked_compose_file_is_written_through_the_link(tmp_path: Path, ru
     """})
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "compose.yaml").symlink_to(real)
-    run_fix(str(tmp_path / "app"), "--no-config", "--apply", "--rule", "CMP071")
+    # Named alone, app/ does not hold the link's target: nothing outside it is written.
+    result = run_fix(str(tmp_path / "app"), "--no-config", "--apply", "--rule", "CMP071")
+    assert "restart" not in real.read_text() and "(a symlink to " in result.err
+    # The tree that holds both is written through the link, which stays a link.
+    run_fix(str(tmp_path), "--no-config", "--apply", "--rule", "CMP071")
     assert (tmp_path / "app" / "compose.yaml").is_symlink()
     assert "restart: unless-stopped" in real.read_text()
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from labwarden.report import render
-from labwarden.report.markdown import code, prose
+from labwarden.report.escape import markdown_code as code
+from labwarden.report.escape import markdown_prose as prose
 
 
 def summary_table(text: str) -> dict[str, int]:
@@ -79,10 +80,10 @@ def test_escaping(crafted):
     assert "<b>" not in text and "\x1b" not in text
     # the fence is longer than any backtick run inside, so the span cannot break
     assert "- **Evidence:** ```value with `` two ticks | and a pipe```\n" in text
-    assert code("a|b", in_table=True) == "`a\\|b`"
+    assert code("a|b", table=True) == "`a\\|b`"
     assert code("`x`") == "`` `x` ``"
     assert prose("use `read_only` not *this*") == "use `read_only` not \\*this\\*"
-    assert prose("a | b", in_table=True) == "a \\| b"
+    assert prose("a | b", table=True) == "a \\| b"
     assert prose("a `span` and a stray ` tick") == "a `span` and a stray \\` tick"
     # table rows keep their column count whatever the message holds
     for line in text.splitlines():

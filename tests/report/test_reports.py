@@ -21,7 +21,7 @@ def outputs(result) -> dict[str, str]:
 
 
 def test_interface():
-    assert FORMATS == ("terminal", "json", "sarif", "markdown", "html")
+    assert FORMATS == ("terminal", "json", "sarif", "markdown", "html", "junit")
     with pytest.raises(ValueError, match="unknown report format"):
         render(None, "pdf")
 

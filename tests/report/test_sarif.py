@@ -12,6 +12,7 @@ import pytest
 
 from labwarden.model import Severity
 from labwarden.report import render, sarif
+from labwarden.report.escape import sarif_text
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 
@@ -74,7 +75,7 @@ def test_results(crafted, tmp_path):
         assert result["ruleId"] == f.rule.id
         assert rules[result["ruleIndex"]]["id"] == f.rule.id
         assert result["level"] == sarif.LEVEL[f.severity]
-        assert result["message"]["text"].startswith(f.message)
+        assert result["message"]["text"].startswith(sarif_text(f.message))
         assert result["partialFingerprints"] == {"labwardenFingerprint/v1": f.fingerprint}
         physical = result["locations"][0]["physicalLocation"]
         region = physical["region"]

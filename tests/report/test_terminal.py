@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from labwarden.report import render
-from labwarden.report.terminal import build, clean
+from labwarden.report.escape import terminal
+from labwarden.report.terminal import build
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -60,7 +61,7 @@ def test_diagnostics_summarised(crafted):
 def test_no_escape_sequences_from_input(crafted):
     text = render(crafted, "terminal", color=False, width=100)
     assert "\x1b" not in text
-    assert clean("a\x1b[31mb\nc\td\x9b") == "a[31mb c d"
+    assert terminal("a\x1b[31mb\nc\td\x9b") == "a\\x1b[31mb c d\\x9b"
 
 
 def test_wraps_to_width(crafted):

@@ -54,7 +54,7 @@ def test_exit_2_on_input_that_could_not_be_checked(tmp_path: Path, capsys) -> No
 
 def test_exit_2_on_a_bad_configuration(tmp_path: Path, capsys) -> None:
     write(tmp_path, {"clean.sh": CLEAN, "labwarden.yaml": "policy: [not, a, mapping]\n"})
-    assert run(parse_args([str(tmp_path)])) == 2
+    assert main([str(tmp_path)]) == 2      # through the guard every command runs in
     assert "configuration error" in capsys.readouterr().err
 
 
@@ -75,6 +75,7 @@ def test_disabled_rule_and_severity_override(tmp_path: Path, capsys) -> None:
 def test_every_report_format(tmp_path: Path, capsys, fmt: str) -> None:
     write(tmp_path, {"wipe.sh": CRITICAL})
     output = tmp_path / "out" / f"report.{fmt}"
+    output.parent.mkdir()     # a missing folder is refused (tests/test_bad_input.py)
     code = run(parse_args([str(tmp_path), "--format", fmt, "-o", str(output)]))
     assert code == 1 and capsys.readouterr().out == ""
     text = output.read_text()

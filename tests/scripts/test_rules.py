@@ -396,7 +396,7 @@ def test_waiver_from_labwarden_yaml(tmp_path: Path) -> None:
     write(root, {"labwarden.yaml": """\
         waivers:
           - rule: SCR005
-            path: "scripts/*.sh"
+            scope: {path: "scripts/*.sh"}
             justification: the installer is pinned by checksum in CI
             owner: ops
             expires: 2099-01-01

@@ -75,9 +75,12 @@ def test_skipped_directories(lw):
 
 
 def test_symlinked_directory_is_walked_once(lw):
-    root = lw.tree({"real/compose.yaml": "services: {}\n"})
-    os.symlink("real", root / "alias")
-    diagnostics = []
-    specs = discover([str(root)], diagnostics)
-    assert len(specs) == 1
-    assert [d.code for d in diagnostics] == ["symlink-loop"]
+    # Whichever name sorts first, the project is audited at its real path, not the link's.
+    for link in ("alias", "zalias"):
+        root = lw.tree({"real/compose.yaml": "services: {}\n"}, name=link)
+        os.symlink("real", root / link)
+        diagnostics = []
+        specs = discover([str(root)], diagnostics)
+        assert [s.key for s in specs] == ["real"]
+        assert [(d.code, d.level, d.location.path) for d in diagnostics] == \
+            [("symlink-inside-tree", "info", str(root / link))]

@@ -322,3 +322,34 @@ def test_included_env_file_missing_is_an_error(lw):
     loaded = lw.load_files(root, "compose.yaml")
     assert loaded.diag("include-env-missing").level == "error"
     assert os.path.basename(loaded.service("s").location.path) == "compose.yaml"
+
+
+def test_extends_depth_limit_is_not_called_a_cycle(lw):
+    from labwarden.sources.compose.loader import MAX_EXTENDS_DEPTH
+
+    chain = MAX_EXTENDS_DEPTH + 5  # s0 extends s1 … extends s(chain): no loop, only long
+    services = "".join(f"  s{i}:\n    image: i{i}\n    extends: s{i + 1}\n"
+                       for i in range(chain))
+    root = lw.tree({"compose.yaml": f"services:\n{services}  s{chain}:\n    image: last\n"
+                                    "    privileged: true\n"})
+    loaded = lw.load(root)
+    assert "extends-cycle" not in loaded.codes()
+    deep = [d for d in loaded.diagnostics if d.code == "extends-too-deep"]
+    assert deep and all(d.level == "error" for d in deep)
+    assert f"deeper than {MAX_EXTENDS_DEPTH} levels" in deep[0].message
+    assert "loops" not in deep[0].message
+    # A chain within the limit is followed to its end.
+    assert loaded.service(f"s{chain - MAX_EXTENDS_DEPTH}").raw.get("privileged") is True
+
+
+def test_include_depth_limit_is_not_called_a_cycle(lw):
+    from labwarden.sources.compose.loader import MAX_INCLUDE_DEPTH
+
+    files = {f"c{i}.yaml": f"include:\n  - c{i + 1}.yaml\nservices:\n  s{i}:\n    image: i{i}\n"
+             for i in range(MAX_INCLUDE_DEPTH + 3)}
+    root = lw.tree(files)
+    loaded = lw.load_files(root, "c0.yaml")
+    assert "include-cycle" not in loaded.codes()
+    deep = loaded.diag("include-too-deep")
+    assert deep.level == "error" and f"deeper than {MAX_INCLUDE_DEPTH} levels" in deep.message
+    assert "s1" in loaded.project.services

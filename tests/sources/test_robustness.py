@@ -12,7 +12,6 @@ import os
 import pytest
 
 from labwarden.engine import AuditOptions, audit
-from labwarden.sources import yamlfile
 
 GOOD = "services:\n  web:\n    image: nginx:1.27\n    read_only: true\n"
 CRASHES = {"rule-crashed", "load-failed", "worker-failed"}
@@ -118,16 +117,16 @@ def test_aliases_nested_in_aliases_are_refused(lw):
 
 def test_huge_file_is_refused_without_being_read(lw, monkeypatch):
     opened = []
-    real_open = open
+    real_open = os.open
 
     def watching_open(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(yamlfile, "open", watching_open, raising=False)
+    monkeypatch.setattr(os, "open", watching_open)
 
     def sparse_50mb(path):
-        with real_open(path, "wb") as handle:
+        with open(path, "wb") as handle:
             handle.write(GOOD.encode())
             handle.truncate(50 * 1024 * 1024)  # sparse: no disk, no time
 
@@ -204,14 +203,14 @@ def test_directory_symlink_cycle(lw):
 def test_file_that_open_refuses(lw, monkeypatch):
     # Simulates `chmod 000` for a non-root user (tests run as root, who may read anything):
     # stat() works, open() fails with EACCES.
-    real_open = open
+    real_open = os.open
 
     def refusing_open(path, *args, **kwargs):
         if os.path.basename(os.path.dirname(str(path))) == "bad":
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(yamlfile, "open", refusing_open, raising=False)
+    monkeypatch.setattr(os, "open", refusing_open)
     result, bad = run(lw, {"compose.yaml": GOOD})
     error = diagnostic(result, "unreadable")
     assert error.location.path == str(bad / "compose.yaml")

@@ -12,20 +12,24 @@ YAML file beside labwarden.yaml (commit it; review it like code).
         deployment: {date: 2026-11-22, method: ci_cd, status: success,
                      issues: none, lessons: ...}
 
-Reading uses the safe loader (with line numbers for errors); writing uses ruamel.yaml's
-round-trip mode so the reviewers' comments and ordering survive every `labwarden attest`.
+Reading uses the safe loader (with line numbers for errors) and checks a schema: an unknown
+key (`expire:`), a date that is not one, a list where text belongs is an error at its line,
+with a did-you-mean. Writing uses ruamel.yaml's round-trip mode so the reviewers' comments
+and ordering survive every `labwarden attest`, under the file's lock (`fsio`): the change is
+applied to the file as it is then, checked against the same schema, and replaced atomically.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 from labwarden.config import ConfigError
 from labwarden.model import Location
-from labwarden.sources.yamlfile import Map, YamlLoadError, load_yaml_file
+from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file, parse_yaml
 
 ROLES = ("service_owner", "security_reviewer", "infrastructure_owner")
 METHODS = ("manual", "ansible", "ci_cd")
@@ -87,10 +91,18 @@ class AttestationBook:
             _, documents, problems = load_yaml_file(self.path)
         except YamlLoadError as exc:
             raise ConfigError(exc.message, exc.location) from None
+        self._parse(documents, problems)
+
+    def _parse(self, documents, problems) -> None:
         for code, message, loc in problems:
             raise ConfigError(message, loc)
+        self.services = {}
         data = documents[0] if documents else Map()
-        services = data.get("services") if isinstance(data, Map) else None
+        if not isinstance(data, Map):
+            raise ConfigError("the attestation file must be a mapping with `services:`",
+                              Location(self.path, 1))
+        _known_keys(data, _TOP_KEYS, "the attestation file")
+        services = data.get("services")
         if services is None:
             return
         if not isinstance(services, Map):
@@ -98,33 +110,22 @@ class AttestationBook:
         for name, spec in services.items():
             if not isinstance(spec, Map):
                 raise ConfigError(f"service {name!r} must be a mapping", services.loc_of(name))
-            self.services[name] = self._service(spec)
+            _known_keys(spec, _SERVICE_KEYS, f"service {name!r}")
+            self.services[str(name)] = self._service(spec)
 
     def _service(self, spec: Map) -> ServiceRecord:
         record = ServiceRecord()
-        items = spec.get("items") or Map()
+        items = _mapping(spec, "items")
         for item_id, entry in items.items():
-            loc = items.loc_of(item_id)
-            if not isinstance(entry, Map) or not entry.get("by") or not entry.get("date"):
-                raise ConfigError(f"attestation of {item_id} needs at least `by` and `date`", loc)
-            expires = _date(entry.get("expires"), entry.loc_of("expires"), "expires")
-            record.items[str(item_id)] = Attestation(
-                str(item_id), str(entry["by"]), _date(entry["date"], entry.loc_of("date"), "date"),
-                note=str(entry.get("note") or ""), evidence=str(entry.get("evidence") or ""),
-                expires=expires, na=str(entry.get("na") or ""), location=loc)
-        approvals = spec.get("approvals") or Map()
+            record.items[str(item_id)] = _attestation(str(item_id), entry, items.loc_of(item_id))
+        approvals = _mapping(spec, "approvals")
         for role, entry in approvals.items():
             if role not in ROLES:
-                raise ConfigError(f"unknown approval role {role!r} (one of {', '.join(ROLES)})",
-                                  approvals.loc_of(role))
-            if isinstance(entry, Map) and entry.get("name"):
-                record.approvals[role] = Approval(role, str(entry["name"]), _date(
-                    entry.get("date"), entry.loc_of("date"), "date"))
-        deployment = spec.get("deployment")
-        if isinstance(deployment, Map):
-            record.deployment = Deployment(**{k: str(deployment.get(k) or "")
-                                              for k in ("date", "method", "status", "issues",
-                                                        "lessons")})
+                raise ConfigError(f"unknown approval role {role!r}{_did_you_mean(role, ROLES)}"
+                                  f" (one of {', '.join(ROLES)})", approvals.loc_of(role))
+            record.approvals[role] = _approval(role, entry, approvals.loc_of(role))
+        if spec.get("deployment") is not None:
+            record.deployment = _deployment(_mapping(spec, "deployment"))
         return record
 
     # --- writing ------------------------------------------------------------------------
@@ -135,50 +136,147 @@ class AttestationBook:
             value = getattr(attestation, key)
             if value:
                 entry[key] = value
-        self._write(lambda doc: _child(_child(_child(doc, "services"), service), "items")
-                    .__setitem__(attestation.item_id, entry))
-        self.record(service).items[attestation.item_id] = attestation
-        self.services.setdefault(service, self.record(service))
+        self._write(lambda doc: _put(_child(_child(_child(doc, "services"), service),
+                                            "items"), _quoted(attestation.item_id), entry))
 
     def approve(self, service: str, approval: Approval) -> None:
-        self._write(lambda doc: _child(_child(_child(doc, "services"), service), "approvals")
-                    .__setitem__(approval.role, {"name": approval.name, "date": approval.date}))
-        self.services.setdefault(service, ServiceRecord()).approvals[approval.role] = approval
+        self._write(lambda doc: _put(_child(_child(_child(doc, "services"), service),
+                                            "approvals"),
+                                     approval.role, {"name": approval.name,
+                                                     "date": approval.date}))
 
     def set_deployment(self, service: str, deployment: Deployment) -> None:
         entry = {k: v for k, v in vars(deployment).items() if v}
-        self._write(lambda doc: _child(_child(doc, "services"), service)
-                    .__setitem__("deployment", entry))
-        self.services.setdefault(service, ServiceRecord()).deployment = deployment
+        self._write(lambda doc: _put(_child(_child(doc, "services"), service), "deployment",
+                                     entry))
 
     def _write(self, change) -> None:
-        from ruamel.yaml import YAML  # only here: comments must survive the rewrite
+        """Apply `change` to the file as it is now (under its lock: a parallel `attest` is
+        never lost), check the result as `_load` will read it, and replace it atomically."""
+        from labwarden import fsio
 
-        yaml = YAML()
-        yaml.preserve_quotes = True
-        yaml.indent(mapping=2, sequence=4, offset=2)
-        if os.path.exists(self.path):
-            with open(self.path, encoding="utf-8") as handle:
-                document = yaml.load(handle)
-        else:
-            document = None
-        if document is None:
-            from ruamel.yaml.comments import CommentedMap
+        target = fsio.inside(os.path.dirname(os.path.abspath(self.path)), self.path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
 
-            document = CommentedMap()
-            document.yaml_set_start_comment(
-                "Attestations, sign-offs and deployment records (labwarden). Review like code.")
-        change(document)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".attestations.")
+        def edit(current: str | None) -> str:
+            if current is not None:
+                self._parse_text(current)             # never build on a file that is wrong
+            text = _round_trip(current, change)
+            try:
+                self._parse_text(text)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.path}: not written, the result would be invalid "
+                                  f"({exc})") from None
+            return text
+
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                yaml.dump(document, handle)
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+            fsio.update(target, edit)
+        except fsio.WriteRefused as exc:
+            raise ConfigError(str(exc)) from None
+
+    def _parse_text(self, text: str) -> None:
+        try:
+            documents, problems = parse_yaml(text, self.path)
+        except YamlLoadError as exc:
+            raise ConfigError(exc.message, exc.location) from None
+        self._parse(documents, problems)
+
+
+_TOP_KEYS = ("services",)
+_SERVICE_KEYS = ("items", "approvals", "deployment")
+_ITEM_KEYS = ("by", "date", "note", "evidence", "expires", "na")
+_APPROVAL_KEYS = ("name", "date")
+_DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons")
+
+
+def _attestation(item_id: str, entry, loc: Location | None) -> Attestation:
+    if not isinstance(entry, Map):
+        raise ConfigError(f"attestation of {item_id} must be a mapping (by, date, note…)", loc)
+    _known_keys(entry, _ITEM_KEYS, f"attestation of {item_id}")
+    if not entry.get("by") or not entry.get("date"):
+        raise ConfigError(f"attestation of {item_id} needs at least `by` and `date`", loc)
+    return Attestation(item_id, _text(entry, "by"), _date(entry["date"], entry.loc_of("date"),
+                                                          "date"),
+                       note=_text(entry, "note"), evidence=_text(entry, "evidence"),
+                       expires=_date(entry.get("expires"), entry.loc_of("expires"), "expires"),
+                       na=_text(entry, "na"), location=loc)
+
+
+def _approval(role: str, entry, loc: Location | None) -> Approval:
+    if not isinstance(entry, Map) or not entry.get("name"):
+        raise ConfigError(f"approval {role!r} needs at least `name` (and `date`)", loc)
+    _known_keys(entry, _APPROVAL_KEYS, f"approval {role!r}")
+    return Approval(role, _text(entry, "name"), _date(entry.get("date"), entry.loc_of("date"),
+                                                      "date"))
+
+
+def _deployment(entry: Map) -> Deployment:
+    _known_keys(entry, _DEPLOYMENT_KEYS, "deployment")
+    for key, choices in (("method", METHODS), ("status", STATUSES)):
+        value = _text(entry, key)
+        if value and value not in choices:
+            raise ConfigError(f"deployment {key} must be one of {', '.join(choices)}, not "
+                              f"{value!r}{_did_you_mean(value, choices)}", entry.loc_of(key))
+    deployment = Deployment(**{k: _text(entry, k) for k in _DEPLOYMENT_KEYS})
+    deployment.date = _date(entry.get("date"), entry.loc_of("date"), "date")
+    return deployment
+
+
+def _known_keys(node: Map, known: tuple[str, ...], what: str) -> None:
+    for key in node:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r} in {what}{_did_you_mean(key, known)} "
+                              f"(known: {', '.join(known)})", node.loc_of(key))
+
+
+def _did_you_mean(key, known) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _mapping(node: Map, key: str) -> Map:
+    value = node.get(key)
+    if value is None:
+        return Map()
+    if not isinstance(value, Map):
+        raise ConfigError(f"`{key}` must be a mapping, not {type(value).__name__}",
+                          node.loc_of(key))
+    return value
+
+
+def _text(node: Map, key: str) -> str:
+    value = node.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (Map, Seq)):
+        kind = "mapping" if isinstance(value, Map) else "list"
+        raise ConfigError(f"`{key}` must be text, not a {kind}", node.loc_of(key))
+    return str(value)
+
+
+# --- round-trip editing ------------------------------------------------------------------
+
+def _round_trip(current: str | None, change) -> str:
+    """`current` with `change` applied to its ruamel.yaml round-trip tree: the reviewers'
+    comments, ordering and flow or block layout survive."""
+    from ruamel.yaml import YAML  # only here: comments must survive the rewrite
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    # Never fold a line: folding a plain scalar inside a `{…}` entry produced YAML that
+    # neither PyYAML nor labwarden could read back.
+    yaml.width = 1 << 30
+    document = yaml.load(current) if current else None
+    if document is None:
+        document = CommentedMap()
+        document.yaml_set_start_comment(
+            "Attestations, sign-offs and deployment records (labwarden). Review like code.")
+    change(document)
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
 
 
 def _child(node, key: str):
@@ -187,6 +285,29 @@ def _child(node, key: str):
     if node.get(key) is None:
         node[key] = CommentedMap()
     return node[key]
+
+
+def _put(node, key: str, values: dict) -> None:
+    """Set `node[key]` to `values`, written the way its siblings are (one `{…}` line each
+    in a file written by hand that way), dates unquoted as a person would write them."""
+    from ruamel.yaml.comments import CommentedMap
+
+    entry = CommentedMap((k, _date_or_text(k, v)) for k, v in values.items())
+    siblings = [v for k, v in node.items() if k != key and isinstance(v, CommentedMap)]
+    if siblings and siblings[-1].fa.flow_style():
+        entry.fa.set_flow_style()
+    node[key] = entry
+
+
+def _quoted(item_id: str):
+    """An item ID as people write it, `"1.2.1"`: never read as a number (`"10.1"`)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    return DoubleQuotedScalarString(item_id)
+
+
+def _date_or_text(key: str, value):
+    return dt.date.fromisoformat(value) if key in ("date", "expires") and value else value
 
 
 def _date(value, loc: Location | None, key: str) -> str:

@@ -11,14 +11,11 @@ import os
 from labwarden.checklist.catalog import Catalog, FormField
 from labwarden.checklist.evaluate import Evaluation
 from labwarden.checklist.score import Status
+from labwarden.report.escape import markdown_cell, markdown_code, markdown_prose, markdown_text
 
 
 class RecordExists(Exception):
     pass
-
-
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _choices(field: FormField, value: str) -> str:
@@ -32,7 +29,9 @@ def _box(status: Status) -> str:
 def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
     service = evaluation.service
     template = catalog.template
-    lines = [f"# {template.title}: {service.name}", "",
+    # Everything the inventory, the attestations and the audit supply is escaped for its
+    # Markdown context: a name with a line break must not add a row to a table.
+    lines = [f"# {template.title}: {markdown_text(service.name)}", "",
              f"Purpose: {template.purpose}", "",
              f"Evaluated by labwarden on {evaluation.evaluated}. Boxes: [x] complete (PASS from "
              "the audit, or ATTESTED by a person), [-] N/A, [ ] open or failing.", "",
@@ -43,7 +42,7 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
               "data_classification": service.data_classification}
     for field in catalog.service_information:
         value = values.get(field.key, "")
-        shown = _choices(field, value) if field.choices else _md(value)
+        shown = _choices(field, value) if field.choices else markdown_cell(value)
         lines.append(f"| {field.label} | {shown} |")
     results = evaluation.by_id()
     for section in catalog.sections:
@@ -65,7 +64,8 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
     for role in catalog.approvals:
         approval = evaluation.record.approvals.get(role.key)
         name, date = (approval.name, approval.date) if approval else ("", "")
-        lines.append(f"| {role.label} | {_md(name)} | {date} | {'recorded' if approval else ''} |")
+        lines.append(f"| {role.label} | {markdown_cell(name)} | {markdown_cell(date)} | "
+                     f"{'recorded' if approval else ''} |")
     deployment = evaluation.record.deployment
     lines += ["", "## Deployment Record", ""]
     for field in catalog.deployment_record:
@@ -73,9 +73,9 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
         if field.choices:
             lines.append(f"**{field.label}:** {_choices(field, value)}  ")
         elif field.hint:
-            lines += ["", f"**{field.label}:**", "", _md(value) if value else field.hint]
+            lines += ["", f"**{field.label}:**", "", markdown_text(value) if value else field.hint]
         else:
-            lines.append(f"**{field.label}:** {_md(value) or '________________'}  ")
+            lines.append(f"**{field.label}:** {markdown_text(value) or '________________'}  ")
     lines += ["", "## Checklist Score", "",
               f"**Total Items:** {overall.total + overall.na} ({overall.na} N/A)  ",
               f"**Items Completed:** {overall.completed} / {overall.total}  ",
@@ -85,7 +85,7 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
         lines.append(f"- [{mark}] {level.text}")
     if evaluation.score.reasons:
         lines += ["", "Why not a better level:", ""]
-        lines += [f"- {reason}" for reason in evaluation.score.reasons]
+        lines += [f"- {markdown_text(reason)}" for reason in evaluation.score.reasons]
     lines += ["", "---", "",
               f"Template Version: {template.version} · Last Updated: {template.last_updated} · "
               f"Maintained By: {template.maintained_by} · Review Frequency: "
@@ -96,39 +96,32 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
 def _evidence(result) -> list[str]:
     out = []
     if result.note:
-        out.append(_md(result.note))
+        out.append(markdown_text(result.note))
     for finding in result.findings[:5]:
-        out.append(f"{finding.id} `{finding.rule.id}` {_md(finding.message)} "
-                   f"({finding.location})")
+        out.append(f"{finding.id} `{finding.rule.id}` {markdown_prose(finding.message)} "
+                   f"({markdown_code(finding.location)})")
     if len(result.findings) > 5:
         out.append(f"… and {len(result.findings) - 5} more findings")
     attestation = result.attestation
     if attestation and attestation.evidence:
-        out.append(f"evidence: {attestation.evidence}")
+        out.append(f"evidence: {markdown_code(attestation.evidence)}")
     if attestation and attestation.expires and result.status is Status.ATTESTED:
-        out.append(f"expires {attestation.expires}")
+        out.append(f"expires {markdown_text(attestation.expires)}")
     return out
 
 
 def archive(evaluation: Evaluation, catalog: Catalog, records_dir: str, date: str,
             overwrite: bool = False) -> str:
-    """Write the record; refuse to replace an existing one unless `overwrite`."""
+    """Write the record; refuse to replace an existing one unless `overwrite`. The file name
+    comes from the service name, so it is checked to stay in `records_dir` (fsio.child
+    raises WriteRefused); the record appears complete or not at all."""
+    from labwarden import fsio
+
+    path = fsio.child(records_dir, f"{evaluation.service.name}-{date.replace('-', '')}.md")
     os.makedirs(records_dir, exist_ok=True)
-    path = os.path.join(records_dir, f"{evaluation.service.name}-{date.replace('-', '')}.md")
-    if os.path.exists(path) and not overwrite:
-        raise RecordExists(f"{path} exists: a record is not replaced silently (use --overwrite "
-                           "to replace it)")
     text = render_record(evaluation, catalog)
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if overwrite:
-        os.replace(temporary, path)
-    else:
-        try:
-            os.link(temporary, path)      # atomic "create if absent": never clobbers a race
-        except FileExistsError:
-            os.unlink(temporary)
-            raise RecordExists(f"{path} exists: a record is not replaced silently") from None
-        os.unlink(temporary)
+    with fsio.locked(path):
+        if not fsio.create(path, text, overwrite=overwrite):
+            raise RecordExists(f"{path} exists: a record is not replaced silently (use "
+                               "--overwrite to replace it)")
     return path

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 
 EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
 def register(commands) -> None:
+    from labwarden.cli import iso_date, whole_number
+
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")
     init.add_argument("--write", action="store_true",
@@ -27,7 +30,7 @@ def register(commands) -> None:
         parser.add_argument("service", metavar="SERVICE")
         parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                             "in the current directory or its parents)")
-        parser.add_argument("--today", metavar="DATE", help=argparse_suppress())
+        parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
         live = parser.add_argument_group("live evidence")
         live.add_argument("--live", action="store_true", help="also probe the service's URLs "
                           "and host (TLS, headers, SSH…) for evidence")
@@ -81,10 +84,10 @@ def register(commands) -> None:
                          help="replace today's record if it exists")
 
     history = service_command("history", "score and risk level over time", cmd_history)
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
 
     diff = commands.add_parser("diff", help="findings new, fixed and persisting between runs")
-    diff.add_argument("runs", nargs="*", type=int, metavar="RUN",
+    diff.add_argument("runs", nargs="*", type=whole_number(1, 2 ** 63 - 1), metavar="RUN",
                       help="two run IDs (default: the last two runs)")
     diff.add_argument("--service", help="the last two runs of this service")
     diff.add_argument("--config", metavar="FILE")
@@ -110,8 +113,7 @@ class _Context:
                               "(`labwarden init --write` proposes one)")
         self.config = load_config(path)
         self.inventory = load_inventory(self.config)
-        self.today = dt.date.fromisoformat(args.today) if getattr(args, "today", None) \
-            else dt.date.today()
+        self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
     def book(self):
@@ -171,11 +173,13 @@ class _Context:
 
 
 def _run(handler, args) -> int:
-    from labwarden.config import ConfigError
+    """Run a command. Its ConfigError and StoreError are reported by `cli.guarded`, which
+    runs every command, as one line each and exit 2; a refused write is reported here."""
+    from labwarden.fsio import WriteRefused
 
     try:
         return handler(args)
-    except ConfigError as exc:
+    except WriteRefused as exc:
         sys.stderr.write(f"labwarden: {exc}\n")
         return EXIT_ERROR
 
@@ -184,25 +188,93 @@ def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _terminal(lines: list[str]) -> str:
+    """Lines for the terminal: names, notes and messages quote files anyone may have
+    written, so each line passes `escape.terminal` and stays one line."""
+    from labwarden.report.escape import terminal_lines
+
+    return terminal_lines(lines)
+
+
 # --- commands -----------------------------------------------------------------------------
 
 def cmd_init(args) -> int:
-    from labwarden.inventory import propose
+    return _run(_init, args)
 
+
+def _init(args) -> int:
+    from labwarden import fsio
+    from labwarden.errors import UsageError
+    from labwarden.sources.compose.discover import discover
+
+    if not os.path.isdir(args.path):
+        raise UsageError(f"init {args.path}: " + ("is not a directory (init proposes the "
+                         "inventory of the Compose projects under a directory)"
+                         if os.path.exists(args.path) else "no such directory"))
+    if not discover([args.path], []):     # an inventory of nothing is no proposal
+        raise UsageError(f"init {args.path}: no Compose project found under it")
     base = os.path.abspath(args.path)
-    proposal = propose([args.path], base)
-    target = os.path.join(base, "labwarden.yaml")
-    if args.write:
-        if os.path.exists(target):
+    proposal = _proposal(args.path, base)
+    if not args.write:
+        _out(proposal)
+        return EXIT_OK
+    target = fsio.child(base, "labwarden.yaml")
+    with fsio.locked(target):
+        # Loaded back the way every later command will load it, before it exists.
+        if not fsio.create(target, proposal, check=_loads_as_inventory):
             sys.stderr.write(f"labwarden: {target} exists; not overwritten. The proposal:\n")
             _out(proposal)
             return EXIT_ERROR
-        with open(target, "w", encoding="utf-8") as handle:
-            handle.write(proposal)
-        _out(f"wrote {target}")
-        return EXIT_OK
-    _out(proposal)
+    _out(f"wrote {target}")
     return EXIT_OK
+
+
+def _proposal(path: str, base: str) -> str:
+    """`labwarden init`: the inventory for the Compose projects under `path`, as YAML the
+    YAML library wrote (a project named `a: b #c` stays a string), one service per project
+    under a name unique in the file."""
+    import yaml
+
+    from labwarden.sources.compose.discover import discover
+
+    services: dict[str, dict] = {}
+    for spec in discover([path], []):
+        name = _unique(_service_name(spec.key), services)
+        services[name] = {"deployment_type": "docker", "deployment_date": dt.date.today(),
+                          "owner": "TODO", "purpose": "TODO", "criticality": "medium",
+                          "data_classification": "internal",
+                          "compose": os.path.relpath(spec.directory, base),
+                          "exposure": "internal"}
+    header = ("# Proposed by `labwarden init`: complete the owner, purpose, criticality and\n"
+              "# data classification of each service (the seed's Service Information).\n")
+    if not services:
+        return header + "services: {}   # no Compose project found\n"
+    return header + yaml.safe_dump({"services": services}, sort_keys=False,
+                                   allow_unicode=True, width=1 << 30)
+
+
+def _service_name(key: str) -> str:
+    """A project's path as a service name that is also a safe file name (records are named
+    after it): letters, digits, `.`, `_` and `-`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.") or "service"
+
+
+def _unique(name: str, taken) -> str:
+    number, candidate = 2, name
+    while candidate in taken:
+        candidate, number = f"{name}-{number}", number + 1
+    return candidate
+
+
+def _loads_as_inventory(path: str) -> None:
+    from labwarden.config import ConfigError, load_config
+    from labwarden.inventory import load_inventory
+
+    try:
+        load_inventory(load_config(path))
+    except ConfigError as exc:
+        raise ConfigError(f"labwarden init: the proposal does not load back, nothing "
+                          f"written ({exc})") from None
 
 
 def cmd_checklist(args) -> int:
@@ -246,7 +318,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
-    return "\n".join(lines)
+    return _terminal(lines)
 
 
 def _score_lines(evaluation) -> list[str]:
@@ -305,8 +377,8 @@ def _attest(args) -> int:
         sys.stderr.write(f"labwarden: refusing to attest {item.id}: the audit fails it now "
                          f"({current.note}). Fix the findings first:\n")
         for finding in current.findings:
-            sys.stderr.write(f"  {finding.id} {finding.rule.id} {finding.location}: "
-                             f"{finding.message}\n")
+            sys.stderr.write(_terminal([f"  {finding.id} {finding.rule.id} "
+                                        f"{finding.location}: {finding.message}"]) + "\n")
         return EXIT_BLOCKED
     attestation = Attestation(item.id, args.by, context.today.isoformat(), note=args.note,
                               evidence=args.evidence, expires=expires, na=args.na)
@@ -384,7 +456,7 @@ def _gate(args) -> int:
                 lines.append(f"    {item_id} {result.status.value:<6} {result.item.text}")
             if len(decision.blocking) > 25:
                 lines.append(f"    … and {len(decision.blocking) - 25} more")
-        _out("\n".join(lines))
+        _out(_terminal(lines))
     return EXIT_OK if decision.allowed else EXIT_BLOCKED
 
 
@@ -428,7 +500,7 @@ def _history(args) -> int:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
         lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
                      f"{counts}")
-    _out("\n".join(lines))
+    _out(_terminal(lines))
     return EXIT_OK
 
 
@@ -441,6 +513,8 @@ def _diff(args) -> int:
     from labwarden.store import Store
 
     context = _Context(args)
+    if args.service is not None:
+        context.inventory.service(args.service)
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
@@ -458,5 +532,5 @@ def _diff(args) -> int:
         for row in rows:
             lines.append(f"  {title:<6} {row.severity:<8} {row.rule_id} {row.asset} "
                          f"{row.message}")
-    _out("\n".join(lines))
+    _out(_terminal(lines))
     return EXIT_OK

@@ -9,7 +9,8 @@ and skipped, with reasons, to standard error.
 
 Exit codes: 0 nothing left to change (or --apply wrote it all); 1 changes shown but not
 written (a dry run that found work, as `ruff format --diff` does); 2 usage, configuration or
-digest-file error, or a file that could not be written.
+digest-file error, a file that could not be written, or input that could not be checked
+(the fixes for the rest are still shown, or written).
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def _container_names(paths: list[str], compose_files: list[str], load) -> set[st
 
 
 def run(args) -> int:
-    from labwarden.config import ConfigError, find_config, load_config
+    from labwarden.cli import check_input_file, nothing_checked
+    from labwarden.config import find_config, load_config
     from labwarden.engine import AuditOptions, audit
     from labwarden.fix import FIXERS, FixContext
     from labwarden.fix.digests import DigestBook, DigestFileError, find_lock_files
@@ -93,16 +95,14 @@ def run(args) -> int:
         err.write(f"labwarden: {exc}\n")
         return EXIT_ERROR
     paths = args.paths or ([] if args.compose_files else ["."])
-    try:
-        config_path = None if args.no_config else (args.config or find_config(
-            paths or args.compose_files))
-        config = load_config(config_path)
-    except ConfigError as exc:
-        err.write(f"labwarden: configuration error: {exc}\n")
-        return EXIT_ERROR
+    check_input_file(args.env_file, "--env-file")
+    config_path = None if args.no_config else (args.config or find_config(
+        paths or args.compose_files))
+    config = load_config(config_path)
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file)
     result = audit(paths, AuditOptions(load=load, config=config,
                                        compose_files=list(args.compose_files)))
+    nothing_checked(result, paths, "Compose file", result.projects)
     for diagnostic in result.errors:
         err.write(f"labwarden: not checked, so not fixed: {diagnostic}\n")
 
@@ -124,7 +124,10 @@ def run(args) -> int:
     if "CMP090" in rules:
         context.container_names = _container_names(paths, args.compose_files, load)
 
-    fixes = plan(result.findings, selected, context)
+    fixes = plan(result.findings, selected, context,
+                 roots=_directories(paths + list(args.compose_files)))
+    for path, why in fixes.outside.items():
+        err.write(f"labwarden: not fixed: {why}\n")
     out = sys.stdout
     redacted = False
     for change in fixes.changes:
@@ -148,7 +151,7 @@ def run(args) -> int:
                     if outcome.status == "fixed":
                         outcome.status, outcome.message = "skipped", f"not written: {exc}"
     err.write(summary(fixes, applied=args.apply))
-    if failed:
+    if failed or result.errors:   # what was not checked may need fixes nobody saw
         return EXIT_ERROR
     return EXIT_CHANGES if fixes.changes and not args.apply else EXIT_OK
 

@@ -41,18 +41,18 @@ def build_roadmap(paths: list[str], config, result):
 
 
 def cmd_roadmap(args) -> int:
-    from labwarden.config import ConfigError, find_config, load_config
+    """Exit 0 with the plan; 2 when part of the input could not be audited (the plan would
+    miss its findings), after printing the plan for what could."""
+    from labwarden.cli import nothing_checked
+    from labwarden.config import find_config, load_config
     from labwarden.engine import AuditOptions, audit
     from labwarden.remediation.roadmap import render_markdown, render_text, to_json
 
     paths = args.paths or ["."]
-    try:
-        config = load_config(args.config or find_config(paths))
-        result = audit(paths, AuditOptions(config=config))
-        roadmap = build_roadmap(paths, config, result)
-    except ConfigError as exc:
-        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
-        return 2
+    config = load_config(args.config or find_config(paths))
+    result = audit(paths, AuditOptions(config=config))
+    nothing_checked(result, paths, "Compose file", result.projects)
+    roadmap = build_roadmap(paths, config, result)
     if args.format == "json":
         text = json.dumps(to_json(roadmap), indent=2)
     elif args.format == "markdown":
@@ -60,4 +60,6 @@ def cmd_roadmap(args) -> int:
     else:
         text = render_text(roadmap)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return 0
+    for error in result.errors:
+        sys.stderr.write(f"labwarden: not checked, so not in the roadmap: {error}\n")
+    return 2 if result.errors else 0

@@ -10,7 +10,6 @@ at or above --fail-on, 1 findings at or above it, 2 input that could not be chec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -38,25 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labwarden.cli import emit, fail_threshold
-    from labwarden.config import ConfigError, find_config, load_config
-    from labwarden.engine import exit_code
+    from labwarden.cli import check_output, emit, finish, nothing_checked
+    from labwarden.config import find_config, load_config
     from labwarden.model import Diagnostic
     from labwarden.report import render
     from labwarden.script_audit import ScriptAuditOptions, audit_scripts
 
     paths = list(args.paths) or ["."]
-    try:
-        config_path = None if args.no_config else (args.config or find_config(paths))
-        config = load_config(config_path)
-    except ConfigError as exc:
-        sys.stderr.write(f"labwarden: configuration error: {exc}\n")
-        return EXIT_ERROR
+    config_path = None if args.no_config else (args.config or find_config(paths))
+    check_output(args.output, paths + [config_path])
+    config = load_config(config_path)
     options = ScriptAuditOptions(config=config, compose_roots=args.compose,
                                  shellcheck=args.shellcheck,
                                  shellcheck_severity=args.shellcheck_severity,
                                  use_shellcheck=not args.no_shellcheck)
     result = audit_scripts(paths, options)
+    nothing_checked(result, paths, "shell script", result.files_scanned)
     if args.no_shellcheck and result.files_scanned:
         result.diagnostics.append(Diagnostic("gap", "shellcheck-skipped", "--no-shellcheck: "
                                              "SCR002 was not checked"))
@@ -64,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     color = False if args.output and args.color is None else args.color
     text = render(result, args.format, color=color)
     emit(text, args.output)
-    return exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
+    return finish(result, args, config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,12 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from labwarden.cli import guarded
+
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    args.command = "scripts"
+    return guarded(run, args)
 
 
 if __name__ == "__main__":

@@ -2,21 +2,22 @@
 
 Findings are grouped by the file they point at; each file is loaded once, every selected
 fixer edits it in turn, and the result is kept only if the whole file passes the checks in
-`yamledit`. Writing is atomic (a temporary file beside the original, renamed over it, with
-the original's mode) and refuses a file that changed since it was read.
+`yamledit`. Only files inside the tree named on the command line are rewritten: a file
+reached through `include: ../x` or a symlink that leads out is left alone and reported.
+Writing goes through `fsio` (locked, atomic, the original's mode kept) and refuses a file
+that changed since it was read.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import stat
-import tempfile
 from dataclasses import dataclass, field
 
 from labwarden.fix import FIXERS, ORDER, FixContext, service_name
 from labwarden.fix.yamledit import Document, Skip
 from labwarden.model import Finding, Location
+from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -40,6 +41,7 @@ class FileChange:
     before: str
     after: str
     outcomes: list[Outcome] = field(default_factory=list)
+    root: str | None = None     # the named tree the file must stay in when written
 
 
 @dataclass
@@ -47,6 +49,7 @@ class FixPlan:
     changes: list[FileChange] = field(default_factory=list)   # files whose text changes
     outcomes: list[Outcome] = field(default_factory=list)     # every selected finding
     withheld: dict[str, int] = field(default_factory=dict)    # rule -> findings not selected
+    outside: dict[str, str] = field(default_factory=dict)     # file left alone -> why
 
     @property
     def fixed(self) -> list[Outcome]:
@@ -79,7 +82,9 @@ def resolve_rules(refs: list[str] | None) -> set[str] | None:
 
 
 def plan(findings: list[Finding], selected: set[str] | None,
-         context: FixContext | None = None) -> FixPlan:
+         context: FixContext | None = None, roots: list[str] | None = None) -> FixPlan:
+    """`roots`: the trees named on the command line; a file outside all of them is never
+    rewritten (None: no such limit, for callers that name files themselves)."""
     context = context or FixContext()
     result = FixPlan()
     by_file: dict[str, list[Finding]] = {}
@@ -111,11 +116,38 @@ def plan(findings: list[Finding], selected: set[str] | None,
         # One file named two ways (relative, absolute, through a link) is one file.
         by_file.setdefault(os.path.realpath(finding.location.path), []).append(finding)
     for real in sorted(by_file):
-        change = _fix_file(by_file[real][0].location.path, by_file[real], context)
+        path = by_file[real][0].location.path
+        root, why = _tree_of(path, roots)
+        if why:
+            result.outside[path] = why
+            result.outcomes.extend(_outcome("skipped", f, "outside the tree named on the "
+                                            "command line; left alone") for f in by_file[real])
+            continue
+        change = _fix_file(path, by_file[real], context)
+        change.root = root
         result.outcomes.extend(change.outcomes)
         if change.after != change.before:
             result.changes.append(change)
     return result
+
+
+def _tree_of(path: str, roots: list[str] | None) -> tuple[str | None, str]:
+    """The named tree `path` is in, or why it is in none of them."""
+    from labwarden.fsio import WriteRefused, inside
+
+    if roots is None:
+        return None, ""
+    for root in roots:
+        try:
+            inside(root, path)
+            return root, ""
+        except WriteRefused:
+            continue
+    real = os.path.realpath(path)
+    how = f" (a symlink to {real})" if real != os.path.abspath(path) else ""
+    named = ", ".join(display_path(r) for r in roots)
+    return None, (f"{display_path(path)}{how} is outside the tree named on the command line "
+                  f"({named}); left alone, nothing outside it is written")
 
 
 def _outcome(status: str, finding: Finding, message: str) -> Outcome:
@@ -123,12 +155,12 @@ def _outcome(status: str, finding: Finding, message: str) -> Outcome:
 
 
 def _read(path: str) -> str:
-    if not os.path.isfile(path):
-        raise Skip("not a regular file")
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise Skip("the file is too large to rewrite")
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except NotRegularFile as exc:
+        raise Skip(exc.strerror) from None
+    except FileTooLarge:
+        raise Skip("the file is too large to rewrite") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -291,38 +323,17 @@ class WriteError(Exception):
 
 
 def write(change: FileChange) -> None:
-    """Replace the file atomically, keeping its mode (and owner when allowed); refuse a file
-    that changed since it was read."""
-    target = os.path.realpath(change.path)
+    """Replace the file atomically under its lock, keeping its mode (and owner as root);
+    refuse a file that changed since it was read, or that resolves outside its tree."""
+    from labwarden import fsio
+
+    name = display_path(change.path)
     try:
-        with open(target, "rb") as handle:
-            current = handle.read()
-    except OSError as exc:
-        raise WriteError(f"{display_path(change.path)}: cannot read it again "
-                         f"({exc.strerror})") from None
-    if current != change.before.encode("utf-8"):
-        raise WriteError(f"{display_path(change.path)}: changed since it was read; not written")
-    info = os.stat(target)
-    directory, name = os.path.split(target)
-    try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    except OSError as exc:
-        raise WriteError(f"{display_path(change.path)}: cannot write beside it "
-                         f"({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(change.after.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IMODE(info.st_mode))
-        try:
-            os.chown(temporary, info.st_uid, info.st_gid)
-        except (OSError, AttributeError):
-            pass                                   # not ours to give away: keep our own
-        os.replace(temporary, target)
-    except OSError as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise WriteError(f"{display_path(change.path)}: not written ({exc.strerror})") from None
+        target = fsio.inside(change.root, change.path) if change.root else \
+            os.path.realpath(change.path)
+        with fsio.locked(target):
+            if fsio.read_text(target) != change.before:
+                raise WriteError(f"{name}: changed since it was read; not written")
+            fsio.replace(target, change.after)
+    except fsio.WriteRefused as exc:
+        raise WriteError(str(exc)) from None

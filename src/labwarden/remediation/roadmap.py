@@ -160,13 +160,20 @@ def _step(phase: int, unit: str, findings: list[Finding], services: dict[str, Se
         downtime = (0.0, 0.0)
     else:
         downtime = _restart_time(unit, label, findings, services, restart_minutes)
-    changes = []
-    for finding in findings:
-        fix = (finding.fix or finding.rule.doc.fix).strip().replace("```yaml\n", "")
-        changes.append(f"{finding.id} ({finding.rule.id}) {finding.location}: "
-                       f"{fix.replace('```', '').strip()}")
+    changes = [f"{_change_head(finding)}: {_change_fix(finding)}" for finding in findings]
     return Step(phase, unit, label, restarts, findings, downtime,
                 _commands(unit, restarts, services), changes)
+
+
+def _change_head(finding: Finding) -> str:
+    """Which finding a change fixes, and where: `HIGH-001 (CMP010) compose.yaml:4`."""
+    return f"{finding.id} ({finding.rule.id}) {finding.location}"
+
+
+def _change_fix(finding: Finding) -> str:
+    """The change itself: the hit's fix, else the rule's documented one, without fences."""
+    fix = (finding.fix or finding.rule.doc.fix).strip().replace("```yaml\n", "")
+    return fix.replace("```", "").strip()
 
 
 def _restart_time(unit, label, findings, services, restart_minutes) -> tuple[float, float]:
@@ -225,6 +232,10 @@ def minutes(span: tuple[float, float]) -> str:
 
 
 def render_text(roadmap: Roadmap) -> str:
+    """The roadmap for a terminal. Labels, paths and fixes quote the audited tree: every
+    line passes `escape.terminal`, and a value cannot break a line of its own."""
+    from labwarden.report.escape import terminal_lines
+
     lines = [f"Remediation roadmap: {roadmap.findings} findings in "
              f"{sum(len(p.steps) for p in roadmap.phases)} steps, estimated downtime "
              f"{minutes(roadmap.downtime)}", ""]
@@ -236,13 +247,13 @@ def render_text(roadmap: Roadmap) -> str:
             what = "no restart" if step.restarts == "none" else \
                 f"restarts {step.restarts} {step.label} ({minutes(step.downtime)})"
             lines.append(f"  {phase.number}.{index} {step.label}: {what} — {ids}")
-            for change in step.changes:
-                first, *rest = change.splitlines()
-                lines.append(f"      {first}")
+            for finding in step.findings:
+                first, *rest = _change_fix(finding).split("\n")
+                lines.append(f"      {_change_head(finding)}: {first}")
                 lines += [f"          {line}" for line in rest]
             lines += [f"      $ {command}" for command in step.commands]
         lines.append("")
-    return "\n".join(lines)
+    return terminal_lines(lines)
 
 
 def to_json(roadmap: Roadmap) -> dict:
@@ -259,6 +270,11 @@ def to_json(roadmap: Roadmap) -> dict:
 
 
 def render_markdown(roadmap: Roadmap) -> str:
+    """The roadmap as Markdown. Labels, paths, fixes and commands quote the audited tree:
+    each passes the `escape` function of its Markdown context."""
+    from labwarden.report.escape import markdown_block, markdown_code, markdown_prose, \
+        markdown_text
+
     lines = ["## Remediation roadmap", "",
              f"Estimated downtime for the whole plan: **{minutes(roadmap.downtime)}**.", "",
              "| Phase | Steps | Downtime |", "|---|---:|---|"]
@@ -271,13 +287,14 @@ def render_markdown(roadmap: Roadmap) -> str:
             lines.append("Nothing to do.")
         for index, step in enumerate(phase.steps, start=1):
             what = "no restart" if step.restarts == "none" else \
-                f"restarts `{step.label}` ({minutes(step.downtime)})"
-            lines.append(f"{index}. **{step.label}** — {what}: "
+                f"restarts {markdown_code(step.label)} ({minutes(step.downtime)})"
+            lines.append(f"{index}. **{markdown_text(step.label)}** — {what}: "
                          + ", ".join(f.id for f in step.findings))
-            for change in step.changes:
-                first, *rest = change.splitlines()
-                lines.append(f"   - {first}")
+            for finding in step.findings:
+                first, *rest = _change_fix(finding).split("\n")
+                lines.append(f"   - {finding.id} ({finding.rule.id}) "
+                             f"{markdown_code(finding.location)}: {markdown_prose(first)}")
                 if rest:
-                    lines += ["", "     ```"] + [f"     {line}" for line in rest] + ["     ```"]
-            lines += [f"   - `{command}`" for command in step.commands]
+                    lines += [""] + markdown_block("\n".join(rest), indent="     ")
+            lines += [f"   - {markdown_code(command)}" for command in step.commands]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ import importlib
 
 from labwarden.model import AuditResult
 
-FORMATS = ("terminal", "json", "sarif", "markdown", "html")
+FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 
 _MODULES = {
     "terminal": "labwarden.report.terminal",
@@ -19,6 +19,7 @@ _MODULES = {
     "sarif": "labwarden.report.sarif",
     "markdown": "labwarden.report.markdown",
     "html": "labwarden.report.html",
+    "junit": "labwarden.report.junit",
 }
 
 

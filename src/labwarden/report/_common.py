@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import textwrap
 from collections.abc import Callable, Iterable
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity
+from labwarden.report.escape import block
 from labwarden.sources.live.targets import SCHEMES
 
 SEVERITIES = tuple(sorted(Severity, reverse=True))          # CRITICAL first
 DIAGNOSTIC_LEVELS = ("error", "gap", "warning", "info")
 
-# Control characters (C0 but tab, DEL, C1): text from audited files must not reach a
-# terminal or a rendered page as escape sequences.
-_CONTROL = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_CONTROL[0x09] = " "
-
-
-def clean(text: object) -> str:
-    """One line of safe text: newlines become spaces, control characters go."""
-    return str(text).replace("\r\n", " ").replace("\n", " ").translate(_CONTROL)
-
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_YAML_KEY = re.compile(r"^[\w.-]+:\s*(#.*)?$")       # `logging:`: a snippet from its first line
 
 def tool_version() -> str:
     # The package's own constant, as `--version` and the history store use: asking the
@@ -52,6 +47,53 @@ def rule_fix(finding: Finding) -> str:
 def fix_text(finding: Finding) -> str:
     """The hit's own fix, else the first paragraph of the rule's documented fix."""
     return finding.fix or first_paragraph(rule_fix(finding))
+
+
+def fix_parts(text: str, own: bool) -> list[tuple[str, str]]:
+    """A fix as ("p", prose) paragraphs and ("pre", snippet) blocks, plain text that each
+    format escapes its own way.
+
+    `own`: the hit's own fix, whose first line is prose and whose other lines, when not
+    fenced, are a snippet the rule built; otherwise the rule's documentation, Markdown with
+    fenced snippets. Either may quote the audited file, fences included: a fence is only
+    ever read here, never passed on, so a value cannot open or close a block in a report.
+    """
+    lines = block(text).strip("\n").split("\n")
+    if not any(row.strip() for row in lines):
+        return []
+    if own and len(lines) > 1 and not any(_FENCE.match(row) for row in lines):
+        if _YAML_KEY.match(lines[0]):
+            return [("pre", textwrap.dedent("\n".join(lines)).strip("\n"))]
+        snippet = textwrap.dedent("\n".join(lines[1:])).strip("\n")
+        return [("p", lines[0])] + ([("pre", snippet)] if snippet else [])
+    parts: list[tuple[str, str]] = []
+    paragraph: list[str] = []
+    snippet: list[str] = []
+    fenced = False
+
+    def flush() -> None:
+        if paragraph:
+            parts.append(("p", " ".join(paragraph)))
+            paragraph.clear()
+
+    for row in lines:
+        if _FENCE.match(row):
+            if fenced:
+                parts.append(("pre", textwrap.dedent("\n".join(snippet)).strip("\n")))
+                snippet.clear()
+            else:
+                flush()
+            fenced = not fenced
+        elif fenced:
+            snippet.append(row)
+        elif row.strip():
+            paragraph.append(row.strip())
+        else:
+            flush()
+    flush()
+    if fenced and snippet:
+        parts.append(("pre", textwrap.dedent("\n".join(snippet)).strip("\n")))
+    return parts
 
 
 def by_severity(result: AuditResult) -> dict[Severity, list[Finding]]:

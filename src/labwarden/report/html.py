@@ -9,9 +9,10 @@ the coverage and input problems.
 Self-contained means no request of any kind: the CSS and the script are inline, there is no
 font, image or link to fetch, and a Content-Security-Policy (`default-src 'none'`, the inline
 style and script allowed by their hashes) makes the browser refuse anything else, should
-text from an audited file ever smuggle markup in. It does not: jinja2 escapes every value
-(autoescape on), and references that are URLs stay plain text. The page works without the
-script too: every finding is shown expanded, and the filters stay hidden.
+text from an audited file ever smuggle markup in. It does not: every value passes
+`escape.html` (the environment's `finalize`, with autoescape on), and references that are
+URLs stay plain text. The page works without the script too: every finding is shown
+expanded, and the filters stay hidden.
 
 Like every reporter this one recomputes nothing: it lays out what the engine, the roadmap
 and the checklist evaluation decided. jinja2 is imported only when this format is asked for.
@@ -23,17 +24,17 @@ import base64
 import functools
 import hashlib
 import re
-import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from labwarden.model import AuditResult, Diagnostic, Finding
 from labwarden.report._common import (
-    SEVERITIES, by_code, clean, diagnostics_by_level, display_location, display_path,
+    SEVERITIES, by_code, diagnostics_by_level, display_location, display_path, fix_parts,
     impact_text, plural, report_date, rule_fix, suppression_summary, tool_version)
+from labwarden.report.escape import html, line
 
 GAP_EXAMPLES = 5
 CHART_BAR_WIDTH = 300          # the longest bar of the severity chart, in SVG units
@@ -42,8 +43,6 @@ RISK_CLASSES = {"unacceptable": "risk-unacceptable", "high": "risk-high",
 STATUSES = ("FAIL", "OPEN", "ATTESTED", "PASS", "N/A")
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_YAML_KEY = re.compile(r"^[\w.-]+:\s*(#.*)?$")       # `logging:`: a snippet from its first line
 
 
 def render(result: AuditResult, *, roadmap=None, evaluations: Iterable = (),
@@ -89,6 +88,9 @@ def _environment():
     return jinja2.Environment(
         loader=jinja2.PackageLoader("labwarden.report", "templates"),
         autoescape=True,                       # findings quote the audited files
+        # Every `{{ }}` passes the HTML escaper, which also makes controls and bidi
+        # overrides visible: no value reaches the page another way.
+        finalize=html,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
@@ -121,69 +123,31 @@ def _csp(style: str, script: str) -> str:
 
 def inline(text: object) -> Markup:
     """One line of prose, escaped, with the code spans a rule wrote (`read_only`) as code."""
-    text = " ".join(clean(text).split())
+    text = " ".join(line(text).split())
     out, last = [], 0
     for match in _CODE_SPAN.finditer(text):
-        out.append(escape(text[last:match.start()]))
-        out.append(Markup("<code>%s</code>") % match.group(2).strip())
+        out.append(html(text[last:match.start()]))
+        out.append(Markup("<code>%s</code>") % html(match.group(2).strip()))
         last = match.end()
-    out.append(escape(text[last:]))
+    out.append(html(text[last:]))
     return Markup("").join(out)
 
 
 def fix_blocks(text: str, own: bool) -> list[tuple[str, Any]]:
-    """A fix as ("p", Markup) paragraphs and ("pre", str) snippets.
-
-    `own`: the hit's own fix, whose first line is prose and whose other lines, when not
-    fenced, are a snippet the rule built (as the Markdown report reads it); otherwise the
-    rule's documentation, Markdown with fenced snippets.
-    """
-    lines = [clean(line) for line in text.strip("\n").split("\n")]
-    if not any(line.strip() for line in lines):
-        return []
-    if own and len(lines) > 1 and not any(_FENCE.match(line) for line in lines):
-        if _YAML_KEY.match(lines[0]):
-            return [("pre", textwrap.dedent("\n".join(lines)).strip("\n"))]
-        snippet = textwrap.dedent("\n".join(lines[1:])).strip("\n")
-        blocks: list[tuple[str, Any]] = [("p", inline(lines[0]))]
-        return blocks + ([("pre", snippet)] if snippet else [])
-    blocks, paragraph, snippet, fenced = [], [], [], False
-
-    def flush() -> None:
-        if paragraph:
-            blocks.append(("p", inline(" ".join(paragraph))))
-            paragraph.clear()
-
-    for line in lines:
-        if _FENCE.match(line):
-            if fenced:
-                blocks.append(("pre", textwrap.dedent("\n".join(snippet)).strip("\n")))
-                snippet.clear()
-            else:
-                flush()
-            fenced = not fenced
-        elif fenced:
-            snippet.append(line)
-        elif line.strip():
-            paragraph.append(line.strip())
-        else:
-            flush()
-    flush()
-    if fenced and snippet:
-        blocks.append(("pre", textwrap.dedent("\n".join(snippet)).strip("\n")))
-    return blocks
+    """A fix as ("p", Markup) paragraphs and ("pre", str) snippets (see `fix_parts`)."""
+    return [(kind, inline(body) if kind == "p" else body) for kind, body in fix_parts(text, own)]
 
 
 def breakable(path: str) -> Markup:
     """A path or asset, escaped, that may wrap after its slashes rather than mid-name."""
-    return Markup("/<wbr>").join(escape(part) for part in clean(path).split("/"))
+    return Markup("/<wbr>").join(html(part) for part in line(path).split("/"))
 
 
 def _risk_detail(level: str, text: str) -> str:
     """The catalog's risk text without the level it repeats: "<70% complete, deploy…"."""
-    match = re.fullmatch(r"(.*?)\s*\((.+)\)", clean(text))
+    match = re.fullmatch(r"(.*?)\s*\((.+)\)", line(text))
     return match.group(2) if match and match.group(1).lower().startswith(level.lower()) \
-        else clean(text)
+        else line(text)
 
 
 def _asset_label(asset: str) -> str:
@@ -199,7 +163,7 @@ def _num(value: float) -> str:
 
 def _header(result: AuditResult) -> dict:
     return {
-        "date": report_date(result.started, clean),
+        "date": report_date(result.started, line),
         "targets": [display_path(t) for t in result.targets],
         "scope": f"{plural(result.projects, 'Compose project')}, "
                  f"{plural(result.services, 'service')}, "
@@ -278,25 +242,25 @@ def _finding(f: Finding, catalog) -> dict:
     if f.suppression is not None:
         s = f.suppression
         suppression = {"kind": s.kind, "summary": suppression_summary(f),
-                       "justification": clean(s.justification), "owner": clean(s.owner),
-                       "expires": clean(s.expires)}
+                       "justification": line(s.justification), "owner": line(s.owner),
+                       "expires": line(s.expires)}
     return {
         "id": f.id,
         "severity": f.severity.name,
         "default_severity": rule.severity.name if rule.severity != f.severity else "",
-        "title": clean(rule.title),
+        "title": line(rule.title),
         "message": inline(f.message),
         "asset": f.asset,
         "asset_label": breakable(_asset_label(f.asset)),
-        "resource": clean(f.resource),
+        "resource": line(f.resource),
         "location": display_location(f.location),
         "location_cell": breakable(display_location(f.location)),
         "rule_id": rule.id,
         "rule_name": rule.name,
-        "evidence": clean(f.evidence),
+        "evidence": line(f.evidence),
         "checklist": [(item_id, inline(items[item_id].text) if item_id in items else "")
                       for item_id in f.checklist],
-        "refs": [clean(r) for r in rule.refs],
+        "refs": [line(r) for r in rule.refs],
         "impact": impact_text(f),
         "fix": fix,
         "suppression": suppression,
@@ -343,9 +307,9 @@ def _roadmap(roadmap) -> dict:
         for step in phase.steps:
             restarts = "no restart" if step.restarts == "none" else \
                 f"restarts {step.restarts} ({minutes(step.downtime)})"
-            steps.append({"label": clean(step.label), "restarts": restarts,
+            steps.append({"label": line(step.label), "restarts": restarts,
                           "findings": [f.id for f in step.findings],
-                          "commands": [clean(c) for c in step.commands]})
+                          "commands": [line(c) for c in step.commands]})
         phases.append({"number": phase.number, "title": phase.title,
                        "downtime": minutes(phase.downtime), "steps": steps})
     return {"downtime": minutes(roadmap.downtime), "findings": roadmap.findings,
@@ -353,7 +317,7 @@ def _roadmap(roadmap) -> dict:
 
 
 def _diagnostic(d: Diagnostic) -> dict:
-    return {"location": display_location(d.location), "code": clean(d.code),
+    return {"location": display_location(d.location), "code": line(d.code),
             "message": inline(d.message)}
 
 
@@ -362,7 +326,7 @@ def _diagnostics(result: AuditResult) -> dict:
     gaps = []
     for code, items in by_code(levels["gap"]):
         where = [display_location(d.location) for d in items[:GAP_EXAMPLES] if d.location]
-        gaps.append({"code": clean(code), "count": len(items),
+        gaps.append({"code": line(code), "count": len(items),
                      "example": inline(items[0].message), "locations": where,
                      "more": max(0, len(items) - GAP_EXAMPLES)})
     others = [d for level, ds in levels.items()

@@ -12,6 +12,7 @@ from json.encoder import encode_basestring
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
 from labwarden.report._common import SEVERITIES, diagnostics_by_level, rule_fix, tool_version
+from labwarden.report.escape import json_text
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report package
@@ -27,7 +28,8 @@ _SEVERITY_JSON = {s: _string(s.name) for s in Severity}
 
 def render(result: AuditResult) -> str:
     """`document(result)` as JSON: the same text as `json.dumps(document(result),
-    ensure_ascii=False, separators=(",", ":"))`, which a test holds it to.
+    ensure_ascii=False, separators=(",", ":"))`, which a test holds it to, but for the
+    characters `escape.json_text` writes as `\\uNNNN` (C1 controls, bidi overrides).
 
     Written entry by entry instead: most of a finding's text is its rule's (title,
     documented fix, references), encoded here once per rule rather than once per finding;
@@ -36,11 +38,11 @@ def render(result: AuditResult) -> str:
     """
     head = _ENCODER.encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
-    return "".join((head[:-1], ',"findings":[',
-                    *_batches(_finding_json(f, rules) for f in result.findings),
-                    '],"diagnostics":[',
-                    *_batches(_diagnostic_json(d) for d in result.diagnostics),
-                    "]}\n"))
+    return json_text("".join((head[:-1], ',"findings":[',
+                              *_batches(_finding_json(f, rules) for f in result.findings),
+                              '],"diagnostics":[',
+                              *_batches(_diagnostic_json(d) for d in result.diagnostics),
+                              "]}\n")))
 
 
 def _batches(entries, size: int = 256) -> list[str]:

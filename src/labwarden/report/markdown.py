@@ -9,20 +9,14 @@ is escaped outside the code spans the rules wrote on purpose.
 
 from __future__ import annotations
 
-import re
-
 from labwarden.model import AuditResult, Diagnostic, Finding
 from labwarden.report._common import (
-    SEVERITIES, by_code, by_severity, clean, diagnostics_by_level, display_location, fix_text,
-    impact_text, plural, report_date, rule_fix, suppression_summary, tool_version, waived)
+    SEVERITIES, by_code, by_severity, diagnostics_by_level, display_location, fix_parts,
+    fix_text, impact_text, plural, report_date, rule_fix, suppression_summary, tool_version,
+    waived)
+from labwarden.report.escape import markdown_block, markdown_cell, markdown_code, markdown_prose
 
 GAP_EXAMPLES = 5
-
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-# Backticks left outside the matched code spans are stray: escaped, they cannot pair up
-# with a code span later on the line.
-_PROSE_SPECIALS = re.compile(r"([\\`*_\[\]<>|#~])")
-_FENCE = re.compile(r"^\s*(```|~~~)", re.M)
 
 
 def render(result: AuditResult, roadmap=None) -> str:
@@ -49,44 +43,13 @@ def render(result: AuditResult, roadmap=None) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-# ----- escaping -------------------------------------------------------------------------
-
-
-def code(text: object, in_table: bool = False) -> str:
-    """`text` as one inline code span, whatever backticks it holds."""
-    text = clean(text)
-    if in_table:
-        text = text.replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def prose(text: object, in_table: bool = False) -> str:
-    """Escape Markdown in text, keeping the code spans a rule wrote (`read_only`) as code."""
-    text = " ".join(clean(text).split())
-    out, last = [], 0
-    for match in _CODE_SPAN.finditer(text):
-        out.append(_escape(text[last:match.start()]))
-        out.append(code(match.group(2), in_table))
-        last = match.end()
-    out.append(_escape(text[last:]))
-    return "".join(out)
-
-
-def _escape(text: str) -> str:
-    text = text.replace("&", "&amp;")
-    return _PROSE_SPECIALS.sub(r"\\\1", text)
-
-
 # ----- sections -------------------------------------------------------------------------
 
 
 def _header(out: list[str], result: AuditResult) -> None:
     out += ["# Security audit report", ""]
-    out.append(f"- **Date:** {report_date(result.started, prose)}")
-    targets = ", ".join(code(t) for t in result.targets) or "(none)"
+    out.append(f"- **Date:** {report_date(result.started, markdown_prose)}")
+    targets = ", ".join(markdown_code(t) for t in result.targets) or "(none)"
     out.append(f"- **Targets:** {targets}")
     out.append(f"- **Scope:** {plural(result.projects, 'Compose project')}, "
                f"{plural(result.services, 'service')}, "
@@ -113,8 +76,8 @@ def _summary(out: list[str], result: AuditResult) -> None:
     if result.findings:
         out += ["| ID | Title | Location | Rule |", "| --- | --- | --- | --- |"]
         for f in [f for f in result.findings if not f.waived] + accepted:
-            out.append(f"| {f.id} | {prose(f.rule.title, True)} | "
-                       f"{code(display_location(f.location), True)} | {f.rule.id} |")
+            out.append(f"| {f.id} | {markdown_cell(f.rule.title)} | "
+                       f"{markdown_code(display_location(f.location), table=True)} | {f.rule.id} |")
         out.append("")
     else:
         out += ["No findings.", ""]
@@ -122,53 +85,55 @@ def _summary(out: list[str], result: AuditResult) -> None:
 
 def _finding(out: list[str], f: Finding) -> None:
     rule = f.rule
-    out += [f"### {f.id}: {prose(rule.title)}", "", prose(f.message), ""]
-    out.append(f"- **Location:** {code(display_location(f.location))}")
-    asset = code(f.asset)
+    out += [f"### {f.id}: {markdown_prose(rule.title)}", "", markdown_prose(f.message), ""]
+    out.append(f"- **Location:** {markdown_code(display_location(f.location))}")
+    asset = markdown_code(f.asset)
     if f.resource:
-        asset += f" ({code(f.resource)})"
+        asset += f" ({markdown_code(f.resource)})"
     out.append(f"- **Asset:** {asset}")
     severity = f.severity.name
     if f.severity != rule.severity:
         severity += f" (rule default {rule.severity.name})"
     out.append(f"- **Severity:** {severity}")
-    out.append(f"- **Rule:** {rule.id} {code(rule.name)}")
+    out.append(f"- **Rule:** {rule.id} {markdown_code(rule.name)}")
     if f.evidence:
-        out.append(f"- **Evidence:** {code(f.evidence)}")
+        out.append(f"- **Evidence:** {markdown_code(f.evidence)}")
     if rule.checklist:
         out.append(f"- **Checklist items:** {', '.join(rule.checklist)}")
     if rule.refs:
-        out.append(f"- **References:** {'; '.join(prose(r) for r in rule.refs)}")
+        out.append(f"- **References:** {'; '.join(markdown_prose(r) for r in rule.refs)}")
     out.append(f"- **Remediation impact:** {impact_text(f)}")
     if f.waived:
         s = f.suppression
-        out.append(f"- **Accepted:** {prose(suppression_summary(f))}")
-        out.append(f"- **Justification:** {prose(s.justification) or '(none given)'}")
+        out.append(f"- **Accepted:** {markdown_prose(suppression_summary(f))}")
+        out.append(f"- **Justification:** {markdown_prose(s.justification) or '(none given)'}")
         if s.kind == "waiver":
-            out.append(f"- **Owner:** {prose(s.owner) or '(unknown)'}")
-            out.append(f"- **Expires:** {prose(s.expires) or '(never)'}")
+            out.append(f"- **Owner:** {markdown_prose(s.owner) or '(unknown)'}")
+            out.append(f"- **Expires:** {markdown_prose(s.expires) or '(never)'}")
     out.append("")
     _fix(out, f)
 
 
 def _fix(out: list[str], f: Finding) -> None:
     if f.fix:
-        first, *rest = f.fix.strip("\n").split("\n")
-        out += [f"**Fix:** {prose(first)}", ""]
-        body = "\n".join(clean(line) for line in rest).strip("\n")
-        if body and _FENCE.search(body):
-            out += [body, ""]           # the rule wrote its own fenced snippet
-        elif body:
-            # A bare snippet the rule built (possibly from the audited file): fence it.
-            fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", body)), default=0))
-            out += [f"{fence}yaml", body, fence, ""]
+        # The hit's own fix may quote the audited file (a fence included): its parts are
+        # rebuilt, never copied.
+        parts = fix_parts(f.fix, own=True)
+        if parts and parts[0][0] == "pre":
+            out += ["**Fix:**", ""]
+        for index, (kind, body) in enumerate(parts):
+            if kind == "pre":
+                out += markdown_block(body, "yaml") + [""]
+            else:
+                text = markdown_prose(body)
+                out += [f"**Fix:** {text}" if index == 0 else text, ""]
         return
     documented = rule_fix(f).strip()
     if documented:
         # The rule's own documentation: Markdown written by the rule's author.
         out += ["**Fix:**", "", documented, ""]
     elif fix_text(f):
-        out += [f"**Fix:** {prose(fix_text(f))}", ""]
+        out += [f"**Fix:** {markdown_prose(fix_text(f))}", ""]
 
 
 def _diagnostics(out: list[str], result: AuditResult) -> None:
@@ -187,12 +152,12 @@ def _diagnostics(out: list[str], result: AuditResult) -> None:
                 "read them.", "", "| Code | Count | Example | Locations |",
                 "| --- | ---: | --- | --- |"]
         for gap_code, items in by_code(levels["gap"]):
-            where = ", ".join(code(display_location(d.location), True)
+            where = ", ".join(markdown_code(display_location(d.location), table=True)
                               for d in items[:GAP_EXAMPLES] if d.location)
             if len(items) > GAP_EXAMPLES:
                 where += f" and {len(items) - GAP_EXAMPLES} more"
-            out.append(f"| {code(gap_code, True)} | {len(items)} | "
-                       f"{prose(items[0].message, True)} | {where} |")
+            out.append(f"| {markdown_code(gap_code, table=True)} | {len(items)} | "
+                       f"{markdown_cell(items[0].message)} | {where} |")
         out.append("")
     for level, title in (("warning", "Warnings"), ("info", "Notes")):
         if levels[level]:
@@ -208,7 +173,8 @@ def _diagnostics(out: list[str], result: AuditResult) -> None:
 def _table(out: list[str], diagnostics: list[Diagnostic]) -> None:
     out += ["| Location | Code | Message |", "| --- | --- | --- |"]
     for d in diagnostics:
-        where = code(display_location(d.location), True) if d.location else ""
-        out.append(f"| {where} | {code(d.code, True)} | {prose(d.message, True)} |")
+        where = markdown_code(display_location(d.location), table=True) if d.location else ""
+        out.append(f"| {where} | {markdown_code(d.code, table=True)} | "
+                   f"{markdown_cell(d.message)} |")
     out.append("")
 

@@ -6,6 +6,9 @@ asset, resource: never the line) and, when waived, a SARIF suppression (`inSourc
 inline `# labwarden: ignore[...]`, `external` for a labwarden.yaml waiver) so viewers show
 it as accepted rather than dropping it. Diagnostics become tool execution notifications.
 
+Message texts pass `escape.sarif_text` (no controls, no embedded links from the audited
+files) and the document `escape.json_text`.
+
 File URIs are relative to the working directory (the repository root in CI) under the
 `%SRCROOT%` base id; a file outside it gets an absolute `file:` URI. No source snippet is
 embedded: the evidence shown is the rule's redacted evidence, nothing read from the file.
@@ -21,6 +24,7 @@ from urllib.parse import quote
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Rule, Severity
 from labwarden.report._common import fix_text, is_target, relative_path, tool_version
+from labwarden.report.escape import json_text, sarif_text
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -55,7 +59,8 @@ _CWE = re.compile(r"\bCWE-(\d+)\b", re.I)
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps(document(result), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json_text(json.dumps(document(result), ensure_ascii=False, separators=(",", ":"))) \
+        + "\n"
 
 
 def document(result: AuditResult, cwd: str | None = None) -> dict:
@@ -175,7 +180,7 @@ def _result(f: Finding, rule_index: int, cwd: str) -> dict:
         "ruleId": f.rule.id,
         "ruleIndex": rule_index,
         "level": LEVEL[f.severity],
-        "message": {"text": text},
+        "message": {"text": sarif_text(text)},
         "locations": [_location(f.location, cwd)],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
         "properties": properties,
@@ -184,7 +189,7 @@ def _result(f: Finding, rule_index: int, cwd: str) -> dict:
         s = f.suppression
         suppression: dict = {"kind": "inSource" if s.kind == "inline" else "external",
                              "status": "accepted",
-                             "justification": s.justification}
+                             "justification": sarif_text(s.justification)}
         if s.location is not None:
             suppression["location"] = _location(s.location, cwd)
         extra = {k: v for k, v in (("owner", s.owner), ("expires", s.expires)) if v}
@@ -210,7 +215,7 @@ def _invocation(result: AuditResult, cwd: str) -> dict:
 def _notification(d: Diagnostic, cwd: str) -> dict:
     notification: dict = {
         "level": NOTIFICATION_LEVEL.get(d.level, "note"),
-        "message": {"text": d.message},
+        "message": {"text": sarif_text(d.message)},
         "descriptor": {"id": d.code},
         "properties": {"labwardenLevel": d.level},
     }

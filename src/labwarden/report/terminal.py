@@ -5,9 +5,9 @@ then rendered either through rich (when colour is on) or as plain text (texts jo
 plain path never imports rich: the CLI runs on every commit and rich costs more to import
 than the whole audit of a small tree.
 
-Everything shown is already redacted by the rules; text from the audited files is still
-stripped of control characters so a crafted key cannot send escape sequences to the
-terminal.
+Everything shown is already redacted by the rules; every segment still passes
+`escape.terminal`, which makes control characters and bidi overrides visible, so a crafted
+name cannot send escape sequences to the terminal or reorder what it shows.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import textwrap
 
 from labwarden.model import AuditResult, Diagnostic, Finding
 from labwarden.report._common import (
-    SEVERITIES, by_code, by_severity, clean, diagnostics_by_level, display_location, fix_text,
-    plural, suppression_summary, waived)
+    SEVERITIES, by_code, by_severity, diagnostics_by_level, display_location, fix_text, plural,
+    suppression_summary, waived)
+from labwarden.report.escape import terminal
 
 Segment = tuple[str, "str | None"]
 Line = list[Segment]
@@ -73,7 +74,7 @@ class _Layout:
         self.lines: list[Line] = []
 
     def add(self, *segments: Segment) -> None:
-        self.lines.append([(clean(text), style) for text, style in segments if text])
+        self.lines.append([(terminal(text), style) for text, style in segments if text])
 
     def blank(self) -> None:
         if self.lines and self.lines[-1]:
@@ -89,10 +90,10 @@ class _Layout:
         rest = [line for line in rest if not _FENCE.match(line)]
         head = " " * indent + label
         room = max(20, self.width - len(head))
-        chunks = textwrap.wrap(clean(first), room, break_long_words=False,
+        chunks = textwrap.wrap(terminal(first), room, break_long_words=False,
                                break_on_hyphens=False) or [""]
         self.lines.append([(" " * indent, None), (label, "label"), (chunks[0], style)])
-        for chunk in chunks[1:] + [clean(line.expandtabs(4)).rstrip() for line in rest]:
+        for chunk in chunks[1:] + [terminal(line.expandtabs(4)).rstrip() for line in rest]:
             self.lines.append([(" " * len(head), None), (chunk, style)])
 
 

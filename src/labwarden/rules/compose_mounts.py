@@ -259,7 +259,22 @@ def _docker_host(service: Service) -> list[tuple[str, str, str, str, Location]]:
     return found
 
 
-_proxies_cache: list = [None, set()]
+_proxies_cache: list = [None, frozenset()]
+_hosts_cache: list = [None, {}]
+
+
+def _hosts(project: ComposeProject) -> dict[str, set[str]]:
+    """Each name a container of the project is reached by -> the services it names.
+
+    Built once per project: asked for every service, a scan of all the others each time
+    made the rules quadratic in services."""
+    if _hosts_cache[0] is not project:
+        index: dict[str, set[str]] = {}
+        for svc in project.services.values():
+            for name in _names_of(svc):
+                index.setdefault(name, set()).add(svc.name)
+        _hosts_cache[0], _hosts_cache[1] = project, index
+    return _hosts_cache[1]
 
 
 def _proxies(project: ComposeProject) -> set[str]:
@@ -267,18 +282,18 @@ def _proxies(project: ComposeProject) -> set[str]:
     one's DOCKER_HOST names."""
     # Asked for each service of the project in turn, and it reads every service: once.
     if _proxies_cache[0] is not project:
-        _proxies_cache[0], _proxies_cache[1] = project, _find_proxies(project)
-    return set(_proxies_cache[1])
+        _proxies_cache[0], _proxies_cache[1] = project, frozenset(_find_proxies(project))
+    return _proxies_cache[1]
 
 
 def _find_proxies(project: ComposeProject) -> set[str]:
     proxies = {name for name, svc in project.services.items()
                if _image_name(svc.image) in PROXY_IMAGES}
+    hosts = _hosts(project)
     for svc in project.services.values():
         for _, scheme, host, _, _ in _docker_host(svc):
             if scheme in ("tcp", "http", "https"):
-                proxies.update(name for name, other in project.services.items()
-                               if other is not svc and host in _names_of(other))
+                proxies.update(name for name in hosts.get(host, ()) if name != svc.name)
     return proxies
 
 
@@ -296,12 +311,9 @@ _HOST_GATEWAYS = ("host.docker.internal", "gateway.docker.internal", "host-gatew
                   "172.17.0.1")
 
 
-def _project_hosts(project: ComposeProject, exclude: Service) -> set[str]:
-    names: set[str] = set()
-    for svc in project.services.values():
-        if svc is not exclude:
-            names |= _names_of(svc)
-    return names
+def _reaches_another(project: ComposeProject, host: str, service: Service) -> bool:
+    """Whether `host` names a container of the project other than `service`."""
+    return any(name != service.name for name in _hosts(project).get(host, ()))
 
 
 @rule("CMP050", "docker-socket-mounted", Severity.CRITICAL,
@@ -421,7 +433,7 @@ def _docker_host_hits(service: Service, project: ComposeProject):
                       evidence=redact_url(f"{var}={service.environment[var].value}"),
                       fix="use a socket proxy that allows only the endpoints needed")
             continue
-        if host in _project_hosts(project, service):
+        if _reaches_another(project, host, service):
             continue    # a socket proxy or dind of this project: the recommended pattern
         if "proxy" in host:
             continue    # a socket proxy of another stack, reached over a shared network

@@ -64,7 +64,7 @@ def _list(service: Service, key: str) -> Iterator[tuple[str, Location]]:
 def _is_zero_id(text: str) -> bool:
     """`root` or UID 0 as runc reads a number (Atoi: `000`, `+0` are 0 too)."""
     text = text.strip()
-    return text.lower() == "root" or (bool(_ATOI.fullmatch(text)) and int(text) == 0)
+    return text.lower() == "root" or (bool(_ATOI.fullmatch(text)) and not text.strip("+-0"))
 
 
 def _user(service: Service) -> str | None:

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from labwarden._record import Record
 from labwarden.model import Location
-from labwarden.sources._read import read_at_most
+from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
+                                      read_regular)
 
 MAX_ENV_BYTES = 1024 * 1024
 _EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
@@ -80,9 +81,10 @@ class _EnvParser:
         self.env = EnvFile(path)
         self.pos = 0
         self.line = 1
+        self.budget = None            # the file's interpolation budget, made on first use
 
-    def problem(self, message: str, line: int) -> None:
-        self.env.problems.append(("env-syntax", message, Location(self.path, line)))
+    def problem(self, message: str, line: int, code: str = "env-syntax") -> None:
+        self.env.problems.append((code, message, Location(self.path, line)))
 
     def skip_line(self) -> None:
         end = self.text.find("\n", self.pos)
@@ -190,7 +192,8 @@ class _EnvParser:
             pos = stop + 1
 
     def expand(self, value: str, line: int) -> str:
-        from labwarden.sources.compose.interpolate import InterpolationError, interpolate
+        from labwarden.sources.compose.interpolate import (
+            Budget, InterpolationError, interpolate_bounded)
 
         variables, lookup = self.env.variables, self.lookup
 
@@ -200,12 +203,18 @@ class _EnvParser:
                 found = variables[name].value
             return found
 
+        if self.budget is None:
+            self.budget = Budget()    # variables that repeat each other grow tenfold a line
         try:
-            return interpolate(value, resolve)
+            expanded, refused = interpolate_bounded(value, resolve, self.budget)
         except InterpolationError:
             self.problem("invalid interpolation syntax in a value; Compose rejects this file "
                          "(use $$ for a literal dollar)", line)
             return value
+        if refused is not None:
+            code, message = refused
+            self.problem(message, line, code)
+        return expanded
 
 
 def _unescape(match: re.Match) -> str:
@@ -228,39 +237,28 @@ def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None,
     env = EnvFile(path, role=role)
     whole = Location(path)
     try:
-        st = os.stat(path)
-        env.mode = stat.S_IMODE(st.st_mode)
-        if not stat.S_ISREG(st.st_mode):
-            env.problems.append(("not-a-file", "env file is not a regular file; not read",
-                                 whole))
-            env.readable = False
-            return env
-        if st.st_size > MAX_ENV_BYTES:
-            env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
-            env.readable = False
-            return env
-        with open(path, "rb") as handle:
-            data = read_at_most(handle, st.st_size, MAX_ENV_BYTES)
+        env.mode = stat.S_IMODE(os.stat(path).st_mode)
+        data = read_regular(path, MAX_ENV_BYTES)
+    except NotRegularFile as exc:
+        return _unread(env, "not-a-file", f"env file is {exc.kind}, not a regular file; "
+                       "not read", whole)
+    except FileTooLarge:
+        return _unread(env, "file-too-large", "env file over 1 MiB; not read", whole)
     except OSError as exc:
-        env.problems.append(("unreadable", f"cannot read env file: {exc.strerror}", whole))
-        env.readable = False
-        return env
-    if len(data) > MAX_ENV_BYTES:  # it grew after stat()
-        env.problems.append(("file-too-large", "env file over 1 MiB; not read", whole))
-        env.readable = False
-        return env
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        env.problems.append(("binary-file", "env file contains NUL bytes: binary, not an env "
-                             "file", Location(path, line)))
-        return env
+        return _unread(env, "unreadable", f"cannot read env file: {exc.strerror}", whole)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        env.problems.append(("invalid-utf8", f"invalid UTF-8 at byte {exc.start}",
-                             Location(path, line)))
+        text = decode_text(data)
+    except DecodeError as exc:
+        message = "env file contains NUL bytes: binary, not an env file" \
+            if exc.code == "binary-file" else exc.message
+        env.problems.append((exc.code, message, Location(path, exc.line)))
         return env
     parsed = parse_env_text(text, path, lookup)
     parsed.mode, parsed.role = env.mode, role
     return parsed
+
+
+def _unread(env: EnvFile, code: str, message: str, location: Location) -> EnvFile:
+    env.problems.append((code, message, location))
+    env.readable = False
+    return env

@@ -32,12 +32,18 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._read import FileTooLarge, NotRegularFile, file_kind, open_regular, \
+    read_regular
+from labwarden.sources._walk import walk
 
 # Shells bash -n and ShellCheck can read (zsh and fish cannot be checked by either).
 SHELLS = frozenset({"sh", "bash", "dash", "ksh", "mksh", "ash", "busybox", "posh"})
 SCRIPT_SUFFIXES = (".sh", ".bash")
 MAX_SCRIPT_BYTES = 4 * 1024 * 1024
 MAX_NESTING = 4                  # ssh "bash -c '…'" and the like, parsed this deep
+# `$(…)`, backticks and process substitutions inside each other: each level is a few Python
+# calls, so thousands would overflow the stack. Deeper ones are skipped, and said so.
+MAX_SUBSTITUTION_DEPTH = 50
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
                           ".tox", ".labwarden", ".mypy_cache", ".pytest_cache"})
 
@@ -207,7 +213,7 @@ class _Parser:
     """Tokens and simple commands of a shell text (or of the inside of `$(…)`)."""
 
     def __init__(self, text: str, start: int = 0, line: int = 1, stop: str = "",
-                 origin: str = "", root: "_Parser | None" = None):
+                 origin: str = "", root: "_Parser | None" = None, depth: int = 0):
         self.s = text
         self.i = start
         self.line = line
@@ -219,9 +225,11 @@ class _Parser:
         self.paren = 0                   # subshells opened at this level
         self.case_depth = 0
         self.case_pattern = False
+        self.depth = depth               # substitutions this parser is inside
         if root is None:
             self.loop_vars: set[str] = set()
             self.all_heredocs: list[Heredoc] = []
+            self.too_deep: int = 0       # the first line of a substitution left unparsed
 
     # -- tokens --
 
@@ -477,8 +485,22 @@ class _Parser:
             i += 1
         return i
 
+    def _too_deep(self) -> bool:
+        """True (and noted on the root) when a substitution here would nest too deep."""
+        if self.depth < MAX_SUBSTITUTION_DEPTH:
+            return False
+        self.root.too_deep = self.root.too_deep or self.line
+        return True
+
     def _substitution(self, start: int, kind: str, quoted: bool, opener: str) -> Part:
-        child = _Parser(self.s, start, self.line, ")", origin=opener, root=self.root)
+        if self._too_deep():             # read past it as text, its commands unparsed
+            end = self._balanced_end(start - 1)
+            text = self.s[self.i:end]
+            self.line += text.count("\n")
+            self.i = end
+            return Part(kind, text, quoted)
+        child = _Parser(self.s, start, self.line, ")", origin=opener, root=self.root,
+                        depth=self.depth + 1)
         child.parse()
         text = self.s[self.i:child.i]
         self.i, self.line = child.i, child.line
@@ -497,7 +519,9 @@ class _Parser:
         text = s[self.i:i + 1]
         self.line += text.count("\n")
         self.i = i + 1
-        commands = parse_commands("".join(out), line, "`", self.root)
+        if self._too_deep():
+            return Part("cmd", text, quoted)
+        commands = parse_commands("".join(out), line, "`", self.root, self.depth + 1)
         return Part("cmd", text, quoted, commands=commands)
 
     # -- commands --
@@ -681,10 +705,10 @@ def _split_assignment(word: Word) -> tuple[str, Word] | None:
 
 
 def parse_commands(text: str, line: int = 1, origin: str = "",
-                   root: _Parser | None = None) -> list[Command]:
+                   root: _Parser | None = None, depth: int = 0) -> list[Command]:
     """Every simple command of `text`, nested ones (substitutions) included, in the order
     they complete (a substitution before the command it is part of)."""
-    parser = _Parser(text, 0, line, "", origin, root)
+    parser = _Parser(text, 0, line, "", origin, root, depth)
     parser.parse()
     parser._read_heredocs()
     return _flatten(parser.commands)
@@ -707,6 +731,7 @@ class ParsedScript:
     commands: list[Command]
     heredocs: list[Heredoc]
     loop_vars: set[str]
+    too_deep: int = 0               # the line of the first substitution left unparsed, or 0
 
 
 _REMOTE_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash"})
@@ -716,6 +741,13 @@ _SSH_VALUE = frozenset({"-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-
 
 def parse_script(text: str) -> ParsedScript:
     """Parse a whole script, then the commands it hands to other shells."""
+    try:
+        return _parse_script(text)
+    except RecursionError:  # not expected under MAX_SUBSTITUTION_DEPTH; never end the run
+        return ParsedScript([], [], set(), too_deep=1)
+
+
+def _parse_script(text: str) -> ParsedScript:
     root = _Parser(text)
     root.parse()
     root._read_heredocs()
@@ -730,7 +762,7 @@ def parse_script(text: str) -> ParsedScript:
             commands.append(inner)
             queue.append((inner, depth + 1))
     commands.sort(key=lambda c: c.line)          # stable: nested first on a shared line
-    return ParsedScript(commands, root.all_heredocs, root.loop_vars)
+    return ParsedScript(commands, root.all_heredocs, root.loop_vars, root.too_deep)
 
 
 def _handed_on(command: Command, root: _Parser) -> list[Command]:
@@ -1244,20 +1276,19 @@ def parse_shebang(first_line: str) -> tuple[str | None, str | None, tuple[str, .
 def read_script(path: str, display: str, known: KnownContainers,
                 diagnostics: list[Diagnostic]) -> ShellScript | None:
     try:
-        if not os.path.isfile(path):
-            diagnostics.append(Diagnostic("error", "unreadable", "not a regular file",
-                                          Location(path)))
-            return None
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SCRIPT_BYTES + 1)
+        data = read_regular(path, MAX_SCRIPT_BYTES)
         executable = os.access(path, os.X_OK)
-    except OSError as exc:
-        diagnostics.append(Diagnostic("error", "unreadable", f"cannot read: {exc.strerror}",
+    except NotRegularFile as exc:
+        diagnostics.append(Diagnostic("error", "unreadable", f"{exc.strerror}; not checked",
                                       Location(path)))
         return None
-    if len(data) > MAX_SCRIPT_BYTES:
+    except FileTooLarge:
         diagnostics.append(Diagnostic("error", "too-large", f"larger than "
                                       f"{MAX_SCRIPT_BYTES // 1024 // 1024} MiB; not checked",
+                                      Location(path)))
+        return None
+    except OSError as exc:
+        diagnostics.append(Diagnostic("error", "unreadable", f"cannot read: {exc.strerror}",
                                       Location(path)))
         return None
     if b"\0" in data:
@@ -1273,6 +1304,10 @@ def read_script(path: str, display: str, known: KnownContainers,
                                       "ksh; not checked", Location(path, 1)))
         return None
     parsed = parse_script(text)
+    if parsed.too_deep:
+        diagnostics.append(Diagnostic("error", "too-deep", "substitutions nest deeper than "
+                                      f"{MAX_SUBSTITUTION_DEPTH} levels: the commands inside "
+                                      "them are not checked", Location(path, parsed.too_deep)))
     uses, created = container_uses(parsed.commands)
     return ShellScript(path=path, display=display, text=text, lines=lines, shebang=shebang,
                        shell=shell or "bash", shebang_flags=flags, executable=executable,
@@ -1283,14 +1318,14 @@ def read_script(path: str, display: str, known: KnownContainers,
 # --- finding scripts -------------------------------------------------------------------------
 
 def is_shell_script(path: str) -> bool:
-    """A `.sh`/`.bash` file, or a file without a suffix whose shebang names a shell."""
+    """A `.sh`/`.bash` file, or a regular file without a suffix whose shebang names a shell."""
     name = os.path.basename(path)
     if name.endswith(SCRIPT_SUFFIXES):
         return True
     if "." in name.lstrip("."):
         return False
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO would block the sniffing read forever
             first = handle.read(128).split(b"\n", 1)[0].decode("utf-8", errors="replace")
     except OSError:
         return False
@@ -1300,20 +1335,18 @@ def is_shell_script(path: str) -> bool:
 
 def find_scripts(paths: list[str], diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
     """(path, display path) of every script under `paths`; files named are taken as they
-    are. Display paths are relative to the directory named (or the file's directory)."""
+    are. Display paths are relative to the directory named (or the file's directory).
+    Links to directories are not followed (`_walk.walk` says which were skipped)."""
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for target in paths:
         if os.path.isdir(target):
-            for directory, dirs, files in os.walk(target):
-                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-                for name in sorted(files):
-                    path = os.path.join(directory, name)
-                    if os.path.islink(path) and not os.path.isfile(path):
-                        continue
-                    if is_shell_script(path) and os.path.realpath(path) not in seen:
-                        seen.add(os.path.realpath(path))
-                        found.append((path, os.path.relpath(path, target)))
+            for _, entries in walk(target, SKIPPED_DIRS, diagnostics):
+                for entry in entries:
+                    if _is_script_entry(entry, diagnostics) and \
+                            os.path.realpath(entry.path) not in seen:
+                        seen.add(os.path.realpath(entry.path))
+                        found.append((entry.path, os.path.relpath(entry.path, target)))
         elif os.path.exists(target):
             if os.path.realpath(target) not in seen:
                 seen.add(os.path.realpath(target))
@@ -1322,6 +1355,28 @@ def find_scripts(paths: list[str], diagnostics: list[Diagnostic]) -> list[tuple[
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
                                           Location(target)))
     return found
+
+
+def _is_script_entry(entry: os.DirEntry, diagnostics: list[Diagnostic]) -> bool:
+    """Whether a file found in a directory is a script to check. A FIFO, socket or device
+    is not opened: one named like a script is read_script()'s error, any other is noted."""
+    try:
+        regular = entry.is_file()
+    except OSError:
+        regular = False
+    if regular:
+        return is_shell_script(entry.path)
+    if entry.is_symlink() and not os.path.exists(entry.path):
+        return False  # a broken link: nothing to read
+    if entry.name.endswith(SCRIPT_SUFFIXES):
+        return True
+    try:
+        kind = file_kind(os.stat(entry.path).st_mode) or "not a regular file"
+    except OSError:
+        return False
+    diagnostics.append(Diagnostic("warning", "not-a-file", f"{kind}, not a regular file; "
+                                  "not read", Location(entry.path)))
+    return False
 
 
 # --- bash -n and ShellCheck ----------------------------------------------------------------
@@ -1382,45 +1437,100 @@ class ShellCheckError(Exception):
     pass
 
 
-def run_shellcheck(binary: str, scripts: list[ShellScript], severity: str = "info",
-                   timeout: float = 180.0) -> dict[str, list[ShellCheckIssue]]:
-    """ShellCheck's issues per script path (json1). Scripts without a shebang are read as
-    bash. Raises ShellCheckError when ShellCheck itself fails."""
+# ShellCheck's parser and analysis are unbounded on hostile input: three small scripts of
+# nested `if`s, nested `$(( ( … ) ))` or variables built from each other took one run to
+# 152 s and 13.5 GB. Each ShellCheck process is bounded in time and address space; a batch
+# that hits a bound is run again one file at a time, so only the scripts that hit it on
+# their own go unchecked, and the others keep their issues.
+SHELLCHECK_SECONDS = 20.0                 # wall clock (and CPU) for one ShellCheck process
+SHELLCHECK_MEMORY = 1024 * 1024 * 1024    # its address space (GHC's runtime copes with it)
+SHELLCHECK_BATCH = 100                    # files per process: ShellCheck starts in ~20 ms
+_GHC_OUT_OF_MEMORY = 251                  # the exit status of a Haskell heap overflow
+
+
+class ShellCheckBound(Exception):
+    """ShellCheck hit its time or memory bound; the message says which."""
+
+
+def run_shellcheck(binary: str, scripts: list[ShellScript], severity: str = "info"
+                   ) -> tuple[dict[str, list[ShellCheckIssue]], dict[str, str]]:
+    """ShellCheck's issues per script path (json1), and the scripts it could not check
+    within its bounds (path -> why). Scripts without a shebang are read as bash. Raises
+    ShellCheckError when ShellCheck itself fails."""
     results: dict[str, list[ShellCheckIssue]] = {s.path: [] for s in scripts}
+    bounded: dict[str, str] = {}
     groups = [[s for s in scripts if s.shebang is not None],
               [s for s in scripts if s.shebang is None]]
     for index, group in enumerate(groups):
-        for start in range(0, len(group), 100):
-            chunk = group[start:start + 100]
+        for start in range(0, len(group), SHELLCHECK_BATCH):
+            chunk = group[start:start + SHELLCHECK_BATCH]
             if not chunk:
                 continue
-            by_arg = {os.path.abspath(s.path): s.path for s in chunk}
-            command = [binary, "--format=json1", f"--severity={severity}", "--color=never"]
-            if index == 1:
-                command.append("--shell=bash")
-            command += ["--", *by_arg]
             try:
-                done = subprocess.run(command, capture_output=True, text=True, errors="replace",
-                                      timeout=timeout, env=_tool_environment(),
-                                      stdin=subprocess.DEVNULL)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise ShellCheckError(f"ShellCheck could not run: {type(exc).__name__}") from None
-            if done.returncode not in (0, 1) or not done.stdout.strip():
-                if done.returncode in (0, 1):
+                _shellcheck_batch(binary, chunk, severity, index == 1, results)
+            except ShellCheckBound as exc:
+                if len(chunk) == 1:
+                    bounded[chunk[0].path] = str(exc)
                     continue
-                message = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise ShellCheckError(f"ShellCheck failed (exit {done.returncode}): {message}")
-            try:
-                data = json.loads(done.stdout)
-            except json.JSONDecodeError:
-                raise ShellCheckError("ShellCheck's JSON output could not be read") from None
-            for comment in data.get("comments", []):
-                path = by_arg.get(comment.get("file"))
-                if path is None:
-                    continue
-                results[path].append(ShellCheckIssue(
-                    int(comment.get("line", 0)), int(comment.get("column", 0)),
-                    int(comment.get("endLine", 0)), int(comment.get("endColumn", 0)),
-                    str(comment.get("level", "")), int(comment.get("code", 0)),
-                    str(comment.get("message", ""))))
-    return results
+                for script in chunk:            # find the ones that hit it on their own
+                    try:
+                        _shellcheck_batch(binary, [script], severity, index == 1, results)
+                    except ShellCheckBound as alone:
+                        bounded[script.path] = str(alone)
+    return results, bounded
+
+
+def _shellcheck_batch(binary: str, chunk: list[ShellScript], severity: str, as_bash: bool,
+                      results: dict[str, list[ShellCheckIssue]]) -> None:
+    """Run one bounded ShellCheck process over `chunk`, adding its issues to `results`
+    only when it finished (a bound leaves them all untouched)."""
+    by_arg = {os.path.abspath(s.path): s.path for s in chunk}
+    command = [binary, "--format=json1", f"--severity={severity}", "--color=never"]
+    if as_bash:
+        command.append("--shell=bash")
+    command += ["--", *by_arg]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=SHELLCHECK_SECONDS, env=_tool_environment(),
+                              stdin=subprocess.DEVNULL, preexec_fn=_child_limits())
+    except subprocess.TimeoutExpired:
+        raise ShellCheckBound(f"ShellCheck did not finish within {SHELLCHECK_SECONDS:g} s"
+                              ) from None
+    except OSError as exc:
+        raise ShellCheckError(f"ShellCheck could not run: {type(exc).__name__}") from None
+    if done.returncode < 0 or done.returncode == _GHC_OUT_OF_MEMORY or \
+            "out of memory" in done.stderr:
+        # Killed by its CPU limit (SIGXCPU, SIGKILL), or out of its address space.
+        raise ShellCheckBound(f"ShellCheck exceeded its bounds ({SHELLCHECK_SECONDS:g} s of "
+                              f"CPU, {SHELLCHECK_MEMORY // 1048576} MiB of memory)")
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        if done.returncode in (0, 1):
+            return
+        message = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ShellCheckError(f"ShellCheck failed (exit {done.returncode}): {message}")
+    try:
+        data = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise ShellCheckError("ShellCheck's JSON output could not be read") from None
+    for comment in data.get("comments", []):
+        path = by_arg.get(comment.get("file"))
+        if path is None:
+            continue
+        results[path].append(ShellCheckIssue(
+            int(comment.get("line", 0)), int(comment.get("column", 0)),
+            int(comment.get("endLine", 0)), int(comment.get("endColumn", 0)),
+            str(comment.get("level", "")), int(comment.get("code", 0)),
+            str(comment.get("message", ""))))
+
+
+def _child_limits():
+    """What the ShellCheck child runs before exec: its memory and CPU limits. The CPU limit
+    also holds if labwarden is killed and can no longer enforce the timeout."""
+    import resource  # imported here, in the parent: a forked child must not import
+
+    memory, cpu = SHELLCHECK_MEMORY, int(SHELLCHECK_SECONDS) + 1
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    return apply

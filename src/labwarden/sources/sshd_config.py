@@ -31,10 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._read import read_regular
 
 SSHDIR = "/etc/ssh"
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
 MAX_INCLUDE_DEPTH = 16                       # servconf.c SERVCONF_MAX_DEPTH
+MAX_CONFIG_BYTES = 4 << 20                   # a real one is a few KiB
 SSHD_T = "sshd -T"
 
 # OpenSSH's compiled-in defaults (upstream 9.x) for the options the rules read. Debian's
@@ -413,9 +415,10 @@ class _Parser:
 
 
 def _local_read(path: str) -> bytes | None:
+    """A file of this machine; None when it is not a regular file of at most 4 MiB (a FIFO
+    would block the reader) or cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read(4 << 20)
+        return read_regular(path, MAX_CONFIG_BYTES)
     except OSError:
         return None
 

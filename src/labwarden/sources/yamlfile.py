@@ -5,21 +5,21 @@ because Compose reads YAML the way Go's yaml.v3 does, close to YAML 1.2's core s
 (`yes`/`on` are strings, `22:22` is a string, not a base-60 integer), and because every
 mapping key and sequence item must remember where it was written.
 
-Hostile input is refused before it can hurt: files over a size limit, binary files, invalid
-UTF-8, nesting deep enough to overflow libyaml's recursive composer (which would crash the
+Hostile input is refused before it can hurt: anything but a regular file, files over a size
+limit, binary files, invalid UTF-8 (UTF-16 and UTF-32 are read when a byte-order mark says
+so), nesting deep enough to overflow libyaml's recursive composer (which would crash the
 process, not raise), and alias "bombs" whose expansion would be exponential.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 
 import yaml
 
 from labwarden.model import Location
-from labwarden.sources._read import read_at_most
+from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
+                                      read_regular)
 
 try:  # libyaml is a hard requirement for speed, but a missing build must still work.
     from yaml import CSafeLoader as _Loader
@@ -32,6 +32,11 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 200               # Compose files nest about ten levels; libyaml crashes near 30,000
 MAX_EXPANDED_NODES = 200_000  # the most nodes alias expansion may add to a document
 MAX_DOCUMENTS = 1000          # `---` separated documents in one file (merging them is quadratic)
+# Python converts at most 4,300 decimal digits between int and str (int() and str() are
+# quadratic beyond): a longer number is kept as the text it was written as, so that no
+# later int() or str() of it fails. 14,000 bits stay under 4,300 decimal digits.
+MAX_INT_DIGITS = 4300
+_MAX_INT_BITS = 14_000
 
 
 class YamlLoadError(Exception):
@@ -119,15 +124,18 @@ def resolve_plain(text: str) -> object:
         return text
     if first in "0123456789-+.":
         if _INT.match(text):
+            if len(text) > MAX_INT_DIGITS:
+                return _huge_int(text)
             if "0o" in text:
-                return int(text.replace("0o", ""), 8)
+                return _bounded_int(text, int(text.replace("0o", ""), 8))
             if "0x" in text:
-                return int(text, 16)
+                return _bounded_int(text, int(text, 16))
             digits = text[1:] if first in "+-" else text
             if digits[0] == "0" and len(digits) > 1:
                 # yaml.v3 still reads YAML 1.1's 0755 as octal (a secret's `mode: 0440`);
                 # 089 is no octal number, and Go's ParseFloat reads it as 89.
-                return int(text, 8) if "8" not in text and "9" not in text else float(text)
+                return _bounded_int(text, int(text, 8)) if "8" not in text and \
+                    "9" not in text else float(text)
             return int(text)
         if _FLOAT.match(text):
             return float(text)
@@ -136,37 +144,64 @@ def resolve_plain(text: str) -> object:
     return text
 
 
+def _bounded_int(text: str, value: int) -> int | str:
+    """`value`, unless str() of it would fail: then the text (a long hex or octal number)."""
+    return value if value.bit_length() <= _MAX_INT_BITS else _huge_int(text)
+
+
+class LongNumber(str):
+    """A plain scalar that is a number too long to convert, kept as the text written."""
+
+    __slots__ = ()
+
+
+def _huge_int(text: str) -> str:
+    return LongNumber(text)
+
+
+# A run of as many digits as the shortest number too long to convert (hex, 4 bits a digit):
+# only then are the documents searched for them (the lookbehind tries each run once, so
+# the search stays linear).
+_LONG_DIGITS = re.compile(rf"(?<![0-9a-fA-F])[0-9a-fA-F]{{{_MAX_INT_BITS // 4},}}")
+
+
+def _huge_numbers(documents: list, path: str) -> list[tuple[str, str, Location]]:
+    """A problem for each plain scalar that is a number too long to convert."""
+    problems = []
+    stack = [d for d in documents if isinstance(d, (Map, Seq))]
+    while stack:
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, Map) else enumerate(node)
+        for key, value in pairs:
+            if isinstance(value, (Map, Seq)):
+                stack.append(value)
+            elif type(value) is LongNumber:
+                problems.append(("number-too-long", f"a number of {len(value):,} characters "
+                                 f"is longer than Python converts ({MAX_INT_DIGITS:,} digits); "
+                                 "read as text", node.loc_of(key) or Location(path)))
+    return problems
+
+
 def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file defensively; every refusal is a YamlLoadError with a location."""
     whole = Location(path)
     try:
-        st = os.stat(path)
+        data = read_regular(path, max_bytes)
+    except NotRegularFile as exc:
+        raise YamlLoadError("not-a-file", f"{exc.strerror}; not read", whole) from None
+    except FileTooLarge as exc:
+        size = f"file is {exc.size / 1048576:.1f} MiB, over" if exc.size is not None else \
+            "file is over"
+        raise YamlLoadError("file-too-large", f"{size} the {max_bytes / 1048576:.0f} MiB "
+                            "limit; not parsed", whole) from None
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise YamlLoadError("not-a-file", "not a regular file", whole)
-    if st.st_size > max_bytes:
-        raise YamlLoadError("file-too-large", f"file is {st.st_size / 1048576:.1f} MiB, over the "
-                            f"{max_bytes / 1048576:.0f} MiB limit; not parsed", whole)
     try:
-        with open(path, "rb") as handle:
-            data = read_at_most(handle, st.st_size, max_bytes)
-    except OSError as exc:
-        raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
-    if len(data) > max_bytes:  # it grew after stat(), or stat() did not tell its size
-        raise YamlLoadError("file-too-large", f"file is over the {max_bytes / 1048576:.0f} MiB "
-                            "limit; not parsed", whole)
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise YamlLoadError("binary-file", "file contains NUL bytes: binary, not YAML",
-                            Location(path, line))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise YamlLoadError("invalid-utf8", f"invalid UTF-8 at byte {exc.start}",
-                            Location(path, line)) from None
-    return text[1:] if text.startswith("\ufeff") else text
+        return decode_text(data)
+    except DecodeError as exc:
+        message = "file contains NUL bytes: binary, not YAML" if exc.code == "binary-file" \
+            else exc.message
+        raise YamlLoadError(exc.code, message, Location(path, exc.line)) from None
 
 
 # A line that opens with MAX_DEPTH characters of block indentation (`^[ \t?:-]{200}` in
@@ -452,7 +487,10 @@ def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str,
     except RecursionError:  # not expected after the checks above; never crash the audit
         raise YamlLoadError("too-deep", "nesting too deep to read; not parsed",
                             Location(path)) from None
-    return documents, builder.problems
+    problems = builder.problems
+    if len(text) > _MAX_INT_BITS // 4 and _LONG_DIGITS.search(text):
+        problems = problems + _huge_numbers(documents, path)
+    return documents, problems
 
 
 def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES):

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -189,43 +187,6 @@ def test_missing_snapshot_directory_is_an_error(tmp_path):
 
 
 # --- rules loaded into a kernel, in a network namespace ------------------------------------------
-
-@pytest.fixture
-def netns():
-    """A network namespace of the test's own (only lo, brought up): nothing it does reaches
-    the host's network."""
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
-    ip = shutil.which("ip")
-    if ip is None:
-        pytest.fail("ip not found: install the Debian package iproute2", pytrace=False)
-    for tool, package in (("iptables-restore", "iptables"), ("nft", "nftables")):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} not found: install the Debian package {package}",
-                        pytrace=False)
-    name = f"lwtest-{uuid.uuid4().hex[:8]}"
-    created = subprocess.run([ip, "netns", "add", name], capture_output=True, check=False)
-    if created.returncode != 0:
-        pytest.skip(f"cannot create a network namespace here: {created.stderr.decode()[:200]}")
-    processes = []
-
-    def inside(*argv, stdin: bytes | None = None, background: bool = False):
-        command = [ip, "netns", "exec", name, *argv]
-        if background:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE)
-            processes.append(process)
-            return process
-        return subprocess.run(command, input=stdin, check=True, capture_output=True)
-
-    try:
-        inside("ip", "link", "set", "lo", "up")
-        yield name, inside
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
-        subprocess.run([ip, "netns", "del", name], capture_output=True, check=False)
-
 
 LISTENER = ("import socket, sys, time\n"
             "s = socket.socket(); s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen()\n"

@@ -5,8 +5,9 @@ In each directory the first of `compose.yaml`, `compose.yml`, `docker-compose.ym
 `compose.override.yaml`, `docker-compose.override.yml`, `docker-compose.override.yaml` is
 merged on top, whichever the project file's name (compose-go's DefaultFileNames and
 DefaultOverrideFileNames, in their order). A file named on the command line is a project of
-its own, with that override. Symbolic links to directories are followed once: a loop is
-reported, not walked.
+its own, with that override. Links to directories are not followed (`_walk.walk`): one out of
+the tree would take the walk anywhere, one inside it would audit a project twice; each is
+reported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import stat
 
 from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._walk import walk
 
 PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
@@ -119,41 +121,8 @@ def _base_of_override(path: str) -> str | None:
 
 def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
     specs = []
-    seen: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        try:
-            st = os.stat(directory)
-        except OSError as exc:
-            diagnostics.append(Diagnostic("error", "unreadable", f"cannot enter directory: "
-                                          f"{exc.strerror}", Location(directory)))
-            continue
-        ident = (st.st_dev, st.st_ino)
-        if ident in seen:
-            diagnostics.append(Diagnostic("warning", "symlink-loop", "directory reached again "
-                                          "through a symbolic link; not walked twice",
-                                          Location(directory)))
-            continue
-        seen.add(ident)
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            diagnostics.append(Diagnostic("error", "unreadable", f"cannot list directory: "
-                                          f"{exc.strerror}", Location(directory)))
-            continue
-        names = {}
-        subdirs = []
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if is_dir:
-                if entry.name not in SKIPPED_DIRS:
-                    subdirs.append(entry.path)
-            elif entry.name.endswith(_YAML_SUFFIXES):
-                names[entry.name] = entry.path
+    for directory, entries in walk(root, SKIPPED_DIRS, diagnostics):
+        names = {e.name: e.path for e in entries if e.name.endswith(_YAML_SUFFIXES)}
         chosen = next((names[n] for n in PROJECT_FILES if n in names), None)
         if chosen:
             # As override_for(chosen), from the listing already made (no stat per name).
@@ -177,5 +146,4 @@ def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
                     "info", "not-loaded-by-compose", "Compose does not load this file by "
                     "itself; audit it with `labwarden audit -f BASE -f THIS` or by naming it",
                     Location(path)))
-        stack.extend(reversed(subdirs))
     return specs

@@ -5,6 +5,12 @@ An unset variable without a default becomes the empty string, as Compose does, a
 reported as a coverage gap so the reader knows the analysed value may not be the real one.
 Any other `$` (`$1`, `$(cmd)`, `${1}`, a trailing `$`, an unclosed `${`) makes Compose
 refuse the file ("invalid interpolation format"), so it raises InterpolationError here.
+
+Expansion is bounded like the YAML alias-bomb guard: variables that repeat each other
+grow tenfold per level, so a few hundred bytes could ask for gigabytes. The characters a
+value expands to (words scanned for defaults included) are counted as they are produced
+and ExpansionTooLarge is raised past the caller's limit, before the text is joined; and
+`${A:-${B:-…}}` nests at most MAX_NESTING deep (each level is a Python call).
 """
 
 from __future__ import annotations
@@ -15,10 +21,38 @@ from labwarden._record import Record
 
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _NAME_CHARS = _NAME_START | frozenset("0123456789")
+MAX_VALUE_CHARS = 1024 * 1024     # one value, expanded: as large as a whole env file may be
+MAX_FILE_CHARS = 16 * 1024 * 1024  # every value of one file, expanded, together
+MAX_NESTING = 64                  # `${A:-${B:-…}}` levels; real files nest two or three
 
 
 class InterpolationError(ValueError):
     pass
+
+
+class ExpansionTooLarge(InterpolationError):
+    """The value would expand past the limit given (a variable "bomb")."""
+
+
+class NestingTooDeep(InterpolationError):
+    """`${…:-${…}}` nests deeper than MAX_NESTING."""
+
+
+class Budget:
+    """The characters one file's interpolation may still produce (MAX_FILE_CHARS): each
+    value is bounded on its own, but a file repeating a large value would add up."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, total: int = MAX_FILE_CHARS):
+        self.left = total
+
+    def limit(self) -> int:
+        """The most the next value may expand to."""
+        return min(MAX_VALUE_CHARS, self.left)
+
+    def charge(self, value: str) -> None:
+        self.left -= len(value)
 
 
 class Outcome(Record):
@@ -34,12 +68,41 @@ class Outcome(Record):
 
 
 def interpolate(text: str, resolve: Callable[[str], str | None],
-                outcome: Outcome | None = None) -> str:
-    """Interpolate `text`. Raises InterpolationError on a malformed reference."""
+                outcome: Outcome | None = None, limit: int = MAX_VALUE_CHARS) -> str:
+    """Interpolate `text`. Raises InterpolationError on a malformed reference, and its
+    subclasses ExpansionTooLarge past `limit` characters and NestingTooDeep."""
     if "$" not in text:
         return text
-    value, end = _scan(text, 0, resolve, outcome or Outcome(), stop=None)
+    scan = _Scan(text, resolve, limit)
+    value, end = scan.run(0, outcome or Outcome(), stop=None, depth=0)
     return value
+
+
+def interpolate_bounded(text: str, resolve: Callable[[str], str | None], budget: Budget,
+                        outcome: Outcome | None = None) -> tuple[str, tuple[str, str] | None]:
+    """Interpolate one value of a file within the file's budget: (value, None), or the text
+    as written and (code, message) when a bound stops it. Once the budget is spent (and
+    said so), the file's remaining values are left as written without a word each.
+    A malformed reference still raises InterpolationError."""
+    if budget.left <= 0:
+        return text, None
+    limit = budget.limit()
+    try:
+        value = interpolate(text, resolve, outcome, limit)
+    except ExpansionTooLarge:
+        budget.left -= limit          # a value that fails still cost its limit to find out
+        if budget.left <= 0:
+            return text, ("interpolation-bomb", "interpolating this file would produce more "
+                          f"than {MAX_FILE_CHARS // 1048576} MiB (variables that repeat a large "
+                          "value); this value and the ones after it are left as written")
+        return text, ("interpolation-bomb", "this value would expand to more than "
+                      f"{limit / 1048576:g} MiB (variables that repeat each other); left as "
+                      "written")
+    except NestingTooDeep:
+        return text, ("interpolation-too-deep", f"`${{…:-${{…}}}}` defaults nest deeper than "
+                      f"{MAX_NESTING} levels; left as written")
+    budget.charge(value)
+    return value, None
 
 
 def interpolate_plain(text: str, resolve: Callable[[str], str | None]) -> str:
@@ -50,86 +113,112 @@ def interpolate_plain(text: str, resolve: Callable[[str], str | None]) -> str:
         return text
 
 
-def _scan(text: str, pos: int, resolve, outcome: Outcome, stop: str | None) -> tuple[str, int]:
-    out: list[str] = []
-    length = len(text)
-    while pos < length:
-        ch = text[pos]
-        if stop is not None and ch == stop:
-            return "".join(out), pos
-        if ch != "$":
-            nxt = text.find("$", pos)
-            if stop is not None:
-                brace = text.find(stop, pos)
-                if brace != -1 and (nxt == -1 or brace < nxt):
-                    nxt = brace
-            if nxt == -1:
-                out.append(text[pos:])
-                return "".join(out), length
-            out.append(text[pos:nxt])
-            pos = nxt
-            continue
-        following = text[pos + 1: pos + 2]
-        if following == "$":
-            out.append("$")
-            pos += 2
-        elif following == "{":
-            value, pos = _braced(text, pos + 2, resolve, outcome)
-            out.append(value)
-        elif following and following in _NAME_START:
-            end = pos + 1
-            while end < length and text[end] in _NAME_CHARS:
-                end += 1
-            out.append(_lookup(text[pos + 1: end], resolve, outcome))
-            pos = end
-        else:  # `$1`, `$(…)`, a trailing `$`: compose-go's "invalid" alternative
-            raise InterpolationError(f"'$' not followed by a name, '{{' or '$' in {text!r}")
-    if stop is not None:
-        raise InterpolationError(f"unclosed '${{' in {text!r}")
-    return "".join(out), pos
+class _Scan:
+    """One interpolation: the text, where values come from, and the characters produced so
+    far (every level of nesting adds to the same count)."""
 
+    __slots__ = ("text", "resolve", "limit", "produced")
 
-def _braced(text: str, pos: int, resolve, outcome: Outcome) -> tuple[str, int]:
-    start = pos
-    while pos < len(text) and text[pos] in _NAME_CHARS:
-        pos += 1
-    name = text[start:pos]
-    if not name or name[0] not in _NAME_START:
-        raise InterpolationError(f"invalid variable name in {text!r}")
-    rest = text[pos: pos + 2]
-    if rest[:1] == "}":
-        return _lookup(name, resolve, outcome), pos + 1
-    for op in (":-", ":?", ":+", "-", "?", "+"):
-        if rest.startswith(op):
-            break
-    else:
-        raise InterpolationError(f"invalid interpolation format in {text!r}")
-    # The word is interpolated lazily in Compose; scanning it always is harmless here except
-    # for gaps, so gaps found inside an unused word are discarded.
-    inner = Outcome()
-    word, end = _scan(text, pos + len(op), resolve, inner, stop="}")
-    value = resolve(name)
-    colon = op[0] == ":"
-    is_set = value is not None and (value != "" or not colon)
-    kind = op[-1]
-    if kind == "-":
+    def __init__(self, text: str, resolve, limit: int):
+        self.text = text
+        self.resolve = resolve
+        self.limit = limit
+        self.produced = 0
+
+    def add(self, out: list[str], piece: str) -> None:
+        self.produced += len(piece)
+        if self.produced > self.limit:
+            raise ExpansionTooLarge(f"expands to more than {self.limit:,} characters")
+        out.append(piece)
+
+    def run(self, pos: int, outcome: Outcome, stop: str | None, depth: int) -> tuple[str, int]:
+        text = self.text
+        out: list[str] = []
+        length = len(text)
+        # Where the next closing brace is, found once and again only after passing it:
+        # searching at every `$` would make a long default word quadratic.
+        brace = -1 if stop is None else text.find(stop, pos)
+        while pos < length:
+            ch = text[pos]
+            if stop is not None and ch == stop:
+                return "".join(out), pos
+            if ch != "$":
+                nxt = text.find("$", pos)
+                if stop is not None:
+                    if brace != -1 and brace < pos:
+                        brace = text.find(stop, pos)
+                    if brace != -1 and (nxt == -1 or brace < nxt):
+                        nxt = brace
+                if nxt == -1:
+                    self.add(out, text[pos:])
+                    pos = length
+                    break
+                self.add(out, text[pos:nxt])
+                pos = nxt
+                continue
+            following = text[pos + 1: pos + 2]
+            if following == "$":
+                self.add(out, "$")
+                pos += 2
+            elif following == "{":
+                value, pos = self.braced(pos + 2, outcome, depth)
+                self.add(out, value)
+            elif following and following in _NAME_START:
+                end = pos + 1
+                while end < length and text[end] in _NAME_CHARS:
+                    end += 1
+                self.add(out, _lookup(text[pos + 1: end], self.resolve, outcome))
+                pos = end
+            else:  # `$1`, `$(…)`, a trailing `$`: compose-go's "invalid" alternative
+                raise InterpolationError(f"'$' not followed by a name, '{{' or '$' in {text!r}")
+        if stop is not None:
+            raise InterpolationError(f"unclosed '${{' in {text!r}")
+        return "".join(out), pos
+
+    def braced(self, pos: int, outcome: Outcome, depth: int) -> tuple[str, int]:
+        text = self.text
+        start = pos
+        while pos < len(text) and text[pos] in _NAME_CHARS:
+            pos += 1
+        name = text[start:pos]
+        if not name or name[0] not in _NAME_START:
+            raise InterpolationError(f"invalid variable name in {text!r}")
+        rest = text[pos: pos + 2]
+        if rest[:1] == "}":
+            return _lookup(name, self.resolve, outcome), pos + 1
+        for op in (":-", ":?", ":+", "-", "?", "+"):
+            if rest.startswith(op):
+                break
+        else:
+            raise InterpolationError(f"invalid interpolation format in {text!r}")
+        if depth >= MAX_NESTING:
+            raise NestingTooDeep(f"defaults nest deeper than {MAX_NESTING} levels")
+        # The word is interpolated lazily in Compose; scanning it always is harmless here
+        # except for gaps, so gaps found inside an unused word are discarded.
+        inner = Outcome()
+        word, end = self.run(pos + len(op), inner, "}", depth + 1)
+        value = self.resolve(name)
+        colon = op[0] == ":"
+        is_set = value is not None and (value != "" or not colon)
+        kind = op[-1]
+        if kind == "-":
+            if is_set:
+                outcome.used.append(name)
+                return value, end + 1
+            _merge(outcome, inner)
+            return word, end + 1
+        if kind == "?":
+            if is_set:
+                outcome.used.append(name)
+                return value, end + 1
+            outcome.required.append((name, word))
+            return "", end + 1
+        # "+": the alternative when set, else empty
         if is_set:
             outcome.used.append(name)
-            return value, end + 1
-        _merge(outcome, inner)
-        return word, end + 1
-    if kind == "?":
-        if is_set:
-            outcome.used.append(name)
-            return value, end + 1
-        outcome.required.append((name, word))
+            _merge(outcome, inner)
+            return word, end + 1
         return "", end + 1
-    # "+": the alternative when set, else empty
-    if is_set:
-        outcome.used.append(name)
-        _merge(outcome, inner)
-        return word, end + 1
-    return "", end + 1
 
 
 def _merge(outcome: Outcome, inner: Outcome) -> None:

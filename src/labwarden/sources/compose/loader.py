@@ -16,7 +16,8 @@ from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.compose import spec
 from labwarden.sources.compose.discover import ProjectSpec
-from labwarden.sources.compose.interpolate import InterpolationError, Outcome, interpolate
+from labwarden.sources.compose.interpolate import (
+    Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
     ComposeProject, EnvValue, Service, UnknownKey, parse_bool, parse_mount, parse_port)
@@ -301,6 +302,7 @@ def _rebased(ctx: _Context, base_dir: str, relative: str) -> str:
 
 def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> None:
     resolve = environment.get
+    budget = Budget()                 # per file: repeating a large value adds up
     stack: list = [root]
     while stack:
         node = stack.pop()
@@ -309,7 +311,7 @@ def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> 
                 if isinstance(value, str):
                     if "$" in value:
                         node[key] = _interpolate_value(ctx, value, resolve, node.loc_of(key),
-                                                       node, key)
+                                                       node, key, budget)
                 elif isinstance(value, (Map, Seq)):
                     stack.append(value)
         else:
@@ -317,18 +319,23 @@ def _interpolate_tree(ctx: _Context, root: Map, environment: dict[str, str]) -> 
                 if isinstance(value, str):
                     if "$" in value:
                         node[index] = _interpolate_value(ctx, value, resolve,
-                                                         node.loc_of(index), node, index)
+                                                         node.loc_of(index), node, index,
+                                                         budget)
                 elif isinstance(value, (Map, Seq)):
                     stack.append(value)
 
 
-def _interpolate_value(ctx: _Context, value: str, resolve, loc: Location, parent, key) -> str:
+def _interpolate_value(ctx: _Context, value: str, resolve, loc: Location, parent, key,
+                       budget: Budget) -> str:
     outcome = Outcome()
     try:
-        result = interpolate(value, resolve, outcome)
+        result, refused = interpolate_bounded(value, resolve, budget, outcome)
     except InterpolationError:
         ctx.report("error", "bad-interpolation", "invalid interpolation syntax; Compose "
                    "refuses this file (use $$ for a literal dollar)", loc)
+        return value
+    if refused is not None:
+        ctx.report("error", *refused, loc)
         return value
     # Remember what was written, so rules can tell a literal secret from a ${VARIABLE}.
     if parent.written is None:
@@ -399,9 +406,14 @@ def _extend(ctx: _Context, path: str, base_dir: str, services: Map, name: str,
         return service
     base_path = os.path.join(base_dir, base_file) if base_file else path
     marker = (os.path.abspath(base_path), base_name)
-    if marker in chain or depth > MAX_EXTENDS_DEPTH:
+    if marker in chain:
         ctx.report("error", "extends-cycle", f"`extends` of {base_name!r} loops back on itself",
                    loc)
+        return service
+    if depth >= MAX_EXTENDS_DEPTH:
+        ctx.report("error", "extends-too-deep", f"`extends` of {base_name!r} goes deeper than "
+                   f"{MAX_EXTENDS_DEPTH} levels (the depth limit); the rest of the chain is "
+                   "not followed", loc)
         return service
     if base_file:
         base_dir = os.path.dirname(base_path)  # its own relative paths resolve there
@@ -476,8 +488,12 @@ def _include(ctx: _Context, data: Map, base_dir: str, environment: dict[str, str
             ctx.report("error", "bad-include", "`include` takes paths to Compose files", loc)
             continue
         targets = [os.path.join(base_dir, p) for p in paths]
-        if os.path.abspath(targets[0]) in including or depth >= MAX_INCLUDE_DEPTH:
+        if os.path.abspath(targets[0]) in including:
             ctx.report("error", "include-cycle", f"{paths[0]} includes itself", loc)
+            continue
+        if depth >= MAX_INCLUDE_DEPTH:
+            ctx.report("error", "include-too-deep", f"{paths[0]}: `include` nested deeper than "
+                       f"{MAX_INCLUDE_DEPTH} levels (the depth limit); not loaded", loc)
             continue
         include_dir = os.path.join(base_dir, project_dir) if isinstance(project_dir, str) \
             else os.path.dirname(targets[0])

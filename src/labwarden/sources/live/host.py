@@ -4,11 +4,15 @@ commands and file reads only.
 
 Facts:
   * `HostFacts`   listening sockets (`ss -tulpn`), the firewall model (`iptables-save`,
-                  `ip6tables-save`, `nft list ruleset`), the interfaces, addresses and
-                  default route, IP forwarding; the sshd configuration (`sshd -T`) goes to
-                  `labwarden.sources.sshd_config` and is returned as that module's fact;
+                  `ip6tables-save`, `nft -j list ruleset` or else `nft list ruleset`), the
+                  interfaces, addresses and default route, IP forwarding; the sshd
+                  configuration (`sshd -T`) goes to `labwarden.sources.sshd_config` and is
+                  returned as that module's fact;
   * `HostExposure` a host paired with the ports the Compose projects deployed on it
                   publish: `build_exposure(host, services)`; the engine builds it.
+
+This module depends on `labwarden.sources.firewall` (the rulesets and the evaluator), never
+the other way round.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic, Location
-from labwarden.sources.firewall import Dnat, Firewall, PathQuery, parse_rulesets
+from labwarden.sources.firewall import Dnat, Firewall, NftJsonError, PathQuery, parse_rulesets
 from labwarden.sources.live.transport import (
     NOT_FOUND,
     CommandResult,
@@ -34,6 +38,8 @@ from labwarden.sources.sockets import Listener, parse_ss
 FIREWALL_COMMANDS = (("iptables-save", ["iptables-save"]),
                      ("ip6tables-save", ["ip6tables-save"]),
                      ("nft", ["nft", "list", "ruleset"]))
+# nftables as JSON: read instead of the text where the host (or the snapshot) has it
+NFT_JSON_COMMAND = ["nft", "-j", "list", "ruleset"]
 
 
 @dataclass(slots=True)
@@ -179,8 +185,8 @@ def _failed(facts: HostFacts, code: str, message: str, location: Location) -> Ho
 async def collect(transport: Transport, facts: HostFacts, location: Location | None = None):
     """Fill `facts` through `transport`; returns [facts] or [facts, sshd fact]."""
     location = location or facts.location
-    snapshot = isinstance(transport, SnapshotTransport)
-    commands = [["ss", "-tulpn"]] + [argv for _, argv in FIREWALL_COMMANDS] + [["sshd", "-T"]]
+    commands = ([["ss", "-tulpn"]] + [argv for _, argv in FIREWALL_COMMANDS] +
+                [NFT_JSON_COMMAND, ["sshd", "-T"]])
     files = ["/proc/net/dev", "/proc/net/route", "/proc/net/fib_trie", "/proc/net/if_inet6",
              "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/disable_ipv6",
              "/etc/hostname", "/etc/ssh/sshd_config"]
@@ -191,26 +197,15 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
     contents = await asyncio.gather(*(transport.read_file(path) for path in files))
     by_file = dict(zip(files, contents))
 
-    ss, iptables, ip6tables, nft, sshd = results
+    ss, iptables, ip6tables, nft, nft_json, sshd = results
     if ss.ok:
         facts.listeners = parse_ss(ss.stdout)
     else:
         facts.diagnostics.append(Diagnostic(
             "error", "not-collected", f"listening sockets not read: ss {_why(ss)}", location))
 
-    texts = {}
-    for (command, _), result in zip(FIREWALL_COMMANDS, (iptables, ip6tables, nft)):
-        texts[command] = result.stdout if result.ok else None
-    facts.firewall = parse_rulesets(texts["iptables-save"], texts["ip6tables-save"],
-                                    texts["nft"])
-    for (command, _), result in zip(FIREWALL_COMMANDS, (iptables, ip6tables, nft)):
-        facts.firewall.collected[command] = result.ok
-        if snapshot and result.ok:
-            facts.firewall.paths[command] = os.path.join(
-                transport.directory, SnapshotTransport.FILES[command.split()[0]])
-        if result.ok and "legacy tables present" in result.stderr:
-            facts.firewall.warnings.append(f"{command}: iptables-legacy tables are present and "
-                                           "were not read")
+    facts.firewall, problems = _firewall(transport, (iptables, ip6tables, nft), nft_json,
+                                         location)
     if not facts.firewall.available:
         why = "; ".join(f"{c} {_why(r)}" for (c, _), r in
                         zip(FIREWALL_COMMANDS, (iptables, ip6tables, nft)))
@@ -223,6 +218,7 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
             location))
     for warning in facts.firewall.warnings:
         facts.diagnostics.append(Diagnostic("warning", "partial", warning, location))
+    facts.diagnostics.extend(problems)
 
     facts.interfaces = _interfaces(by_file["/proc/net/dev"])
     facts.default_interface = _default_interface(by_file["/proc/net/route"])
@@ -238,7 +234,47 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
         sshd_fact = await _sshd_fact(transport, sshd, facts, location)
         if sshd_fact is not None:
             found.append(sshd_fact)
+    for path, why in getattr(transport, "skipped", ()):
+        facts.diagnostics.append(Diagnostic("error", "not-a-file", f"not read: {why}",
+                                            Location(path)))
     return found
+
+
+def _firewall(transport: Transport, results: tuple[CommandResult, ...],
+              nft_json: CommandResult, location: Location) -> tuple[Firewall, list]:
+    """The firewall model from the commands' outputs, and what went wrong reading them:
+    nftables from its JSON when the host (or the snapshot) has it, else from the text; JSON
+    that is not nft's is reported where it was read, and the text is read instead."""
+    texts = {command: result.stdout if result.ok else None
+             for (command, _), result in zip(FIREWALL_COMMANDS, results)}
+    files = {command: os.path.join(transport.directory, name)
+             for command, name in SnapshotTransport.FILES.items()} \
+        if isinstance(transport, SnapshotTransport) else {}
+    diagnostics: list = []
+    firewall = None
+    if nft_json.ok:
+        try:
+            firewall = parse_rulesets(texts["iptables-save"], texts["ip6tables-save"],
+                                      nft_json=nft_json.stdout)
+        except NftJsonError as exc:
+            instead = "read nft list ruleset instead" if texts["nft"] is not None else \
+                "nftables rules not read"
+            diagnostics.append(Diagnostic(
+                "warning", "parse-failed", f"nft -j list ruleset: {exc}; {instead}",
+                Location(files["nft -j"]) if files else location))
+        else:
+            texts["nft"], files["nft"] = nft_json.stdout, files.get("nft -j")
+    if firewall is None:
+        firewall = parse_rulesets(texts["iptables-save"], texts["ip6tables-save"], texts["nft"])
+    for (command, _), result in zip(FIREWALL_COMMANDS, results):
+        read = texts[command] is not None
+        firewall.collected[command] = read
+        if read and files.get(command):
+            firewall.paths[command] = files[command]
+        if read and "legacy tables present" in result.stderr:
+            firewall.warnings.append(f"{command}: iptables-legacy tables are present and "
+                                     "were not read")
+    return firewall, diagnostics
 
 
 def _why(result: CommandResult) -> str:
@@ -408,6 +444,7 @@ def facts_from_yaml(path: str) -> list:
             COMMIT
           ip6tables: ...                 # ip6tables-save output
           nft: ...                       # nft list ruleset output
+          nft_json: ...                  # nft -j list ruleset output (read instead of nft)
           ss: |                          # ss -tulpn output
             tcp LISTEN 0 4096 0.0.0.0:5432 0.0.0.0:* users:(("postgres",pid=9,fd=5))
           interfaces: [lo, eth0]
@@ -470,9 +507,9 @@ def _host_from_item(item: dict, where: Location) -> HostFacts:
     host = HostFacts(target, item.get("name", target.split(":", 1)[-1]), "snapshot",
                      origin=where)
     iptables, ip6tables, nft = item.get("iptables"), item.get("ip6tables"), item.get("nft")
-    host.firewall = parse_rulesets(iptables, ip6tables, nft)
+    host.firewall = parse_rulesets(iptables, ip6tables, nft, nft_json=item.get("nft_json"))
     for command, text in (("iptables-save", iptables), ("ip6tables-save", ip6tables),
-                          ("nft", nft)):
+                          ("nft", nft if item.get("nft_json") is None else item["nft_json"])):
         if text is not None:
             host.firewall.collected[command] = True
     if item.get("ss") is not None:

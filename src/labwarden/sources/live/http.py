@@ -503,9 +503,11 @@ def _is_ip(host: str) -> bool:
 def _verified_context(ca_file: str | None) -> ssl.SSLContext:
     import ssl
 
+    from labwarden.sources._read import read_ca_file
+
     context = ssl.create_default_context()
     if ca_file:
-        context.load_verify_locations(cafile=ca_file)
+        context.load_verify_locations(cadata=read_ca_file(ca_file))
     return context
 
 

@@ -38,6 +38,7 @@ import warnings
 from dataclasses import dataclass, field, fields
 
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._read import MAX_CA_FILE_BYTES, read_ca_file, read_regular
 from labwarden.sources.live.targets import Target
 from labwarden.sources.live.tls_cert import (
     CertInfo,
@@ -185,7 +186,7 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
             _load_system_store(ctx)
             flags = _X509_V_FLAG_NO_CHECK_TIME
             if ca_file:
-                ctx.load_verify_locations(cafile=ca_file)
+                ctx.load_verify_locations(cadata=read_ca_file(ca_file))
                 flags |= _X509_V_FLAG_PARTIAL_CHAIN
             ctx.verify_flags |= flags
         else:
@@ -548,9 +549,10 @@ def _anchors(ca_file: str | None) -> list:
             if not path:
                 continue
             try:
-                with open(path, "rb") as handle, warnings.catch_warnings():
+                data = read_regular(path, MAX_CA_FILE_BYTES)
+                with warnings.catch_warnings():
                     warnings.simplefilter("ignore")        # odd serials in old roots
-                    found += x509.load_pem_x509_certificates(handle.read())
+                    found += x509.load_pem_x509_certificates(data)
             except (OSError, ValueError):
                 continue
         _ANCHORS[ca_file] = found

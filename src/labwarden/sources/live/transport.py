@@ -8,7 +8,7 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     ss -tulpn                  listening sockets
     iptables-save              IPv4 rules (optionally -t TABLE, -c)
     ip6tables-save             IPv6 rules (optionally -t TABLE, -c)
-    nft list ruleset           nftables rules
+    nft [-j] list ruleset      nftables rules (-j: as JSON)
     sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
 
 Files are read with `read_file` (SFTP over SSH), never with `cat`.
@@ -21,6 +21,7 @@ file means "the command printed nothing", e.g. no nftables rules)::
     DIR/iptables-save.txt        iptables-save
     DIR/ip6tables-save.txt       ip6tables-save
     DIR/nft.txt                  nft list ruleset
+    DIR/nft-ruleset.json         nft -j list ruleset (read instead of nft.txt when present)
     DIR/sshd_T.txt               sshd -T
     DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config, etc/hostname,
                                  proc/net/{dev,route,fib_trie,if_inet6} (interfaces,
@@ -33,6 +34,7 @@ directory to the auditing machine); a command that fails leaves no file behind::
     D=host-snapshot; mkdir -p "$D"; for c in "ss -tulpn:ss" "iptables-save:iptables-save" \
       "ip6tables-save:ip6tables-save" "nft list ruleset:nft" "sshd -T:sshd_T"; do \
       ${c%%:*} > "$D/${c##*:}.txt" 2>/dev/null || rm -f "$D/${c##*:}.txt"; done; \
+      nft -j list ruleset > "$D/nft-ruleset.json" 2>/dev/null || rm -f "$D/nft-ruleset.json"; \
       for f in /etc/ssh/sshd_config /etc/hostname /proc/net/dev /proc/net/route \
       /proc/net/fib_trie /proc/net/if_inet6 /proc/sys/net/ipv4/ip_forward \
       /proc/sys/net/ipv6/conf/all/disable_ipv6; do mkdir -p "$D/files${f%/*}"; \
@@ -48,6 +50,8 @@ import re
 import shlex
 from dataclasses import dataclass
 from typing import ClassVar
+
+from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
 # argv[0] (its basename) → a predicate over the arguments that follow it.
 _SS_FLAGS = re.compile(r"^-[tulpnaeHxw46]+$")
@@ -72,7 +76,7 @@ ALLOWED_COMMANDS = {
     "ss": lambda args: all(_SS_FLAGS.match(a) for a in args),
     "iptables-save": _save_args,
     "ip6tables-save": _save_args,
-    "nft": lambda args: args == ["list", "ruleset"],
+    "nft": lambda args: args in (["list", "ruleset"], ["-j", "list", "ruleset"]),
     "sshd": lambda args: args in (["-T"], ["-t"]),
 }
 
@@ -104,20 +108,18 @@ class CommandResult:
 MAX_FILE = 4 << 20
 
 
-def _read_bounded(path: str) -> bytes | None:
-    """At most MAX_FILE bytes, in small reads (sysctl files refuse one huge read)."""
-    chunks, size = [], 0
+def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
+    """At most MAX_FILE bytes of a regular file (in small reads: sysctl files refuse one huge
+    read); None when it is absent or unreadable. One that is there but not read (a FIFO
+    would block the reader, a device never ends, or it is too large) is added to `skipped`
+    with the reason, for the collector to report."""
     try:
-        with open(path, "rb") as handle:
-            while size < MAX_FILE:
-                chunk = handle.read(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+        return read_regular(path, MAX_FILE)
+    except (NotRegularFile, FileTooLarge) as exc:
+        skipped.append((path, exc.strerror))
+        return None
     except OSError:
         return None
-    return b"".join(chunks)
 
 
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
@@ -128,7 +130,8 @@ TIMED_OUT = 124
 class Transport:
     """Run an allow-listed read-only command, read a file. Never raises for a failing
     command (see `CommandResult.rc`); `read_file` returns None when the file is absent or
-    unreadable."""
+    unreadable. Local files are read only when they are regular files: one that is there
+    but was not read is listed in `skipped` (path, reason) where a transport keeps it."""
 
     name = "transport"
 
@@ -164,6 +167,7 @@ class LocalTransport(Transport):
         self.timeout = timeout
         self.prefix = list(prefix or [])
         self.root = root
+        self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
@@ -192,7 +196,8 @@ class LocalTransport(Transport):
             return await self._read_in_prefix(path)
         full = os.path.join(self.root, path.lstrip("/"))
 
-        return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full), self.timeout)
+        return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full, self.skipped),
+                                      self.timeout)
 
 
     async def _read_in_prefix(self, path: str) -> bytes | None:
@@ -216,17 +221,21 @@ class SnapshotTransport(Transport):
 
     name = "snapshot"
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
-             "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt", "sshd": "sshd_T.txt"}
+             "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
+             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
+        self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
 
     def _read(self, path: str) -> bytes | None:
-        return _read_bounded(path)
+        return _read_bounded(path, self.skipped)
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
         name = posixpath.basename(argv[0])
+        if name == "nft" and argv[1:2] == ["-j"]:
+            name = "nft -j"
         if name == "sshd" and argv[1:] == ["-t"]:
             return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
         data = self._read(os.path.join(self.directory, self.FILES[name]))

@@ -1,0 +1,92 @@
+"""Walking the tree labwarden is pointed at, and nothing outside it.
+
+A directory link is never followed. One that points outside the named tree would take the
+walk wherever it points (a link to `/` walks the whole filesystem); one that points inside
+it names a directory the walk reaches anyway (following it would audit the same project
+twice, and a link to an ancestor would never end). Each link not followed is a diagnostic
+at its path: a warning when what it points to is not audited, a note when it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from labwarden.model import Diagnostic, Location
+
+
+def walk(root: str, skipped: frozenset[str],
+         diagnostics: list[Diagnostic]) -> Iterator[tuple[str, list[os.DirEntry]]]:
+    """Each directory under `root` (itself first, then depth first in name order) with the
+    entries in it that are not directories (regular files, FIFOs, links to files, broken
+    links…), sorted by name. Directories named in `skipped` are not entered."""
+    tree = os.path.realpath(root)
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError as exc:
+            diagnostics.append(Diagnostic("error", "unreadable", f"cannot enter directory: "
+                                          f"{exc.strerror}", Location(directory)))
+            continue
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:  # a bind mount of an ancestor: links are not followed
+            diagnostics.append(Diagnostic("warning", "symlink-loop", "directory reached again "
+                                          "(a bind mount?); not walked twice",
+                                          Location(directory)))
+            continue
+        seen.add(ident)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            diagnostics.append(Diagnostic("error", "unreadable", f"cannot list directory: "
+                                          f"{exc.strerror}", Location(directory)))
+            continue
+        subdirs, others = [], []
+        for entry in entries:
+            if _is_real_directory(entry):
+                if entry.name not in skipped:
+                    subdirs.append(entry.path)
+            elif not _skipped_link(entry, tree, diagnostics):
+                others.append(entry)
+        yield directory, others
+        stack.extend(reversed(subdirs))
+
+
+def _is_real_directory(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _skipped_link(entry: os.DirEntry, tree: str, diagnostics: list[Diagnostic]) -> bool:
+    """Whether `entry` is a link to a directory, reported and skipped. A loop of links
+    (a -> b -> a) leads to no directory: it stays among the files, for its reader to
+    report as unreadable where it matters (a `compose.yaml`)."""
+    try:
+        if not entry.is_symlink() or not entry.is_dir():
+            return False
+    except OSError:  # ELOOP
+        return False
+    target = os.path.realpath(entry.path)
+    if not _within(target, tree):
+        diagnostics.append(Diagnostic(
+            "warning", "symlink-outside-tree", f"link to the directory {target}, outside the "
+            "tree audited: not followed (name it to audit it)", Location(entry.path)))
+    elif _within(os.path.realpath(os.path.dirname(entry.path)), target):
+        diagnostics.append(Diagnostic("warning", "symlink-loop", "link to a directory that "
+                                      "holds it: a loop, not followed", Location(entry.path)))
+    else:
+        diagnostics.append(Diagnostic(
+            "info", "symlink-inside-tree", f"link to {os.path.relpath(target, tree)} in this "
+            "tree: audited there, not through the link", Location(entry.path)))
+    return True
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether the resolved `path` is `directory` or under it."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
