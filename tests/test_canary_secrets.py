@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from labwarden.cli import main
+from labwarden.report import FORMATS
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "homelab"
 TODAY = "2026-11-27"
@@ -142,7 +143,8 @@ def test_canaries_are_planted_where_labwarden_reads_them(lab: Path, capsys) -> N
 
 def test_no_output_format_file_record_or_database_shows_a_canary(lab: Path, capsys) -> None:
     shown: dict[str, str] = {}
-    for fmt in ("terminal", "json", "sarif", "markdown", "html"):
+    assert {"terminal", "json", "sarif", "markdown", "html"} <= set(FORMATS)
+    for fmt in FORMATS:                   # every format, including any added later
         shown[f"audit {fmt}"] = _run(capsys, "audit", ".", "--format", fmt, "--no-color")
         report = lab / f"report.{fmt}"
         shown[f"audit {fmt} -o"] = _run(capsys, "audit", ".", "--format", fmt, "-o",
