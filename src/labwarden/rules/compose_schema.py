@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from labwarden.model import Hit, Impact, Severity
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import ComposeProject
-
-# Every key Compose defines, and every key a person would write, is a name like these.
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
 @rule("CMP001", "unknown-compose-key", Severity.MEDIUM, title="Key unknown to Compose",
@@ -36,18 +31,7 @@ def unknown_compose_key(project: ComposeProject, settings):
     Use the key the specification defines (`read_only`, `network_mode`), or prefix a custom
     key with `x-` so Compose and labwarden know it is deliberate.
     """
-    unnamed: dict[str, int] = {}
     for unknown in project.unknown_keys:
-        if not _NAME.fullmatch(str(unknown.key)):
-            # Not a name someone misspelled but a line of data (a password hash, a token):
-            # said, never quoted, and told apart by its rank rather than by its text.
-            rank = unnamed[unknown.where] = unnamed.get(unknown.where, 0) + 1
-            yield Hit(f"a key that is not a name ({len(str(unknown.key))} characters, not "
-                      f"shown) is not a Compose key ({unknown.where})", unknown.location,
-                      resource=f"{unknown.where}:unnamed key {rank}",
-                      fix="remove the key; if the file is not a Compose file, do not "
-                          "`include` it")
-            continue
         hint = f"; did you mean `{unknown.suggestion}`?" if unknown.suggestion else ""
         yield Hit(f"`{unknown.key}` is not a Compose key ({unknown.where}){hint}",
                   unknown.location, resource=f"{unknown.where}:{unknown.key}",
