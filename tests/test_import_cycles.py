@@ -10,11 +10,6 @@ from pathlib import Path
 SRC = Path(__file__).parents[1] / "src"
 PACKAGE = "labwarden"
 
-# Cycles other work of the same issue removes; each one named here is checked to still exist,
-# so the entry goes when the cycle does.
-KNOWN_CYCLES = {frozenset({"labwarden.cli", "labwarden.commands.scripts"})}
-
-
 def module_names() -> dict[str, Path]:
     found = {}
     for path in (SRC / PACKAGE).rglob("*.py"):
@@ -86,9 +81,7 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_no_import_cycles():
     found = set(cycles(import_graph()))
-    assert found - KNOWN_CYCLES == set(), "import cycles: " + "; ".join(
-        " <-> ".join(sorted(c)) for c in found - KNOWN_CYCLES)
-    assert KNOWN_CYCLES <= found, "a known cycle is gone: remove it from KNOWN_CYCLES"
+    assert found == set(), "import cycles: " + "; ".join(" <-> ".join(sorted(c)) for c in found)
 
 
 def test_the_firewall_package_never_imports_the_host_collectors():

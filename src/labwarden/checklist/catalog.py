@@ -26,10 +26,9 @@ from typing import Any, Mapping
 import yaml
 
 from labwarden.model import Rule, Severity
+from labwarden.sources.registry import EVIDENCE_KINDS
 
 DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
-EVIDENCE_KINDS = ("compose", "secrets", "ssh", "tls", "http", "firewall", "ports", "scripts",
-                  "credentials", "host", "none")
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")   # INFO is for findings, not items
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -374,7 +373,7 @@ class _Builder:
                                    f"expected some of {', '.join(DEPLOYMENT_TYPES)}")
         if len(set(applies)) != len(applies):
             raise self.fail(where, "applies_to lists a deployment type twice")
-        if raw["automated_by"] not in EVIDENCE_KINDS:
+        if raw["automated_by"] not in EVIDENCE_KINDS:   # the source table's
             raise self.fail(where, f"automated_by must be one of {', '.join(EVIDENCE_KINDS)}, "
                                    f"got {raw['automated_by']!r}")
         if not isinstance(raw["optional"], bool):

@@ -48,10 +48,10 @@ class Evaluation:
 
 
 def compose_facts() -> set[type]:
-    from labwarden.sources.compose.model import ComposeProject, ComposeTree, Service
-    from labwarden.sources.envfile import EnvFile
+    """The fact types an audit of the service's Compose files examines."""
+    from labwarden.sources.registry import get
 
-    return {Service, ComposeProject, EnvFile, ComposeTree}
+    return set(get("compose").fact_types())
 
 
 def project_key(service: InventoryService, audit_root: str) -> str | None:

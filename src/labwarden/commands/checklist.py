@@ -17,7 +17,7 @@ EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
 def register(commands) -> None:
-    from labwarden.cli import iso_date, whole_number
+    from labwarden.commands.common import iso_date, whole_number
 
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")

@@ -80,7 +80,7 @@ def _container_names(paths: list[str], compose_files: list[str], load) -> set[st
 
 
 def run(args) -> int:
-    from labwarden.cli import check_input_file, nothing_checked
+    from labwarden.commands.common import check_input_file, nothing_checked
     from labwarden.config import find_config, load_config
     from labwarden.engine import AuditOptions, audit
     from labwarden.fix import FIXERS, FixContext

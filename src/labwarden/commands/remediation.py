@@ -43,7 +43,7 @@ def build_roadmap(paths: list[str], config, result):
 def cmd_roadmap(args) -> int:
     """Exit 0 with the plan; 2 when part of the input could not be audited (the plan would
     miss its findings), after printing the plan for what could."""
-    from labwarden.cli import nothing_checked
+    from labwarden.commands.common import nothing_checked
     from labwarden.config import find_config, load_config
     from labwarden.engine import AuditOptions, audit
     from labwarden.remediation.roadmap import render_markdown, render_text, to_json

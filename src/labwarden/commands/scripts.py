@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory (or Compose file) holding the projects whose "
                         "containers the scripts address (repeatable; default: the repository "
                         "of the first PATH, else the PATHs)")
-    from labwarden.cli import add_report_options
+    from labwarden.commands.common import add_report_options
 
     add_report_options(parser)
     parser.add_argument("--shellcheck", metavar="PATH",
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labwarden.cli import check_output, emit, finish, nothing_checked
+    from labwarden.commands.common import check_output, emit, finish, nothing_checked
     from labwarden.config import find_config, load_config
     from labwarden.model import Diagnostic
     from labwarden.report import render
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from labwarden.cli import guarded
+    from labwarden.commands.common import guarded
 
     args = build_parser().parse_args(argv)
     args.command = "scripts"

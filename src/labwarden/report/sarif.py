@@ -25,6 +25,7 @@ from urllib.parse import quote
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Rule, Severity
 from labwarden.report._common import fix_text, is_target, relative_path, tool_version
 from labwarden.report.escape import json_text, sarif_text
+from labwarden.sources.registry import AREA_TAGS
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -50,11 +51,6 @@ LEVEL = {
     Severity.INFO: "note",
 }
 NOTIFICATION_LEVEL = {"error": "error", "gap": "warning", "warning": "warning", "info": "note"}
-AREA_TAGS = {
-    "CMP": "docker-compose", "SEC": "secrets", "NET": "network", "SSH": "ssh", "TLS": "tls",
-    "HDR": "http-headers", "CRD": "credentials", "MON": "monitoring", "BAK": "backups",
-    "SCR": "scripts", "PRX": "reverse-proxy", "PVE": "proxmox", "IMG": "container-images",
-}
 _CWE = re.compile(r"\bCWE-(\d+)\b", re.I)
 
 

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from labwarden.model import Hit, Impact, Rule, RuleDoc, Severity
+from labwarden.sources.registry import RULE_ID, rule_modules
 
-RULE_ID = re.compile(r"^(CMP|SEC|NET|SSH|TLS|HDR|CRD|MON|BAK|SCR|PRX|PVE|IMG)\d{3}$")
 RULE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CHECKLIST_ITEM = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}$")
 DOC_HEADINGS = ("Why it matters:", "Example:", "Fix:")
@@ -94,32 +94,19 @@ def get(ref: str) -> Rule | None:
 
 def rules_for(fact_type: type) -> list[Rule]:
     """The rules that judge `fact_type`, importing only the rule modules of its source."""
-    load(_group_of(fact_type))
+    load(rule_modules(fact_type))
     return sorted((r for r in _RULES.values() if r.fact is fact_type), key=lambda r: r.id)
-
-
-def _group_of(fact_type: type) -> str | None:
-    from labwarden.rules import FACT_SOURCES
-
-    module = fact_type.__module__
-    for prefix, group in FACT_SOURCES:
-        if module.startswith(prefix):
-            return group
-    return None
 
 
 _loaded: set[str] = set()
 
 
-def load(group: str | None = None) -> None:
-    """Import the rule modules of `group` (None: every group) once; each module registers
-    its rules at import."""
+def load(modules: tuple[str, ...] | None = None) -> None:
+    """Import the rule modules named (None: every source's) once; each module registers its
+    rules at import."""
     from importlib import import_module
 
-    from labwarden.rules import RULE_GROUPS
-
-    for name in RULE_GROUPS if group is None else (group,):
-        if name not in _loaded:
-            _loaded.add(name)
-            for module in RULE_GROUPS[name]:
-                import_module(f"labwarden.rules.{module}")
+    for module in rule_modules() if modules is None else modules:
+        if module not in _loaded:
+            _loaded.add(module)
+            import_module(f"labwarden.rules.{module}")

@@ -149,7 +149,7 @@ def test_untrusted_certificate_still_collects_headers(nginx):
 
 def test_slow_and_dead_targets_do_not_stall_the_others(nginx, pki, drip_head, drip_body,
                                                         black_hole, monkeypatch):
-    monkeypatch.setitem(collect_module.PROBES_BY_SCHEME, "https", ("http",))
+    monkeypatch.setattr(collect_module, "probes_for", lambda target, options: ("http",))
     targets = {
         "strong": url(nginx, "strong_https"),
         "weak": url(nginx, "weak_https"),

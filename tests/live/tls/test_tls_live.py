@@ -257,7 +257,7 @@ def test_concurrent_probes_agree_with_single_ones(nginx, gnutls, legacy, pki, mo
     urls = [f"https://weak.test:{nginx.ports['weak']}",
             f"https://strong.test:{nginx.ports['strong']}",
             f"https://ciphers.test:{gnutls.port}", f"https://legacy.test:{legacy.port}"] * 3
-    monkeypatch.setitem(collect_module.PROBES_BY_SCHEME, "https", ("tls",))
+    monkeypatch.setattr(collect_module, "probes_for", lambda target, options: ("tls",))
     facts, diagnostics = collect_module.collect_sync([parse_target(u) for u in urls],
                                                      probe_options(pki))
     assert len(facts) == len(urls) and not [d for d in diagnostics if d.level == "error"]

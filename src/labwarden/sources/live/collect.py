@@ -23,38 +23,6 @@ DEFAULT_SCAN_PORTS = (
     11211, 15672, 19999, 27017,
 )
 
-# Which probes each kind of target calls for.
-PROBES_BY_SCHEME: dict[str, tuple[str, ...]] = {
-    "https": ("tls", "http"),
-    "http": ("http",),
-    "ssh": ("ssh_wire", "host"),
-    "tcp": ("ports",),
-    "local": ("host",),
-    "snapshot": ("host",),
-}
-
-
-# The facts each probe kind produces (module, class), for coverage: a checklist item evidenced
-# by a rule on these facts is PASS only when the probe reached its target.
-FACT_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
-    "tls": (("labwarden.sources.live.tls", "TlsFact"),),
-    "http": (("labwarden.sources.live.http", "HttpFact"),),
-    "ssh_wire": (("labwarden.sources.live.ssh_wire", "SshServer"),),
-    "host": (("labwarden.sources.live.host", "HostFacts"),
-             ("labwarden.sources.live.host", "HostExposure"),
-             ("labwarden.sources.sshd_config", "SshdConfig")),
-    "ports": (("labwarden.sources.live.ports", "PortScan"),),
-    "creds": (("labwarden.sources.live.creds", "CredentialCheck"),),
-}
-
-
-def fact_types(kind: str) -> set[type]:
-    found = set()
-    for module, name in FACT_TYPES.get(kind, ()):
-        found.add(getattr(importlib.import_module(module), name))
-    return found
-
-
 @dataclass
 class ProbeOptions:
     timeout: float = 5.0             # one connection or read
@@ -74,12 +42,19 @@ class ProbeOptions:
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:
-    kinds = PROBES_BY_SCHEME.get(target.scheme, ())
-    if target.scheme == "ssh" and not options.ssh_key:
-        kinds = tuple(k for k in kinds if k != "host")   # remote view only, without a key
-    if options.check_default_credentials and target.scheme in ("https", "http", "tcp"):
-        kinds += ("creds",)
-    return kinds
+    """The probe modules (`labwarden.sources.live.<kind>`) the target calls for, by the
+    source table: each live source names its schemes and the options it needs."""
+    from labwarden.sources.registry import probes_for as sources_for
+
+    return tuple(s.probe.rpartition(".")[2] for s in sources_for(target.scheme, options))
+
+
+def fact_types(kind: str) -> set[type]:
+    """The fact types the probe `kind` yields (for checklist coverage)."""
+    from labwarden.sources.registry import SOURCES
+
+    return {t for s in SOURCES if s.probe and s.probe.rpartition(".")[2] == kind
+            for t in s.fact_types()}
 
 
 async def collect(targets: list[Target], options: ProbeOptions) -> tuple[list, list[Diagnostic]]:
