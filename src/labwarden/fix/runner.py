@@ -284,7 +284,7 @@ def _redact_line(line: str) -> str:
     """A diff line as the user may see it: never a secret's value (the design's rule for
     every output). Values from variables, paths to secret files and toggles stay."""
     from labwarden.redact import redact, redact_url
-    from labwarden.rules._secretdata import is_secret_name, is_setting_value
+    from labwarden.knowledge.secrets import is_secret_name, is_setting_value
 
     match = _ASSIGNMENT.match(line)
     if match and is_secret_name(match.group("name")):

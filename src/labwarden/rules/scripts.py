@@ -15,7 +15,7 @@ import re
 
 from labwarden.model import Hit, Impact, Severity
 from labwarden.redact import redact, redact_assignment, redact_url, url_password
-from labwarden.rules import _secretdata as data
+from labwarden.knowledge import secrets as data
 from labwarden.rules.registry import rule
 from labwarden.sources.scripts import (
     Command, ContainerUse, Part, ShellScript, Word, _split_assignment)
