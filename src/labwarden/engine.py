@@ -217,7 +217,7 @@ def _project_secrets(project: ComposeProject) -> set[str]:
 
 
 def _secret_values(pairs) -> set[str]:
-    from labwarden.rules._secretdata import is_secret_name
+    from labwarden.knowledge.secrets import is_secret_name
 
     found = set()
     for name, value in pairs:

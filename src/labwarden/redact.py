@@ -110,7 +110,7 @@ _QUERY_NAMES = frozenset({"sig", "signature", "auth", "key", "access_token", "ap
 def _is_secret_name(name: str, query: bool = False) -> bool:
     """Does `name` (a variable, flag, header or, with `query`, a URL parameter) hold a
     secret?"""
-    from labwarden.rules._secretdata import is_secret_name  # only when a name looks like one
+    from labwarden.knowledge.secrets import is_secret_name  # only when a name looks like one
 
     lowered = name.lower()
     return lowered in _HEADERS or (query and lowered in _QUERY_NAMES) or \
@@ -120,7 +120,7 @@ def _is_secret_name(name: str, query: bool = False) -> bool:
 def _hidden(value: str) -> bool:
     """A value that is no secret to hide: already redacted, a reference to a variable, a
     path to a secret file, a toggle or a template's placeholder."""
-    from labwarden.rules._secretdata import is_password_hash, is_setting_value
+    from labwarden.knowledge.secrets import is_password_hash, is_setting_value
 
     if not value or "…(" in value or value in ("(unset)", "(empty)"):
         return True

@@ -12,7 +12,7 @@ from conftest import DATA, write
 
 from labwarden.fix.digests import DigestBook, DigestFileError
 from labwarden.fix.yamledit import Document, Skip, insert_after, own
-from labwarden.rules._imageref import parse_image
+from labwarden.knowledge.imageref import parse_image
 
 
 def test_an_edit_that_ruamel_would_entangle_with_a_reformat_is_refused(tmp_path, run_fix):

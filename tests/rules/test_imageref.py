@@ -1,10 +1,10 @@
-"""Image reference parsing and registry allow-list matching (labwarden.rules._imageref)."""
+"""Image reference parsing and registry allow-list matching (labwarden.knowledge.imageref)."""
 
 from __future__ import annotations
 
 import pytest
 
-from labwarden.rules._imageref import (
+from labwarden.knowledge.imageref import (
     ImageRef, is_channel_tag, is_private_registry, normalise_registry_entry, parse_image,
     registry_allowed)
 from labwarden.settings import DEFAULT_TRUSTED_REGISTRIES

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from labwarden.redact import url_password
-from labwarden.rules._secretdata import is_secret_name, is_setting_value
+from labwarden.knowledge.secrets import is_secret_name, is_setting_value
 
 from test_fixtures import FIXTURES, run_fixture
 

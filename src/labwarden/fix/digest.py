@@ -20,7 +20,7 @@ from labwarden.fix.yamledit import (
     own,
     same_style,
 )
-from labwarden.rules._imageref import parse_image
+from labwarden.knowledge.imageref import parse_image
 
 
 def fix(doc: Document, finding, context) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import re
 
-from labwarden.rules._imageref import ImageRef, parse_image
+from labwarden.knowledge.imageref import ImageRef, parse_image
 from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file
 
 LOCK_NAMES = ("labwarden.lock", "images.lock")

@@ -203,8 +203,8 @@ def _commands(unit: str, restarts: str, services: dict[str, ServiceInfo]) -> lis
 
 def service_infos(paths: list[str], settings) -> dict[str, ServiceInfo]:
     """Dependencies and roles of the Compose services under `paths` (loaded again: cheap)."""
-    from labwarden.rules import _images
-    from labwarden.rules._portdata import classify
+    from labwarden.knowledge import images as _images
+    from labwarden.knowledge.ports import classify
     from labwarden.sources.compose.discover import discover
     from labwarden.sources.compose.loader import load_project
 

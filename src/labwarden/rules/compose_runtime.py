@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
-from labwarden.rules._imageref import parse_image
+from labwarden.knowledge.imageref import parse_image
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import Service
 from labwarden.sources.yamlfile import Map, Seq

@@ -9,9 +9,9 @@ to a specific address is not reported; 80 and 443 on the reverse proxy are expec
 from __future__ import annotations
 
 from labwarden.model import Hit, Impact, Location, Severity
+from labwarden.knowledge import images as _images
+from labwarden.knowledge.ports import PortClass, classify
 from labwarden.redact import scrub
-from labwarden.rules import _images
-from labwarden.rules._portdata import PortClass, classify
 from labwarden.rules._shell import shell_words
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool

@@ -10,8 +10,8 @@ as a diagnostic): a missing fact is not a finding.
 from __future__ import annotations
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.rules import _images
-from labwarden.rules._portdata import PortClass, classify
+from labwarden.knowledge import images as _images
+from labwarden.knowledge.ports import PortClass, classify
 from labwarden.rules.registry import rule
 from labwarden.sources.firewall import Decision, base_chains
 from labwarden.sources.live.host import HostExposure, HostFacts, PublishedPort, published_by_docker

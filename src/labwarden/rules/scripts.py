@@ -14,8 +14,8 @@ import difflib
 import re
 
 from labwarden.model import Hit, Impact, Severity
+from labwarden.knowledge import secrets as data
 from labwarden.redact import redact, redact_assignment, scrub, url_password
-from labwarden.rules import _secretdata as data
 from labwarden.rules.registry import rule
 from labwarden.sources.scripts import (
     Command, ContainerUse, Part, ShellScript, Word, _split_assignment)

@@ -25,8 +25,8 @@ import re
 from labwarden._record import Record
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_assignment, redact_url, url_password
-from labwarden.rules import _images
-from labwarden.rules import _secretdata as data
+from labwarden.knowledge import images as _images
+from labwarden.knowledge import secrets as data
 from labwarden.rules._shell import shell_words
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import EnvValue, Service

@@ -6,7 +6,7 @@ Rules on the remote view never claim what only the host can tell: `PermitRootLog
 `PermitEmptyPasswords`, `AllowUsers`, `MaxAuthTries`, `X11Forwarding`, the listening port
 chosen in the config and `sshd -t` are judged from `SshdConfig` only. Algorithm and
 version rules follow ssh-audit's stance, made into severities (the tables are in
-`_sshdata`); a target gets one finding per kind of weakness, listing every algorithm.
+`knowledge.ssh`); a target gets one finding per kind of weakness, listing every algorithm.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 
 from labwarden.model import Hit, Impact, Location, Severity
-from labwarden.rules import _sshdata as data
+from labwarden.knowledge import ssh as data
 from labwarden.rules.registry import rule
 from labwarden.sources.live.ssh_wire import SshServer, openssh_version
 from labwarden.sources.sshd_config import SshdConfig, SshdOption

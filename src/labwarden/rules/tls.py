@@ -16,7 +16,8 @@ from labwarden.model import Hit, Impact, Severity
 from labwarden.rules.registry import rule
 from labwarden.sources.live.tls import TlsFact
 from labwarden.sources.live.tls_cert import CertInfo
-from labwarden.sources.live.tls_suites import PROFILES, PROTOCOLS, Suite, describe
+from labwarden.knowledge.tls_profiles import PROFILES
+from labwarden.sources.live.tls_suites import PROTOCOLS, Suite, describe
 
 MOZILLA = "Mozilla Server Side TLS 5.7"
 RELOAD = Impact("service", (0, 1))            # a proxy reload drops no connection

@@ -11,7 +11,7 @@ import pytest
 
 from labwarden.model import Location, Severity
 from labwarden.rules import ssh
-from labwarden.rules._sshdata import dpkg_compare, weak_cipher, weak_mac
+from labwarden.knowledge.ssh import dpkg_compare, weak_cipher, weak_mac
 from labwarden.sources.live.ssh_wire import (
     HostKey,
     SshServer,

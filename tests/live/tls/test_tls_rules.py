@@ -12,7 +12,8 @@ from labwarden.rules import registry
 from labwarden.rules import tls as tls_rules
 from labwarden.settings import Settings
 from labwarden.sources.live.tls import TlsFact, fact_from_dict, facts_from_yaml
-from labwarden.sources.live.tls_suites import BY_NAME, MOZILLA_INTERMEDIATE
+from labwarden.knowledge.tls_profiles import MOZILLA_INTERMEDIATE
+from labwarden.sources.live.tls_suites import BY_NAME
 
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 

@@ -35,7 +35,8 @@ from functools import lru_cache
 from labwarden.model import Diagnostic, Location
 
 MAX_ATTEMPTS = 3
-DATA_FILE = os.path.join(os.path.dirname(__file__), "default_credentials.yaml")
+DATA_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                         "knowledge", "default_credentials.yaml")
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 import itertools
 
-from labwarden.rules import _portdata
+from labwarden.knowledge import ports as _portdata  # noqa: N812
 
 IMAGES = [None, "", "postgres:16", "docker.io/library/postgres", "portainer/portainer-ce:2.21",
           "clickhouse/clickhouse-server", "traefik:v3", "registry.lan/traefik", "rabbitmq:3",

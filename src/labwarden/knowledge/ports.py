@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Severity
-from labwarden.rules import _images
+from labwarden.knowledge import images as _images
 
 
 class PortClass(FrozenRecord):

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Severity
-from labwarden.rules import _images
+from labwarden.knowledge import images as _images
 
 MIN_SECRET_LENGTH = 16          # the seed's password policy (checklist 1.1.2)
 
