@@ -95,6 +95,7 @@ _AFTER_NAME = re.compile(
     r"""["']?(?:(?P<assign>\s*=\s*|:[ \t]*)(?P<scheme>(?:[Bb]earer|[Bb]asic|[Tt]oken|[Bb]ot"""
     r"""|[Dd]igest|[Aa]pi[Kk]ey)\s+)?|(?P<space>\s*,\s*|\s+))"""
     r"""(?P<value>"[^"\n]*"|'[^'\n]*'|[^\s"'`&,;]+)""")
+_AFTER_NAME_STARTS = frozenset("\"'=:, \t\r\n")
 _NAME_RUN = re.compile(r"[A-Za-z0-9_.-]*")
 _LONGEST_NAME = 128
 
@@ -164,9 +165,11 @@ def _named_spans(text: str, lowered: str):
         start, end = hint.start(), hint.end()
         if start < done:
             continue
-        start -= _NAME_RUN.match(text[max(0, start - _LONGEST_NAME):start][::-1]).end()
         end = _NAME_RUN.match(text, end).end()
         done = end
+        if text[end:end + 1] not in _AFTER_NAME_STARTS:    # most hits: a word in prose
+            continue
+        start -= _NAME_RUN.match(text[max(0, start - _LONGEST_NAME):start][::-1]).end()
         name = text[start:end]
         bare = name.lstrip("-")
         before = text[start - 1] if start else ""
