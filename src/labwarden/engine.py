@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from labwarden._record import Record
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
+from labwarden.redact import redactor, scrub, url_password
 from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
@@ -45,7 +46,7 @@ class _Partial(Record):
     """What auditing a share of the projects found (a worker sends it to the parent)."""
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
-                 "project_files", "included", "markers", "rule_ids")
+                 "project_files", "included", "markers", "rule_ids", "secrets")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -64,6 +65,8 @@ class _Partial(Record):
         self.included = set() if included is None else included
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
+        # The projects' secret values: the parent redacts them from what it reports too.
+        self.secrets: set[str] = set()
 
 
 class _RuleRunner:
@@ -74,6 +77,12 @@ class _RuleRunner:
         # Rules write the same message, evidence and fix for many services: findings share
         # one copy of each (less memory, and a worker's findings pickle to less).
         self.shared: dict = {}
+        self.redact = scrub
+
+    def use_secrets(self, values) -> None:
+        """The secret values of the input the next facts come from: every finding made from
+        them shows such a value redacted, whichever rule quotes it and wherever."""
+        self.redact = redactor(values)
 
     def rules(self, fact_type: type) -> list[Rule]:
         found = self.by_fact.get(fact_type)
@@ -102,11 +111,15 @@ class _RuleRunner:
         # A hit may narrow the rule's checklist items (one grouped finding, several items).
         items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
         items = items or rule.checklist
-        shared = self.shared.setdefault
-        return Finding(rule=rule, severity=severity, message=shared(hit.message, hit.message),
-                       location=hit.location, asset=hit.asset or asset, resource=hit.resource,
-                       evidence=shared(hit.evidence, hit.evidence), fix=shared(hit.fix, hit.fix),
-                       checklist=shared(items, items))
+        return Finding(rule=rule, severity=severity, message=self.text(hit.message),
+                       location=hit.location, asset=hit.asset or asset,
+                       resource=self.redact(hit.resource), evidence=self.text(hit.evidence),
+                       fix=self.text(hit.fix), checklist=self.shared.setdefault(items, items))
+
+    def text(self, text: str) -> str:
+        """What a finding shows of a rule's text: redacted, one copy shared by all."""
+        text = self.redact(text)
+        return self.shared.setdefault(text, text)
 
     @property
     def count(self) -> int:
@@ -137,6 +150,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     env_files: dict[str, tuple[EnvFile, str]] = {}
     for spec in specs:
         texts: dict[str, str] = {}
+        loaded_from = len(partial.diagnostics)
         project = load_project(spec, partial.diagnostics, options.load, texts)
         for path, text in texts.items():
             if path not in markers:
@@ -148,6 +162,11 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         partial.services += len(project.services)
         partial.project_files[project.asset] = os.path.abspath(project.files[0])
         partial.included.update(project.included_files)
+        secrets = _project_secrets(project)
+        partial.secrets |= secrets
+        runner.use_secrets(secrets)
+        partial.diagnostics[loaded_from:] = redact_diagnostics(
+            partial.diagnostics[loaded_from:], runner.redact)
         runner.run(project, project.asset, findings, partial.diagnostics)
         for service in project.services.values():
             runner.run(service, service.asset, findings, partial.diagnostics)
@@ -164,6 +183,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         status = tracked(list(env_files))
         for path, (env, asset) in env_files.items():
             env.tracked_by_git = status.get(path)
+            runner.use_secrets(_secret_values(env.values().items()))
             runner.run(env, f"{asset}:{os.path.basename(path)}", findings, partial.diagnostics)
     for path, (env, _) in env_files.items():
         if path not in markers and env.readable:  # a regular file, already read once
@@ -174,6 +194,42 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     partial.findings = findings
     partial.rule_ids = runner.ids
     return partial
+
+
+def _project_secrets(project: ComposeProject) -> set[str]:
+    """The values a project gives its secret-named variables, in its `.env`, its
+    `environment:` and `env_file`s, and the passwords of URLs in any of them.
+
+    A password that is also the name of the project, a service or a container (`nextcloud`
+    for Nextcloud's database) is left out: every report shows those names anyway, and
+    redacting them there would garble the report without hiding anything.
+    """
+    pairs = []
+    for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
+        pairs.extend(env.values().items())
+    public = {project.name, project.compose_name}
+    for service in project.services.values():
+        pairs.extend((e.name, e.value) for e in service.environment.values())
+        public.add(service.name)
+        public.add(str(service.get("container_name", "")))
+    public = {name.lower() for name in public}
+    return {v for v in _secret_values(pairs) if v.lower() not in public}
+
+
+def _secret_values(pairs) -> set[str]:
+    from labwarden.knowledge.secrets import is_secret_name
+
+    found = set()
+    for name, value in pairs:
+        if not value or not isinstance(value, str):
+            continue
+        if is_secret_name(name):
+            found.add(value)
+        if "://" in value:
+            password = url_password(value)
+            if password:
+                found.add(password)
+    return found
 
 
 def _read_text(path: str) -> str:
@@ -378,6 +434,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
     diagnostics.sort(key=_diagnostic_order)
     runner = _RuleRunner(options.config)
+    # Rules over the whole tree, and the live targets, may quote any project's values.
+    runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
     runner.run(ComposeTree(containers, root=_common_root(paths, directories)), "compose-tree",
                tree_findings, diagnostics)
@@ -396,10 +454,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         run_live(options.targets, options.probe, runner, findings, diagnostics,
                  compose_paths=paths, load_options=options.load)
     apply_waivers(findings, options.config.waivers, diagnostics, options.today)
+    # Each worker redacted its projects' values; the rest may quote credentials by shape.
+    diagnostics[:] = redact_diagnostics(diagnostics, scrub)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
     number(findings)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic]:
+    """Diagnostics as reported: their messages may quote the input too (a key, a value)."""
+    cleaned = []
+    for diagnostic in diagnostics:
+        message = redact(diagnostic.message)
+        cleaned.append(diagnostic if message == diagnostic.message else Diagnostic(
+            diagnostic.level, diagnostic.code, message, diagnostic.location))
+    return cleaned
 
 
 def _common_root(paths: list[str], directories: set[str] | None = None) -> str:

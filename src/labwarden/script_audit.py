@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from labwarden.config import Config
-from labwarden.engine import _RuleRunner, number
+from labwarden.engine import _RuleRunner, number, redact_diagnostics
 from labwarden.model import AuditResult, Diagnostic, Finding, Location
-from labwarden.rules import scripts as _script_rules  # noqa: F401  (registers SCR001-SCR008)
+from labwarden.rules import scripts as _script_rules  # registers SCR001-SCR008
 from labwarden.sources import scripts as source
 from labwarden.suppress import apply_inline, apply_waivers
 
@@ -101,10 +101,16 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
 
     runner = _RuleRunner(options.config)
     findings: list[Finding] = []
+    secrets: set[str] = set()
     for script in scripts:
+        values = {value for _, _, value, _ in _script_rules.script_secrets(script)}
+        secrets |= values
+        runner.use_secrets(values)
         runner.run(script, script.asset, findings, diagnostics)
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
     apply_waivers(findings, options.config.waivers, diagnostics, options.today)
+    runner.use_secrets(secrets)
+    diagnostics[:] = redact_diagnostics(diagnostics, runner.redact)
     number(findings)
     result.findings = findings
     result.files_scanned = len(scripts)

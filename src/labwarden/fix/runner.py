@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from dataclasses import dataclass, field
 
 from labwarden.fix import FIXERS, ORDER, FixContext, service_name
@@ -275,37 +274,23 @@ def display_path(path: str) -> str:
     return absolute if relative.startswith("..") else relative
 
 
-# `  KEY: value`, `  - KEY=value`: an environment entry, in either Compose syntax.
-_ASSIGNMENT = re.compile(r"^(?P<lead>[ +\-]\s*(?:-\s+)?[\"']?)(?P<name>[A-Za-z_][\w.\-]*)"
-                         r"(?P<sep>[\"']?\s*:\s+|=)(?P<value>.*?)(?P<end>\s+#.*)?(?P<nl>\r?\n)?$")
-
-
-def _redact_line(line: str) -> str:
-    """A diff line as the user may see it: never a secret's value (the design's rule for
-    every output). Values from variables, paths to secret files and toggles stay."""
-    from labwarden.redact import redact, redact_url
-    from labwarden.knowledge.secrets import is_secret_name, is_setting_value
-
-    match = _ASSIGNMENT.match(line)
-    if match and is_secret_name(match.group("name")):
-        value = match.group("value")
-        bare = value.strip().strip("\"'")
-        if bare and "$" not in bare and not is_setting_value(bare):
-            line = (match.group("lead") + match.group("name") + match.group("sep")
-                    + redact(bare) + (match.group("end") or "") + (match.group("nl") or ""))
-    return redact_url(line)
-
-
 def unified_diff(change: FileChange) -> tuple[str, bool]:
     """The change as a unified diff with paths relative to the current directory, and
-    whether a secret value in it was redacted (then it is for reading, not for `git apply`)."""
+    whether a secret value in it was redacted (then it is for reading, not for `git apply`).
+
+    Every line shown, context included, is redacted as findings are: credentials by their
+    shape and name, and every secret value the file assigns wherever else it appears (its
+    healthcheck's `redis-cli -a …`). The file written keeps them, of course."""
+    from labwarden.redact import redactor, secret_values
+
     name = display_path(change.path)
     a, b = (name, name) if os.path.isabs(name) else (f"a/{name}", f"b/{name}")
+    redact = redactor(secret_values(change.before) + secret_values(change.after))
     lines, redacted = [], False
     for line in difflib.unified_diff(change.before.splitlines(True),
                                      change.after.splitlines(True), a, b):
         if line[:1] in " +-" and not line.startswith(("--- ", "+++ ")):
-            shown = _redact_line(line)
+            shown = redact(line)
             redacted = redacted or shown != line
             line = shown
         lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.knowledge import images as _images
 from labwarden.knowledge.ports import PortClass, classify
+from labwarden.redact import scrub
 from labwarden.rules._shell import shell_words
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
@@ -239,7 +240,7 @@ _CONFIG_FILES = ("/etc/traefik/traefik.yml", "/etc/traefik/traefik.yaml",
 
 
 def _traefik_options(service: Service) -> list[tuple[str, str | None, Location, str]] | None:
-    """Traefik's static options as (lower-cased name, value or None, location, as written).
+    """Traefik's static options as (lower-cased name, value or None, location, as shown).
 
     Traefik reads its static configuration from exactly one source: a configuration file if
     one is found, else the command-line flags, else TRAEFIK_* variables. None means a file
@@ -257,7 +258,8 @@ def _traefik_options(service: Service) -> list[tuple[str, str | None, Location, 
         for token in shell_words(text):
             if token.startswith("-"):
                 name, eq, value = token.lstrip("-").partition("=")
-                flags.append((name.lower(), value if eq else None, loc, token))
+                # as shown: an endpoint's `user:password@`, a `…password=` never is
+                flags.append((name.lower(), value if eq else None, loc, scrub(token)))
     if any(name == "configfile" for name, *_ in flags) or \
             any(m.target in _CONFIG_FILES for m in service.mounts):
         return None
@@ -267,7 +269,8 @@ def _traefik_options(service: Service) -> list[tuple[str, str | None, Location, 
     for env in service.environment.values():
         if env.name.upper().startswith("TRAEFIK_"):
             name = env.name[len("TRAEFIK_"):].lower().replace("_", ".")
-            options.append((name, env.value, env.location, f"{env.name}={env.value or ''}"))
+            options.append((name, env.value, env.location,
+                            scrub(f"{env.name}={env.value or ''}")))
     return options
 
 
@@ -321,9 +324,11 @@ def traefik_exposed_by_default(service: Service, settings):
             continue
         if any(n == provider + ".exposedbydefault" and _false(v) for n, v, *_ in own):
             continue
+        # The option that enables the provider, rather than the first of its settings.
+        shown = next((o for o in own if o[0] == provider), own[0])
         yield Hit(f"Traefik's {provider.split('.')[1]} provider exposes every container on its "
-                  f"networks: `--{provider}.exposedbydefault=false` is missing", own[0][2],
-                  resource=f"traefik:{provider}.exposedbydefault", evidence=own[0][3],
+                  f"networks: `--{provider}.exposedbydefault=false` is missing", shown[2],
+                  resource=f"traefik:{provider}.exposedbydefault", evidence=shown[3],
                   fix=f"add `--{provider}.exposedbydefault=false` and the label "
                       "`traefik.enable=true` on each service to publish")
 

@@ -14,8 +14,8 @@ import difflib
 import re
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.redact import redact, redact_assignment, redact_url, url_password
 from labwarden.knowledge import secrets as data
+from labwarden.redact import redact, redact_assignment, scrub, url_password
 from labwarden.rules.registry import rule
 from labwarden.sources.scripts import (
     Command, ContainerUse, Part, ShellScript, Word, _split_assignment)
@@ -25,15 +25,9 @@ ROLLBACK_PLAN = "11.3.2"             # "Rollback plan ready": the scripts that c
 
 
 # --- evidence without secrets ------------------------------------------------------------------
-
-_QUERY_SECRET = re.compile(r"([?&](?:[A-Za-z0-9_.-]*(?:token|key|secret|password|passwd|pass|"
-                           r"auth|sig|signature)[A-Za-z0-9_.-]*)=)([^&\s'\"#]+)", re.I)
-
-
-def scrub(text: str) -> str:
-    """Evidence quoted from a script, with URL passwords and secret query values redacted."""
-    text = redact_url(text)
-    return _QUERY_SECRET.sub(lambda m: m.group(1) + redact(m.group(2)), text)
+# Evidence quoted from a script goes through `scrub` (URL passwords, secret query values,
+# `Authorization:` and API-key headers, `-u user:pass`…); the engine scrubs every finding
+# again, with the values the script assigns to secrets.
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -238,6 +238,12 @@ def _load_file(ctx: _Context, path: str, environment: dict[str, str],
     if "services" not in data and any(isinstance(v, Map) and ("image" in v or "build" in v)
                                       for v in data.values()):
         data = _from_legacy(data)
+    if data and not any(str(k) in spec.TOP_LEVEL or str(k).startswith("x-") for k in data):
+        # An htpasswd or shadow file parses as a mapping whose keys are its lines: one
+        # diagnostic, and never a finding that quotes them.
+        ctx.report("error", "not-compose", "not a Compose file: none of its top-level keys "
+                   "is one Compose defines (its content is not shown)", Location(path, 1))
+        return None
     _interpolate_tree(ctx, data, environment)
     _check_keys(ctx, data, path)
     own_dir = base_dir if base_dir is not None else ctx.directory
