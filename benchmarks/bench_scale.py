@@ -98,7 +98,7 @@ def profile(path: Path) -> None:
     import cProfile
     import pstats
 
-    from labwarden.engine import AuditOptions, audit
+    from labwarden.audit.compose import AuditOptions, audit
 
     profiler = cProfile.Profile()
     profiler.enable()

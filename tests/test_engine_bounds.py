@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from labwarden.engine import AuditOptions, _die_with_parent, _in_projects, audit
+from labwarden.audit.compose import AuditOptions, _die_with_parent, _in_projects, audit
 from labwarden.model import Finding, Location, Severity
 from labwarden.rules import registry
 from labwarden.sources.yamlfile import Map

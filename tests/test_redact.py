@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.fix.runner import FileChange, unified_diff
 from labwarden.model import Hit, Location
 from labwarden.redact import redactor, scrub, secret_values
-from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 
 SECRET = "Zq8vN3kLm2Xw"      # a generated password: mixed case and digits
 
@@ -124,7 +124,7 @@ def test_a_rule_that_quotes_a_secret_value_is_redacted_by_the_engine(tmp_path: P
 
 def test_every_finding_point_redacts_a_hit() -> None:
     from labwarden.config import Config
-    from labwarden.engine import _RuleRunner
+    from labwarden.audit.runner import RuleRunner as _RuleRunner
     from labwarden.rules import registry
 
     rule = registry.get("CMP001")

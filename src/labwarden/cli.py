@@ -1,4 +1,4 @@
-"""The command line: parse arguments, call the engine, pick a reporter, set the exit code.
+"""The command line: parse arguments, run the audit, pick a reporter, set the exit code.
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage,
 configuration or input error that left part of the target unchecked (unless
@@ -14,8 +14,21 @@ import os
 import sys
 
 from labwarden.commands.common import (
-    COUNT, EXIT_ERROR, EXIT_OK, PORT, OutputError, UsageError, add_report_options,
-    check_input_file, check_output, emit, finish, guarded, nothing_checked, seconds)
+    COUNT,
+    EXIT_ERROR,
+    EXIT_OK,
+    PORT,
+    OutputError,
+    UsageError,
+    add_report_options,
+    check_input_file,
+    check_output,
+    emit,
+    finish,
+    guarded,
+    nothing_checked,
+    seconds,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,10 +132,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_audit(args) -> int:
+    from labwarden.audit import AuditOptions, run
     from labwarden.config import find_config, load_config
-    from labwarden.engine import AuditOptions, audit
     from labwarden.sources.compose.loader import LoadOptions
-
     from labwarden.sources.live.targets import looks_like_target
 
     target_texts = [p for p in args.paths if looks_like_target(p)]
@@ -144,7 +156,7 @@ def cmd_audit(args) -> int:
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
                            probe=probe)
-    result = audit(paths, options)
+    result = run(paths, options)
     if not targets:
         nothing_checked(result, paths, "Compose file", result.projects)
 
@@ -190,7 +202,7 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
 def _targets(args, config, texts: list[str]):
     if not texts and not args.live:
         return []   # the common case: files only, no asyncio or probe modules imported
-    from labwarden.live_audit import inventory_targets, parse_targets
+    from labwarden.audit.live import inventory_targets, parse_targets
 
     if args.live:
         from labwarden.inventory import load_inventory

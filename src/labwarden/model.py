@@ -1,6 +1,6 @@
 """The vocabulary every stage shares: severities, locations, rule metadata, findings, results.
 
-Sources produce facts, rules turn facts into `Hit`s, the engine turns hits into `Finding`s
+Sources produce facts, rules turn facts into `Hit`s, the audit's rule runner turns hits into `Finding`s
 (adding the rule, the asset and the suppression state) and collects them in an
 `AuditResult`, which reporters render without recomputing anything.
 """
@@ -98,7 +98,7 @@ class Rule(FrozenRecord):
 
 
 class Hit(Record):
-    """What a rule reports: the engine adds the rule, the asset and the suppression state."""
+    """What a rule reports: the rule runner adds the rule, the asset and the suppression state."""
 
     __slots__ = ("message", "location", "resource", "evidence", "severity", "fix", "checklist",
                  "asset")

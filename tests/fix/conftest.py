@@ -10,7 +10,7 @@ import pytest
 
 from labwarden.commands import fix as fix_command
 from labwarden.config import find_config, load_config
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 
 DATA = Path(__file__).parent / "data"
 

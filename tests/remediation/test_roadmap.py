@@ -9,7 +9,7 @@ import pytest
 
 from labwarden.commands.remediation import build_roadmap
 from labwarden.config import load_config
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.remediation.roadmap import render_markdown, render_text, to_json
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from labwarden.config import load_config
-from labwarden.engine import AuditOptions, audit, number
+from labwarden.audit.compose import AuditOptions, audit
+from labwarden.audit.runner import number
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
 from labwarden.redact import redact_assignment
 from labwarden.rules import registry

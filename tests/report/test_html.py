@@ -29,7 +29,7 @@ from labwarden.checklist.catalog import load_catalog
 from labwarden.checklist.evaluate import evaluate
 from labwarden.commands.remediation import build_roadmap
 from labwarden.config import load_config
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.inventory import load_inventory
 from labwarden.remediation.roadmap import minutes
 from labwarden.report.html import fix_blocks, inline, render

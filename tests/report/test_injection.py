@@ -23,7 +23,7 @@ from labwarden.checklist.catalog import load_catalog
 from labwarden.checklist.evaluate import evaluate
 from labwarden.checklist.records import render_record
 from labwarden.cli import main
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.inventory import InventoryService
 from labwarden.model import AuditResult, Location
 from labwarden.remediation.roadmap import build, render_markdown, render_text

@@ -130,7 +130,7 @@ def test_plain_terminal_never_imports_rich(lab):
     """Colour off (explicitly, or stdout is not a TTY): the report is built without rich."""
     code = textwrap.dedent("""
         import sys
-        from labwarden.engine import audit
+        from labwarden.audit.compose import audit
         from labwarden.report import render
         result = audit(["."])
         assert result.findings
@@ -150,7 +150,7 @@ def test_plain_terminal_never_imports_rich(lab):
 def test_colour_uses_rich(lab):
     code = textwrap.dedent("""
         import sys
-        from labwarden.engine import audit
+        from labwarden.audit.compose import audit
         from labwarden.report import render
         text = render(audit(["."]), "terminal", color=True)
         assert "rich" in sys.modules and "\\x1b[" in text

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from labwarden.config import load_config
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.rules import registry
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -93,7 +93,7 @@ def run_fixture(rule_id: str, tmp_path: Path):
     config_path = root / "labwarden.yaml"
     config = load_config(str(config_path) if config_path.exists() else None)
     if rule_id.startswith("SCR"):     # shell scripts: `labwarden scripts`, not `audit`
-        from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+        from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 
         result = audit_scripts([str(root)], ScriptAuditOptions(config=config))
     else:

@@ -15,7 +15,7 @@ import pytest
 
 from labwarden.config import load_config
 from labwarden.rules.registry import all_rules
-from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 from labwarden.sources.scripts import ShellScript
 
 FIXTURES = Path(__file__).parents[1] / "rules" / "fixtures"

@@ -10,7 +10,7 @@ import pytest
 from script_helpers import write
 
 from labwarden.report import FORMATS, render
-from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 
 SECRETS = {
     "assignment": "Xk9mQ2vL8pR4tW7z",

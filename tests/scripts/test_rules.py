@@ -10,7 +10,7 @@ import pytest
 
 from labwarden.config import load_config
 from labwarden.model import Severity
-from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 
 from script_helpers import write
 

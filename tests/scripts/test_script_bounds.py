@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labwarden.script_audit import ScriptAuditOptions, audit_scripts
+from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
 from labwarden.sources import scripts as source
 from labwarden.sources.scripts import MAX_SUBSTITUTION_DEPTH, parse_script
 

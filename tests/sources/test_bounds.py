@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 from labwarden.sources.compose import interpolate as interp
 from labwarden.sources.compose.interpolate import (
     Budget, ExpansionTooLarge, NestingTooDeep, interpolate, interpolate_bounded)

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from labwarden.engine import AuditOptions, audit
+from labwarden.audit.compose import AuditOptions, audit
 
 GOOD = "services:\n  web:\n    image: nginx:1.27\n    read_only: true\n"
 CRASHES = {"rule-crashed", "load-failed", "worker-failed"}

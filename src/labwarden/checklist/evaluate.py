@@ -55,7 +55,7 @@ def compose_facts() -> set[type]:
 
 
 def project_key(service: InventoryService, audit_root: str) -> str | None:
-    """The asset key the engine gives the service's Compose project when auditing the root."""
+    """The asset key the audit gives the service's Compose project when auditing the root."""
     directory = service.compose_dir
     if directory is None:
         return None

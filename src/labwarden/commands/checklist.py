@@ -124,12 +124,12 @@ class _Context:
     def evaluate(self, name: str, store: bool = True):
         from labwarden.checklist.catalog import load_catalog
         from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
-        from labwarden.engine import AuditOptions, audit
+        from labwarden.audit import AuditOptions, run
 
         service = self.inventory.service(name)
         root = self.inventory.base_dir
         targets, probe = self._live_targets(service)
-        result = audit([root], AuditOptions(config=self.config, today=self.today,
+        result = run([root], AuditOptions(config=self.config, today=self.today,
                                             targets=targets, probe=probe))
         covered = compose_facts() if service.compose_dir else set()
         if targets:
@@ -144,7 +144,7 @@ class _Context:
     def _live_targets(self, service):
         if not getattr(self.args, "live", False):
             return [], None
-        from labwarden.live_audit import parse_targets
+        from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
         texts = list(service.urls)

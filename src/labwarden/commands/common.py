@@ -223,7 +223,7 @@ def nothing_checked(result, paths: list[str], what: str, checked: int) -> None:
 def finish(result, args, config) -> int:
     """The exit code of a report command; when it is 2, one line on stderr says why (the
     report itself may have gone to a file, or be too long to read in a CI log)."""
-    from labwarden.engine import exit_code
+    from labwarden.audit.runner import exit_code
 
     code = exit_code(result, fail_threshold(args.fail_on, config), args.allow_partial)
     if code == EXIT_ERROR:

@@ -82,7 +82,7 @@ def _container_names(paths: list[str], compose_files: list[str], load) -> set[st
 def run(args) -> int:
     from labwarden.commands.common import check_input_file, nothing_checked
     from labwarden.config import find_config, load_config
-    from labwarden.engine import AuditOptions, audit
+    from labwarden.audit import AuditOptions, run
     from labwarden.fix import FIXERS, FixContext
     from labwarden.fix.digests import DigestBook, DigestFileError, find_lock_files
     from labwarden.fix.runner import WriteError, plan, resolve_rules, summary, unified_diff, write
@@ -100,7 +100,7 @@ def run(args) -> int:
         paths or args.compose_files))
     config = load_config(config_path)
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file)
-    result = audit(paths, AuditOptions(load=load, config=config,
+    result = run(paths, AuditOptions(load=load, config=config,
                                        compose_files=list(args.compose_files)))
     nothing_checked(result, paths, "Compose file", result.projects)
     for diagnostic in result.errors:

@@ -45,12 +45,12 @@ def cmd_roadmap(args) -> int:
     miss its findings), after printing the plan for what could."""
     from labwarden.commands.common import nothing_checked
     from labwarden.config import find_config, load_config
-    from labwarden.engine import AuditOptions, audit
+    from labwarden.audit import AuditOptions, run
     from labwarden.remediation.roadmap import render_markdown, render_text, to_json
 
     paths = args.paths or ["."]
     config = load_config(args.config or find_config(paths))
-    result = audit(paths, AuditOptions(config=config))
+    result = run(paths, AuditOptions(config=config))
     nothing_checked(result, paths, "Compose file", result.projects)
     roadmap = build_roadmap(paths, config, result)
     if args.format == "json":

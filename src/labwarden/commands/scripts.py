@@ -37,11 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from labwarden.audit import run
+    from labwarden.audit.scripts import ScriptAuditOptions
     from labwarden.commands.common import check_output, emit, finish, nothing_checked
     from labwarden.config import find_config, load_config
     from labwarden.model import Diagnostic
     from labwarden.report import render
-    from labwarden.script_audit import ScriptAuditOptions, audit_scripts
 
     paths = list(args.paths) or ["."]
     config_path = None if args.no_config else (args.config or find_config(paths))
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                                  shellcheck=args.shellcheck,
                                  shellcheck_severity=args.shellcheck_severity,
                                  use_shellcheck=not args.no_shellcheck)
-    result = audit_scripts(paths, options)
+    result = run(paths, options)
     nothing_checked(result, paths, "shell script", result.files_scanned)
     if args.no_shellcheck and result.files_scanned:
         result.diagnostics.append(Diagnostic("gap", "shellcheck-skipped", "--no-shellcheck: "

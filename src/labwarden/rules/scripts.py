@@ -26,7 +26,7 @@ ROLLBACK_PLAN = "11.3.2"             # "Rollback plan ready": the scripts that c
 
 # --- evidence without secrets ------------------------------------------------------------------
 # Evidence quoted from a script goes through `scrub` (URL passwords, secret query values,
-# `Authorization:` and API-key headers, `-u user:pass`…); the engine scrubs every finding
+# `Authorization:` and API-key headers, `-u user:pass`…); the rule runner scrubs every finding
 # again, with the values the script assigns to secrets.
 
 
@@ -92,7 +92,7 @@ PARSE_COMPANIONS = frozenset({1009, 1072, 1073})
 
 
 # INFO is the rule's own severity: a hit can raise it (error, warning), and an INFO hit needs
-# no override (Severity.INFO is 0, which the engine reads as "no override").
+# no override (Severity.INFO is 0, which the rule runner reads as "no override").
 @rule("SCR002", "shellcheck-finding", Severity.INFO,
       title="ShellCheck reports a problem", on=ShellScript, checklist=[ROLLBACK_PLAN],
       refs=["ShellCheck wiki (https://www.shellcheck.net/wiki/)"], impact=NO_RESTART)

@@ -6,6 +6,8 @@ inventory) to check every published port against the firewall.
 
 from __future__ import annotations
 
+import sys
+
 from labwarden.model import Diagnostic, Finding
 from labwarden.sources.live.collect import ProbeOptions, collect_sync
 from labwarden.sources.live.targets import Target, TargetError, parse_target
@@ -38,10 +40,14 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     diagnostics.extend(problems)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
-    if any(type(f).__name__ == "HostFacts" for f in facts):
+    hosts = _host_facts(facts)
+    if hosts:
+        from labwarden.sources.live.host import build_exposure
+
         services = _compose_services(compose_paths, load_options)
-        for fact in _exposure_facts(facts, services):
-            runner.run(fact, fact.asset, findings, diagnostics)
+        for host in hosts:
+            exposure = build_exposure(host, services)
+            runner.run(exposure, exposure.asset, findings, diagnostics)
     return len(facts)
 
 
@@ -59,14 +65,16 @@ def _compose_services(paths, load_options) -> list:
     return services
 
 
-def _exposure_facts(facts: list, services: list) -> list:
-    """Pair each host's firewall and sockets with the Compose services deployed on it; a
-    host with none is still judged (ports Docker publishes that no audited file explains)."""
-    try:
-        from labwarden.sources.live.host import HostFacts, build_exposure
-    except ImportError:   # host collectors not installed in this build
+def _host_facts(facts: list) -> list:
+    """The facts of host collectors, each to be paired with the Compose services deployed on
+    that host to check every published port against its firewall; a host with none is still
+    judged (ports Docker publishes that no audited file explains). The host module is
+    imported only when a host was probed: a TLS or SSH run never loads it."""
+    if "labwarden.sources.live.host" not in sys.modules:
         return []
-    return [build_exposure(fact, services) for fact in facts if isinstance(fact, HostFacts)]
+    from labwarden.sources.live.host import HostFacts
+
+    return [f for f in facts if isinstance(f, HostFacts)]
 
 
 __all__ = ["ProbeOptions", "TargetError", "inventory_targets", "parse_targets", "run_live"]

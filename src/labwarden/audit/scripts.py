@@ -14,19 +14,21 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from labwarden.audit.runner import RuleRunner, conclude
 from labwarden.config import Config
-from labwarden.engine import _RuleRunner, number, redact_diagnostics
 from labwarden.model import AuditResult, Diagnostic, Finding, Location
 from labwarden.rules import scripts as _script_rules  # registers SCR001-SCR008
 from labwarden.sources import scripts as source
-from labwarden.suppress import apply_inline, apply_waivers
+from labwarden.suppress import apply_inline
 
 SHELLCHECK_LEVELS = ("error", "warning", "info", "style")
 
 
 @dataclass
 class ScriptAuditOptions:
+    stage: ClassVar[str] = "scripts"          # which part of `audit.run` reads these
     config: Config = field(default_factory=Config)
     compose_roots: list[str] | None = None     # None: the repository of the first path
     shellcheck: str | None = None              # the binary; None: found on PATH or beside Python
@@ -99,7 +101,7 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     if options.use_shellcheck:
         _shellcheck(scripts, diagnostics, options)
 
-    runner = _RuleRunner(options.config)
+    runner = RuleRunner(options.config)
     findings: list[Finding] = []
     secrets: set[str] = set()
     for script in scripts:
@@ -108,10 +110,8 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
         runner.use_secrets(values)
         runner.run(script, script.asset, findings, diagnostics)
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
-    apply_waivers(findings, options.config.waivers, diagnostics, options.today)
     runner.use_secrets(secrets)
-    diagnostics[:] = redact_diagnostics(diagnostics, runner.redact)
-    number(findings)
+    conclude(findings, diagnostics, options.config, options.today, runner.redact)
     result.findings = findings
     result.files_scanned = len(scripts)
     result.projects = len(known.projects)

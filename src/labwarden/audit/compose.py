@@ -13,26 +13,28 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from labwarden._record import Record
+from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
 from labwarden.config import Config
-from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
-from labwarden.redact import redactor, scrub, url_password
+from labwarden.model import AuditResult, Diagnostic, Finding
+from labwarden.redact import url_password
 from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
-from labwarden.sources.compose.model import (
-    ComposeProject, ComposeTree, ContainerRef)
+from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import MAX_FILE_BYTES
-from labwarden.suppress import apply_markers, apply_waivers, inline_markers
+from labwarden.suppress import apply_markers, inline_markers
 
 PARALLEL_MIN_PROJECTS = 48
 
 
 @dataclass
 class AuditOptions:
+    stage: ClassVar[str] = "compose"          # which part of `audit.run` reads these
     load: LoadOptions = field(default_factory=LoadOptions)
     config: Config = field(default_factory=Config)
     jobs: int | None = None          # None: one per core for large trees, else serial
@@ -69,67 +71,6 @@ class _Partial(Record):
         self.secrets: set[str] = set()
 
 
-class _RuleRunner:
-    def __init__(self, config: Config):
-        self.config = config
-        self.settings = config.settings
-        self.by_fact: dict[type, list[Rule]] = {}   # filled per fact type on first use
-        # Rules write the same message, evidence and fix for many services: findings share
-        # one copy of each (less memory, and a worker's findings pickle to less).
-        self.shared: dict = {}
-        self.redact = scrub
-
-    def use_secrets(self, values) -> None:
-        """The secret values of the input the next facts come from: every finding made from
-        them shows such a value redacted, whichever rule quotes it and wherever."""
-        self.redact = redactor(values)
-
-    def rules(self, fact_type: type) -> list[Rule]:
-        found = self.by_fact.get(fact_type)
-        if found is None:
-            found = self.by_fact[fact_type] = [r for r in registry.rules_for(fact_type)
-                                               if r.id not in self.config.disabled]
-        return found
-
-    def run(self, fact, asset: str, findings: list[Finding],
-            diagnostics: list[Diagnostic]) -> None:
-        for rule in self.rules(type(fact)):
-            try:
-                for hit in rule.check(fact, self.settings):
-                    findings.append(self.finding(rule, hit, asset))
-            except Exception as exc:  # a rule bug must not lose the rest of the audit
-                # The exception text may quote input values: name only its type.
-                diagnostics.append(Diagnostic("error", "rule-crashed", f"{rule.id} failed on "
-                                              f"{asset}: {type(exc).__name__}",
-                                              getattr(fact, "location", None)))
-
-    def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
-        # Severity.INFO is 0: test for None, never for truth.
-        severity = self.config.severity_overrides.get(rule.id)
-        if severity is None:
-            severity = hit.severity if hit.severity is not None else rule.severity
-        # A hit may narrow the rule's checklist items (one grouped finding, several items).
-        items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
-        items = items or rule.checklist
-        return Finding(rule=rule, severity=severity, message=self.text(hit.message),
-                       location=hit.location, asset=hit.asset or asset,
-                       resource=self.redact(hit.resource), evidence=self.text(hit.evidence),
-                       fix=self.text(hit.fix), checklist=self.shared.setdefault(items, items))
-
-    def text(self, text: str) -> str:
-        """What a finding shows of a rule's text: redacted, one copy shared by all."""
-        text = self.redact(text)
-        return self.shared.setdefault(text, text)
-
-    @property
-    def count(self) -> int:
-        return len(self.ids)
-
-    @property
-    def ids(self) -> set[str]:
-        return {r.id for rules in self.by_fact.values() for r in rules}
-
-
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
     refs = []
     for service in project.services.values():
@@ -141,7 +82,7 @@ def _container_refs(project: ComposeProject) -> list[ContainerRef]:
 
 
 def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
-    runner = _RuleRunner(options.config)
+    runner = RuleRunner(options.config)
     partial = _Partial()
     findings: list[Finding] = []
     # Every file read, with its inline suppression markers (None: it has none). The markers
@@ -433,7 +374,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
     diagnostics.sort(key=_diagnostic_order)
-    runner = _RuleRunner(options.config)
+    runner = RuleRunner(options.config)
     # Rules over the whole tree, and the live targets, may quote any project's values.
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
@@ -449,27 +390,15 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         apply_markers(tree_findings, markers, [])
         findings.extend(tree_findings)
     if options.targets:
-        from labwarden.live_audit import run_live
+        from labwarden.audit.live import run_live
 
         run_live(options.targets, options.probe, runner, findings, diagnostics,
                  compose_paths=paths, load_options=options.load)
-    apply_waivers(findings, options.config.waivers, diagnostics, options.today)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
-    diagnostics[:] = redact_diagnostics(diagnostics, scrub)
+    conclude(findings, diagnostics, options.config, options.today)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
-    number(findings)
     result.duration_s = time.perf_counter() - started
     return result
-
-
-def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic]:
-    """Diagnostics as reported: their messages may quote the input too (a key, a value)."""
-    cleaned = []
-    for diagnostic in diagnostics:
-        message = redact(diagnostic.message)
-        cleaned.append(diagnostic if message == diagnostic.message else Diagnostic(
-            diagnostic.level, diagnostic.code, message, diagnostic.location))
-    return cleaned
 
 
 def _common_root(paths: list[str], directories: set[str] | None = None) -> str:
@@ -481,28 +410,3 @@ def _common_root(paths: list[str], directories: set[str] | None = None) -> str:
         return os.path.commonpath(parents) if parents else ""
     except ValueError:  # absolute and relative paths mixed
         return ""
-
-
-_SEVERITY_NAMES = {s: s.name for s in Severity}
-
-
-def sort_key(f: Finding):
-    return (-f.severity, f.location.path, f.location.line, f.rule.id, f.resource)
-
-
-def number(findings: list[Finding]) -> None:
-    """Sort by severity and place, then number CRITICAL-001, HIGH-001, … (waived: WAIVED-001)."""
-    findings.sort(key=sort_key)
-    counters: dict[str, int] = {}
-    for f in findings:
-        label = "WAIVED" if f.suppression is not None else _SEVERITY_NAMES[f.severity]
-        count = counters[label] = counters.get(label, 0) + 1
-        f.id = f"{label}-{count:03d}"
-
-
-def exit_code(result: AuditResult, fail_on: Severity | None, allow_partial: bool) -> int:
-    if result.errors and not allow_partial:
-        return 2
-    if fail_on is not None and any(f.severity >= fail_on for f in result.active()):
-        return 1
-    return 0

@@ -1,0 +1,127 @@
+"""The stage every audit shares: run the rules on facts, then conclude — waivers, redaction
+of what diagnostics quote, numbering — and the exit code of the result.
+
+Compose projects (`audit.compose`), live probes (`audit.live`) and scripts (`audit.scripts`)
+each turn their inputs into facts and hand them to one `RuleRunner`; none of them judges
+anything itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from labwarden.config import Config
+from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
+from labwarden.redact import redactor, scrub
+from labwarden.rules import registry
+from labwarden.suppress import apply_waivers
+
+
+class RuleRunner:
+    """Facts in, findings out: the rules for each fact's type (from the source table), the
+    configuration's disabled rules and severity overrides, and one redactor over every text
+    a finding shows."""
+
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.settings = config.settings
+        self.by_fact: dict[type, list[Rule]] = {}   # filled per fact type on first use
+        # Rules write the same message, evidence and fix for many services: findings share
+        # one copy of each (less memory, and a worker's findings pickle to less).
+        self.shared: dict = {}
+        self.redact = scrub
+
+    def use_secrets(self, values) -> None:
+        """The secret values of the input the next facts come from: every finding made from
+        them shows such a value redacted, whichever rule quotes it and wherever."""
+        self.redact = redactor(values)
+
+    def rules(self, fact_type: type) -> list[Rule]:
+        found = self.by_fact.get(fact_type)
+        if found is None:
+            found = self.by_fact[fact_type] = [r for r in registry.rules_for(fact_type)
+                                               if r.id not in self.config.disabled]
+        return found
+
+    def run(self, fact, asset: str, findings: list[Finding],
+            diagnostics: list[Diagnostic]) -> None:
+        for rule in self.rules(type(fact)):
+            try:
+                for hit in rule.check(fact, self.settings):
+                    findings.append(self.finding(rule, hit, asset))
+            except Exception as exc:  # a rule bug must not lose the rest of the audit
+                # The exception text may quote input values: name only its type.
+                diagnostics.append(Diagnostic("error", "rule-crashed", f"{rule.id} failed on "
+                                              f"{asset}: {type(exc).__name__}",
+                                              getattr(fact, "location", None)))
+
+    def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
+        # Severity.INFO is 0: test for None, never for truth.
+        severity = self.config.severity_overrides.get(rule.id)
+        if severity is None:
+            severity = hit.severity if hit.severity is not None else rule.severity
+        # A hit may narrow the rule's checklist items (one grouped finding, several items).
+        items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
+        items = items or rule.checklist
+        return Finding(rule=rule, severity=severity, message=self.text(hit.message),
+                       location=hit.location, asset=hit.asset or asset,
+                       resource=self.redact(hit.resource), evidence=self.text(hit.evidence),
+                       fix=self.text(hit.fix), checklist=self.shared.setdefault(items, items))
+
+    def text(self, text: str) -> str:
+        """What a finding shows of a rule's text: redacted, one copy shared by all."""
+        text = self.redact(text)
+        return self.shared.setdefault(text, text)
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def ids(self) -> set[str]:
+        return {r.id for rules in self.by_fact.values() for r in rules}
+
+
+def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic]:
+    """Diagnostics as reported: their messages may quote the input too (a key, a value)."""
+    cleaned = []
+    for diagnostic in diagnostics:
+        message = redact(diagnostic.message)
+        cleaned.append(diagnostic if message == diagnostic.message else Diagnostic(
+            diagnostic.level, diagnostic.code, message, diagnostic.location))
+    return cleaned
+
+
+def conclude(findings: list[Finding], diagnostics: list[Diagnostic], config: Config,
+             today: dt.date | None, redact=scrub) -> None:
+    """The last stage of every audit: waivers (which report what they did not match), the
+    diagnostics' own quotes redacted, findings sorted and numbered."""
+    apply_waivers(findings, config.waivers, diagnostics, today)
+    diagnostics[:] = redact_diagnostics(diagnostics, redact)
+    number(findings)
+
+
+_SEVERITY_NAMES = {s: s.name for s in Severity}
+
+
+def sort_key(f: Finding):
+    return (-f.severity, f.location.path, f.location.line, f.rule.id, f.resource)
+
+
+def number(findings: list[Finding]) -> None:
+    """Sort by severity and place, then number CRITICAL-001, HIGH-001, … (waived: WAIVED-001)."""
+    findings.sort(key=sort_key)
+    counters: dict[str, int] = {}
+    for f in findings:
+        label = "WAIVED" if f.suppression is not None else _SEVERITY_NAMES[f.severity]
+        count = counters[label] = counters.get(label, 0) + 1
+        f.id = f"{label}-{count:03d}"
+
+
+def exit_code(result: AuditResult, fail_on: Severity | None, allow_partial: bool) -> int:
+    if result.errors and not allow_partial:
+        return 2
+    if fail_on is not None and any(f.severity >= fail_on for f in result.active()):
+        return 1
+    return 0
