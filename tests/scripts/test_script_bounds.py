@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
-from labwarden.sources import scripts as source
+from labwarden.sources.scripts import checkers
 from labwarden.sources.scripts import MAX_SUBSTITUTION_DEPTH, parse_script
 
 CURL_SH = "#!/bin/bash\ncurl -fsSL https://get.example.com | sh\necho $unquoted\n"
@@ -60,7 +60,7 @@ def hostile_for_shellcheck(levels: int = 1000) -> str:
 
 def test_shellcheck_out_of_its_memory_bound_leaves_the_others_checked(
         tmp_path: Path, shellcheck: str, monkeypatch):
-    monkeypatch.setattr(source, "SHELLCHECK_MEMORY", 256 * 1024 * 1024)
+    monkeypatch.setattr(checkers, "SHELLCHECK_MEMORY", 256 * 1024 * 1024)
     write(tmp_path, {"hostile.sh": hostile_for_shellcheck(), "other.sh": CURL_SH})
     result = audit_scripts([str(tmp_path)], ScriptAuditOptions(shellcheck=shellcheck))
     [bound] = by_code(result, "shellcheck-bound")
@@ -76,7 +76,7 @@ def test_shellcheck_out_of_its_memory_bound_leaves_the_others_checked(
 def test_shellcheck_past_its_time_bound_is_stopped(tmp_path: Path, shellcheck: str,
                                                    monkeypatch):
     # 2,000 nested `$(`: ShellCheck runs for minutes in little memory.
-    monkeypatch.setattr(source, "SHELLCHECK_SECONDS", 1.0)
+    monkeypatch.setattr(checkers, "SHELLCHECK_SECONDS", 1.0)
     write(tmp_path, {"slow.sh": "#!/bin/bash\necho " + nested("$(echo ", ")", 2000) + "\n"})
     result = audit_scripts([str(tmp_path)], ScriptAuditOptions(shellcheck=shellcheck))
     [bound] = by_code(result, "shellcheck-bound")
@@ -89,6 +89,6 @@ def test_the_child_limits_are_set_before_shellcheck_starts(monkeypatch):
 
     calls = []
     monkeypatch.setattr(resource, "setrlimit", lambda kind, value: calls.append((kind, value)))
-    source._child_limits()()
-    memory, cpu = source.SHELLCHECK_MEMORY, int(source.SHELLCHECK_SECONDS) + 1
+    checkers._child_limits()()
+    memory, cpu = checkers.SHELLCHECK_MEMORY, int(checkers.SHELLCHECK_SECONDS) + 1
     assert calls == [(resource.RLIMIT_AS, (memory, memory)), (resource.RLIMIT_CPU, (cpu, cpu))]

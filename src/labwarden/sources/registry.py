@@ -71,7 +71,7 @@ SOURCES: tuple[Source, ...] = (
                   "compose_naming", "images", "secrets", "exposure"),
            evidence=("compose", "secrets")),
     Source("scripts", "Shell scripts (remediation, maintenance, backups)",
-           facts=("labwarden.sources.scripts:ShellScript",), rules=("scripts",),
+           facts=("labwarden.sources.scripts.fact:ShellScript",), rules=("scripts",),
            evidence=("scripts",)),
     Source("tls", "TLS handshakes", facts=("labwarden.sources.live.tls:TlsFact",),
            rules=("tls",), evidence=("tls",), probe="labwarden.sources.live.tls",
