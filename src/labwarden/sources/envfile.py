@@ -32,6 +32,11 @@ _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "
 
 class EnvVar(Record):
     __slots__ = ("name", "value", "location", "quoted", "written")
+    name: str
+    value: str
+    location: Location
+    quoted: bool
+    written: str | None
 
     def __init__(self, name: str, value: str, location: Location, quoted: bool = False,
                  written: str | None = None):  # the text before interpolation, if it had `$`
@@ -46,6 +51,13 @@ class EnvFile(Record):
     """The facts of one env file: its variables and how it is protected on disk."""
 
     __slots__ = ("path", "variables", "mode", "tracked_by_git", "problems", "role", "readable")
+    path: str
+    variables: dict[str, EnvVar]
+    mode: int | None
+    tracked_by_git: bool | None
+    problems: list[tuple[str, str, Location]]
+    role: str
+    readable: bool
 
     def __init__(self, path: str, variables: dict[str, EnvVar] | None = None,
                  mode: int | None = None,          # permission bits, None when unknown
