@@ -20,6 +20,10 @@ from labwarden.model import Location
 from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
                                       read_regular)
 
+TYPE_CHECKING = False                  # typing's, without importing typing at run time
+if TYPE_CHECKING:
+    from labwarden.sources.compose.interpolate import Budget
+
 MAX_ENV_BYTES = 1024 * 1024
 _EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
 _BLANKS = " \t\v\f\r\x85\xa0"          # compose-go's isSpace: whitespace but not a newline
@@ -93,7 +97,7 @@ class _EnvParser:
         self.env = EnvFile(path)
         self.pos = 0
         self.line = 1
-        self.budget = None            # the file's interpolation budget, made on first use
+        self.budget: Budget | None = None  # the file's interpolation budget, made on first use
 
     def problem(self, message: str, line: int, code: str = "env-syntax") -> None:
         self.env.problems.append((code, message, Location(self.path, line)))

@@ -55,7 +55,7 @@ class Port(Record):
 
     @property
     def on_loopback(self) -> bool:
-        return bool(self.host_ip) and self.host_ip.startswith(LOOPBACK_PREFIXES)
+        return self.host_ip is not None and self.host_ip.startswith(LOOPBACK_PREFIXES)
 
     @property
     def target_ports(self) -> list[int]:
