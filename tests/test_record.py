@@ -80,3 +80,32 @@ def test_model_records():
     diagnostic = Diagnostic("error", "code", "message", Location("file.yaml", 1))
     assert {diagnostic: 1}[Diagnostic("error", "code", "message", Location("file.yaml", 1))]
     assert str(diagnostic) == "file.yaml:1: error[code]: message"
+
+
+def test_annotated_slots_are_fields():
+    class Typed(Record):
+        __slots__ = ("a", "b")
+        a: int
+        b: str
+
+        def __init__(self, a: int, b: str):
+            self.a, self.b = a, b
+
+    # Annotations only: the names stay slot descriptors, fields in slot order.
+    assert Typed._fields == ("a", "b") and Typed(1, "x") == Typed(1, "x")
+    assert type(Typed.__dict__["a"]).__name__ == "member_descriptor"
+
+
+def test_core_records_declare_every_field_for_type_checkers():
+    """Type checkers and IDEs see a record's fields only through class annotations: the
+    frozen records set theirs with object.__setattr__, invisible to them."""
+    from labwarden import model
+    from labwarden.sources import envfile
+    from labwarden.sources.compose import model as compose
+
+    records = [cls for module in (model, compose, envfile) for cls in vars(module).values()
+               if isinstance(cls, type) and issubclass(cls, Record)
+               and cls.__module__ == module.__name__]
+    assert len(records) >= 15
+    for cls in records:
+        assert list(cls.__dict__.get("__annotations__", {})) == list(cls.__slots__), cls

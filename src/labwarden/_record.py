@@ -17,13 +17,14 @@ class Record:
     """Base of a mutable record; its fields are its `__slots__`, in order (or `_fields`,
     when a slot past them holds a cache)."""
 
-    __slots__ = ()
-    __hash__ = None                  # as @dataclass(eq=True): mutable, so not hashable
+    __slots__: tuple[str, ...] = ()
+    # As @dataclass(eq=True): mutable, so not hashable (typeshed's own spelling for list).
+    __hash__ = None                  # type: ignore[assignment]
     _fields: tuple[str, ...] = ()
     _compared: tuple[str, ...] | None = None   # fields ==, hash() see (None: all of them)
     _shown: tuple[str, ...] | None = None      # fields repr() shows (None: all of them)
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         slots = cls.__dict__.get("__slots__", ())
         # `name: type = default` in the class body would be a class attribute here, not a
@@ -33,16 +34,16 @@ class Record:
             raise TypeError(f"{cls.__qualname__}: {', '.join(stray)} declared like a dataclass "
                             "field; a record's fields are its __slots__, set in __init__")
         cls._fields = cls.__dict__.get("_fields") or slots
-        cls.__match_args__ = cls._fields
+        type.__setattr__(cls, "__match_args__", cls._fields)   # mypy refuses `cls.__match_args__ =`
 
-    def _values(self) -> tuple:
+    def _values(self) -> tuple[object, ...]:
         names = self._compared if self._compared is not None else self._fields
         return tuple([getattr(self, name) for name in names])
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()
+        return self._values() == other._values()  # type: ignore[attr-defined]  # same class
 
     @recursive_repr()               # a service's project lists the service: "..."
     def __repr__(self) -> str:
@@ -50,7 +51,7 @@ class Record:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{self.__class__.__qualname__}({fields})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, ...]:
         # Rebuilt field by field, not through __init__ (whose parameters need not be the
         # fields: one may be set to a default there).
         return _rebuild, (self.__class__, tuple([getattr(self, name) for name in self.__slots__]))
@@ -59,7 +60,7 @@ class Record:
 set_frozen = object.__setattr__      # how a FrozenRecord's __init__ sets its fields
 
 
-def _rebuild(cls: type, values: tuple) -> Record:
+def _rebuild(cls: type[Record], values: tuple[object, ...]) -> Record:
     """Unpickle a record: a new object of `cls` with its fields set to `values`."""
     record = cls.__new__(cls)
     for name, value in zip(cls.__slots__, values):
@@ -75,10 +76,10 @@ class FrozenRecord(Record):
 
     __slots__ = ()
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:      # type: ignore[override]  # None above: not hashable
         return hash(self._values())
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise _frozen(name)
 
     def __delattr__(self, name: str) -> None:

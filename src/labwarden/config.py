@@ -282,7 +282,7 @@ def load_config(path: str | None) -> Config:
         _, documents, problems = load_yaml_file(path)
     except YamlLoadError as exc:
         raise ConfigError(exc.message, exc.location) from None
-    for code, message, loc in problems:
+    for _code, message, loc in problems:
         raise ConfigError(message, loc)
     data = documents[0] if documents else Map()
     if not isinstance(data, Map):

@@ -13,6 +13,21 @@ from enum import IntEnum
 from labwarden._record import FrozenRecord, Record
 from labwarden._record import set_frozen as _set
 
+# Fields are declared in each class body (`name: type`, no value) for type checkers and IDEs:
+# annotations only, so nothing is generated at import. `TYPE_CHECKING = False` is the
+# spelling mypy and pyright honour without importing `typing` at run time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import NamedTuple
+
+    class _LocationFields(NamedTuple):
+        path: str
+        line: int = 0
+        column: int = 0
+else:
+    _LocationFields = namedtuple("Location", ("path", "line", "column"), defaults=(0, 0))
+
 
 class Severity(IntEnum):
     INFO = 0
@@ -34,7 +49,7 @@ class Severity(IntEnum):
         return self.name
 
 
-class Location(namedtuple("Location", ("path", "line", "column"), defaults=(0, 0))):
+class Location(_LocationFields):
     """A place in a file. Lines and columns are 1-based; line 0 means "the whole file".
 
     A named tuple rather than a record: the YAML loader makes one per written line, and
@@ -52,6 +67,8 @@ class Impact(FrozenRecord):
     """What applying the fix restarts and for how long, used by the remediation roadmap."""
 
     __slots__ = ("restarts", "downtime_min")
+    restarts: str
+    downtime_min: tuple[float, float]
 
     def __init__(self, restarts: str = "service",      # none | service | project | host
                  downtime_min: tuple[float, float] = (1, 2)):
@@ -63,6 +80,10 @@ class RuleDoc(FrozenRecord):
     """The rule's documentation under fixed headings, parsed from its docstring."""
 
     __slots__ = ("what", "why", "example", "fix")
+    what: str
+    why: str
+    example: str
+    fix: str
 
     def __init__(self, what: str, why: str, example: str, fix: str):
         _set(self, "what", what)
@@ -77,10 +98,21 @@ class Rule(FrozenRecord):
     # `check` and `doc` are neither compared nor shown (field(compare=False, repr=False)).
     _compared = _shown = ("id", "name", "severity", "title", "fact", "checklist", "refs",
                           "impact")
+    id: str
+    name: str
+    severity: Severity
+    title: str
+    fact: type                          # the fact class the rule judges
+    check: Callable[..., Iterable[Hit]]  # (fact, settings) -> the hits
+    doc: RuleDoc | None
+    checklist: tuple[str, ...]
+    refs: tuple[str, ...]
+    impact: Impact
 
     def __init__(self, id: str, name: str, severity: Severity, title: str, fact: type,
-                 check: object, doc: RuleDoc | None = None, checklist: tuple[str, ...] = (),
-                 refs: tuple[str, ...] = (), impact: Impact = Impact()):
+                 check: Callable[..., Iterable[Hit]], doc: RuleDoc | None = None,
+                 checklist: tuple[str, ...] = (), refs: tuple[str, ...] = (),
+                 impact: Impact = Impact()):
         _set(self, "id", id)
         _set(self, "name", name)
         _set(self, "severity", severity)
@@ -102,6 +134,14 @@ class Hit(Record):
 
     __slots__ = ("message", "location", "resource", "evidence", "severity", "fix", "checklist",
                  "asset")
+    message: str
+    location: Location
+    resource: str
+    evidence: str
+    severity: Severity | None
+    fix: str
+    checklist: tuple[str, ...]
+    asset: str
 
     def __init__(self, message: str, location: Location,
                  resource: str = "",                  # stable identity inside the asset
@@ -122,6 +162,11 @@ class Hit(Record):
 
 class Suppression(Record):
     __slots__ = ("kind", "justification", "owner", "expires", "location")
+    kind: str
+    justification: str
+    owner: str
+    expires: str
+    location: Location | None
 
     def __init__(self, kind: str, justification: str, owner: str = "", expires: str = "",
                  location: Location | None = None):
@@ -136,6 +181,18 @@ class Finding(Record):
     __slots__ = ("rule", "severity", "message", "location", "asset", "resource", "evidence",
                  "fix", "suppression", "id", "checklist", "_fingerprint")
     _fields = __slots__[:-1]             # `_fingerprint` caches the property: no field
+    rule: Rule
+    severity: Severity
+    message: str
+    location: Location
+    asset: str
+    resource: str
+    evidence: str
+    fix: str
+    suppression: Suppression | None
+    id: str
+    checklist: tuple[str, ...]
+    _fingerprint: tuple[str, str] | None
 
     def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",
@@ -153,7 +210,7 @@ class Finding(Record):
         self.suppression = suppression
         self.id = id
         self.checklist = checklist or rule.checklist
-        self._fingerprint: tuple[str, str] | None = None
+        self._fingerprint = None
 
     @property
     def fingerprint(self) -> str:
@@ -180,6 +237,10 @@ class Diagnostic(FrozenRecord):
     """
 
     __slots__ = ("level", "code", "message", "location")
+    level: str
+    code: str
+    message: str
+    location: Location | None
 
     def __init__(self, level: str, code: str, message: str, location: Location | None = None):
         _set(self, "level", level)
@@ -195,6 +256,15 @@ class Diagnostic(FrozenRecord):
 class AuditResult(Record):
     __slots__ = ("findings", "diagnostics", "targets", "files_scanned", "projects", "services",
                  "rules_run", "started", "duration_s")
+    findings: list[Finding]
+    diagnostics: list[Diagnostic]
+    targets: list[str]
+    files_scanned: int
+    projects: int
+    services: int
+    rules_run: int
+    started: str
+    duration_s: float
 
     def __init__(self, findings: list[Finding], diagnostics: list[Diagnostic],
                  targets: list[str], files_scanned: int = 0, projects: int = 0,

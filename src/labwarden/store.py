@@ -113,12 +113,12 @@ class Store:
         if os.path.isdir(path):     # SQLite would only say "unable to open database file"
             raise StoreError(f"history database {path}: is a directory (`history:` in "
                              "labwarden.yaml names the database file)")
-        self.db = None
         try:
             self._open()
         except StoreError:
-            if self.db is not None:
-                self.db.close()
+            db = getattr(self, "db", None)     # set once the file opened
+            if db is not None:
+                db.close()
             raise
 
     @_database_errors("open it as a labwarden history")

@@ -94,7 +94,7 @@ class AttestationBook:
         self._parse(documents, problems)
 
     def _parse(self, documents, problems) -> None:
-        for code, message, loc in problems:
+        for _code, message, loc in problems:
             raise ConfigError(message, loc)
         self.services = {}
         data = documents[0] if documents else Map()

@@ -126,7 +126,7 @@ def run(args) -> int:
 
     fixes = plan(result.findings, selected, context,
                  roots=_directories(paths + list(args.compose_files)))
-    for path, why in fixes.outside.items():
+    for why in fixes.outside.values():
         err.write(f"labwarden: not fixed: {why}\n")
     out = sys.stdout
     redacted = False

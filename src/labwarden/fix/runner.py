@@ -224,7 +224,7 @@ def _one_by_one(change: FileChange, findings: list[Finding], context: FixContext
     fixed = [(f, o) for f, o in zip(findings, change.outcomes) if o.status == "fixed"]
     kept: list[Finding] = []
     verdicts: dict[int, Outcome] = {}
-    for finding, outcome in fixed:
+    for finding, _ in fixed:
         try:
             doc = Document(change.path, change.before, style)
             verdict = _apply(doc, kept + [finding], context)[-1]

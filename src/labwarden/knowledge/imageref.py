@@ -37,6 +37,11 @@ _VARIANT_WORDS = frozenset({"alpine", "slim", "apache", "fpm", "cli", "musl", "g
 
 class ImageRef(FrozenRecord):
     __slots__ = ("registry", "repository", "tag", "digest", "explicit_registry")
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    explicit_registry: bool
 
     def __init__(self, registry: str, repository: str, tag: str | None, digest: str | None,
                  explicit_registry: bool):

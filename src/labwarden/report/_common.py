@@ -32,10 +32,10 @@ def tool_version() -> str:
 
 def first_paragraph(text: str) -> str:
     """The first paragraph of a doc section, joined onto one line."""
-    for block in (text or "").strip().split("\n\n"):
-        block = " ".join(line.strip() for line in block.splitlines() if line.strip())
-        if block:
-            return block
+    for paragraph in (text or "").strip().split("\n\n"):
+        joined = " ".join(line.strip() for line in paragraph.splitlines() if line.strip())
+        if joined:
+            return joined
     return ""
 
 

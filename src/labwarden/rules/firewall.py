@@ -267,10 +267,10 @@ def listener_not_firewalled(host: HostFacts, settings):
             continue
         family, result = decision
         kind = _port_class(port)
-        processes = sorted({l.process for l in listeners if l.process})
+        processes = sorted({x.process for x in listeners if x.process})
         what = f"{kind.label} " if kind else ""
         who = f" ({', '.join(processes)})" if processes else ""
-        where = ", ".join(sorted({str(l).split(" ", 1)[1] for l in listeners}))
+        where = ", ".join(sorted({str(x).split(" ", 1)[1] for x in listeners}))
         severity = _class_severity(kind, Severity.HIGH)
         yield Hit(f"{what}{proto}/{port}{who} listens on {where} and the firewall accepts new "
                   f"{_FAMILY_LABEL[family]} connections to it from any address: "

@@ -72,7 +72,7 @@ def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
                     refs=tuple(refs), impact=impact)
         _RULES[rule_id] = meta
         _BY_NAME[name] = meta
-        check.rule = meta
+        check.rule = meta  # type: ignore[attr-defined]  # a function takes attributes
         return check
 
     return register

@@ -328,7 +328,8 @@ def suite_outside_profile(fact: TlsFact, settings):
         return
     found = _classified(fact, _OUTSIDE)
     if found:
-        cbc_sha1 = [n for n, _ in found if (s := describe(n)) and s.mode == "CBC" and s.mac == "SHA1"]
+        cbc_sha1 = [n for n, _ in found
+                    if (s := describe(n)) and s.mode == "CBC" and s.mac == "SHA1"]
         detail = f" ({len(cbc_sha1)} of them CBC with SHA-1)" if cbc_sha1 else ""
         yield Hit(f"accepts {len(found)} cipher suite(s) outside Mozilla's "
                   f"`{(fact.profile or 'intermediate').lower()}` profile{detail}",

@@ -20,6 +20,10 @@ from labwarden.model import Location
 from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
                                       read_regular)
 
+TYPE_CHECKING = False                  # typing's, without importing typing at run time
+if TYPE_CHECKING:
+    from labwarden.sources.compose.interpolate import Budget
+
 MAX_ENV_BYTES = 1024 * 1024
 _EXPORT = re.compile(r"export[ \t\v\f\r\x85\xa0]+")
 _BLANKS = " \t\v\f\r\x85\xa0"          # compose-go's isSpace: whitespace but not a newline
@@ -32,6 +36,11 @@ _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "
 
 class EnvVar(Record):
     __slots__ = ("name", "value", "location", "quoted", "written")
+    name: str
+    value: str
+    location: Location
+    quoted: bool
+    written: str | None
 
     def __init__(self, name: str, value: str, location: Location, quoted: bool = False,
                  written: str | None = None):  # the text before interpolation, if it had `$`
@@ -46,6 +55,13 @@ class EnvFile(Record):
     """The facts of one env file: its variables and how it is protected on disk."""
 
     __slots__ = ("path", "variables", "mode", "tracked_by_git", "problems", "role", "readable")
+    path: str
+    variables: dict[str, EnvVar]
+    mode: int | None
+    tracked_by_git: bool | None
+    problems: list[tuple[str, str, Location]]
+    role: str
+    readable: bool
 
     def __init__(self, path: str, variables: dict[str, EnvVar] | None = None,
                  mode: int | None = None,          # permission bits, None when unknown
@@ -81,7 +97,7 @@ class _EnvParser:
         self.env = EnvFile(path)
         self.pos = 0
         self.line = 1
-        self.budget = None            # the file's interpolation budget, made on first use
+        self.budget: Budget | None = None  # the file's interpolation budget, made on first use
 
     def problem(self, message: str, line: int, code: str = "env-syntax") -> None:
         self.env.problems.append((code, message, Location(self.path, line)))

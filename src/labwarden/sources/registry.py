@@ -151,4 +151,5 @@ def probes_for(scheme: str, options: object) -> tuple[Source, ...]:
 
 def _resolve(path: str) -> type:
     module, _, name = path.partition(":")
-    return getattr(import_module(module), name)
+    found: type = getattr(import_module(module), name)     # the table names classes
+    return found

@@ -249,7 +249,7 @@ def _load_file(ctx: _Context, path: str, environment: dict[str, str],
     own_dir = base_dir if base_dir is not None else ctx.directory
     services = data.get("services")
     if isinstance(services, Map):
-        for name, raw in services.items():
+        for raw in services.values():
             if isinstance(raw, Map):
                 normalise_service(raw)
                 if base_dir is not None:

@@ -31,6 +31,12 @@ def parse_bool(value) -> bool | None:
 
 class Port(Record):
     __slots__ = ("target", "published", "host_ip", "protocol", "location", "spec")
+    target: str
+    published: str | None
+    host_ip: str | None
+    protocol: str
+    location: Location
+    spec: str
 
     def __init__(self, target: str,
                  published: str | None,      # None: Docker picks an ephemeral host port
@@ -49,7 +55,7 @@ class Port(Record):
 
     @property
     def on_loopback(self) -> bool:
-        return bool(self.host_ip) and self.host_ip.startswith(LOOPBACK_PREFIXES)
+        return self.host_ip is not None and self.host_ip.startswith(LOOPBACK_PREFIXES)
 
     @property
     def target_ports(self) -> list[int]:
@@ -123,6 +129,13 @@ def _long_spec(item: Map) -> str:
 
 class Mount(Record):
     __slots__ = ("type", "source", "target", "read_only", "propagation", "location", "spec")
+    type: str
+    source: str | None
+    target: str
+    read_only: bool
+    propagation: str | None
+    location: Location
+    spec: str
 
     def __init__(self, type: str,           # bind | volume | tmpfs | npipe | image
                  source: str | None, target: str, read_only: bool, propagation: str | None,
@@ -174,6 +187,11 @@ def parse_mount(item, location: Location) -> Mount | None:
 
 class EnvValue(Record):
     __slots__ = ("name", "value", "location", "origin", "written")
+    name: str
+    value: str | None
+    location: Location
+    origin: str
+    written: str | None
 
     def __init__(self, name: str,
                  value: str | None,            # None: passed through from the shell
@@ -195,6 +213,15 @@ class EnvValue(Record):
 class Service(Record):
     __slots__ = ("project", "name", "raw", "location", "ports", "mounts", "environment",
                  "env_files", "profiles")
+    project: ComposeProject
+    name: str
+    raw: Map
+    location: Location
+    ports: list[Port]
+    mounts: list[Mount]
+    environment: dict[str, EnvValue]
+    env_files: list[str]
+    profiles: tuple[str, ...]
 
     def __init__(self, project: ComposeProject, name: str, raw: Map, location: Location,
                  ports: list[Port] | None = None, mounts: list[Mount] | None = None,
@@ -274,6 +301,17 @@ class Service(Record):
 class ComposeProject(Record):
     __slots__ = ("name", "directory", "files", "raw", "services", "dotenv", "env_files",
                  "legacy", "unknown_keys", "compose_name", "included_files")
+    name: str
+    directory: str
+    files: list[str]
+    raw: Map
+    services: dict[str, Service]
+    dotenv: EnvFile | None
+    env_files: dict[str, EnvFile]
+    legacy: bool
+    unknown_keys: list[UnknownKey]
+    compose_name: str
+    included_files: list[str]
 
     def __init__(self, name: str, directory: str, files: list[str], raw: Map,
                  services: dict[str, Service] | None = None, dotenv: EnvFile | None = None,
@@ -316,6 +354,10 @@ class UnknownKey(Record):
     """A key the Compose Specification does not define, with the likely intended one."""
 
     __slots__ = ("key", "where", "location", "suggestion")
+    key: str
+    where: str
+    location: Location
+    suggestion: str | None
 
     def __init__(self, key: str,
                  where: str,          # "service web", "top level", "service web: deploy"
@@ -330,6 +372,10 @@ class ContainerRef(Record):
     """One container of the tree, for rules that compare projects (duplicate names)."""
 
     __slots__ = ("name", "explicit", "location", "asset")
+    name: str
+    explicit: bool
+    location: Location
+    asset: str
 
     def __init__(self, name: str,       # container_name, or what Compose would name it
                  explicit: bool,         # set with container_name
@@ -348,6 +394,8 @@ class ComposeTree(Record):
     """
 
     __slots__ = ("containers", "root")
+    containers: list[ContainerRef]
+    root: str
 
     def __init__(self, containers: list[ContainerRef], root: str = ""):
         self.containers = containers

@@ -18,7 +18,8 @@ def string(data: bytes) -> bytes:
 def mpint(value: int) -> bytes:
     if value == 0:
         return string(b"")
-    raw = value.to_bytes((value.bit_length() + 8) // 8, "big")   # a leading 0 when the top bit is set
+    # a leading 0 when the top bit is set
+    raw = value.to_bytes((value.bit_length() + 8) // 8, "big")
     return string(raw)
 
 

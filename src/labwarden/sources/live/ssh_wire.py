@@ -370,8 +370,9 @@ def key_family(algorithm: str) -> str:
 
 
 # Which algorithm fetches a family's key, best first.
-_FAMILY_PREFERENCE = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "rsa-sha2-512-cert-v01@openssh.com",
-                      "rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com")
+_FAMILY_PREFERENCE = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa",
+                      "rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+                      "ssh-rsa-cert-v01@openssh.com")
 
 
 def families(host_key_algs: list[str]) -> dict[str, str]:
@@ -494,7 +495,8 @@ async def _key_and_methods(start: _Start, session: Session, user: str
         await conn.close()
 
 
-async def _key_on_new_connection(host: str, port: int, timeout: float, kex: str, alg: str) -> HostKey:
+async def _key_on_new_connection(host: str, port: int, timeout: float, kex: str,
+                                 alg: str) -> HostKey:
     """A further host key: a connection of its own, dropped after the server's reply."""
     start = await _first_connection(host, port, timeout)
     try:

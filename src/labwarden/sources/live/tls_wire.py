@@ -172,7 +172,8 @@ class _Flight:
             if self.buffer and not (20 <= self.buffer[0] <= 23):
                 raise _NotTLS("not a TLS record")
             return None
-        kind, major, length = self.buffer[0], self.buffer[1], struct.unpack("!H", self.buffer[3:5])[0]
+        kind, major = self.buffer[0], self.buffer[1]
+        length = struct.unpack("!H", self.buffer[3:5])[0]
         if not (20 <= kind <= 24) or major != 3 or length > _MAX_RECORD:
             raise _NotTLS("not a TLS record")
         if not await self._fill(5 + length):
@@ -257,7 +258,8 @@ async def _read_reply(flight: _Flight, offered: int, full: bool) -> Reply:
                 return _settle(reply, offered)
             level = payload[0] if payload else 0
             desc = payload[1] if len(payload) > 1 else 0
-            return Reply("rejected", detail=ALERTS.get(desc, f"alert {desc}") if level else "warning alert")
+            return Reply("rejected",
+                         detail=ALERTS.get(desc, f"alert {desc}") if level else "warning alert")
         if kind != _HANDSHAKE:
             if hello_seen:
                 return _settle(reply, offered)
@@ -271,7 +273,8 @@ async def _read_reply(flight: _Flight, offered: int, full: bool) -> Reply:
                     raise _NotTLS("malformed ServerHello") from None
                 hello_seen = True
                 reply.status = "accepted"
-                if reply.version == TLS13 or reply.retry or not full and not _needs_key_exchange(reply):
+                if (reply.version == TLS13 or reply.retry
+                        or not full and not _needs_key_exchange(reply)):
                     return _settle(reply, offered)
             elif not hello_seen:
                 raise _NotTLS("handshake did not start with a ServerHello")
