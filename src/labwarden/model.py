@@ -1,8 +1,8 @@
 """The vocabulary every stage shares: severities, locations, rule metadata, findings, results.
 
-Sources produce facts, rules turn facts into `Hit`s, the audit's rule runner turns hits into `Finding`s
-(adding the rule, the asset and the suppression state) and collects them in an
-`AuditResult`, which reporters render without recomputing anything.
+Sources produce facts, rules turn facts into `Hit`s, the audit's rule runner turns hits
+into `Finding`s (adding the rule, the asset and the suppression state) and collects them in
+an `AuditResult`, which reporters render without recomputing anything.
 """
 
 from __future__ import annotations

@@ -156,6 +156,12 @@ def _shape_spans(kind: str, text: str):
         yield start, end
 
 
+def _run_end(text: str, pos: int) -> int:
+    """Where the run of name characters from `pos` ends (the pattern matches even none)."""
+    found = _NAME_RUN.match(text, pos)
+    return found.end() if found else pos
+
+
 def _named_spans(text: str, lowered: str):
     """(start, end) of each value given to a secret-named variable, flag, header or URL
     parameter in `text`: `DB_PASSWORD=…`, `password: …`, `--token …`, `X-Api-Key: …`,
@@ -165,11 +171,11 @@ def _named_spans(text: str, lowered: str):
         start, end = hint.start(), hint.end()
         if start < done:
             continue
-        end = _NAME_RUN.match(text, end).end()
+        end = _run_end(text, end)
         done = end
         if text[end:end + 1] not in _AFTER_NAME_STARTS:    # most hits: a word in prose
             continue
-        start -= _NAME_RUN.match(text[max(0, start - _LONGEST_NAME):start][::-1]).end()
+        start -= _run_end(text[max(0, start - _LONGEST_NAME):start][::-1], 0)
         name = text[start:end]
         bare = name.lstrip("-")
         before = text[start - 1] if start else ""

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -29,6 +29,9 @@ from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, inline_markers
 
+if TYPE_CHECKING:   # the live modules load only when a target is probed
+    from labwarden.sources.live.collect import ProbeOptions
+
 PARALLEL_MIN_PROJECTS = 48
 
 
@@ -41,7 +44,7 @@ class AuditOptions:
     today: dt.date | None = None
     compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
     targets: list = field(default_factory=list)       # live targets (sources.live.targets)
-    probe: object | None = None                       # their ProbeOptions
+    probe: ProbeOptions | None = None                 # how to probe them
 
 
 class _Partial(Record):
@@ -145,7 +148,7 @@ def _project_secrets(project: ComposeProject) -> set[str]:
     for Nextcloud's database) is left out: every report shows those names anyway, and
     redacting them there would garble the report without hiding anything.
     """
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
         pairs.extend(env.values().items())
     public = {project.name, project.compose_name}
@@ -211,7 +214,9 @@ def _pack(f: Finding) -> tuple:
 
 
 def _unpack(row: tuple) -> Finding:
-    return Finding(registry.get(row[0]), *row[1:])
+    rule = registry.get(row[0])
+    assert rule is not None, row[0]     # a worker runs the same registry
+    return Finding(rule, *row[1:])
 
 
 def _send(partial: _Partial) -> bytes:
@@ -219,8 +224,10 @@ def _send(partial: _Partial) -> bytes:
     as its ID), the cheapest objects to pickle."""
     import pickle  # only with worker processes
 
-    partial.findings = [_pack(f) for f in partial.findings]
-    partial.diagnostics = [(d.level, d.code, d.message, d.location) for d in partial.diagnostics]
+    # On the wire only, the lists hold tuples; `_receive` turns them back into records.
+    partial.findings = [_pack(f) for f in partial.findings]  # type: ignore[misc]
+    partial.diagnostics = [(d.level, d.code, d.message,  # type: ignore[misc]
+                            d.location) for d in partial.diagnostics]
     return pickle.dumps(partial, pickle.HIGHEST_PROTOCOL)
 
 

@@ -30,7 +30,7 @@ def inventory_targets(inventory) -> list[str]:
 
 
 def run_live(targets: list[Target], options: ProbeOptions, runner, findings: list[Finding],
-             diagnostics: list[Diagnostic], compose_paths: list[str] = (),
+             diagnostics: list[Diagnostic], compose_paths: list[str] | tuple[str, ...] = (),
              load_options=None) -> int:
     """Probe, then run the rules on every fact. Returns how many facts were collected.
 
@@ -57,7 +57,7 @@ def _compose_services(paths, load_options) -> list:
     from labwarden.sources.compose.discover import discover
     from labwarden.sources.compose.loader import load_project
 
-    services = []
+    services: list = []
     for spec in discover(list(paths), []):
         project = load_project(spec, [], load_options)
         if project is not None:

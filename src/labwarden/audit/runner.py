@@ -9,6 +9,7 @@ anything itself.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
@@ -30,7 +31,7 @@ class RuleRunner:
         # Rules write the same message, evidence and fix for many services: findings share
         # one copy of each (less memory, and a worker's findings pickle to less).
         self.shared: dict = {}
-        self.redact = scrub
+        self.redact: Callable[[str], str] = scrub
 
     def use_secrets(self, values) -> None:
         """The secret values of the input the next facts come from: every finding made from

@@ -8,7 +8,8 @@ output, and pinning is the Dockerfile's `FROM` line's business. The exception is
 from __future__ import annotations
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.knowledge.imageref import ImageRef, is_private_registry, parse_image, registry_allowed
+from labwarden.knowledge.imageref import (
+    ImageRef, is_private_registry, parse_image, registry_allowed)
 from labwarden.rules.registry import rule
 from labwarden.sources.compose.model import Service
 

@@ -21,6 +21,8 @@ _PREFIX_KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "unti
 class _Parser(_Lexer):
     """Tokens and simple commands of a shell text (or of the inside of `$(…)`)."""
 
+    root: "_Parser"      # the outermost parser, which holds what the whole script shares
+
     def __init__(self, text: str, start: int = 0, line: int = 1, stop: str = "",
                  origin: str = "", root: "_Parser | None" = None, depth: int = 0):
         super().__init__(text, start, line, stop, root, depth)
