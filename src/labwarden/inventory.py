@@ -161,29 +161,3 @@ def _choice(value, choices: tuple[str, ...], key: str, loc: Location, optional=F
     if text not in choices:
         raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", loc)
     return text
-
-
-def propose(paths: list[str], base_dir: str) -> str:
-    """`labwarden init`: an inventory proposal for the Compose projects under `paths`."""
-    from labwarden.sources.compose.discover import discover
-
-    diagnostics: list = []
-    lines = ["# Proposed by `labwarden init`: complete the owner, purpose, criticality and",
-             "# data classification of each service (the seed's Service Information).",
-             "services:"]
-    today = dt.date.today().isoformat()
-    for spec in discover(paths, diagnostics):
-        name = spec.key.replace(os.sep, "-")
-        compose = os.path.relpath(spec.directory, base_dir)
-        lines += [f"  {name}:",
-                  "    deployment_type: docker",
-                  f"    deployment_date: {today}",
-                  "    owner: TODO",
-                  "    purpose: TODO",
-                  "    criticality: medium",
-                  "    data_classification: internal",
-                  f"    compose: {compose}",
-                  "    exposure: internal"]
-    if len(lines) == 3:
-        lines.append("  {}   # no Compose project found")
-    return "\n".join(lines) + "\n"
