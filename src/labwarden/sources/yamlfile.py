@@ -155,14 +155,15 @@ class LongNumber(str):
     __slots__ = ()
 
 
+# How many LongNumbers this process has made: `parse_yaml` walks a file's documents for them
+# only when the count moved while it built them, instead of searching every file's text.
+_long_numbers_made = 0
+
+
 def _huge_int(text: str) -> str:
+    global _long_numbers_made
+    _long_numbers_made += 1
     return LongNumber(text)
-
-
-# A run of as many digits as the shortest number too long to convert (hex, 4 bits a digit):
-# only then are the documents searched for them (the lookbehind tries each run once, so
-# the search stays linear).
-_LONG_DIGITS = re.compile(rf"(?<![0-9a-fA-F])[0-9a-fA-F]{{{_MAX_INT_BITS // 4},}}")
 
 
 def _huge_numbers(documents: list, path: str) -> list[tuple[str, str, Location]]:
@@ -479,6 +480,7 @@ def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str,
                             "in one file; not parsed", Location(path)) from None
     # Aliases need anchors: without both characters the text bounds size and depth.
     builder = _AliasBuilder(path) if "&" in text and "*" in text else _Builder(path)
+    long_numbers = _long_numbers_made
     documents = []
     try:
         for node in nodes:
@@ -488,7 +490,7 @@ def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str,
         raise YamlLoadError("too-deep", "nesting too deep to read; not parsed",
                             Location(path)) from None
     problems = builder.problems
-    if len(text) > _MAX_INT_BITS // 4 and _LONG_DIGITS.search(text):
+    if _long_numbers_made != long_numbers:
         problems = problems + _huge_numbers(documents, path)
     return documents, problems
 
