@@ -78,14 +78,22 @@ def file_kind(mode: int) -> str | None:
 def open_regular(path: str, limit: int | None = None) -> BufferedReader:
     """The regular file at `path`, open for reading in binary. Raises NotRegularFile for
     anything else, FileTooLarge when its size is over `limit` (given), else OSError."""
+    fd, _ = _open_checked(path, limit)
+    return open(fd, "rb", closefd=True)  # noqa: SIM115 - the caller closes it
+
+
+def _open_checked(path: str, limit: int | None) -> tuple[int, int]:
+    """A descriptor of the regular file at `path` and its size, as `open_regular` checks
+    them."""
     _check(path, os.stat(path), limit)  # before open(): opening a device can act on it
     # O_NONBLOCK: if a FIFO was put in its place since, opening returns at once instead of
     # waiting for a writer; fstat() below then refuses it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        _check(path, os.fstat(fd), limit)
+        st = os.fstat(fd)
+        _check(path, st, limit)
         os.set_blocking(fd, True)  # a regular file never blocks; reads behave as usual
-        return open(fd, "rb", closefd=True)  # noqa: SIM115 - the caller closes it
+        return fd, st.st_size
     except BaseException:
         os.close(fd)
         raise
@@ -102,8 +110,9 @@ def _check(path: str, st: os.stat_result, limit: int | None) -> None:
 def read_regular(path: str, limit: int) -> bytes:
     """The bytes of the regular file at `path`, refused (FileTooLarge) past `limit`, raising
     NotRegularFile or OSError like `open_regular()`."""
-    with open_regular(path, limit) as handle:
-        data = read_at_most(handle, os.fstat(handle.fileno()).st_size, limit)
+    fd, size = _open_checked(path, limit)
+    with open(fd, "rb", closefd=True) as handle:
+        data = read_at_most(handle, size, limit)
     if len(data) > limit:  # it grew after stat(), or stat() did not tell its size
         raise FileTooLarge(path, None, limit)
     return data
