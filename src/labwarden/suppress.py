@@ -150,6 +150,8 @@ class _WaiverIndex:
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], diagnostics: list[Diagnostic],
                   today: dt.date | None = None) -> None:
+    if not waivers:      # most audits: nothing to match, nothing to report unused
+        return
     today = today or dt.date.today()
     expired_reported = set()
     candidates = _WaiverIndex(waivers)

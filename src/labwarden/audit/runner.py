@@ -72,6 +72,8 @@ class RuleRunner:
 
     def text(self, text: str) -> str:
         """What a finding shows of a rule's text: redacted, one copy shared by all."""
+        if not text:             # most hits have no evidence or fix of their own
+            return text
         text = self.redact(text)
         return self.shared.setdefault(text, text)
 
