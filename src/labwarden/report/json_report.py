@@ -21,7 +21,21 @@ SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report
 # One encoder, configured once: what `json.dumps(..., ensure_ascii=False,
 # separators=(",", ":"))` would build on every call. Compact, so the C encoder is used.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_string = encode_basestring          # the C function that encoder writes strings with
+
+
+def _string(text: str) -> str:
+    """`text` as a JSON string, the way the encoder writes it (its C function), with the
+    characters `escape.json_text` writes as `\\uNNNN`: checked string by string, where an
+    ASCII test in C clears nearly all of them, rather than over the whole document."""
+    encoded = encode_basestring(text)
+    # DEL is ASCII too, and among those characters.
+    return encoded if text.isascii() and "\x7f" not in text else json_text(encoded)
+
+
+def _encode(value: object) -> str:
+    """Any other value as JSON, escaped as `_string` escapes."""
+    return json_text(_ENCODER.encode(value))
+
 _SEVERITY_NAMES = {s: s.name for s in Severity}
 _SEVERITY_JSON = {s: _string(s.name) for s in Severity}
 
@@ -36,13 +50,12 @@ def render(result: AuditResult) -> str:
     and neither a dict per finding nor the encoder's small chunks for all of them are held
     at once, which doubled the peak memory of a large run.
     """
-    head = _ENCODER.encode(_head(result))      # {...,"summary":{...}}: the last key last
+    head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
-    return json_text("".join((head[:-1], ',"findings":[',
-                              *_batches(_finding_json(f, rules) for f in result.findings),
-                              '],"diagnostics":[',
-                              *_batches(_diagnostic_json(d) for d in result.diagnostics),
-                              "]}\n")))
+    return "".join((head[:-1], ',"findings":[',
+                    *_batches(_finding_json(f, rules) for f in result.findings),
+                    '],"diagnostics":[', *_batches(_diagnostic_json(d) for d in result.diagnostics),
+                    "]}\n"))
 
 
 def _batches(entries, size: int = 256) -> list[str]:
@@ -72,7 +85,7 @@ def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
     key, the rule's fix, "checklist" to the "waived" key, and "impact" to the end."""
     rule_id, rule_name, title, default_severity, fix, checklist, refs, impact = \
         _rule_fields(f)
-    encode = _ENCODER.encode
+    encode = _encode
     return ((f',"rule_id":{encode(rule_id)},"rule_name":{encode(rule_name)},'
              f'"title":{encode(title)},"severity":'),
             f',"default_severity":{encode(default_severity)},"message":',
@@ -99,9 +112,9 @@ def _finding_json(f: Finding, rules: dict) -> str:
                 f'"fingerprint":{_string(f.fingerprint)},"evidence":{_string(f.evidence)},'
                 f'"fix":{_string(f.fix) if f.fix else rule_fix_json}{lists}'
                 f'{"false" if s is None else "true"},"suppression":'
-                f'{"null" if s is None else _ENCODER.encode(_suppression(s))}{impact}')
+                f'{"null" if s is None else _encode(_suppression(s))}{impact}')
     except (TypeError, AttributeError):  # a field of an unusual type: the encoder decides
-        return _ENCODER.encode(_finding(f))
+        return _encode(_finding(f))
 
 
 def _diagnostic_json(d: Diagnostic) -> str:
@@ -117,7 +130,7 @@ def _diagnostic_json(d: Diagnostic) -> str:
         return (f'{{"level":{_string(d.level)},"code":{_string(d.code)},'
                 f'"message":{_string(d.message)},"location":{where}}}')
     except (TypeError, AttributeError):
-        return _ENCODER.encode(_diagnostic(d))
+        return _encode(_diagnostic(d))
 
 
 def document(result: AuditResult) -> dict:
