@@ -83,6 +83,7 @@ CASES = [
     ("checklist non-YAML config", "checklist n8n --config {text}"),
     ("checklist bad config", "checklist n8n --config {bad}"),
     ("checklist unknown service", "checklist nope --config {cfg}"),
+    ("checklist unknown status", "checklist n8n --status FAL --config {cfg}"),
     ("checklist bad --today", "checklist n8n --config {cfg} --today 2026-13-45"),
     ("attest unknown item", "attest n8n 99.9 --by me --config {cfg}"),
     ("attest bad --expires", "attest n8n 1.2.2 --by me --expires soon --config {cfg}"),

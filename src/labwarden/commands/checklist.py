@@ -16,6 +16,21 @@ import sys
 EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
+def _item_status(text: str) -> str:
+    """An argparse type for --status: one of the item statuses, in any case; a typo is a
+    usage error, not an empty listing."""
+    import argparse
+
+    from labwarden.checklist.score import Status
+
+    names = [s.value for s in Status]
+    wanted = text.strip().upper()
+    if wanted not in names:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an item status (choose from "
+                                         f"{', '.join(names)})")
+    return wanted
+
+
 def register(commands) -> None:
     from labwarden.commands.common import iso_date, whole_number
 
@@ -44,7 +59,7 @@ def register(commands) -> None:
                                 cmd_checklist)
     checklist.add_argument("--format", choices=("terminal", "markdown", "json"),
                            default="terminal")
-    checklist.add_argument("--status", action="append", metavar="STATUS",
+    checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
 
