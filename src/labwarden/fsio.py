@@ -27,6 +27,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 
+from labwarden.sources._read import NotRegularFile, read_regular
+
 LOCK_TIMEOUT_S = 30.0
 _POLL_S = 0.05
 
@@ -134,19 +136,22 @@ def _still_named(fd: int, name: str) -> bool:
 
 # --- reading and replacing -------------------------------------------------------------
 
+# The files labwarden rewrites are a few KiB; a larger one is not what it thinks it is.
+MAX_REWRITE_BYTES = 16 * 1024 * 1024
+
+
 def read_text(path: str) -> str | None:
-    """The file's text, or None when it does not exist yet. Only a regular file is read: a
-    FIFO or a device in its place is refused, not waited on."""
+    """The file's text, or None when it does not exist yet. Only a regular file is read
+    (through the one reader, `sources._read`): a FIFO or a device in its place is refused,
+    not waited on."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_regular(path, MAX_REWRITE_BYTES)
     except FileNotFoundError:
         return None
+    except NotRegularFile:
+        raise WriteRefused(f"{path} is not a regular file; nothing written") from None
     except OSError as exc:
         raise WriteRefused(f"{path}: cannot read it ({exc.strerror}); nothing written") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise WriteRefused(f"{path} is not a regular file; nothing written")
-        data = handle.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
