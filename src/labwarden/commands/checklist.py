@@ -226,10 +226,11 @@ def _init(args) -> int:
         raise UsageError(f"init {args.path}: " + ("is not a directory (init proposes the "
                          "inventory of the Compose projects under a directory)"
                          if os.path.exists(args.path) else "no such directory"))
-    if not discover([args.path], []):     # an inventory of nothing is no proposal
+    specs = discover([args.path], [])
+    if not specs:                         # an inventory of nothing is no proposal
         raise UsageError(f"init {args.path}: no Compose project found under it")
     base = os.path.abspath(args.path)
-    proposal = _proposal(args.path, base)
+    proposal = _proposal(specs, base)
     if not args.write:
         _out(proposal)
         return EXIT_OK
@@ -244,16 +245,14 @@ def _init(args) -> int:
     return EXIT_OK
 
 
-def _proposal(path: str, base: str) -> str:
-    """`labwarden init`: the inventory for the Compose projects under `path`, as YAML the
-    YAML library wrote (a project named `a: b #c` stays a string), one service per project
-    under a name unique in the file."""
+def _proposal(specs: list, base: str) -> str:
+    """`labwarden init`: the inventory for the Compose projects `specs`, as YAML the YAML
+    library wrote (a project named `a: b #c` stays a string), one service per project under
+    a name unique in the file."""
     import yaml
 
-    from labwarden.sources.compose.discover import discover
-
     services: dict[str, dict] = {}
-    for spec in discover([path], []):
+    for spec in specs:
         name = _unique(_service_name(spec.key), services)
         services[name] = {"deployment_type": "docker", "deployment_date": dt.date.today(),
                           "owner": "TODO", "purpose": "TODO", "criticality": "medium",
@@ -262,8 +261,6 @@ def _proposal(path: str, base: str) -> str:
                           "exposure": "internal"}
     header = ("# Proposed by `labwarden init`: complete the owner, purpose, criticality and\n"
               "# data classification of each service (the seed's Service Information).\n")
-    if not services:
-        return header + "services: {}   # no Compose project found\n"
     return header + yaml.safe_dump({"services": services}, sort_keys=False,
                                    allow_unicode=True, width=1 << 30)
 
@@ -271,7 +268,8 @@ def _proposal(path: str, base: str) -> str:
 def _service_name(key: str) -> str:
     """A project's path as a service name that is also a safe file name (records are named
     after it): letters, digits, `.`, `_` and `-`."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.") or "service"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", key)
+    return re.sub(r"\.{2,}", ".", name).strip("-.") or "service"   # `..` is never a name
 
 
 def _unique(name: str, taken) -> str:
