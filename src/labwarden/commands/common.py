@@ -130,9 +130,9 @@ def _innermost_labwarden_frame(exc: BaseException) -> str:
 
 
 def described_input(args) -> str:
-    """`labwarden COMMAND` and what it was asked to read: paths, files, service, config, with
-    any password in a URL redacted."""
-    from labwarden.redact import redact_url
+    """`labwarden COMMAND` and what it was asked to read: paths, files, service, config,
+    through the redactor every finding passes (a password in a URL, a token)."""
+    from labwarden.redact import scrub
 
     words = [args.command]
     for name, option in (("service", ""), ("paths", ""), ("path", ""), ("compose_files", "-f"),
@@ -140,7 +140,7 @@ def described_input(args) -> str:
         value = getattr(args, name, None)
         for item in value if isinstance(value, list) else [value] if value else []:
             words += [option, str(item)] if option else [str(item)]
-    return "`labwarden " + " ".join(redact_url(w) for w in words) + "`"
+    return "`labwarden " + scrub(" ".join(words)) + "`"
 
 
 def emit(text: str, output: str | None) -> None:
