@@ -153,9 +153,11 @@ def cmd_audit(args) -> int:
         raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
                        profiles=tuple(args.profiles) if args.profiles else None)
+    # The HTML report answers each inventory service's checklist: from the facts examined.
+    keep = args.format == "html" and bool(config.path) and bool(config.raw.get("services"))
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
-                           probe=probe)
+                           probe=probe, keep_facts=keep)
     result = run(paths, options)
     if not targets:
         nothing_checked(result, paths, "Compose file", result.projects)
@@ -193,8 +195,8 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
             book = AttestationBook(inventory.attestations_path)
-            evaluations = [evaluate(service, result, book.record(name), catalog, root,
-                                    disabled=config.disabled)
+            evaluations = [evaluate(service, result, book.record(name), catalog,
+                                    settings=config.settings, disabled=config.disabled)
                            for name, service in inventory.services.items()]
     return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
 

@@ -14,6 +14,7 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         host: docker-01                # a name under hosts:
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
+        source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
 """
@@ -32,6 +33,10 @@ DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
 CRITICALITIES = ("critical", "high", "medium", "low")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 EXPOSURES = ("internal", "internet")
+# Whether the operator develops the software (own) or runs someone else's (third_party):
+# items about an application's own code (input validation, SQL injection, API auth
+# design…) apply only to software you develop.
+SOURCES = ("third_party", "own")
 
 
 @dataclass
@@ -56,6 +61,7 @@ class InventoryService:
     host: Host | None = None
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
+    source: str = "third_party"
 
     @property
     def compose_dir(self) -> str | None:
@@ -123,7 +129,8 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"deployment_date must be YYYY-MM-DD, not {date!r}",
                               spec.loc_of("deployment_date")) from None
     for key, choices in (("deployment_type", DEPLOYMENT_TYPES), ("criticality", CRITICALITIES),
-                         ("data_classification", CLASSIFICATIONS), ("exposure", EXPOSURES)):
+                         ("data_classification", CLASSIFICATIONS), ("exposure", EXPOSURES),
+                         ("source", SOURCES)):
         value = spec.get(key)
         if value is not None:
             setattr(service, key, _choice(value, choices, key, spec.loc_of(key)))

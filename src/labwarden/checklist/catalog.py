@@ -34,8 +34,8 @@ SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")   # INFO is for findings, not
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SECTION_ID = re.compile(r"^[1-9]\d?$")
 _ITEM_KEYS = {"id", "text", "example", "severity", "reason", "applies_to", "optional",
-              "automated_by"}
-_ITEM_REQUIRED = _ITEM_KEYS - {"example"}
+              "automated_by", "code"}
+_ITEM_REQUIRED = _ITEM_KEYS - {"example", "code"}
 _TOP_KEYS = {"template", "service_information", "approvals", "deployment_record",
              "risk_levels", "sections"}
 _TEMPLATE_KEYS = ("title", "purpose", "usage", "version", "last_updated", "maintained_by",
@@ -57,6 +57,9 @@ class Item:
     optional: bool
     automated_by: str
     example: str | None = None
+    # About the application's own code (input validation, API auth design, secret
+    # generation inside the app): N/A for third-party software the operator runs.
+    code: bool = False
 
     @property
     def section_id(self) -> str:
@@ -378,6 +381,8 @@ class _Builder:
                                    f"got {raw['automated_by']!r}")
         if not isinstance(raw["optional"], bool):
             raise self.fail(where, f"optional must be true or false, got {raw['optional']!r}")
+        if not isinstance(raw.get("code", False), bool):
+            raise self.fail(where, f"code must be true or false, got {raw['code']!r}")
         example = raw.get("example")
         if example is not None and (not isinstance(example, str) or not example.strip()):
             raise self.fail(where, "example must be a non-empty string when present")
@@ -390,4 +395,5 @@ class _Builder:
             optional=raw["optional"],
             automated_by=raw["automated_by"],
             example=example,
+            code=raw.get("code", False),
         )

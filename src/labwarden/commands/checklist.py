@@ -52,6 +52,8 @@ def register(commands) -> None:
         live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
         live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
         live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
+        live.add_argument("--check-default-credentials", action="store_true",
+                          help="try the vendor's default logins against its URLs (opt-in)")
         parser.set_defaults(handler=handler)
         return parser
 
@@ -62,6 +64,9 @@ def register(commands) -> None:
     checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
+    checklist.add_argument("--coverage", action="store_true",
+                           help="per section: how many items evidence answered, how many "
+                           "need a source that was not collected, how many only a person can")
 
     attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
                              cmd_attest)
@@ -137,36 +142,42 @@ class _Context:
         return AttestationBook(self.inventory.attestations_path)
 
     def evaluate(self, name: str, store: bool = True):
-        from labwarden.checklist.catalog import load_catalog
-        from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
         from labwarden.audit import AuditOptions, run
+        from labwarden.checklist.catalog import load_catalog
+        from labwarden.checklist.evaluate import evaluate
 
         service = self.inventory.service(name)
         root = self.inventory.base_dir
         targets, probe = self._live_targets(service)
+        # The facts are kept: an item passes on what was examined, not on what was not found.
         result = run([root], AuditOptions(config=self.config, today=self.today,
-                                            targets=targets, probe=probe))
-        covered = compose_facts() if service.compose_dir else set()
-        if targets:
-            covered |= live_coverage(service, result, targets, probe)
-        evaluation = evaluate(service, result, self.book().record(name), load_catalog(), root,
-                              disabled=self.config.disabled, covered=covered,
+                                          targets=targets, probe=probe, keep_facts=True))
+        evaluation = evaluate(service, result, self.book().record(name), load_catalog(),
+                              settings=self.config.settings, disabled=self.config.disabled,
                               today=self.today)
         if store:
             self._store(evaluation, result)
         return evaluation
 
     def _live_targets(self, service):
-        if not getattr(self.args, "live", False):
-            return [], None
+        """The service's targets: its host when the host is read from a file or from this
+        machine (`snapshot:`, `local://`: no traffic), and with --live its URLs and an
+        ssh:// host too."""
         from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
-        texts = list(service.urls)
-        if service.host is not None and service.host.address:
-            texts.append(service.host.address)
-        options = ProbeOptions(timeout=self.args.timeout, ca_file=self.args.ca_file,
-                               ssh_key=self.args.ssh_key)
+        live = getattr(self.args, "live", False)
+        texts = list(service.urls) if live else []
+        address = service.host.address if service.host is not None else None
+        if address and (live or address.startswith(("snapshot:", "local:"))):
+            texts.append(address)
+        if not texts:
+            return [], None
+        options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
+                               ca_file=getattr(self.args, "ca_file", None),
+                               ssh_key=getattr(self.args, "ssh_key", None),
+                               check_default_credentials=getattr(
+                                   self.args, "check_default_credentials", False))
         try:
             return parse_targets(texts), options
         except ValueError as exc:
@@ -299,7 +310,13 @@ def _checklist(args) -> int:
 
     context = _Context(args)
     evaluation = context.evaluate(args.service)
-    if args.format == "markdown":
+    if args.coverage:
+        from labwarden.checklist.coverage import coverage, coverage_json, coverage_text
+
+        table = coverage(evaluation, load_catalog())
+        _out(json.dumps(coverage_json(table), indent=2) if args.format == "json"
+             else _terminal(coverage_text(table, evaluation)))
+    elif args.format == "markdown":
         from labwarden.checklist.records import render_record
 
         _out(render_record(evaluation, load_catalog()))
@@ -321,13 +338,14 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                  if wanted is None or results[i.id].status.value in wanted]
         if not shown:
             continue
-        lines.append(f"{section.id}. {section.title}  {tally.completed}/{tally.total} "
-                     f"({tally.percent:.0f} %)")
+        done = (f"{tally.completed}/{tally.total} ({tally.percent:.0f} %)" if tally.total
+                else "all N/A")
+        lines.append(f"{section.id}. {section.title}  {done}")
         for result in shown:
             lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
                          f"{result.item.severity.name:<8} {result.item.text}")
-            if result.note and result.status.value != "OPEN" or result.note.startswith(
-                    ("attestation", "evidence")):
+            if result.note and result.answered_by != "person" or \
+                    result.status.value != "OPEN":
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
@@ -360,6 +378,7 @@ def _evaluation_json(evaluation) -> dict:
         "reasons": score.reasons,
         "items": [{"id": r.item.id, "status": r.status.value, "severity": r.item.severity.name,
                    "text": r.item.text, "note": r.note, "rules": list(r.rules),
+                   "answered_by": r.answered_by, "needs": list(r.needs),
                    "findings": [f.id for f in r.findings]} for r in evaluation.items],
     }
 
