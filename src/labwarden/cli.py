@@ -184,6 +184,7 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
     from labwarden.checklist.attest import AttestationBook
     from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.evaluate import evaluate
+    from labwarden.checklist.overlay import catalog_for, honour_disabled
     from labwarden.inventory import load_inventory
 
     catalog = load_catalog()
@@ -192,9 +193,10 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         inventory = load_inventory(config)
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
+            catalog = catalog_for(config, inventory)
             book = AttestationBook(inventory.attestations_path)
-            evaluations = [evaluate(service, result, book.record(name), catalog, root,
-                                    disabled=config.disabled)
+            evaluations = [honour_disabled(evaluate(service, result, book.record(name), catalog,
+                                                    root, disabled=config.disabled), catalog)
                            for name, service in inventory.services.items()]
     return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
 

@@ -8,6 +8,7 @@ Heavy modules are imported inside the handlers: building the parser must stay ch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -131,14 +132,21 @@ class _Context:
         self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
+    @functools.cached_property
+    def catalog(self):
+        """The operator's checklist: the seed's, in the lab's words, with the overlay."""
+        from labwarden.checklist.overlay import catalog_for
+
+        return catalog_for(self.config, self.inventory)
+
     def book(self):
         from labwarden.checklist.attest import AttestationBook
 
         return AttestationBook(self.inventory.attestations_path)
 
     def evaluate(self, name: str, store: bool = True):
-        from labwarden.checklist.catalog import load_catalog
         from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
+        from labwarden.checklist.overlay import honour_disabled
         from labwarden.audit import AuditOptions, run
 
         service = self.inventory.service(name)
@@ -149,9 +157,10 @@ class _Context:
         covered = compose_facts() if service.compose_dir else set()
         if targets:
             covered |= live_coverage(service, result, targets, probe)
-        evaluation = evaluate(service, result, self.book().record(name), load_catalog(), root,
+        evaluation = evaluate(service, result, self.book().record(name), self.catalog, root,
                               disabled=self.config.disabled, covered=covered,
                               today=self.today)
+        evaluation = honour_disabled(evaluation, self.catalog)
         if store:
             self._store(evaluation, result)
         return evaluation
@@ -295,19 +304,17 @@ def cmd_checklist(args) -> int:
 
 
 def _checklist(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
-
     context = _Context(args)
     evaluation = context.evaluate(args.service)
     if args.format == "markdown":
         from labwarden.checklist.records import render_record
 
-        _out(render_record(evaluation, load_catalog()))
+        _out(render_record(evaluation, context.catalog))
     elif args.format == "json":
-        _out(json.dumps(_evaluation_json(evaluation), indent=2))
+        _out(json.dumps(_evaluation_json(evaluation, context.catalog), indent=2))
     else:
         wanted = {s.upper() for s in args.status} if args.status else None
-        _out(_checklist_text(evaluation, load_catalog(), wanted))
+        _out(_checklist_text(evaluation, context.catalog, wanted))
     return EXIT_OK
 
 
@@ -331,6 +338,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
+    lines.append(f"Catalogue: {catalog.origin}")
     return _terminal(lines)
 
 
@@ -346,11 +354,12 @@ def _score_lines(evaluation) -> list[str]:
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
-def _evaluation_json(evaluation) -> dict:
+def _evaluation_json(evaluation, catalog) -> dict:
     score = evaluation.score
     return {
         "service": evaluation.service.name,
         "evaluated": evaluation.evaluated,
+        "catalogue": _catalogue_json(catalog),
         "score": {"total": score.overall.total, "completed": score.overall.completed,
                   "na": score.overall.na, "percent": round(score.overall.percent, 2),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
@@ -360,8 +369,20 @@ def _evaluation_json(evaluation) -> dict:
         "reasons": score.reasons,
         "items": [{"id": r.item.id, "status": r.status.value, "severity": r.item.severity.name,
                    "text": r.item.text, "note": r.note, "rules": list(r.rules),
-                   "findings": [f.id for f in r.findings]} for r in evaluation.items],
+                   "findings": [f.id for f in r.findings],
+                   # what the overlay did: its own item, the seed's text it renamed, or why
+                   # it disabled the item (None: untouched)
+                   "source": "overlay" if r.item.added else "seed",
+                   "seed_text": r.item.seed_text, "disabled": r.item.disabled or None}
+                  for r in evaluation.items],
     }
+
+
+def _catalogue_json(catalog) -> dict:
+    overlay = catalog.overlay
+    return {"origin": catalog.origin, "base": catalog.base,
+            "overlay": overlay.path if overlay else None,
+            "overlay_sha256": overlay.sha256 if overlay else None}
 
 
 def cmd_attest(args) -> int:
@@ -370,16 +391,17 @@ def cmd_attest(args) -> int:
 
 def _attest(args) -> int:
     from labwarden.checklist.attest import Attestation
-    from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.score import Status
     from labwarden.config import ConfigError
 
     context = _Context(args)
-    catalog = load_catalog()
     try:
-        item = catalog.item(args.item)
+        item = context.catalog.item(args.item)
     except KeyError:
         raise ConfigError(f"no checklist item {args.item!r}") from None
+    if item.disabled:
+        raise ConfigError(f"{item.id} is disabled by the checklist overlay ({item.disabled}): "
+                          "there is nothing to attest")
     if args.na and not item.optional:
         raise ConfigError(f"{item.id} is not marked optional in the checklist: it cannot be "
                           "answered N/A (attest what was done instead)")
@@ -456,7 +478,8 @@ def _gate(args) -> int:
     if args.format == "json":
         _out(json.dumps({"service": args.service, "allowed": decision.allowed,
                          "risk": decision.risk, "reasons": decision.reasons,
-                         "blocking_items": decision.blocking}, indent=2))
+                         "blocking_items": decision.blocking,
+                         "catalogue": _catalogue_json(context.catalog)}, indent=2))
     else:
         verdict = "GO" if decision.allowed else "NO-GO"
         lines = [f"{verdict}: {args.service} at {decision.risk} risk"]
@@ -478,13 +501,12 @@ def cmd_archive(args) -> int:
 
 
 def _archive(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.records import RecordExists, archive
 
     context = _Context(args)
     evaluation = context.evaluate(args.service)
     try:
-        path = archive(evaluation, load_catalog(), context.inventory.records_dir,
+        path = archive(evaluation, context.catalog, context.inventory.records_dir,
                        context.today.isoformat(), overwrite=args.overwrite)
     except RecordExists as exc:
         sys.stderr.write(f"labwarden: {exc}\n")
