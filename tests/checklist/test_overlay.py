@@ -329,3 +329,10 @@ def test_config_errors_of_lab_and_overlay_name_their_line(lab, capsys):
     code, _, err = run(capsys, "checklist", "paperless")
     assert code == 2 and f"labwarden.yaml:{line}: checklist overlay 'missing.yaml' does " \
                          "not exist" in err
+
+
+def test_the_html_report_shows_the_overlay_sections(overlaid, capsys, tmp_path):
+    out = tmp_path / "report.html"
+    code = main(["audit", ".", "--format", "html", "-o", str(out)])
+    capsys.readouterr()
+    assert code in (0, 1) and "Lab-specific controls" in out.read_text()

@@ -150,6 +150,7 @@ class _Context:
         from labwarden.audit import AuditOptions, run
 
         service = self.inventory.service(name)
+        catalog = self.catalog          # a bad overlay stops the command before the audit
         root = self.inventory.base_dir
         targets, probe = self._live_targets(service)
         result = run([root], AuditOptions(config=self.config, today=self.today,
@@ -157,10 +158,10 @@ class _Context:
         covered = compose_facts() if service.compose_dir else set()
         if targets:
             covered |= live_coverage(service, result, targets, probe)
-        evaluation = evaluate(service, result, self.book().record(name), self.catalog, root,
+        evaluation = evaluate(service, result, self.book().record(name), catalog, root,
                               disabled=self.config.disabled, covered=covered,
                               today=self.today)
-        evaluation = honour_disabled(evaluation, self.catalog)
+        evaluation = honour_disabled(evaluation, catalog)
         if store:
             self._store(evaluation, result)
         return evaluation
