@@ -183,7 +183,7 @@ def read_overlay(path: str, shown: str, catalog: Catalog,
 
 def _loader_message(code: str, message: str) -> str:
     if code == "duplicate-key":      # the loader's words are about Compose files
-        return message.split(";")[0] + ": each ID is added, renamed or disabled once"
+        return message.split(";")[0] + "; YAML would keep only the last: write each once"
     return message
 
 
