@@ -186,6 +186,7 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
     from labwarden.checklist.attest import AttestationBook
     from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.evaluate import evaluate
+    from labwarden.checklist.overlay import catalog_for
     from labwarden.inventory import load_inventory
 
     catalog = load_catalog()
@@ -194,6 +195,7 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         inventory = load_inventory(config)
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
+            catalog = catalog_for(config, inventory)
             book = AttestationBook(inventory.attestations_path)
             evaluations = [evaluate(service, result, book.record(name), catalog,
                                     settings=config.settings, disabled=config.disabled)

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from labwarden.checklist.lab import LAB_KEYS
 from labwarden.errors import UsageError
 from labwarden.model import Location, Severity
 from labwarden.settings import Settings
@@ -198,6 +199,8 @@ SERVICE = _Table({
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
     "source": TEXT})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT})
+# A lab part the checklist names: text, or an inventory service (shown with its host).
+LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({
     "version": WHOLE,
     "policy": _Table({"fail_on": TEXT, "trusted_registries": TEXTS,
@@ -213,6 +216,8 @@ SCHEMA = _Table({
         _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
+    "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
+    "checklist": _Table({"overlay": TEXT}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 

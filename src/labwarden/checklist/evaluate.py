@@ -101,7 +101,9 @@ def _answer(item: Item, service: InventoryService, evidence: ServiceEvidence,
     ids = tuple(r.id for r in rules)
     not_applicable = _not_applicable(item, service)
     if not_applicable:
-        return ItemResult(item, Status.NA, rules=ids, note=not_applicable,
+        # The findings stay attached (a disabled item's record still lists them).
+        found = [f for f in evidence.findings if f.rule.id in ids and item.id in f.checklist]
+        return ItemResult(item, Status.NA, found, rules=ids, note=not_applicable,
                           answered_by="evidence")
     answered = _from_record_or_inventory(item, service, evidence, record)
     if answered is not None:
@@ -141,9 +143,10 @@ def _all_of(item_id: str) -> tuple[type, ...]:
 
 
 def _not_applicable(item: Item, service: InventoryService) -> str:
-    disabled = getattr(item, "disabled", "")
-    if disabled:
-        return f"disabled by the checklist overlay: {disabled}"
+    if item.disabled:
+        from labwarden.checklist.overlay import disabled_note
+
+        return disabled_note(item)
     if not item.applies(service.deployment_type):
         return (f"does not apply to {service.deployment_type} (applies to "
                 f"{', '.join(item.applies_to)})")

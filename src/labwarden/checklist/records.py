@@ -35,6 +35,7 @@ def render_record(evaluation: Evaluation, catalog: Catalog) -> str:
              f"Purpose: {template.purpose}", "",
              f"Evaluated by labwarden on {evaluation.evaluated}. Boxes: [x] complete (PASS from "
              "the audit, or ATTESTED by a person), [-] N/A, [ ] open or failing.", "",
+             f"Catalogue: {markdown_text(catalog.origin)}", "",
              "## Service Information", "", "| Field | Value |", "|---|---|"]
     values = {"service_name": service.name, "deployment_type": service.deployment_type,
               "deployment_date": service.deployment_date, "owner": service.owner,

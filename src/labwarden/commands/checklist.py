@@ -8,6 +8,7 @@ Heavy modules are imported inside the handlers: building the parser must stay ch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -136,6 +137,13 @@ class _Context:
         self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
+    @functools.cached_property
+    def catalog(self):
+        """The operator's checklist: the seed's, in the lab's words, with the overlay."""
+        from labwarden.checklist.overlay import catalog_for
+
+        return catalog_for(self.config, self.inventory)
+
     def book(self):
         from labwarden.checklist.attest import AttestationBook
 
@@ -143,16 +151,16 @@ class _Context:
 
     def evaluate(self, name: str, store: bool = True):
         from labwarden.audit import AuditOptions, run
-        from labwarden.checklist.catalog import load_catalog
         from labwarden.checklist.evaluate import evaluate
 
         service = self.inventory.service(name)
+        catalog = self.catalog          # a bad overlay stops the command before the audit
         root = self.inventory.base_dir
         targets, probe = self._live_targets(service)
         # The facts are kept: an item passes on what was examined, not on what was not found.
         result = run([root], AuditOptions(config=self.config, today=self.today,
                                           targets=targets, probe=probe, keep_facts=True))
-        evaluation = evaluate(service, result, self.book().record(name), load_catalog(),
+        evaluation = evaluate(service, result, self.book().record(name), catalog,
                               settings=self.config.settings, disabled=self.config.disabled,
                               today=self.today)
         if store:
@@ -306,25 +314,23 @@ def cmd_checklist(args) -> int:
 
 
 def _checklist(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
-
     context = _Context(args)
     evaluation = context.evaluate(args.service)
     if args.coverage:
         from labwarden.checklist.coverage import coverage, coverage_json, coverage_text
 
-        table = coverage(evaluation, load_catalog())
+        table = coverage(evaluation, context.catalog)
         _out(json.dumps(coverage_json(table), indent=2) if args.format == "json"
              else _terminal(coverage_text(table, evaluation)))
     elif args.format == "markdown":
         from labwarden.checklist.records import render_record
 
-        _out(render_record(evaluation, load_catalog()))
+        _out(render_record(evaluation, context.catalog))
     elif args.format == "json":
-        _out(json.dumps(_evaluation_json(evaluation), indent=2))
+        _out(json.dumps(_evaluation_json(evaluation, context.catalog), indent=2))
     else:
         wanted = {s.upper() for s in args.status} if args.status else None
-        _out(_checklist_text(evaluation, load_catalog(), wanted))
+        _out(_checklist_text(evaluation, context.catalog, wanted))
     return EXIT_OK
 
 
@@ -349,6 +355,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
+    lines.append(f"Catalogue: {catalog.origin}")
     return _terminal(lines)
 
 
@@ -364,11 +371,12 @@ def _score_lines(evaluation) -> list[str]:
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
-def _evaluation_json(evaluation) -> dict:
+def _evaluation_json(evaluation, catalog) -> dict:
     score = evaluation.score
     return {
         "service": evaluation.service.name,
         "evaluated": evaluation.evaluated,
+        "catalogue": _catalogue_json(catalog),
         "score": {"total": score.overall.total, "completed": score.overall.completed,
                   "na": score.overall.na, "percent": round(score.overall.percent, 2),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
@@ -379,8 +387,20 @@ def _evaluation_json(evaluation) -> dict:
         "items": [{"id": r.item.id, "status": r.status.value, "severity": r.item.severity.name,
                    "text": r.item.text, "note": r.note, "rules": list(r.rules),
                    "answered_by": r.answered_by, "needs": list(r.needs),
-                   "findings": [f.id for f in r.findings]} for r in evaluation.items],
+                   "findings": [f.id for f in r.findings],
+                   # what the overlay did: its own item, the seed's text it renamed, or why
+                   # it disabled the item (None: untouched)
+                   "source": "overlay" if r.item.added else "seed",
+                   "seed_text": r.item.seed_text, "disabled": r.item.disabled or None}
+                  for r in evaluation.items],
     }
+
+
+def _catalogue_json(catalog) -> dict:
+    overlay = catalog.overlay
+    return {"origin": catalog.origin, "base": catalog.base,
+            "overlay": overlay.path if overlay else None,
+            "overlay_sha256": overlay.sha256 if overlay else None}
 
 
 def cmd_attest(args) -> int:
@@ -389,16 +409,17 @@ def cmd_attest(args) -> int:
 
 def _attest(args) -> int:
     from labwarden.checklist.attest import Attestation
-    from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.score import Status
     from labwarden.config import ConfigError
 
     context = _Context(args)
-    catalog = load_catalog()
     try:
-        item = catalog.item(args.item)
+        item = context.catalog.item(args.item)
     except KeyError:
         raise ConfigError(f"no checklist item {args.item!r}") from None
+    if item.disabled:
+        raise ConfigError(f"{item.id} is disabled by the checklist overlay ({item.disabled}): "
+                          "there is nothing to attest")
     if args.na and not item.optional:
         raise ConfigError(f"{item.id} is not marked optional in the checklist: it cannot be "
                           "answered N/A (attest what was done instead)")
@@ -475,7 +496,8 @@ def _gate(args) -> int:
     if args.format == "json":
         _out(json.dumps({"service": args.service, "allowed": decision.allowed,
                          "risk": decision.risk, "reasons": decision.reasons,
-                         "blocking_items": decision.blocking}, indent=2))
+                         "blocking_items": decision.blocking,
+                         "catalogue": _catalogue_json(context.catalog)}, indent=2))
     else:
         verdict = "GO" if decision.allowed else "NO-GO"
         lines = [f"{verdict}: {args.service} at {decision.risk} risk"]
@@ -497,13 +519,12 @@ def cmd_archive(args) -> int:
 
 
 def _archive(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.records import RecordExists, archive
 
     context = _Context(args)
     evaluation = context.evaluate(args.service)
     try:
-        path = archive(evaluation, load_catalog(), context.inventory.records_dir,
+        path = archive(evaluation, context.catalog, context.inventory.records_dir,
                        context.today.isoformat(), overwrite=args.overwrite)
     except RecordExists as exc:
         sys.stderr.write(f"labwarden: {exc}\n")
