@@ -62,6 +62,8 @@ def register(commands) -> None:
     checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
+    checklist.add_argument("--save", action="store_true", help="add this evaluation to the "
+                           "history (gate, record and archive always do; a look does not)")
 
     attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
                              cmd_attest)
@@ -88,6 +90,9 @@ def register(commands) -> None:
     record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"))
     record.add_argument("--issues", default="")
     record.add_argument("--lessons", default="")
+    record.add_argument("--override", default="", metavar="REASON",
+                        help="why it was deployed although the gate says NO-GO: needed to "
+                        "record a success then; stored and shown in the record")
 
     gate = service_command("gate", "exit 0 when the policy allows deploying, 1 when not",
                            cmd_gate)
@@ -95,8 +100,9 @@ def register(commands) -> None:
 
     archive = service_command("archive", "write the completed checklist as a deployment "
                               "record", cmd_archive)
-    archive.add_argument("--overwrite", action="store_true",
-                         help="replace today's record if it exists")
+    # Records are never replaced (each archive adds `-2.md`, `-3.md`…); the old flag is
+    # a usage error that says so, not an unknown option.
+    archive.add_argument("--overwrite", action="store_true", help=argparse_suppress())
 
     history = service_command("history", "score and risk level over time", cmd_history)
     history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
@@ -136,7 +142,9 @@ class _Context:
 
         return AttestationBook(self.inventory.attestations_path)
 
-    def evaluate(self, name: str, store: bool = True):
+    def evaluate(self, name: str, store: bool = False):
+        """The service's evaluation; `store` adds it to the history (gate, record, archive
+        and `checklist --save` do, a look does not)."""
         from labwarden.checklist.catalog import load_catalog
         from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
         from labwarden.audit import AuditOptions, run
@@ -173,6 +181,11 @@ class _Context:
             from labwarden.config import ConfigError
 
             raise ConfigError(f"service {service.name}: {exc}") from None
+
+    def decide(self, evaluation):
+        from labwarden.checklist.gate import decide, load_policy
+
+        return decide(evaluation, load_policy(self.config.raw))
 
     def _store(self, evaluation, result) -> None:
         from labwarden.model import AuditResult
@@ -298,11 +311,11 @@ def _checklist(args) -> int:
     from labwarden.checklist.catalog import load_catalog
 
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
+    evaluation = context.evaluate(args.service, store=args.save)
     if args.format == "markdown":
         from labwarden.checklist.records import render_record
 
-        _out(render_record(evaluation, load_catalog()))
+        _out(render_record(evaluation, load_catalog(), context.decide(evaluation)))
     elif args.format == "json":
         _out(json.dumps(_evaluation_json(evaluation), indent=2))
     else:
@@ -312,6 +325,8 @@ def _checklist(args) -> int:
 
 
 def _checklist_text(evaluation, catalog, wanted) -> str:
+    from labwarden.checklist.score import format_percent
+
     lines = [f"Checklist for {evaluation.service.name} "
              f"({evaluation.service.deployment_type}), {evaluation.evaluated}", ""]
     results = evaluation.by_id()
@@ -322,7 +337,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
         if not shown:
             continue
         lines.append(f"{section.id}. {section.title}  {tally.completed}/{tally.total} "
-                     f"({tally.percent:.0f} %)")
+                     f"({format_percent(tally.percent)})")
         for result in shown:
             lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
                          f"{result.item.severity.name:<8} {result.item.text}")
@@ -335,26 +350,33 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
 
 
 def _score_lines(evaluation) -> list[str]:
+    from labwarden.checklist.score import format_percent
+
     score = evaluation.score
     overall = score.overall
     counts: dict[str, int] = {}
     for result in evaluation.items:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     return [f"Score: {overall.completed}/{overall.total} items complete "
-            f"({overall.percent:.1f} %), {overall.na} N/A · "
+            f"({format_percent(overall.percent)}), {overall.na} N/A · "
             + " · ".join(f"{k} {v}" for k, v in sorted(counts.items())),
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
 def _evaluation_json(evaluation) -> dict:
+    from labwarden.checklist.score import format_percent
+
     score = evaluation.score
+    # The exact percentage (never rounded across a band boundary) and the text shown for it.
     return {
         "service": evaluation.service.name,
         "evaluated": evaluation.evaluated,
         "score": {"total": score.overall.total, "completed": score.overall.completed,
-                  "na": score.overall.na, "percent": round(score.overall.percent, 2),
+                  "na": score.overall.na, "percent": score.overall.percent,
+                  "percent_text": format_percent(score.overall.percent),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
-                                   "percent": round(t.percent, 2)}
+                                   "percent": t.percent,
+                                   "percent_text": format_percent(t.percent)}
                                for k, t in score.sections.items()}},
         "risk": score.risk,
         "reasons": score.reasons,
@@ -432,13 +454,22 @@ def cmd_record(args) -> int:
 
 def _record(args) -> int:
     from labwarden.checklist.attest import Deployment
+    from labwarden.checklist.records import deployment_to_record
 
     context = _Context(args)
     context.inventory.service(args.service)
     date = _iso(args.date, "--date") if args.date else context.today.isoformat()
-    context.book().set_deployment(args.service, Deployment(date, args.method, args.status,
-                                                           args.issues, args.lessons))
-    _out(f"{args.service}: deployment of {date} recorded ({args.method}, {args.status})")
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    asked = Deployment(date, args.method, args.status, args.issues, args.lessons,
+                       override=args.override.strip())   # blank is no reason
+    deployment, notes, refusal = deployment_to_record(asked, decision)
+    if deployment is None:
+        sys.stderr.write(_terminal([f"labwarden: {args.service}: {refusal}"]) + "\n")
+        return EXIT_BLOCKED
+    context.book().set_deployment(args.service, deployment)
+    _out(_terminal([f"{args.service}: deployment of {date} recorded ({args.method}, "
+                    f"{args.status})", *notes]))
     return EXIT_OK
 
 
@@ -447,15 +478,16 @@ def cmd_gate(args) -> int:
 
 
 def _gate(args) -> int:
-    from labwarden.checklist.gate import decide, load_policy
+    from labwarden.checklist.score import format_percent
 
     context = _Context(args)
-    policy = load_policy(context.config.raw)
-    evaluation = context.evaluate(args.service)
-    decision = decide(evaluation, policy)
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
     if args.format == "json":
+        percent = evaluation.score.overall.percent
         _out(json.dumps({"service": args.service, "allowed": decision.allowed,
-                         "risk": decision.risk, "reasons": decision.reasons,
+                         "risk": decision.risk, "percent": percent,
+                         "percent_text": format_percent(percent), "reasons": decision.reasons,
                          "blocking_items": decision.blocking}, indent=2))
     else:
         verdict = "GO" if decision.allowed else "NO-GO"
@@ -479,16 +511,23 @@ def cmd_archive(args) -> int:
 
 def _archive(args) -> int:
     from labwarden.checklist.catalog import load_catalog
-    from labwarden.checklist.records import RecordExists, archive
+    from labwarden.checklist.records import archive, disagreement
+    from labwarden.errors import UsageError
 
+    if args.overwrite:
+        raise UsageError("archive --overwrite: a record is never replaced; each archive adds "
+                         "a new one (SERVICE-YYYYMMDD.md, then -2.md, -3.md…), so the flag "
+                         "is gone")
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
-    try:
-        path = archive(evaluation, load_catalog(), context.inventory.records_dir,
-                       context.today.isoformat(), overwrite=args.overwrite)
-    except RecordExists as exc:
-        sys.stderr.write(f"labwarden: {exc}\n")
-        return EXIT_ERROR
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    problem = disagreement(evaluation.record.deployment, decision)
+    if problem:
+        sys.stderr.write(_terminal([f"labwarden: {args.service} not archived: {problem}"])
+                         + "\n")
+        return EXIT_BLOCKED
+    path = archive(evaluation, load_catalog(), context.inventory.records_dir,
+                   context.today.isoformat(), decision)
     _out(f"archived {os.path.relpath(path)}")
     return EXIT_OK
 
@@ -498,6 +537,7 @@ def cmd_history(args) -> int:
 
 
 def _history(args) -> int:
+    from labwarden.checklist.score import format_percent
     from labwarden.store import Store
 
     context = _Context(args)
@@ -505,11 +545,12 @@ def _history(args) -> int:
     with Store(context.inventory.history_path) as store:
         runs = store.runs(args.service, limit=args.limit)
     if not runs:
-        _out(f"no evaluations of {args.service} yet (`labwarden checklist {args.service}`)")
+        _out(f"no runs of {args.service} in the history yet (`labwarden gate "
+             f"{args.service}` adds one, as do record, archive and checklist --save)")
         return EXIT_OK
     lines = [f"{'run':>5}  {'when':<25} {'score':>7}  {'risk':<12} findings"]
     for run in runs:
-        score = "-" if run.score is None else f"{run.score:.1f} %"
+        score = "-" if run.score is None else format_percent(run.score)
         counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
         lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
                      f"{counts}")
@@ -531,15 +572,21 @@ def _diff(args) -> int:
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
-        elif not args.runs:
+        elif args.runs:
+            raise ConfigError("diff takes two run IDs of one service, or --service SERVICE "
+                              "for its last two runs")
+        elif args.service is None:
+            raise ConfigError("diff compares two runs of one service: name the service "
+                              "(`diff --service SERVICE`) or two of its runs (`diff RUN RUN`)")
+        else:
             runs = store.runs(args.service, limit=2)
             if len(runs) < 2:
-                raise ConfigError("diff needs two runs; evaluate the service twice first")
+                raise ConfigError(f"diff needs two runs of {args.service}; the history has "
+                                  f"{len(runs)} (`labwarden gate {args.service}` adds one)")
             old, new = runs[0].id, runs[1].id
-        else:
-            raise ConfigError("diff takes two run IDs, or none for the last two runs")
-        result = store.diff(old, new)
-    lines = [f"run {old} → run {new}: {len(result.new)} new, {len(result.fixed)} fixed, "
+        result = store.diff(old, new, service=args.service)
+    lines = [f"{result.service}: run {old} → run {new}: {len(result.new)} new, "
+             f"{len(result.fixed)} fixed, "
              f"{len(result.persisting)} persisting"]
     for title, rows in (("new", result.new), ("fixed", result.fixed)):
         for row in rows:
