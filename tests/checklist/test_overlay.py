@@ -217,7 +217,7 @@ def test_overlay_renames_disables_and_adds_in_every_report(overlaid, capsys):
     assert code == 0
     assert "Service behind Traefik on proxy-01 with the `secure-chain@file` middleware" in out
     assert "→ disabled by the checklist overlay: No hypervisor firewall here" in out
-    assert "L1. Lab-specific controls  0/2 (0 %)" in out
+    assert "L1. Lab-specific controls  0/2 (0.0 %)" in out
     assert re.search(r"L1\.1\.1 +OPEN +HIGH +Reachable only through", out)
     assert f"Catalogue: {catalogue['origin']}" in out
 

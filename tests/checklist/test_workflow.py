@@ -144,8 +144,10 @@ def test_gate_policy_decisions() -> None:
 def test_signoffs_and_deployment_record_reach_the_archive(lab, capsys) -> None:
     assert run(capsys, "approve", "n8n", "--role", "security_reviewer", "--name", "alice",
                "--today", TODAY)[0] == 0
+    # n8n is NO-GO here: a success is recorded with the reason it went ahead.
     assert run(capsys, "record", "n8n", "--method", "ci_cd", "--status", "success",
-               "--issues", "none", "--lessons", "pin the image digest", "--today", TODAY)[0] == 0
+               "--issues", "none", "--lessons", "pin the image digest", "--override",
+               "hotfix", "--today", TODAY)[0] == 0
     assert items(capsys, "n8n")["11.1.4"]["status"] == "ATTESTED"
     code, out, _ = run(capsys, "archive", "n8n", "--today", TODAY)
     assert code == 0
@@ -158,19 +160,18 @@ def test_signoffs_and_deployment_record_reach_the_archive(lab, capsys) -> None:
                      "[x] Success", "pin the image digest", "## Checklist Score",
                      "**Completion Percentage:**", "**Risk Level:**"):
         assert expected in text, expected
-    # Never overwritten silently.
-    code, _, err = run(capsys, "archive", "n8n", "--today", TODAY)
-    assert code == 2 and "exists" in err and record.read_text() == text
-    assert run(capsys, "archive", "n8n", "--today", TODAY, "--overwrite")[0] == 0
+    # Never overwritten: the day's second archive is a second record.
+    assert run(capsys, "archive", "n8n", "--today", TODAY)[0] == 0
+    assert record.read_text() == text and (lab / "records" / "n8n-20261127-2.md").exists()
 
 
 def test_history_and_diff_match_findings_by_fingerprint(lab, capsys) -> None:
-    run(capsys, "checklist", "paperless", "--today", TODAY)
+    run(capsys, "checklist", "paperless", "--save", "--today", TODAY)
     compose = lab / "paperless" / "compose.yaml"
     # Fix the database port and move every line down: line numbers change, fingerprints not.
     compose.write_text("# moved\n\n" + compose.read_text().replace('"5432:5432"',
                                                                    '"127.0.0.1:5432:5432"'))
-    run(capsys, "checklist", "paperless", "--today", TODAY)
+    run(capsys, "gate", "paperless", "--today", TODAY)
     code, out, _ = run(capsys, "history", "paperless", "--today", TODAY)
     assert code == 0 and len(out.strip().splitlines()) == 3
     code, out, _ = run(capsys, "diff", "--service", "paperless")

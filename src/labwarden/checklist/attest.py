@@ -65,6 +65,7 @@ class Deployment:
     status: str = ""
     issues: str = ""
     lessons: str = ""
+    override: str = ""               # why it went live although the gate said NO-GO
 
 
 @dataclass
@@ -186,7 +187,7 @@ _TOP_KEYS = ("services",)
 _SERVICE_KEYS = ("items", "approvals", "deployment")
 _ITEM_KEYS = ("by", "date", "note", "evidence", "expires", "na")
 _APPROVAL_KEYS = ("name", "date")
-_DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons")
+_DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons", "override")
 
 
 def _attestation(item_id: str, entry, loc: Location | None) -> Attestation:

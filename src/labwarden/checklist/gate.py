@@ -55,6 +55,7 @@ def load_policy(raw: Map) -> GatePolicy:
 
 
 def decide(evaluation, policy: GatePolicy) -> GateDecision:
+    from labwarden.checklist.score import format_percent
     from labwarden.model import Severity
 
     score = evaluation.score
@@ -62,7 +63,7 @@ def decide(evaluation, policy: GatePolicy) -> GateDecision:
     blocking = [i for s in (Severity.CRITICAL, Severity.HIGH)
                 for i in score.incomplete.get(s, [])]
     reasons = [f"risk level {risk}: {score.overall.completed}/{score.overall.total} items "
-               f"complete ({score.overall.percent:.1f} %)"] + score.reasons
+               f"complete ({format_percent(score.overall.percent)})"] + score.reasons
     if risk in policy.deploy:
         return GateDecision(True, risk, reasons + [f"policy deploys at {risk} risk"], blocking)
     if risk in policy.with_signoff:

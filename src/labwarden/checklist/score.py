@@ -10,6 +10,7 @@ otherwise Medium while any HIGH item is incomplete or below 95 %; otherwise Low.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 
 from labwarden.checklist.catalog import Catalog, Item
@@ -26,6 +27,20 @@ class Status(str, Enum):
     @property
     def completed(self) -> bool:
         return self in (Status.PASS, Status.ATTESTED)
+
+
+def truncated_percent(value: float, digits: int = 1) -> str:
+    """`value` (a percentage) with `digits` decimals, cut rather than rounded: 84.98 is
+    "84.9", never "85.0", so a shown score is never on the far side of a band boundary
+    (85 %) from the score that decided the risk. The float's shortest spelling is cut, not
+    its binary value: 84.9 stored as 84.899999… still shows "84.9"."""
+    step = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(float(value))).quantize(step, rounding=ROUND_DOWN))
+
+
+def format_percent(value: float, digits: int = 1) -> str:
+    """A checklist percentage as every output shows it ("84.9 %"): see `truncated_percent`."""
+    return f"{truncated_percent(value, digits)} %"
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,7 @@ def compute(catalog: Catalog, statuses: dict[str, Status]) -> Score:
             break
         if percent < level.min_percent:
             reasons.append(f"{level.level}: needs {level.min_percent} % complete, "
-                           f"{percent:.1f} % is")
+                           f"{format_percent(percent)} is")
         for severity in blocking:
             items = incomplete[severity]
             reasons.append(f"{level.level}: needs every {severity.name} item complete; "

@@ -68,6 +68,8 @@ def register(commands) -> None:
     checklist.add_argument("--coverage", action="store_true",
                            help="per section: how many items evidence answered, how many "
                            "need a source that was not collected, how many only a person can")
+    checklist.add_argument("--save", action="store_true", help="add this evaluation to the "
+                           "history (gate, record and archive always do; a look does not)")
 
     attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
                              cmd_attest)
@@ -94,6 +96,9 @@ def register(commands) -> None:
     record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"))
     record.add_argument("--issues", default="")
     record.add_argument("--lessons", default="")
+    record.add_argument("--override", default="", metavar="REASON",
+                        help="why it was deployed although the gate says NO-GO: needed to "
+                        "record a success then; stored and shown in the record")
 
     gate = service_command("gate", "exit 0 when the policy allows deploying, 1 when not",
                            cmd_gate)
@@ -101,8 +106,9 @@ def register(commands) -> None:
 
     archive = service_command("archive", "write the completed checklist as a deployment "
                               "record", cmd_archive)
-    archive.add_argument("--overwrite", action="store_true",
-                         help="replace today's record if it exists")
+    # Records are never replaced (each archive adds `-2.md`, `-3.md`…); the old flag is
+    # a usage error that says so, not an unknown option.
+    archive.add_argument("--overwrite", action="store_true", help=argparse_suppress())
 
     history = service_command("history", "score and risk level over time", cmd_history)
     history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
@@ -149,7 +155,9 @@ class _Context:
 
         return AttestationBook(self.inventory.attestations_path)
 
-    def evaluate(self, name: str, store: bool = True):
+    def evaluate(self, name: str, store: bool = False):
+        """The service's evaluation; `store` adds it to the history (gate, record, archive
+        and `checklist --save` do, a look does not)."""
         from labwarden.audit import AuditOptions, run
         from labwarden.checklist.evaluate import evaluate
 
@@ -192,6 +200,11 @@ class _Context:
             from labwarden.config import ConfigError
 
             raise ConfigError(f"service {service.name}: {exc}") from None
+
+    def decide(self, evaluation):
+        from labwarden.checklist.gate import decide, load_policy
+
+        return decide(evaluation, load_policy(self.config.raw))
 
     def _store(self, evaluation, result) -> None:
         from labwarden.model import AuditResult
@@ -315,7 +328,7 @@ def cmd_checklist(args) -> int:
 
 def _checklist(args) -> int:
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
+    evaluation = context.evaluate(args.service, store=args.save)
     if args.coverage:
         from labwarden.checklist.coverage import coverage, coverage_json, coverage_text
 
@@ -325,7 +338,7 @@ def _checklist(args) -> int:
     elif args.format == "markdown":
         from labwarden.checklist.records import render_record
 
-        _out(render_record(evaluation, context.catalog))
+        _out(render_record(evaluation, context.catalog, context.decide(evaluation)))
     elif args.format == "json":
         _out(json.dumps(_evaluation_json(evaluation, context.catalog), indent=2))
     else:
@@ -335,6 +348,8 @@ def _checklist(args) -> int:
 
 
 def _checklist_text(evaluation, catalog, wanted) -> str:
+    from labwarden.checklist.score import format_percent
+
     lines = [f"Checklist for {evaluation.service.name} "
              f"({evaluation.service.deployment_type}), {evaluation.evaluated}", ""]
     results = evaluation.by_id()
@@ -344,8 +359,8 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                  if wanted is None or results[i.id].status.value in wanted]
         if not shown:
             continue
-        done = (f"{tally.completed}/{tally.total} ({tally.percent:.0f} %)" if tally.total
-                else "all N/A")
+        done = (f"{tally.completed}/{tally.total} ({format_percent(tally.percent)})"
+                if tally.total else "all N/A")
         lines.append(f"{section.id}. {section.title}  {done}")
         for result in shown:
             lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
@@ -360,27 +375,34 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
 
 
 def _score_lines(evaluation) -> list[str]:
+    from labwarden.checklist.score import format_percent
+
     score = evaluation.score
     overall = score.overall
     counts: dict[str, int] = {}
     for result in evaluation.items:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     return [f"Score: {overall.completed}/{overall.total} items complete "
-            f"({overall.percent:.1f} %), {overall.na} N/A · "
+            f"({format_percent(overall.percent)}), {overall.na} N/A · "
             + " · ".join(f"{k} {v}" for k, v in sorted(counts.items())),
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
 def _evaluation_json(evaluation, catalog) -> dict:
+    from labwarden.checklist.score import format_percent
+
     score = evaluation.score
+    # The exact percentage (never rounded across a band boundary) and the text shown for it.
     return {
         "service": evaluation.service.name,
         "evaluated": evaluation.evaluated,
         "catalogue": _catalogue_json(catalog),
         "score": {"total": score.overall.total, "completed": score.overall.completed,
-                  "na": score.overall.na, "percent": round(score.overall.percent, 2),
+                  "na": score.overall.na, "percent": score.overall.percent,
+                  "percent_text": format_percent(score.overall.percent),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
-                                   "percent": round(t.percent, 2)}
+                                   "percent": t.percent,
+                                   "percent_text": format_percent(t.percent)}
                                for k, t in score.sections.items()}},
         "risk": score.risk,
         "reasons": score.reasons,
@@ -472,13 +494,22 @@ def cmd_record(args) -> int:
 
 def _record(args) -> int:
     from labwarden.checklist.attest import Deployment
+    from labwarden.checklist.records import deployment_to_record
 
     context = _Context(args)
     context.inventory.service(args.service)
     date = _iso(args.date, "--date") if args.date else context.today.isoformat()
-    context.book().set_deployment(args.service, Deployment(date, args.method, args.status,
-                                                           args.issues, args.lessons))
-    _out(f"{args.service}: deployment of {date} recorded ({args.method}, {args.status})")
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    asked = Deployment(date, args.method, args.status, args.issues, args.lessons,
+                       override=args.override.strip())   # blank is no reason
+    deployment, notes, refusal = deployment_to_record(asked, decision)
+    if deployment is None:
+        sys.stderr.write(_terminal([f"labwarden: {args.service}: {refusal}"]) + "\n")
+        return EXIT_BLOCKED
+    context.book().set_deployment(args.service, deployment)
+    _out(_terminal([f"{args.service}: deployment of {date} recorded ({args.method}, "
+                    f"{args.status})", *notes]))
     return EXIT_OK
 
 
@@ -487,15 +518,16 @@ def cmd_gate(args) -> int:
 
 
 def _gate(args) -> int:
-    from labwarden.checklist.gate import decide, load_policy
+    from labwarden.checklist.score import format_percent
 
     context = _Context(args)
-    policy = load_policy(context.config.raw)
-    evaluation = context.evaluate(args.service)
-    decision = decide(evaluation, policy)
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
     if args.format == "json":
+        percent = evaluation.score.overall.percent
         _out(json.dumps({"service": args.service, "allowed": decision.allowed,
-                         "risk": decision.risk, "reasons": decision.reasons,
+                         "risk": decision.risk, "percent": percent,
+                         "percent_text": format_percent(percent), "reasons": decision.reasons,
                          "blocking_items": decision.blocking,
                          "catalogue": _catalogue_json(context.catalog)}, indent=2))
     else:
@@ -519,16 +551,23 @@ def cmd_archive(args) -> int:
 
 
 def _archive(args) -> int:
-    from labwarden.checklist.records import RecordExists, archive
+    from labwarden.checklist.records import archive, disagreement
+    from labwarden.errors import UsageError
 
+    if args.overwrite:
+        raise UsageError("archive --overwrite: a record is never replaced; each archive adds "
+                         "a new one (SERVICE-YYYYMMDD.md, then -2.md, -3.md…), so the flag "
+                         "is gone")
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
-    try:
-        path = archive(evaluation, context.catalog, context.inventory.records_dir,
-                       context.today.isoformat(), overwrite=args.overwrite)
-    except RecordExists as exc:
-        sys.stderr.write(f"labwarden: {exc}\n")
-        return EXIT_ERROR
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    problem = disagreement(evaluation.record.deployment, decision)
+    if problem:
+        sys.stderr.write(_terminal([f"labwarden: {args.service} not archived: {problem}"])
+                         + "\n")
+        return EXIT_BLOCKED
+    path = archive(evaluation, context.catalog, context.inventory.records_dir,
+                   context.today.isoformat(), decision)
     _out(f"archived {os.path.relpath(path)}")
     return EXIT_OK
 
@@ -538,6 +577,7 @@ def cmd_history(args) -> int:
 
 
 def _history(args) -> int:
+    from labwarden.checklist.score import format_percent
     from labwarden.store import Store
 
     context = _Context(args)
@@ -545,11 +585,12 @@ def _history(args) -> int:
     with Store(context.inventory.history_path) as store:
         runs = store.runs(args.service, limit=args.limit)
     if not runs:
-        _out(f"no evaluations of {args.service} yet (`labwarden checklist {args.service}`)")
+        _out(f"no runs of {args.service} in the history yet (`labwarden gate "
+             f"{args.service}` adds one, as do record, archive and checklist --save)")
         return EXIT_OK
     lines = [f"{'run':>5}  {'when':<25} {'score':>7}  {'risk':<12} findings"]
     for run in runs:
-        score = "-" if run.score is None else f"{run.score:.1f} %"
+        score = "-" if run.score is None else format_percent(run.score)
         counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
         lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
                      f"{counts}")
@@ -571,15 +612,21 @@ def _diff(args) -> int:
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
-        elif not args.runs:
+        elif args.runs:
+            raise ConfigError("diff takes two run IDs of one service, or --service SERVICE "
+                              "for its last two runs")
+        elif args.service is None:
+            raise ConfigError("diff compares two runs of one service: name the service "
+                              "(`diff --service SERVICE`) or two of its runs (`diff RUN RUN`)")
+        else:
             runs = store.runs(args.service, limit=2)
             if len(runs) < 2:
-                raise ConfigError("diff needs two runs; evaluate the service twice first")
+                raise ConfigError(f"diff needs two runs of {args.service}; the history has "
+                                  f"{len(runs)} (`labwarden gate {args.service}` adds one)")
             old, new = runs[0].id, runs[1].id
-        else:
-            raise ConfigError("diff takes two run IDs, or none for the last two runs")
-        result = store.diff(old, new)
-    lines = [f"run {old} → run {new}: {len(result.new)} new, {len(result.fixed)} fixed, "
+        result = store.diff(old, new, service=args.service)
+    lines = [f"{result.service}: run {old} → run {new}: {len(result.new)} new, "
+             f"{len(result.fixed)} fixed, "
              f"{len(result.persisting)} persisting"]
     for title, rows in (("new", result.new), ("fixed", result.fixed)):
         for row in rows:
