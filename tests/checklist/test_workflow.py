@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from labwarden.cli import main
 
@@ -185,7 +186,15 @@ def test_init_proposes_an_inventory(tmp_path, capsys) -> None:
     shutil.copytree(EXAMPLE / "paperless", tmp_path / "paperless")
     code, out, _ = run(capsys, "init", str(tmp_path))
     assert code == 0 and "paperless:" in out and "compose: paperless" in out
+    # What only the operator knows is never invented: it is named in the comment instead.
+    proposal = yaml.safe_load(out)["services"]["paperless"]
+    assert not {"owner", "purpose", "criticality", "data_classification"} & set(proposal)
+    assert "criticality: critical | high | medium | low" in out
     assert run(capsys, "init", str(tmp_path), "--write")[0] == 0
+    code, out, _ = run(capsys, "checklist", "paperless", "--format", "json",
+                       "--config", str(tmp_path / "labwarden.yaml"), "--today", TODAY)
+    answers = {i["id"]: i for i in json.loads(out)["items"]}
+    assert answers["8.4.4"]["status"] == "OPEN" and "no criticality" in answers["8.4.4"]["note"]
     assert (tmp_path / "labwarden.yaml").exists()
     assert run(capsys, "init", str(tmp_path), "--write")[0] == 2   # never overwrites
 

@@ -16,7 +16,7 @@ from labwarden.checklist.attest import Deployment
 from labwarden.checklist.catalog import Catalog, FormField
 from labwarden.checklist.evaluate import Evaluation
 from labwarden.checklist.gate import GateDecision
-from labwarden.checklist.score import Status, format_percent
+from labwarden.checklist.score import Status, tally_text
 from labwarden.report.escape import (markdown_cell, markdown_cell_lines, markdown_code,
                                      markdown_paragraph, markdown_prose, markdown_text)
 
@@ -110,7 +110,7 @@ def render_record(evaluation: Evaluation, catalog: Catalog,
     for section in catalog.sections:
         tally = evaluation.score.sections[section.id]
         lines += ["", f"## {section.id}. {section.title}", "",
-                  f"{tally.completed}/{tally.total} complete ({format_percent(tally.percent)})"
+                  f"{tally.completed}/{tally.total} complete ({tally_text(tally)})"
                   + (f", {tally.na} N/A" if tally.na else "")]
         for subsection in section.subsections:
             lines += ["", f"### {subsection.id} {subsection.title}", ""]
@@ -143,7 +143,7 @@ def render_record(evaluation: Evaluation, catalog: Catalog,
     lines += ["", "## Checklist Score", "",
               f"**Total Items:** {overall.total + overall.na} ({overall.na} N/A)  ",
               f"**Items Completed:** {overall.completed} / {overall.total}  ",
-              f"**Completion Percentage:** {format_percent(overall.percent)}", "",
+              f"**Completion Percentage:** {tally_text(overall)}", "",
               "**Risk Level:**", ""]
     for level in catalog.risk_levels:
         mark = "x" if level.level == evaluation.score.risk else " "

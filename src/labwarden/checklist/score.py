@@ -51,7 +51,14 @@ class Tally:
 
     @property
     def percent(self) -> float:
-        return 100.0 if self.total == 0 else 100.0 * self.completed / self.total
+        """Completed over applicable; 0 when nothing applies (never 100 %: an all-N/A
+        section or service shows as such, see `tally_text`)."""
+        return 0.0 if self.total == 0 else 100.0 * self.completed / self.total
+
+
+def tally_text(tally: Tally) -> str:
+    """How a tally's completion is shown: "84.9 %", or "all N/A" when nothing applies."""
+    return format_percent(tally.percent) if tally.total else "all N/A"
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,11 @@ def compute(catalog: Catalog, statuses: dict[str, Status]) -> Score:
     percent = overall.percent
     reasons: list[str] = []
     chosen = catalog.risk_levels[-1]
+    if overall.total == 0:     # nothing to judge is no evidence of low risk
+        return Score(overall=overall, sections=sections, risk=chosen.level,
+                     risk_text=chosen.text, reasons=[
+                         "no checklist item applies to this service: check its "
+                         "deployment_type and the checklist overlay"], incomplete=incomplete)
     for level in catalog.risk_levels:
         blocking = [s for s in level.requires_complete if incomplete.get(s)]
         if percent >= level.min_percent and not blocking:

@@ -286,13 +286,20 @@ def _proposal(specs: list, base: str) -> str:
     services: dict[str, dict] = {}
     for spec in specs:
         name = _unique(_service_name(spec.key), services)
+        # What only the operator knows (owner, purpose, criticality, data classification,
+        # whether they develop it) is left out, never guessed: a guessed criticality would
+        # answer checklist item 8.4.4 for them.
         services[name] = {"deployment_type": "docker", "deployment_date": dt.date.today(),
-                          "owner": "TODO", "purpose": "TODO", "criticality": "medium",
-                          "data_classification": "internal",
                           "compose": os.path.relpath(spec.directory, base),
                           "exposure": "internal"}
-    header = ("# Proposed by `labwarden init`: complete the owner, purpose, criticality and\n"
-              "# data classification of each service (the seed's Service Information).\n")
+    header = ("# Proposed by `labwarden init`. Left for you to add to each service (the seed's\n"
+              "# Service Information; labwarden does not guess them):\n"
+              "#   owner: NAME\n"
+              "#   purpose: what it is for\n"
+              "#   criticality: critical | high | medium | low\n"
+              "#   data_classification: public | internal | confidential | restricted\n"
+              "#   source: third_party | own    (own: you develop it; code-level items apply)\n"
+              "# Until then the checklist items they answer stay OPEN.\n")
     return header + yaml.safe_dump({"services": services}, sort_keys=False,
                                    allow_unicode=True, width=1 << 30)
 
@@ -348,7 +355,7 @@ def _checklist(args) -> int:
 
 
 def _checklist_text(evaluation, catalog, wanted) -> str:
-    from labwarden.checklist.score import format_percent
+    from labwarden.checklist.score import tally_text
 
     lines = [f"Checklist for {evaluation.service.name} "
              f"({evaluation.service.deployment_type}), {evaluation.evaluated}", ""]
@@ -359,9 +366,8 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
                  if wanted is None or results[i.id].status.value in wanted]
         if not shown:
             continue
-        done = (f"{tally.completed}/{tally.total} ({format_percent(tally.percent)})"
-                if tally.total else "all N/A")
-        lines.append(f"{section.id}. {section.title}  {done}")
+        lines.append(f"{section.id}. {section.title}  {tally.completed}/{tally.total} "
+                     f"({tally_text(tally)})")
         for result in shown:
             lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
                          f"{result.item.severity.name:<8} {result.item.text}")
@@ -375,7 +381,7 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
 
 
 def _score_lines(evaluation) -> list[str]:
-    from labwarden.checklist.score import format_percent
+    from labwarden.checklist.score import tally_text
 
     score = evaluation.score
     overall = score.overall
@@ -383,13 +389,13 @@ def _score_lines(evaluation) -> list[str]:
     for result in evaluation.items:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     return [f"Score: {overall.completed}/{overall.total} items complete "
-            f"({format_percent(overall.percent)}), {overall.na} N/A · "
+            f"({tally_text(overall)}), {overall.na} N/A · "
             + " · ".join(f"{k} {v}" for k, v in sorted(counts.items())),
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
 def _evaluation_json(evaluation, catalog) -> dict:
-    from labwarden.checklist.score import format_percent
+    from labwarden.checklist.score import tally_text
 
     score = evaluation.score
     # The exact percentage (never rounded across a band boundary) and the text shown for it.
@@ -399,10 +405,10 @@ def _evaluation_json(evaluation, catalog) -> dict:
         "catalogue": _catalogue_json(catalog),
         "score": {"total": score.overall.total, "completed": score.overall.completed,
                   "na": score.overall.na, "percent": score.overall.percent,
-                  "percent_text": format_percent(score.overall.percent),
+                  "percent_text": tally_text(score.overall),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
                                    "percent": t.percent,
-                                   "percent_text": format_percent(t.percent)}
+                                   "percent_text": tally_text(t)}
                                for k, t in score.sections.items()}},
         "risk": score.risk,
         "reasons": score.reasons,
