@@ -72,7 +72,7 @@ class _Kind:
 
     def problems(self, value, where: str, loc: Location | None) -> list[tuple[str, object]]:
         return [] if self.accepts(value) else [(f"`{where}` must be {self.label}, not "
-                                                f"{_described(value)}", loc)]
+                                                f"{described(value)}", loc)]
 
     def accepts(self, value) -> bool:
         return True
@@ -231,7 +231,7 @@ def _unknown_key(key: str, where: str, known) -> str:
     return f"unknown key `{where}`{hint}"
 
 
-def _described(value) -> str:
+def described(value) -> str:
     """What a wrong value is, by its type: the value itself may be long, or a secret."""
     if value is None:
         return "an empty value"

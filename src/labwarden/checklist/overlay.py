@@ -51,7 +51,7 @@ from typing import Any
 from labwarden.checklist import lab as lab_words
 from labwarden.checklist.catalog import (DEPLOYMENT_TYPES, SEVERITIES, Catalog, Item,
                                          OverlayRef, Section, Subsection, load_catalog)
-from labwarden.config import Config, ConfigError
+from labwarden.config import Config, ConfigError, described
 from labwarden.inventory import Inventory
 from labwarden.model import Location, Severity
 from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file
@@ -209,7 +209,7 @@ class _Reader:
         if value is None:
             return Map()
         if not isinstance(value, Map):
-            self.problem(f"`{what}` must be a mapping, not {_described(value)}",
+            self.problem(f"`{what}` must be a mapping, not {described(value)}",
                          parent.loc_of(key))
             return Map()
         return value
@@ -226,7 +226,7 @@ class _Reader:
              words: bool = False) -> str | None:
         """One line of text (placeholders filled when `words`), or None after a problem."""
         if value is None or isinstance(value, (Map, Seq, bool)):
-            self.problem(f"{where} must be text, not {_described(value)}", loc)
+            self.problem(f"{where} must be text, not {described(value)}", loc)
             return None
         text = " ".join(str(value).split())
         if not text:
@@ -398,18 +398,6 @@ class _Reader:
         elif len(set(kinds)) != len(kinds):
             self.problem(f"{where}: applies_to lists a deployment type twice", loc)
         return tuple(kinds)
-
-
-def _described(value: Any) -> str:
-    if value is None:
-        return "an empty value"
-    if isinstance(value, Map):
-        return "a mapping"
-    if isinstance(value, Seq):
-        return "a list"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "a number" if isinstance(value, (int, float)) else "text"
 
 
 # --- applying it -------------------------------------------------------------------------
