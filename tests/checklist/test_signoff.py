@@ -15,7 +15,6 @@ from labwarden.cli import main
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
-LEFT_OPEN = "7.2.1"      # a CRITICAL item nobody answers: n8n stays at High risk
 
 
 @pytest.fixture()
@@ -44,15 +43,21 @@ def gate(capsys, today: str = TODAY) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
+def first_open(items: list[dict], severity: str) -> str:
+    return next(i["id"] for i in items if i["status"] == "OPEN" and i["severity"] == severity
+                and i["id"] not in ("11.1.4", "11.2.1", "11.2.3"))
+
+
 @pytest.fixture()
 def high(lab: Path, capsys) -> Path:
-    """n8n with every OPEN item attested by jdoe but one CRITICAL item: High risk, where the
-    default policy deploys only with a security sign-off. Written as one file (attesting
-    ~150 items one command at a time is what the bulk attestation of issue 11 replaces)."""
+    """n8n with every OPEN item attested by jdoe but one CRITICAL item (`left_open`): High
+    risk, where the default policy deploys only with a security sign-off. Written as one
+    file: attesting each item by command is not what these tests are about."""
     items = checklist(capsys)["items"]
+    left_open = first_open(items, "CRITICAL")
     lines = ["# attested for the sign-off tests", "services:", "  n8n:", "    items:"]
     for item in items:
-        if item["status"] == "OPEN" and item["id"] != LEFT_OPEN:
+        if item["status"] == "OPEN" and item["id"] != left_open:
             lines.append(f'      "{item["id"]}": {{by: jdoe, date: 2026-11-20, note: checked}}')
     (lab / "attestations.yaml").write_text("\n".join(lines) + "\n")
     assert checklist(capsys)["risk"] == "High"
@@ -136,9 +141,13 @@ def test_a_worse_risk_level_voids_the_signoff(high, capsys) -> None:
     # A HIGH item unanswered, the CRITICAL one attested until the end of the year: Medium
     # risk, signed off.
     book = high / "attestations.yaml"
-    lines = [line for line in book.read_text().splitlines() if '"1.3.4"' not in line]
-    book.write_text("\n".join(lines) + f'\n      "{LEFT_OPEN}": {{by: jdoe, date: 2026-11-20, '
-                    "note: parameterized queries, expires: 2026-12-31}\n")
+    items = checklist(capsys)["items"]
+    high_item = next(i["id"] for i in items if i["severity"] == "HIGH"
+                     and i["status"] == "ATTESTED")
+    left_open = first_open(items, "CRITICAL")            # the one the fixture left open
+    lines = [line for line in book.read_text().splitlines() if f'"{high_item}"' not in line]
+    book.write_text("\n".join(lines) + f'\n      "{left_open}": {{by: jdoe, date: 2026-11-20, '
+                    "note: checked, expires: 2026-12-31}\n")
     assert checklist(capsys)["risk"] == "Medium"
     assert approve(capsys)[0] == 0
     assert gate(capsys)[0] == 0
