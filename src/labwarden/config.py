@@ -211,7 +211,8 @@ SCHEMA = _Table({
     "waivers": _ListOf(_Table({"rule": TEXT, "scope": WAIVER_SCOPE, "justification": TEXT,
                                "owner": TEXT, "expires": TEXT})),
     "records_dir": TEXT, "attestations": TEXT, "history": TEXT,
-    "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS}),
+    "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS,
+                    "single_operator": FLAG}),
     "remediation": _Table({"restart_minutes": _Named(
         _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),

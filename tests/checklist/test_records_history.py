@@ -155,11 +155,16 @@ def test_a_success_written_by_hand_against_the_gate_is_not_archived(lab, capsys)
 
 
 def evaluation_at(risk: str, signed: bool = False, deployment: Deployment | None = None):
+    from labwarden.checklist.signoff import bind
+
     record = ServiceRecord(deployment=deployment)
-    if signed:
-        record.approvals["security_reviewer"] = Approval("security_reviewer", "alice", TODAY)
     score = SimpleNamespace(risk=risk, overall=Tally(100, 80, 0), reasons=[], incomplete={})
-    return SimpleNamespace(score=score, record=record, service=SimpleNamespace(name="svc"))
+    found = SimpleNamespace(score=score, record=record, items=[], findings=[], evaluated=TODAY,
+                            service=SimpleNamespace(name="svc"))
+    if signed:        # bound to the (empty) state it approves: a current sign-off
+        record.approvals["security_reviewer"] = Approval("security_reviewer", "alice", TODAY,
+                                                          bind(found))
+    return found
 
 
 def test_record_follows_the_gate_policy_at_every_level() -> None:

@@ -120,21 +120,27 @@ def test_gate_policy_decisions() -> None:
     from labwarden.checklist.attest import Approval, ServiceRecord
     from labwarden.checklist.gate import GatePolicy, decide
     from labwarden.checklist.score import Score, Tally
+    from labwarden.checklist.signoff import bind
 
-    def evaluation(risk: str, signed: bool = False):
+    def evaluation(risk: str, signed: bool = False, bound: bool = True):
         record = ServiceRecord()
-        if signed:
-            record.approvals["security_reviewer"] = Approval("security_reviewer", "alice",
-                                                              TODAY)
         score = Score(Tally(100, 90, 0), {}, risk, risk)
-        return SimpleNamespace(score=score, record=record,
-                               service=SimpleNamespace(name="svc"))
+        found = SimpleNamespace(score=score, record=record, items=[], findings=[],
+                                evaluated=TODAY,
+                                service=SimpleNamespace(name="svc"))
+        if signed:
+            record.approvals["security_reviewer"] = Approval(
+                "security_reviewer", "alice", TODAY, bind(found) if bound else None)
+        return found
 
     policy = GatePolicy()
     assert decide(evaluation("Low"), policy).allowed
     assert decide(evaluation("Medium"), policy).allowed
     assert not decide(evaluation("High"), policy).allowed
     assert decide(evaluation("High", signed=True), policy).allowed
+    # An approval bound to no state (recorded before sign-offs were bound) never counts.
+    unbound = decide(evaluation("High", signed=True, bound=False), policy)
+    assert not unbound.allowed and "re-approve" in unbound.reasons[-1]
     assert not decide(evaluation("Unacceptable", signed=True), policy).allowed
     strict = GatePolicy(deploy=frozenset({"Low"}), with_signoff=frozenset({"Medium"}))
     assert not decide(evaluation("Medium"), strict).allowed

@@ -26,10 +26,14 @@ import difflib
 import io
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from labwarden.config import ConfigError
 from labwarden.model import Location
 from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file, parse_yaml
+
+if TYPE_CHECKING:
+    from labwarden.checklist.signoff import SignedState
 
 ROLES = ("service_owner", "security_reviewer", "infrastructure_owner")
 METHODS = ("manual", "ansible", "ci_cd")
@@ -56,6 +60,7 @@ class Approval:
     role: str
     name: str
     date: str
+    state: SignedState | None = None    # what it approved (checklist/signoff.py)
 
 
 @dataclass
@@ -141,10 +146,11 @@ class AttestationBook:
                                             "items"), _quoted(attestation.item_id), entry))
 
     def approve(self, service: str, approval: Approval) -> None:
+        entry = {"name": approval.name, "date": approval.date}
+        if approval.state is not None:
+            entry["state"] = _flow(approval.state.as_yaml())
         self._write(lambda doc: _put(_child(_child(_child(doc, "services"), service),
-                                            "approvals"),
-                                     approval.role, {"name": approval.name,
-                                                     "date": approval.date}))
+                                            "approvals"), approval.role, entry))
 
     def set_deployment(self, service: str, deployment: Deployment) -> None:
         entry = {k: v for k, v in vars(deployment).items() if v}
@@ -186,7 +192,7 @@ class AttestationBook:
 _TOP_KEYS = ("services",)
 _SERVICE_KEYS = ("items", "approvals", "deployment")
 _ITEM_KEYS = ("by", "date", "note", "evidence", "expires", "na")
-_APPROVAL_KEYS = ("name", "date")
+_APPROVAL_KEYS = ("name", "date", "state")
 _DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons", "override")
 
 
@@ -207,8 +213,15 @@ def _approval(role: str, entry, loc: Location | None) -> Approval:
     if not isinstance(entry, Map) or not entry.get("name"):
         raise ConfigError(f"approval {role!r} needs at least `name` (and `date`)", loc)
     _known_keys(entry, _APPROVAL_KEYS, f"approval {role!r}")
+    state = None
+    if entry.get("state") is not None:           # what it approved: checklist/signoff.py
+        from labwarden.checklist.signoff import STATE_KEYS, parse_state
+
+        where = f"the state of approval {role!r}"
+        _known_keys(_mapping(entry, "state"), STATE_KEYS, where)
+        state = parse_state(entry["state"], where, entry.loc_of("state"))
     return Approval(role, _text(entry, "name"), _date(entry.get("date"), entry.loc_of("date"),
-                                                      "date"))
+                                                      "date"), state)
 
 
 def _deployment(entry: Map) -> Deployment:
@@ -298,6 +311,23 @@ def _put(node, key: str, values: dict) -> None:
     if siblings and siblings[-1].fa.flow_style():
         entry.fa.set_flow_style()
     node[key] = entry
+
+
+def _flow(values: dict):
+    """A nested mapping written on its entry's line (`state: {risk: "High", failing: ["4.2.3"]}`),
+    text quoted: an item ID "10.1" or a fingerprint "012345670123" is never read back as a
+    number."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    entry = CommentedMap()
+    for key, value in values.items():
+        if isinstance(value, list):
+            value = CommentedSeq(DoubleQuotedScalarString(str(v)) for v in value)
+            value.fa.set_flow_style()
+        entry[key] = DoubleQuotedScalarString(value) if isinstance(value, str) else value
+    entry.fa.set_flow_style()
+    return entry
 
 
 def _quoted(item_id: str):

@@ -17,6 +17,7 @@ from labwarden.checklist.catalog import Catalog, FormField
 from labwarden.checklist.evaluate import Evaluation
 from labwarden.checklist.gate import GateDecision
 from labwarden.checklist.score import Status, tally_text
+from labwarden.checklist.signoff import record_note
 from labwarden.report.escape import (markdown_cell, markdown_cell_lines, markdown_code,
                                      markdown_paragraph, markdown_prose, markdown_text)
 
@@ -126,8 +127,11 @@ def render_record(evaluation: Evaluation, catalog: Catalog,
     for role in catalog.approvals:
         approval = evaluation.record.approvals.get(role.key)
         name, date = (approval.name, approval.date) if approval else ("", "")
+        # A sign-off that no longer holds, or one given on the approver's own word, says so.
+        note = record_note(evaluation, role.key)
+        signature = ("recorded" + (f"; {note}" if note else "")) if approval else ""
         lines.append(f"| {role.label} | {markdown_cell(name)} | {markdown_cell(date)} | "
-                     f"{'recorded' if approval else ''} |")
+                     f"{markdown_cell(signature)} |")
     lines += ["", "## Deployment Record", ""]
     for field in catalog.deployment_record:
         value = getattr(deployment, field.key, "") if deployment else ""

@@ -484,13 +484,23 @@ def cmd_approve(args) -> int:
 
 
 def _approve(args) -> int:
+    from labwarden.checklist import signoff
     from labwarden.checklist.attest import Approval
+    from labwarden.checklist.gate import load_policy
 
     context = _Context(args)
-    context.inventory.service(args.service)
-    date = _iso(args.date, "--date") if args.date else context.today.isoformat()
-    context.book().approve(args.service, Approval(args.role, args.name, date))
-    _out(f"{args.service}: {args.role} sign-off by {args.name} on {date} recorded")
+    policy = load_policy(context.config.raw)
+    date = signoff.approval_date(args.date, context.today)
+    # Bound to the state it approves: the gate says when that state is gone.
+    evaluation = context.evaluate(args.service, store=False)
+    approval = Approval(args.role, signoff.approver_name(args.name), date,
+                        signoff.bind(evaluation, args.role, policy.threshold))
+    lines, refused = signoff.approve_lines(approval, evaluation, policy.single_operator)
+    if refused:
+        sys.stderr.write(_terminal(lines) + "\n")
+        return EXIT_BLOCKED
+    context.book().approve(args.service, approval)
+    _out(_terminal(lines))
     return EXIT_OK
 
 
@@ -535,6 +545,8 @@ def _gate(args) -> int:
                          "risk": decision.risk, "percent": percent,
                          "percent_text": format_percent(percent), "reasons": decision.reasons,
                          "blocking_items": decision.blocking,
+                         "signoff": decision.signoff.as_json() if decision.signoff else
+                         {"status": "missing"},
                          "catalogue": _catalogue_json(context.catalog)}, indent=2))
     else:
         verdict = "GO" if decision.allowed else "NO-GO"
