@@ -26,6 +26,7 @@ from labwarden.checklist.attest import Attestation, ServiceRecord
 from labwarden.checklist.catalog import Catalog, Item
 from labwarden.checklist.evidence import ServiceEvidence, gather
 from labwarden.checklist.score import Score, Status, compute
+from labwarden.checklist.signoff import SIGNOFF_ITEMS
 from labwarden.inventory import InventoryService
 from labwarden.model import AuditResult, Finding, Rule, Severity
 from labwarden.rules.registry import all_rules
@@ -67,11 +68,11 @@ ALL_OF = {"3.3.6": ("labwarden.sources.live.tls:TlsFact",
           "9.2.4": ("labwarden.sources.live.tls:TlsFact",
                     "labwarden.sources.live.http:HttpFact")}
 
-# Final-review items the record itself answers: the audit's open findings by severity and
-# the recorded sign-offs (seed 11.1 and 11.2).
+# Final-review items the record itself answers: the audit's open findings by severity (seed
+# 11.1.1, 11.1.2).
 FINDINGS_ADDRESSED = {"11.1.1": Severity.CRITICAL, "11.1.2": Severity.HIGH}
-SIGNOFFS = {"11.1.4": "security_reviewer", "11.2.1": "infrastructure_owner",
-            "11.2.3": "service_owner"}
+# The recorded sign-offs answer their items (seed 11.1.4, 11.2.1, 11.2.3).
+SIGNOFFS = SIGNOFF_ITEMS
 # Items the inventory answers (seed 8.4: the asset inventory): the field and what it says.
 INVENTORY_FIELDS = {"8.4.3": ("owner", "owner"), "8.4.4": ("criticality", "criticality")}
 PLACEHOLDERS = {"", "todo", "tbd", "?", "unknown", "changeme"}
@@ -92,8 +93,31 @@ def evaluate(service: InventoryService, result: AuditResult, record: ServiceReco
     results = [_answer(item, service, evidence, rules_by_item.get(item.id, []), record, today)
                for item in catalog.items]
     score = compute(catalog, {r.item.id: r.status for r in results})
-    return Evaluation(service, results, score, record, evidence.findings, today.isoformat(),
-                      evidence)
+    evaluation = Evaluation(service, results, score, record, evidence.findings,
+                            today.isoformat(), evidence)
+    if _stale_signoff(evaluation):
+        evaluation.score = compute(catalog, {r.item.id: r.status for r in results})
+    return evaluation
+
+
+def _stale_signoff(evaluation: Evaluation) -> bool:
+    """The security sign-off (11.1.4) counts only while it holds for the state it approved
+    (checklist.signoff): one that no longer holds leaves the item OPEN, saying why. The
+    state leaves the sign-off items out, so judging it from this evaluation is sound."""
+    from labwarden.checklist.signoff import approval_is_current
+
+    approval = evaluation.record.approvals.get("security_reviewer")
+    if approval is None:
+        return False
+    current, why = approval_is_current(approval, evaluation)
+    if current:
+        return False
+    for position, result in enumerate(evaluation.items):
+        if result.item.id == "11.1.4":
+            evaluation.items[position] = ItemResult(
+                result.item, Status.OPEN, answered_by="person",
+                note=f"sign-off by {approval.name} on {approval.date} no longer holds: {why}")
+    return True
 
 
 def _answer(item: Item, service: InventoryService, evidence: ServiceEvidence,
