@@ -140,6 +140,7 @@ def _answer(item: Item, service: InventoryService, evidence: ServiceEvidence,
                                + ", ".join(sorted({f.id for f in active})))
     if failing:
         waiver = failing[0].suppression
+        assert waiver is not None            # a finding is waived when it has one
         return ItemResult(item, Status.ATTESTED, failing, rules=ids, answered_by="evidence",
                           note=f"findings accepted: {waiver.justification}"
                                + (f" ({waiver.owner}, until {waiver.expires})"
@@ -252,13 +253,14 @@ def _why_open(item: Item, proving: list[Rule], evidence: ServiceEvidence,
         return (f"examined, but the facts do not show it ({shown or 'not every kind'}): fix "
                 "it or attest why it holds", "evidence", ())
     if proving:
-        sources, absent = [], []
+        sources: list[str] = []       # not collected at all
+        absent: list[type] = []       # collected, but the service has none of these facts
         for kind in missing:
             source = source_of(kind)
-            name = source.name if source else kind.__name__
-            collected = source is not None and any(source_of(k) is source
-                                                   for k in evidence.examined)
-            (absent if collected else sources).append(name if not collected else kind)
+            if source is not None and any(source_of(k) is source for k in evidence.examined):
+                absent.append(kind)
+            else:
+                sources.append(source.name if source else kind.__name__)
         if not sources:      # the source ran; the service just has none of these facts
             names = ", ".join(_FACT_WORDS.get(k.__name__, k.__name__) for k in absent)
             return (f"examined, but the service has no {names} to show it: attest it",

@@ -12,6 +12,7 @@ Items whose evidence is the *presence* of something (a healthcheck, a memory lim
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from labwarden.rules.registry import _RULES, prover
 
@@ -25,8 +26,8 @@ def quiet(fact, settings, rule_ids: tuple[str, ...], item: str) -> bool:
     return True
 
 
-def by_silence(rule_id: str, *items: str, note: str | Callable[..., str],
-               complete: Callable[[object], bool], also: tuple[str, ...] = ()) -> None:
+def by_silence(rule_id: str, *items: str, note: str | Callable[[Any], str],
+               complete: Callable[[Any], bool], also: tuple[str, ...] = ()) -> None:
     """Register, for each of `items`, a prover that holds when the fact is complete and
     `rule_id` (and the rules in `also`, which must judge the same fact) report nothing
     about the item on it."""
@@ -42,13 +43,13 @@ def by_silence(rule_id: str, *items: str, note: str | Callable[..., str],
 
 # -- what "complete" means for each kind of fact ----------------------------------------
 
-def runnable(service) -> bool:
+def runnable(service: Any) -> bool:
     """A Compose service Compose could run as written (an `extends` fragment with neither
     image nor build is completed elsewhere: what it lacks is not this file's to answer)."""
     raw = service.raw
     return raw.get("image") is not None or raw.get("build") is not None
 
 
-def answered(fact) -> bool:
+def answered(fact: Any) -> bool:
     """A live fact whose probe got an answer (no error, not cut short)."""
     return getattr(fact, "error", None) is None and not getattr(fact, "partial", False)
