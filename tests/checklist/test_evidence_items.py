@@ -2,9 +2,10 @@
 holds (PASS), evidence that shows it does not (FAIL), and no evidence of its kind (OPEN).
 
 The cases live in tests/checklist/evidence/: Compose projects in compose.yaml (audited for
-real, facts kept, as `labwarden checklist` does), live facts in live.yaml (each source's
-facts.yaml format, judged by the same rules without a network). A new prover without its
-cases fails `test_every_proven_item_has_cases`.
+real, facts kept, as `labwarden checklist` does); facts in every other file (live.yaml for
+the live probes and hosts, one file per further source family), in each source's facts.yaml
+format, judged by the same rules without a network. A new prover without its cases fails
+`test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,20 @@ from labwarden.rules.registry import all_rules
 
 HERE = Path(__file__).parent / "evidence"
 COMPOSE = yaml.safe_load((HERE / "compose.yaml").read_text())
-LIVE = yaml.safe_load((HERE / "live.yaml").read_text())
-BASE = LIVE.pop("base")
+LOADERS: dict[str, str] = {}      # source -> the module whose facts_from_yaml reads it
+BASE: dict[str, dict] = {}        # source -> a complete, clean fact
+LIVE: dict[str, dict] = {}        # item -> its cases
+KIND: dict[str, str] = {}         # item -> the deployment type of the service judged
+for _path in sorted(HERE.glob("*.yaml")):
+    if _path.name != "compose.yaml":
+        _cases = yaml.safe_load(_path.read_text())
+        LOADERS.update(_cases.pop("loaders"))
+        BASE.update(_cases.pop("base"))
+        _kind = _cases.pop("deployment_type", "vm")
+        _twice = set(LIVE) & set(_cases)
+        assert not _twice, f"{_path.name}: items with cases in another file too: {_twice}"
+        LIVE.update(_cases)
+        KIND.update(dict.fromkeys(_cases, _kind))
 
 # A service with nothing wrong: each case changes one thing.
 BASELINE = {"image": "nginx:1.27.3", "user": "1000:1000", "read_only": True,
@@ -40,13 +53,7 @@ BASELINE = {"image": "nginx:1.27.3", "user": "1000:1000", "read_only": True,
                                                               "max-file": "3"}},
             "healthcheck": {"test": ["CMD", "true"]}}
 
-# Which module reads each source's facts.yaml entries, and the deployment type whose items
-# it answers (SSH and host items are about VMs and containers' hosts).
-LOADERS = {"tls": "labwarden.sources.live.tls", "http": "labwarden.sources.live.http",
-           "ssh": "labwarden.sources.live.ssh_wire", "sshd": "labwarden.sources.sshd_config",
-           "host": "labwarden.sources.live.host", "ports": "labwarden.sources.live.ports",
-           "creds": "labwarden.sources.live.creds"}
-TARGET = "snapshot:app"
+TARGET = "snapshot:app"     # every fact is taken as collected from the service's own host
 
 
 def test_every_proven_item_has_cases() -> None:
@@ -136,8 +143,8 @@ def _live_status(tmp_path: Path, item: str, sides: dict):
             runner.run(fact, fact.asset, result.findings, result.diagnostics)
             result.facts.append((TARGET, fact.asset, fact))
     conclude(result.findings, result.diagnostics, config, None)
-    service = InventoryService("app", Location("labwarden.yaml", 1), deployment_type="vm",
-                               host=Host("app-host", TARGET, "vm"))
+    service = InventoryService("app", Location("labwarden.yaml", 1),
+                               deployment_type=KIND[item], host=Host("app-host", TARGET, "vm"))
     evaluation = evaluate(service, result, ServiceRecord(), load_catalog(),
                           settings=config.settings)
     return evaluation.by_id()[item]
