@@ -9,7 +9,9 @@ live ones), and this module picks the service's share:
   project and its env files;
 - the facts of every target the service names (its URLs, its host's address in whatever
   form: `ssh://`, `local://`, `snapshot:`): host evidence reaches every service on the host
-  because it is matched by where it came from, never by the name a fact calls itself;
+  because it is matched by where it came from, never by the name a fact calls itself; a
+  fact about one of several tenants of a host (a container) says whose it is with a
+  `belongs_to(service)` method;
 - the findings on those facts;
 - the proofs: what each rule's provers (`rules.registry.prover`) say positively holds.
 
@@ -100,6 +102,8 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
                 seen_services.add(fact.name)
         elif origin not in targets:
             continue
+        elif not _belongs(fact, service):
+            continue
         evidence.facts.append(fact)
         evidence.assets.append(asset)
     evidence.missing_services = tuple(sorted(wanted - seen_services)) if directory else ()
@@ -110,6 +114,15 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
                                    "define: " + ", ".join(evidence.missing_services))
     _prove(evidence, settings)
     return evidence
+
+
+def _belongs(fact, service: InventoryService) -> bool:
+    """A fact from one of the service's targets is the service's, unless the fact says whose
+    it is: a container on a shared Docker host answers `belongs_to(service)` from its
+    Compose labels. Host-wide facts (sshd, firewall) have no such method: every service on
+    the host gets them."""
+    belongs_to = getattr(fact, "belongs_to", None)
+    return belongs_to is None or bool(belongs_to(service))
 
 
 def _findings(evidence: ServiceEvidence, findings: list[Finding]) -> list[Finding]:
