@@ -650,13 +650,8 @@ def _transport_glob(transport) -> Glob | None:
             base = os.path.join(root, pattern.lstrip("/"))
             return ["/" + os.path.relpath(p, root).lstrip("/") for p in globlib.glob(base)]
         return local_glob
-    if name == "snapshot" and getattr(transport, "directory", None):
-        files = os.path.join(transport.directory, "files")
-
-        def snapshot_glob(pattern: str) -> list[str]:
-            base = os.path.join(files, pattern.lstrip("/"))
-            return ["/" + os.path.relpath(p, files) for p in globlib.glob(base)]
-        return snapshot_glob
+    if name == "snapshot" and callable(getattr(transport, "list_files", None)):
+        return transport.list_files      # a directory or a tarball: it knows its files
     return None
 
 

@@ -29,9 +29,11 @@ from labwarden.sources.live.transport import (
     CommandResult,
     HostKeyError,
     LocalTransport,
+    SnapshotError,
     SnapshotTransport,
     SshTransport,
     Transport,
+    snapshot_name,
 )
 from labwarden.sources.sockets import Listener, parse_ss
 
@@ -128,6 +130,9 @@ class HostExposure:
 # --- collection ------------------------------------------------------------------------------
 
 def transport_for(target, options) -> Transport:
+    given = getattr(options, "transport", None)
+    if given is not None:           # `labwarden collect` records what the probes run
+        return given
     timeout = max(float(getattr(options, "timeout", 5.0)), 1.0)
     if target.scheme == "local":
         return LocalTransport(timeout=timeout * 2)
@@ -142,9 +147,14 @@ def transport_for(target, options) -> Transport:
     raise ValueError(f"no host transport for {target.scheme}://")
 
 
-def _name(target) -> str:
+def _name(target, options=None) -> str:
+    """The host's name in its assets: the inventory's name for it when the audit took it
+    from the inventory (`ProbeOptions.host_names`), else what the target says."""
+    named = (getattr(options, "host_names", None) or {}).get(target.raw)
+    if named:
+        return named
     if target.scheme == "snapshot":
-        return os.path.basename(os.path.normpath(target.path)) or target.path
+        return snapshot_name(target.path)
     if target.scheme == "local":
         return "local"
     return target.host
@@ -154,11 +164,11 @@ async def probe(target, options):
     """HostFacts for local://, snapshot:DIR, ssh:// (with options.ssh_key); plus the sshd
     configuration fact when `labwarden.sources.sshd_config` is available. Never raises."""
     location = target.location
-    facts = HostFacts(target.raw, _name(target), target.scheme)
-    if target.scheme == "snapshot" and not os.path.isdir(target.path):
-        return _failed(facts, "not-found", f"no snapshot directory {target.path}", location)
+    facts = HostFacts(target.raw, _name(target, options), target.scheme)
     try:
         transport = transport_for(target, options)
+    except SnapshotError as exc:
+        return _failed(facts, "not-found", str(exc), location)
     except ValueError as exc:
         return _failed(facts, "unsupported", str(exc), location)
     try:
@@ -295,8 +305,8 @@ async def _sshd_fact(transport: Transport, sshd: CommandResult, facts: HostFacts
         return None
     try:
         collector = getattr(sshd_config, "collect_sshd", None)
-        if collector is not None:
-            return await collector(transport, host=facts.name)
+        if collector is not None:     # `sshd -T` ran already: one run per host, not two
+            return await collector(transport, host=facts.name, sshd_T=sshd)
         parse = getattr(sshd_config, "parse_sshd_T", None)
         if parse is not None and sshd.ok:
             return parse(sshd.stdout, host=facts.name)

@@ -13,9 +13,10 @@ outputs saved earlier. Every transport accepts only the read-only commands of
 
 Files are read with `read_file` (SFTP over SSH), never with `cat`.
 
-Snapshot layout (`snapshot:DIR`): the outputs of the commands above, saved on the host by
-any means, one file per command; a file that is absent means "not collected" (an empty
-file means "the command printed nothing", e.g. no nftables rules)::
+Snapshot layout (`snapshot:DIR`, or `snapshot:HOST.tar.gz`, a tarball of it read in memory,
+never extracted): the outputs of the commands above, saved on the host by `labwarden
+collect` or any other means, one file per command; a file that is absent means "not
+collected" (an empty file means "the command printed nothing", e.g. no nftables rules)::
 
     DIR/ss.txt                   ss -tulpn
     DIR/iptables-save.txt        iptables-save
@@ -23,7 +24,9 @@ file means "the command printed nothing", e.g. no nftables rules)::
     DIR/nft.txt                  nft list ruleset
     DIR/nft-ruleset.json         nft -j list ruleset (read instead of nft.txt when present)
     DIR/sshd_T.txt               sshd -T
-    DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config, etc/hostname,
+    DIR/sshd_t.txt               sshd -t: what it printed, then `exit status N`
+    DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config (and the files its
+                                 Include lines name), etc/hostname,
                                  proc/net/{dev,route,fib_trie,if_inet6} (interfaces,
                                  default route, addresses), proc/sys/net/ipv4/ip_forward,
                                  proc/sys/net/ipv6/conf/all/disable_ipv6
@@ -34,6 +37,7 @@ directory to the auditing machine); a command that fails leaves no file behind::
     D=host-snapshot; mkdir -p "$D"; for c in "ss -tulpn:ss" "iptables-save:iptables-save" \
       "ip6tables-save:ip6tables-save" "nft list ruleset:nft" "sshd -T:sshd_T"; do \
       ${c%%:*} > "$D/${c##*:}.txt" 2>/dev/null || rm -f "$D/${c##*:}.txt"; done; \
+      { sshd -t 2>&1; echo "exit status $?"; } > "$D/sshd_t.txt"; \
       nft -j list ruleset > "$D/nft-ruleset.json" 2>/dev/null || rm -f "$D/nft-ruleset.json"; \
       for f in /etc/ssh/sshd_config /etc/hostname /proc/net/dev /proc/net/route \
       /proc/net/fib_trie /proc/net/if_inet6 /proc/sys/net/ipv4/ip_forward \
@@ -216,36 +220,162 @@ class LocalTransport(Transport):
         return out if process.returncode == 0 else None
 
 
+class SnapshotError(ValueError):
+    """A snapshot that cannot be read at all (no such directory, not a tarball)."""
+
+
+# A tarball is read into memory, never extracted: a snapshot fetched from a host that may
+# be compromised must not be able to write anywhere. These bound what it may cost.
+MAX_TARBALL = 64 << 20
+MAX_TAR_MEMBERS = 10_000
+TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def snapshot_name(path: str) -> str:
+    """The host a snapshot stands for, by default: its directory's or tarball's name."""
+    name = os.path.basename(os.path.normpath(path)) or path
+    for suffix in TARBALL_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
 class SnapshotTransport(Transport):
-    """Outputs saved in a directory (layout in the module docstring)."""
+    """Outputs saved in a directory, or in a tarball of that directory (`labwarden collect
+    --output HOST.tar.gz`; a single top-level folder in it is allowed). Layout in the
+    module docstring."""
 
     name = "snapshot"
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
              "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
-             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt"}
+             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt", "sshd -t": "sshd_t.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
         self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
+        self._members: dict[str, bytes] | None = None
+        if os.path.isfile(directory):
+            self._members = _tar_members(directory, self.skipped)
+        elif not os.path.isdir(directory):
+            raise SnapshotError(f"no snapshot directory or tarball {directory}")
 
-    def _read(self, path: str) -> bytes | None:
-        return _read_bounded(path, self.skipped)
-
-    async def run(self, argv: list[str]) -> CommandResult:
-        check_command(argv)
-        name = posixpath.basename(argv[0])
+    @staticmethod
+    def file_name(argv: list[str]) -> str | None:
+        """The snapshot file that holds the output of `argv` (None: none does)."""
+        name = posixpath.basename(argv[0]) if argv else ""
         if name == "nft" and argv[1:2] == ["-j"]:
             name = "nft -j"
         if name == "sshd" and argv[1:] == ["-t"]:
-            return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
-        data = self._read(os.path.join(self.directory, self.FILES[name]))
+            name = "sshd -t"
+        return SnapshotTransport.FILES.get(name)
+
+    def _read(self, relative: str) -> bytes | None:
+        if self._members is not None:
+            return self._members.get(relative)
+        return _read_bounded(os.path.join(self.directory, relative), self.skipped)
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        check_command(argv)
+        name = self.file_name(argv)
+        data = self._read(name) if name else None
         if data is None:
-            return CommandResult(NOT_FOUND, "", f"{self.FILES[name]}: not in the snapshot")
-        return CommandResult(0, data.decode("utf-8", "replace"), "")
+            return CommandResult(NOT_FOUND, "", f"{name}: not in the snapshot")
+        text = data.decode("utf-8", "replace")
+        if name == "sshd_t.txt":
+            return _sshd_t_result(text)
+        return CommandResult(0, text, "")
 
     async def read_file(self, path: str) -> bytes | None:
         relative = posixpath.normpath("/" + path).lstrip("/")
-        return self._read(os.path.join(self.directory, "files", relative))
+        return self._read(posixpath.join("files", relative))
+
+    def list_files(self, pattern: str) -> list[str]:
+        """The saved files (as paths on the host) that `pattern` matches: sshd's Include."""
+        pattern = posixpath.normpath("/" + pattern)
+        if self._members is None:
+            import glob as globlib
+
+            files = os.path.join(self.directory, "files")
+            return ["/" + os.path.relpath(p, files)
+                    for p in globlib.glob(os.path.join(files, pattern.lstrip("/")))]
+        import fnmatch
+
+        found = ["/" + name[len("files/"):] for name in self._members
+                 if name.startswith("files/")]
+        return sorted(p for p in found if fnmatch.fnmatchcase(p, pattern)
+                      and p.count("/") == pattern.count("/"))
+
+
+_EXIT_LINE = re.compile(r"^exit status (\d+)$")
+
+
+def _sshd_t_result(text: str) -> CommandResult:
+    """`sshd_t.txt`: what `sshd -t` printed, then `exit status N` on the last line."""
+    lines = text.rstrip("\n").splitlines()
+    match = _EXIT_LINE.match(lines[-1].strip()) if lines else None
+    if match is None:
+        return CommandResult(NOT_FOUND, "", "sshd_t.txt: no `exit status N` line")
+    return CommandResult(int(match.group(1)), "", "\n".join(lines[:-1]))
+
+
+def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
+    """The regular files of a snapshot tarball, by their path in the snapshot, each bounded
+    like a file of a snapshot directory; links, devices and names leaving the snapshot are
+    left out and listed in `skipped`."""
+    import io
+    import tarfile
+    import zlib
+
+    try:
+        data = read_regular(path, MAX_TARBALL)
+    except (NotRegularFile, FileTooLarge) as exc:
+        raise SnapshotError(f"snapshot {path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path}: {exc.strerror or exc}") from None
+    members: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            for count, member in enumerate(archive):
+                if count >= MAX_TAR_MEMBERS:
+                    skipped.append((path, f"more than {MAX_TAR_MEMBERS} members: the rest "
+                                    "not read"))
+                    break
+                name = member.name
+                while name.startswith("./"):
+                    name = name[2:]
+                name = posixpath.normpath(name or ".")
+                if member.isdir():
+                    continue
+                where = f"{path}:{member.name[:200]}"
+                if not member.isreg():
+                    skipped.append((where, "not a regular file"))
+                    continue
+                if name.startswith(("/", "../")) or name == "..":
+                    skipped.append((where, "names a place outside the snapshot"))
+                    continue
+                if member.size > MAX_FILE or total + member.size > MAX_TARBALL:
+                    skipped.append((where, "too large"))
+                    continue
+                handle = archive.extractfile(member)
+                content = handle.read(MAX_FILE + 1) if handle is not None else b""
+                total += len(content)
+                members[name] = content
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise SnapshotError(f"snapshot {path}: not a readable tarball "
+                            f"({type(exc).__name__})") from None
+    return _without_top_folder(members)
+
+
+def _without_top_folder(members: dict[str, bytes]) -> dict[str, bytes]:
+    """`tar czf web1.tar.gz web1/` puts everything under `web1/`: read it as the snapshot."""
+    tops = {name.split("/", 1)[0] for name in members}
+    if len(tops) != 1 or not all("/" in name for name in members):
+        return members
+    top = tops.pop()
+    if top == "files":
+        return members
+    return {name[len(top) + 1:]: data for name, data in members.items()}
 
 
 class HostKeyError(Exception):
