@@ -110,7 +110,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     checklist.register(commands)
     remediation.register(commands)
     fix.register(commands)
+    from labwarden.commands import collect as collect_command
     from labwarden.commands import scripts as scripts_command
+
+    collect_command.register(commands)
 
     scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
                                   "scripts (bash -n, ShellCheck, SCR rules)")
