@@ -378,6 +378,17 @@ def _without_top_folder(members: dict[str, bytes]) -> dict[str, bytes]:
     return {name[len(top) + 1:]: data for name, data in members.items()}
 
 
+def _asyncssh():
+    """asyncssh, imported without cryptography's DSA deprecation warnings: its import
+    prints five of them on stderr, once per run, about a key type labwarden never uses."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DSA is deprecated")
+        import asyncssh
+    return asyncssh
+
+
 class HostKeyError(Exception):
     """The host's key could not be verified (unknown host, or a changed key)."""
 
@@ -409,7 +420,7 @@ class SshTransport(Transport):
         return self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
 
     async def connect(self) -> None:
-        import asyncssh
+        asyncssh = _asyncssh()
 
         path = self._known_hosts_path()
         if os.path.exists(path):
