@@ -48,7 +48,7 @@ _PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 def secret_reason(path: str) -> str | None:
     """Why `path` must not be read into a snapshot, or None."""
-    normal = posixpath.normpath("/" + path)
+    normal = posixpath.normpath("/" + path.lstrip("/"))   # ("//x" stays "//x" in POSIX)
     if normal.startswith(_SECRET_PREFIXES) or normal in ("/etc/shadow", "/etc/gshadow"):
         return "where secrets are kept"
     if _PROC_PER_PROCESS.match(normal):
@@ -69,8 +69,8 @@ class RecordingTransport(LocalTransport):
     """This machine, keeping each command's output under its snapshot file name and each
     file read under `files/<path>`."""
 
-    def __init__(self, timeout: float = 20.0):
-        super().__init__(timeout=timeout)
+    def __init__(self, timeout: float = 20.0, root: str = "/"):
+        super().__init__(timeout=timeout, root=root)
         self.snapshot = Snapshot()
 
     async def run(self, argv: list[str]) -> CommandResult:

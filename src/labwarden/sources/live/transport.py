@@ -291,7 +291,7 @@ class SnapshotTransport(Transport):
 
     def list_files(self, pattern: str) -> list[str]:
         """The saved files (as paths on the host) that `pattern` matches: sshd's Include."""
-        pattern = posixpath.normpath("/" + pattern)
+        pattern = posixpath.normpath("/" + pattern.lstrip("/"))
         if self._members is None:
             import glob as globlib
 
