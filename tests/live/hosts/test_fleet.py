@@ -122,7 +122,7 @@ win1 ansible_connection=winrm
 """)
     code, report, stderr = audit(
         config, "--hosts", "--ssh-key", sshd_server.key, "--ssh-known-hosts",
-        sshd_server.known_hosts, "--ssh-accept-unknown-host", "--timeout", "1",
+        sshd_server.known_hosts, "--ssh-accept-unknown-host", "--timeout", "3",
         "--host-timeout", "8", "--jobs", "3")
     assert code == 2, stderr                    # some hosts were not checked
     assets = {f["asset"] for f in report["findings"]}
@@ -271,3 +271,23 @@ closed ansible_host=127.0.0.1 ansible_port={tcp_ports.closed}
     assert "collecting" not in piped.stderr and "\x1b[" not in piped.stderr
     assert piped.stderr.startswith("labwarden: not checked:")
 
+
+
+def test_a_host_s_commands_and_reads_at_once_stay_within_max_sessions(sshd_server):
+    """The host probe sends every command and file read at once; OpenSSH refuses more than
+    MaxSessions (10) open sessions per connection. Twelve commands and twenty reads all
+    succeed: commands queue for a channel, reads share one SFTP session."""
+    from labwarden.sources.live.transport import SshTransport
+
+    async def everything():
+        transport = SshTransport("127.0.0.1", sshd_server.port, "root", key_path=sshd_server.key,
+                                 known_hosts=sshd_server.known_hosts, timeout=20)
+        async with transport:
+            await transport.connect()
+            return await asyncio.gather(
+                *(transport.run(["ss", "-tulpn"]) for _ in range(12)),
+                *(transport.read_file("/proc/net/dev") for _ in range(20)))
+
+    found = asyncio.run(everything())
+    assert [r.rc for r in found[:12]] == [0] * 12
+    assert all(data and b"lo:" in data for data in found[12:])

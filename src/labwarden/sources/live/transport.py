@@ -126,6 +126,9 @@ def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
         return None
 
 
+# Commands in flight on one SSH connection (see SshTransport).
+MAX_CHANNELS = 6
+
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
 NOT_FOUND = 127
 TIMED_OUT = 124
@@ -415,6 +418,11 @@ class SshTransport(Transport):
         self.sudo = sudo
         self._conn = None
         self._sftp = None
+        # Commands run on channels of one connection at once; OpenSSH refuses more than
+        # MaxSessions (10 by default) open at a time: the commands, plus one SFTP session
+        # that every file read shares, stay under it.
+        self._channels = asyncio.Semaphore(MAX_CHANNELS)
+        self._sftp_lock = asyncio.Lock()
 
     def _known_hosts_path(self) -> str:
         return self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
@@ -450,12 +458,18 @@ class SshTransport(Transport):
             await self.connect()
         command = shlex.join((["sudo", "-n"] if self.sudo else []) + argv)
         command = f"PATH=\"$PATH:{_EXTRA_PATH}\" LC_ALL=C {command}"
+        asyncssh = _asyncssh()
         try:
-            result = await asyncio.wait_for(self._conn.run(command, check=False, stdin=None),
-                                            self.timeout)
+            async with self._channels:
+                result = await asyncio.wait_for(
+                    self._conn.run(command, check=False, stdin=None), self.timeout)
         except TimeoutError:
             return CommandResult(TIMED_OUT, "", f"{argv[0]}: no answer within "
                                  f"{self.timeout:g} s")
+        except asyncssh.ChannelOpenError as exc:
+            # A host with a lower MaxSessions: the command was not run, and says so.
+            return CommandResult(NOT_FOUND, "", f"{argv[0]}: the host refused a session "
+                                 f"({exc.reason or 'MaxSessions'})")
         rc = result.exit_status if result.exit_status is not None else 255
         return CommandResult(rc, _text(result.stdout), _text(result.stderr))
 
@@ -465,9 +479,10 @@ class SshTransport(Transport):
         if self._conn is None:
             await self.connect()
         try:
-            if self._sftp is None:
-                self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
-                                                    self.timeout)
+            async with self._sftp_lock:      # one SFTP session for every read, not one each
+                if self._sftp is None:
+                    self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                        self.timeout)
 
             async def read() -> bytes:
                 chunks, size = [], 0
