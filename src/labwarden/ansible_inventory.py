@@ -344,7 +344,7 @@ def _read_json_text(builder: _Builder, text: str, path: str) -> None:
         raise AnsibleInventoryError(f"not JSON: {exc}", loc) from None
     if not isinstance(data, dict):
         raise AnsibleInventoryError("inventory JSON must be an object of groups", loc)
-    meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+    meta: dict = data["_meta"] if isinstance(data.get("_meta"), dict) else {}
     for name, body in data.items():
         if name == "_meta":
             continue
@@ -362,7 +362,7 @@ def _read_json_text(builder: _Builder, text: str, path: str) -> None:
             builder.add_child(name, str(child), loc)
         if isinstance(body.get("vars"), dict):
             builder.groups[name].vars.update({k: (v, loc) for k, v in body["vars"].items()})
-    hostvars = meta.get("hostvars") if isinstance(meta.get("hostvars"), dict) else {}
+    hostvars: dict = meta["hostvars"] if isinstance(meta.get("hostvars"), dict) else {}
     for name, variables in hostvars.items():
         if name not in builder.hosts:
             builder.host(name, "ungrouped", loc)
@@ -513,8 +513,8 @@ def _finish(builder: _Builder, sources: tuple[str, ...]) -> AnsibleInventory:
             group.vars.get("ansible_group_priority")
         if priority is not None:
             try:
-                group.priority = int(priority[0])
-            except (TypeError, ValueError):
+                group.priority = int(str(priority[0]))
+            except ValueError:
                 raise AnsibleInventoryError(f"group {name!r}: ansible_group_priority must "
                                             "be a number", priority[1]) from None
     parents: dict[str, set[str]] = {name: set() for name in groups}
@@ -534,16 +534,16 @@ def _finish(builder: _Builder, sources: tuple[str, ...]) -> AnsibleInventory:
         # A host in a real group is not `ungrouped`, whatever section first named it.
         if len(every - {"all", "ungrouped"}) > 0:
             every.discard("ungrouped")
-        for group in every:
-            members[group].add(host.name)
+        for member_of in every:
+            members[member_of].add(host.name)
         members["all"].add(host.name)
         ordered = sorted(every | {"all"}, key=lambda g: (depth[g], groups[g].priority, g))
         merged: dict[str, Var] = {}
-        for group in ordered:
-            merged.update(groups[group].vars)
+        for name in ordered:
+            merged.update(groups[name].vars)
         # group_vars/ files weigh more than any inventory file's group variables; all first
-        for group in ordered:
-            merged.update(groups[group].file_vars)
+        for name in ordered:
+            merged.update(groups[name].file_vars)
         merged.update(host.vars)
         merged.update(host.file_vars)
         address, note = _address(host.name, merged, host.location)

@@ -246,7 +246,7 @@ def _probe_options(args, names: dict[str, str] | None = None, count: int = 0):
     from labwarden.audit.progress import for_terminal
     from labwarden.sources.live.collect import DEFAULT_SCAN_PORTS, ProbeOptions
 
-    ports = DEFAULT_SCAN_PORTS
+    ports: tuple[int, ...] = DEFAULT_SCAN_PORTS
     if args.ports:
         try:
             ports = tuple(int(p) for p in args.ports.split(",") if p.strip())

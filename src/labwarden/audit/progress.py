@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 
 def for_terminal(total: int):
@@ -29,8 +30,8 @@ class Progress:
     """`start(total)`, `done(label, failed)` per target, `stop()` (see ProbeOptions)."""
 
     def __init__(self) -> None:
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
+        self._task: Any = None
         self._failed = 0
 
     def start(self, total: int) -> None:

@@ -206,10 +206,10 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
     connect = getattr(transport, "connect", None)
     if callable(connect):
         await connect()
-    gathered = await asyncio.gather(*(transport.run(argv) for argv in commands),
-                                    *(transport.read_file(path) for path in files))
-    results: list[CommandResult] = list(gathered[:len(commands)])
-    by_file = dict(zip(files, gathered[len(commands):]))
+    results, contents = await asyncio.gather(
+        asyncio.gather(*(transport.run(argv) for argv in commands)),
+        asyncio.gather(*(transport.read_file(path) for path in files)))
+    by_file = dict(zip(files, contents))
 
     ss, iptables, ip6tables, nft, nft_json, sshd, sshd_t = results
     if ss.ok:

@@ -134,6 +134,8 @@ async def take(timeout: float = 20.0) -> Snapshot:
     options.transport = transport
     target = parse_target("local://")
     for source in probes_for("local", options):
+        if source.probe is None:
+            continue
         module = import_module(source.probe)
         await module.probe(target, options)
     return transport.snapshot
