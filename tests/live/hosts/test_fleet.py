@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,14 @@ LABWARDEN = [sys.executable, "-m", "labwarden"]
 
 class SilentHosts:
     """Loopback listeners that accept connections and never say a word (a host whose sshd
-    hangs), counting how many connections are open at once across all of them."""
+    hangs) until `released`, counting the connections they accepted."""
 
     def __init__(self, count: int):
         self.sockets = []
-        self.open = 0
-        self.most_open = 0
         self.accepted = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.released = threading.Event()     # set: hang up on every client
         for _ in range(count):
             listener = socket.socket()
             listener.bind(("127.0.0.1", 0))
@@ -58,14 +58,12 @@ class SilentHosts:
                 continue
             with self.lock:
                 self.accepted += 1
-                self.open += 1
-                self.most_open = max(self.most_open, self.open)
             threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
 
     def _hold(self, conn: socket.socket) -> None:
         conn.settimeout(0.2)
         with conn:
-            while not self.stop.is_set():
+            while not (self.stop.is_set() or self.released.is_set()):
                 try:
                     if not conn.recv(4096):
                         break                # the client gave up and closed
@@ -73,8 +71,6 @@ class SilentHosts:
                     continue
                 except OSError:
                     break
-        with self.lock:
-            self.open -= 1
 
     def close(self) -> None:
         self.stop.set()
@@ -141,15 +137,33 @@ win1 ansible_connection=winrm
     assert not any(d["message"].startswith(("good:", "here:")) for d in errors)
 
 
+def wait_for(condition, what: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
 def test_jobs_bounds_the_hosts_collected_at_once(silent_hosts):
-    """Four hosts that hang: with two jobs, never more than two of them are being probed at
-    once, and all four are tried."""
+    """Four hosts that hang until the test lets them go: with two jobs, the third and
+    fourth are not tried while the first two hang, and are once they hang up."""
     targets = [parse_target(f"ssh://root@127.0.0.1:{port}") for port in silent_hosts.ports]
     names = {t.raw: f"hung{i}" for i, t in enumerate(targets)}
-    options = ProbeOptions(timeout=0.5, host_jobs=2, host_names=names)
-    facts, diagnostics = asyncio.run(collect(targets, options))
+    options = ProbeOptions(timeout=60, host_jobs=2, host_names=names)
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(asyncio.run(collect(targets,
+                                                                             options))))
+    worker.start()
+    try:
+        wait_for(lambda: silent_hosts.accepted >= 2, "the first two hosts")
+        time.sleep(0.5)              # time for a third, had the bound not held it back
+        assert silent_hosts.accepted == 2
+    finally:
+        silent_hosts.released.set()
+        worker.join(60)
     assert silent_hosts.accepted == 4
-    assert silent_hosts.most_open == 2
+    facts, diagnostics = done[0]
     assert sorted(d.message.split(":")[0] for d in diagnostics if d.level == "error") == \
         ["hung0", "hung1", "hung2", "hung3"]
 
