@@ -96,7 +96,7 @@ class Container:
     port_bindings: tuple[PortBinding, ...] = ()  # asked for (HostConfig.PortBindings)
     restart_policy: str = ""                     # "" | no | always | unless-stopped | on-failure
     restart_count: int = 0
-    state: str = ""                              # created | running | restarting | exited | paused | dead
+    state: str = ""             # created, running, restarting, exited, paused, dead
     exit_code: int = 0
     oom_killed: bool = False
     health: str | None = None                    # starting | healthy | unhealthy; None: no check
@@ -521,7 +521,9 @@ def facts_from_yaml(path: str) -> list:
         target = str(item.get("target", "snapshot:app-host"))
         engine = str(item.get("engine", "app-host"))
         if kind == "engine":
-            facts.append(DockerEngine(target, engine, "snapshot",
+            address = str(item.get("address", ""))
+            facts.append(DockerEngine(target, engine, "api" if address else "snapshot",
+                                      address=address,
                                       containers=int(item.get("containers", 0)),
                                       error=item.get("error"), origin=where))
         elif kind == "deployment":
