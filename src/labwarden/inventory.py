@@ -17,6 +17,8 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
 
 
 @dataclass
@@ -109,7 +112,8 @@ def load_inventory(config: Config) -> Inventory:
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
         inventory.hosts[name] = Host(name, None if spec.get("address") is None
-                                     else str(spec["address"]), kind)
+                                     else str(spec["address"]), kind,
+                                     _docker_address(spec))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -148,6 +152,26 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.engine import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
 
 
 def _list(spec: Map, key: str) -> list:

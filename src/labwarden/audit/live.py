@@ -26,6 +26,8 @@ def inventory_targets(inventory) -> list[str]:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
+        if service.host is not None and getattr(service.host, "docker", None):
+            seen.setdefault(service.host.docker, None)
     return list(seen)
 
 

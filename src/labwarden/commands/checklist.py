@@ -187,6 +187,9 @@ class _Context:
         address = service.host.address if service.host is not None else None
         if address and (live or address.startswith(("snapshot:", "local:"))):
             texts.append(address)
+        docker = getattr(service.host, "docker", None) if service.host is not None else None
+        if docker and (live or _local_engine(docker)):
+            texts.append(docker)
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
@@ -217,6 +220,16 @@ class _Context:
             store.record(mine, service=evaluation.service.name, score=overall.percent,
                          risk=evaluation.score.risk, items_total=overall.total,
                          items_completed=overall.completed)
+
+
+def _local_engine(address: str) -> bool:
+    """A Docker Engine on a unix socket of this machine: read without --live (no traffic)."""
+    from labwarden.sources.docker.engine import engine_url
+
+    try:
+        return engine_url(address).startswith("unix://")
+    except ValueError:
+        return True              # parse_targets reports it, with the service's name
 
 
 def _run(handler, args) -> int:

@@ -34,11 +34,13 @@ def inspected(container: Container) -> bool:
     return container.error is None
 
 
-def _recreate(container: Container) -> str:
-    if container.project:
-        return (f"change the service `{container.service}` in its Compose file, then "
-                f"`docker compose -p {container.project} up -d {container.service}`")
-    return f"recreate `{container.name}` without it (docker rm -f, then run it again)"
+def _recreate(container: Container, change: str) -> str:
+    """The fix: what to change, and how to recreate the container with the change."""
+    if container.project and container.service:
+        return (f"{change} in the Compose service `{container.service}`, then `docker compose "
+                f"-p {container.project} up -d --force-recreate {container.service}`")
+    return (f"{change}, then recreate `{container.name}` (`docker rm -f {container.name}` and "
+            "run it again, better from a Compose file)")
 
 
 # --- DKR001 -------------------------------------------------------------------------------
@@ -69,7 +71,8 @@ def running_privileged(container: Container, settings):
         yield Hit(f"{container.name} runs privileged ({container.state}): every "
                   "capability, every host device, no seccomp or AppArmor confinement",
                   container.location, resource="privileged", evidence="HostConfig.Privileged: "
-                  "true", fix=_recreate(container))
+                  "true", fix=_recreate(container, "remove `privileged: true` "
+                                         "(`--privileged`)"))
 
 
 by_silence("DKR001", "4.2.3", complete=inspected, note="the running container is not "
@@ -114,7 +117,8 @@ def running_dangerous_capability(container: Container, settings):
                 severity, why = risk.with_host[1], f"{why}; {risk.with_host[2]}"
         yield Hit(f"{container.name} runs with {name}: {why}", container.location,
                   resource=f"cap:{name}", evidence=f"HostConfig.CapAdd: {name}",
-                  severity=severity, fix=_recreate(container))
+                  severity=severity,
+                  fix=_recreate(container, f"remove {name} from `cap_add` (`--cap-add`)"))
 
 
 @prover("DKR002", "4.2.4")
@@ -159,7 +163,8 @@ def running_socket_mounted(container: Container, settings):
                       evidence=f"bind {mount.source} -> {mount.destination}"
                                + (" (ro)" if mount.read_only else ""),
                       fix="mount a docker-socket-proxy's endpoint instead, allowing only the "
-                          "API sections the service reads; then " + _recreate(container))
+                          "API sections the service reads: " + _recreate(
+                              container, f"replace the mount of {mount.source}"))
 
 
 by_silence("DKR003", "4.3.3", complete=inspected, note="no engine socket mounted in the "
@@ -204,7 +209,7 @@ def running_sensitive_host_path(container: Container, settings):
                                                                    else ""),
                       severity=Severity.HIGH if mount.read_only else Severity.CRITICAL,
                       checklist=("4.3.1",) if mount.read_only else ("4.3.1", "4.3.5"),
-                      fix=_recreate(container))
+                      fix=_recreate(container, "mount only the directories it needs"))
             continue
         found = sensitivity(mount.source)
         if found is None:
@@ -219,7 +224,8 @@ def running_sensitive_host_path(container: Container, settings):
                   evidence=f"bind {mount.source} -> {mount.destination}"
                            + (" (ro)" if mount.read_only else ""), severity=severity,
                   checklist=("4.3.2",) if mount.read_only else ("4.3.2", "4.3.5"),
-                  fix=_recreate(container))
+                  fix=_recreate(container, f"remove the mount of {mount.source} (or make it "
+                                           "`:ro` and narrower)"))
 
 
 def _bind_note(container: Container) -> str:
@@ -283,11 +289,14 @@ def running_host_namespace(container: Container, settings):
             yield Hit(f"{container.name} shares the host's {label} namespace: {why}",
                       container.location, resource=f"namespace:{label.lower()}",
                       evidence=f"HostConfig.{_FIELDS[attribute]}: host", severity=severity,
-                      checklist=(item,), fix=_recreate(container))
+                      checklist=(item,),
+                      fix=_recreate(container, f"remove `{_COMPOSE_KEYS[attribute]}: host`"))
 
 
 _FIELDS = {"network_mode": "NetworkMode", "pid_mode": "PidMode", "ipc_mode": "IpcMode",
            "uts_mode": "UTSMode", "userns_mode": "UsernsMode"}
+_COMPOSE_KEYS = {"network_mode": "network_mode", "pid_mode": "pid", "ipc_mode": "ipc",
+                 "uts_mode": "uts", "userns_mode": "userns_mode"}
 by_silence("DKR005", "3.5.4", complete=inspected, note=lambda c: "runs on the network "
            f"{c.network_mode or 'default'}, not the host's")
 
@@ -332,8 +341,7 @@ def running_as_root(container: Container, settings):
     shown = container.user or "(none: root)"
     yield Hit(f"{container.name} runs as root (user {shown})", container.location,
               resource="user", evidence=f"Config.User: {container.user or '(empty)'}",
-              fix='set `user: "1000:1000"` (the owner of its data) in its Compose service, '
-                  "then " + _recreate(container))
+              fix=_recreate(container, 'set `user: "1000:1000"` (the owner of its data)'))
 
 
 @prover("DKR006", "4.2.1")
@@ -411,8 +419,8 @@ def running_port_on_all_interfaces(container: Container, settings):
                            f"{binding.host_port or '(random)'} -> {binding.port}/"
                            f"{binding.protocol}", severity=severity,
                   checklist=("3.1.1", item) if item != "3.1.1" else ("3.1.1",),
-                  fix=f"publish it as `127.0.0.1:{binding.host_port or ''}:{binding.port}` "
-                      "(or not at all), then " + _recreate(container))
+                  fix=_recreate(container, "publish it as `127.0.0.1:"
+                                f"{binding.host_port or ''}:{binding.port}` (or not at all)"))
 
 
 # --- DKR008 -------------------------------------------------------------------------------
@@ -510,7 +518,8 @@ def running_security_profile_disabled(container: Container, settings):
                 (key == "label" and value in ("disable", "type:unconfined_t")):
             yield Hit(f"{container.name} runs with {entry}: its {key} confinement is off",
                       container.location, resource=f"security_opt:{key}",
-                      evidence=f"HostConfig.SecurityOpt: {entry}", fix=_recreate(container))
+                      evidence=f"HostConfig.SecurityOpt: {entry}",
+                      fix=_recreate(container, f"remove `{entry}` from `security_opt`"))
 
 
 @prover("DKR009", "4.2.5")
@@ -593,8 +602,8 @@ def running_without_healthcheck(container: Container, settings):
                      " (none in its image, none set)"), container.location,
                   resource="healthcheck", evidence="Config.Healthcheck: "
                   + ("NONE" if container.healthcheck else "null"),
-                  fix="add a `healthcheck:` with a command the image has, then "
-                      + _recreate(container))
+                  fix=_recreate(container, "add a `healthcheck:` with a command the image "
+                                           "has"))
 
 
 @prover("DKR011", "10.1.1")
@@ -620,10 +629,11 @@ def _secret_keys(container: Container) -> list[str]:
       impact=Impact("service", (1, 5)))
 def secret_in_container_environment(container: Container, settings):
     """Reports a secret-named variable (`*_PASSWORD`, `*_TOKEN`, `*_SECRET`, API keys) in a
-    container's environment, by its name only: labwarden never reads the value. It fails
-    checklist 2.1.2 when the image can read the secret from a file instead
-    (`POSTGRES_PASSWORD_FILE`…); otherwise it is reported at LOW, as what `docker inspect`
-    shows to anyone with the socket.
+    container's environment, by its name only: labwarden never reads the value. Keys the
+    image's own ENV sets are not the operator's secrets. MEDIUM when the image can read the
+    secret from a file instead (`POSTGRES_PASSWORD_FILE`…), LOW when it cannot; either way
+    checklist 2.1.2 does not hold: the secret is what `docker inspect` shows (waive it with
+    the reason when the image offers no other way).
 
     Why it matters:
     A container's environment is shown by `docker inspect` to everything with access to the
@@ -649,7 +659,6 @@ def secret_in_container_environment(container: Container, settings):
                                       if variant else ""), container.location,
                   resource=f"env:{key}", evidence=f"Config.Env has {key} (value not read)",
                   severity=None if variant else Severity.LOW,
-                  checklist=None if variant else (),
                   fix=f"a Compose `secrets:` entry and `{variant or key + '_FILE'}="
                       f"/run/secrets/{key.lower()}`" + ("" if variant else
                                                          " if the image supports it"))

@@ -109,13 +109,13 @@ SOURCES: tuple[Source, ...] = (
            schemes=("https", "http", "tcp"),
            requires=(("*", "check_default_credentials"),), fixtures="facts",
            hint="`--live --check-default-credentials` against the service"),
-    Source("docker", "Docker Engine: the running containers",
+    Source("docker", "Running containers (Docker Engine)",
            facts=(f"{_DOCKER}:Container", f"{_DOCKER}:Deployment", f"{_DOCKER}:DockerEngine"),
            rules=("docker",), evidence=("docker",), probe="labwarden.sources.live.docker",
            schemes=("docker", "local", "ssh", "snapshot"), requires=(("ssh", "ssh_key"),),
            fixtures="facts",
-           hint="the service's host with an `address:` (snapshot: with docker-inspect.json, "
-                "local://, ssh:// with --ssh-key) or a `docker:` engine address"),
+           hint="the host's `address:` (local://, ssh:// with --ssh-key, snapshot: with "
+                "docker-inspect.json) or its `docker:` engine"),
 )
 
 AREAS: tuple[Area, ...] = (
