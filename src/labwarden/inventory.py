@@ -165,7 +165,7 @@ def _docker_address(spec: Map) -> str | None:
         raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
                           f"docker.sock, docker+tcp://host:port), not {text!r}",
                           spec.loc_of("docker"))
-    from labwarden.sources.docker.engine import engine_url
+    from labwarden.sources.docker.address import engine_url
 
     try:
         engine_url(text, environ={})

@@ -224,7 +224,7 @@ class _Context:
 
 def _local_engine(address: str) -> bool:
     """A Docker Engine on a unix socket of this machine: read without --live (no traffic)."""
-    from labwarden.sources.docker.engine import engine_url
+    from labwarden.sources.docker.address import engine_url
 
     try:
         return engine_url(address).startswith("unix://")

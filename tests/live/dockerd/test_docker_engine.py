@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from labwarden.sources.docker.engine import engine_url
+from labwarden.sources.docker.address import engine_url
 from labwarden.sources.docker.fact import Container, DockerEngine
 from labwarden.sources.live.collect import ProbeOptions
 from labwarden.sources.live.targets import parse_target

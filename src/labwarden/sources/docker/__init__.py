@@ -10,8 +10,10 @@ host transport, or a snapshot of it) and pairs it with the audited Compose files
             for rule fixtures. Environment values never enter a fact: only the keys.
 - `engine`  collection: the Engine API over a unix socket or TCP (plain httpx), `docker`
             commands over a host transport (`local://`, `ssh://`), or `snapshot:DIR`.
+- `intent`  what a Compose service's file asks the engine for, in the engine's terms;
 - `drift`   the pairing: which containers each Compose service runs as, and what differs
-            from its file.
+            from its file;
+- `address` where an engine's API is (`docker+unix://`, `docker+tcp://`, `docker:`).
 
 The probe entry for targets is `labwarden.sources.live.docker` (the live collector loads
 probes from that package).

@@ -16,11 +16,11 @@ parse time, and never reaches a rule, a report or the history:
 from __future__ import annotations
 
 import os
-import posixpath
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from labwarden.model import Location
+from labwarden.sources.docker.intent import Intent, intent_from_mapping
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
@@ -237,55 +237,6 @@ class DockerEngine:
 
 
 # --- a Compose service paired with its containers --------------------------------------
-
-@dataclass(slots=True)
-class IntendedPort:
-    host_ip: str          # "" : every address
-    host_port: int | None
-    port: int
-    protocol: str
-    location: Location
-    spec: str
-
-
-@dataclass(slots=True)
-class IntendedBind:
-    source: str           # as resolved: absolute, or "~…"
-    destination: str
-    read_only: bool
-    location: Location
-    spec: str
-
-
-@dataclass(slots=True)
-class Intent:
-    """What a Compose service's file asks the engine for, in the engine's terms."""
-
-    project: str                             # the Compose project name
-    service: str
-    location: Location                       # the service's line in its file
-    asset: str = ""                          # the Compose service's asset
-    image: str | None = None
-    image_location: Location | None = None
-    build: bool = False
-    container_name: str | None = None
-    privileged: bool = False
-    privileged_location: Location | None = None
-    ports: tuple[IntendedPort, ...] = ()
-    ports_known: bool = True                 # no port the loader could not read
-    binds: tuple[IntendedBind, ...] = ()
-    binds_known: bool = True                 # every bind's source is a known path
-    file_mounts: tuple[str, ...] = ()        # secret and config targets Compose binds itself
-    env_keys: dict[str, Location] = field(default_factory=dict)
-    env_optional: tuple[str, ...] = ()       # `- KEY` with no value: set only if the shell has it
-    directory: str = ""                      # the project directory, as audited
-    profiles: tuple[str, ...] = ()
-    replicas: int | None = None              # deploy.replicas / scale, when written
-
-    @property
-    def default_name(self) -> str:
-        return f"{self.project}-{self.service}-1"
-
 
 @dataclass(slots=True)
 class Deployment:
@@ -510,8 +461,9 @@ def facts_from_yaml(path: str) -> list:
     Each fact's location is the file and the line of its item."""
     import yaml
 
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    from labwarden.sources._read import read_regular
+
+    text = read_regular(path, 1 << 20).decode("utf-8")
     items = yaml.safe_load(text) or []
     lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.startswith("- ")]
     facts: list = []
@@ -544,8 +496,6 @@ def _container_from_item(item: dict, where: Location, engine: str, target: str) 
 
 def _deployment_from_item(item: dict, where: Location, engine: str,
                           target: str) -> Deployment:
-    from labwarden.sources.docker.drift import intent_from_mapping
-
     project, service = str(item.get("project", "app")), str(item.get("service", "app"))
     intent = intent_from_mapping(project, service, item.get("compose") or {}, where,
                                  directory=str(item.get("directory", "/srv/app")))
@@ -566,14 +516,6 @@ def _deployment_from_item(item: dict, where: Location, engine: str,
         name_holder = _container_from_item(spec, where, engine, target)
     return Deployment(engine, target, intent, containers, name_holder,
                       str(item.get("expected", "inventory")), origin=where)
-
-
-def host_path(path: str) -> str:
-    """A host path normalised as the engine reports it (`/srv/app/./data` → `/srv/app/data`)."""
-    if not path.startswith("/"):
-        return path
-    normal = posixpath.normpath(path)
-    return "/" + normal.lstrip("/")
 
 
 __all__ = ["Container", "Deployment", "DockerEngine", "Intent", "MountInfo", "PortBinding",

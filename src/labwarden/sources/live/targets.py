@@ -61,7 +61,7 @@ def looks_like_target(text: str) -> bool:
 def parse_target(text: str) -> Target:
     if text.startswith(("docker:", "docker+")):
         # A Docker Engine: `path` holds its API address (unix:///… or tcp://host:port).
-        from labwarden.sources.docker.engine import engine_url
+        from labwarden.sources.docker.address import engine_url
 
         try:
             return Target(text, "docker", path=engine_url(text))
