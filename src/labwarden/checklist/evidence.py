@@ -86,8 +86,9 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
         targets.add(service.host.address)
     # A host's Docker Engine read through its API rather than its address: its containers
     # say whose they are (belongs_to), like those read through the address.
-    if service.host is not None and getattr(service.host, "docker", None):
-        targets.add(service.host.docker)
+    docker = getattr(service.host, "docker", None) if service.host is not None else None
+    if docker:
+        targets.add(docker)
     return (os.path.abspath(directory) if directory else None), targets
 
 

@@ -5,6 +5,7 @@ host's `docker:` address with it, the target parser parses one."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -13,10 +14,10 @@ def engine_url(text: str, environ: dict[str, str] | None = None) -> str:
     """The Engine API a `docker…` target names, as `unix:///path` or `tcp://host:port`.
     `docker:` / `docker://` read `DOCKER_HOST` the way the docker CLI does (default: the
     local socket); ValueError for what cannot be read here."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if text.rstrip("/") == "docker:":
-        url = environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
-        where = f"{text} (DOCKER_HOST={url})" if environ.get("DOCKER_HOST") else text
+        url = env.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+        where = f"{text} (DOCKER_HOST={url})" if env.get("DOCKER_HOST") else text
     elif text.startswith("docker+"):
         url, where = text[len("docker+"):], text
     else:

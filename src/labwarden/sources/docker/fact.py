@@ -285,6 +285,10 @@ def _strings(value) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -382,10 +386,9 @@ def parse_container(inspect: dict, image: dict | None, *, engine: str, target: s
         userns_mode=_text(host.get("UsernsMode")), user=_text(config.get("User")),
         ports=_bindings(network.get("Ports")), port_bindings=_bindings(host.get("PortBindings")),
         restart_policy=_text(restart.get("Name")),
-        restart_count=inspect.get("RestartCount") if isinstance(
-            inspect.get("RestartCount"), int) else 0,
+        restart_count=_int(inspect.get("RestartCount")),
         state=_text(state.get("Status")),
-        exit_code=state.get("ExitCode") if isinstance(state.get("ExitCode"), int) else 0,
+        exit_code=_int(state.get("ExitCode")),
         oom_killed=state.get("OOMKilled") is True,
         health=_text(health.get("Status")) or None,
         healthcheck=_healthcheck(config) or _healthcheck(image_config),
