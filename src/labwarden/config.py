@@ -195,7 +195,8 @@ WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT
 SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
-    "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT})
+    "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
+    "groups": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT})
 SCHEMA = _Table({
     "version": WHOLE,
