@@ -192,10 +192,10 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         inventory = load_inventory(config)
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
-            book = AttestationBook(inventory.attestations_path)
-            evaluations = [evaluate(service, result, book.record(name), catalog, root,
+            book = AttestationBook(inventory.attestations_path, inventory, catalog)
+            evaluations = [evaluate(service, result, book.record_for(service), catalog, root,
                                     disabled=config.disabled)
-                           for name, service in inventory.services.items()]
+                           for service in inventory.services.values()]
     return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
 
 

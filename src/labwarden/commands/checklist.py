@@ -40,9 +40,10 @@ def register(commands) -> None:
                       help="write labwarden.yaml when it does not exist yet")
     init.set_defaults(handler=cmd_init)
 
-    def service_command(name, help_text, handler):
+    def service_command(name, help_text, handler, service=True):
         parser = commands.add_parser(name, help=help_text)
-        parser.add_argument("service", metavar="SERVICE")
+        if service:
+            parser.add_argument("service", metavar="SERVICE")
         parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                             "in the current directory or its parents)")
         parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
@@ -63,16 +64,11 @@ def register(commands) -> None:
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
 
-    attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
-                             cmd_attest)
-    attest.add_argument("item", metavar="ITEM", help="item ID, e.g. 1.2.1")
-    attest.add_argument("--by", required=True, metavar="NAME")
-    attest.add_argument("--note", default="", help="what was checked and how")
-    attest.add_argument("--evidence", default="", metavar="LINK")
-    attest.add_argument("--expires", default="", metavar="DATE",
-                        help="YYYY-MM-DD; after it the item is OPEN again")
-    attest.add_argument("--na", default="", metavar="REASON",
-                        help="the item does not apply (only items the seed marks optional)")
+    from labwarden.commands import attest
+
+    attest.register(service_command("attest", "vouch for checklist items, or answer them "
+                                    "N/A, for a service, group, host or the lab",
+                                    attest.cmd_attest, service=False))
 
     approve = service_command("approve", "record a sign-off (approval signatures)",
                               cmd_approve)
@@ -132,39 +128,55 @@ class _Context:
         self.args = args
 
     def book(self):
+        """The attestation file, checked against this inventory and catalogue."""
         from labwarden.checklist.attest import AttestationBook
+        from labwarden.checklist.catalog import load_catalog
 
-        return AttestationBook(self.inventory.attestations_path)
+        return AttestationBook(self.inventory.attestations_path, inventory=self.inventory,
+                               catalog=load_catalog(), today=self.today)
 
     def evaluate(self, name: str, store: bool = True):
-        from labwarden.checklist.catalog import load_catalog
-        from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
+        service = self.inventory.service(name)
+        return self.evaluate_from(service, self.audit([service]), store=store)
+
+    def audit(self, services):
+        """One audit of the lab (plus the live targets of `services` with --live), from
+        which each of them is evaluated: `attest --lab` checks every service at once."""
         from labwarden.audit import AuditOptions, run
 
-        service = self.inventory.service(name)
-        root = self.inventory.base_dir
-        targets, probe = self._live_targets(service)
-        result = run([root], AuditOptions(config=self.config, today=self.today,
-                                            targets=targets, probe=probe))
+        targets, probe = self._live_targets(services)
+        result = run([self.inventory.base_dir], AuditOptions(
+            config=self.config, today=self.today, targets=targets, probe=probe))
+        return result, targets, probe
+
+    def evaluate_from(self, service, audit, book=None, store: bool = False):
+        from labwarden.checklist.catalog import load_catalog
+        from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
+
+        result, targets, probe = audit
         covered = compose_facts() if service.compose_dir else set()
         if targets:
             covered |= live_coverage(service, result, targets, probe)
-        evaluation = evaluate(service, result, self.book().record(name), load_catalog(), root,
-                              disabled=self.config.disabled, covered=covered,
-                              today=self.today)
+        record = (book or self.book()).record_for(service)
+        evaluation = evaluate(service, result, record, load_catalog(),
+                              self.inventory.base_dir, disabled=self.config.disabled,
+                              covered=covered, today=self.today)
         if store:
             self._store(evaluation, result)
         return evaluation
 
-    def _live_targets(self, service):
+    def _live_targets(self, services):
         if not getattr(self.args, "live", False):
             return [], None
         from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
-        texts = list(service.urls)
-        if service.host is not None and service.host.address:
-            texts.append(service.host.address)
+        texts: list[str] = []
+        for service in services:
+            texts += [u for u in service.urls if u not in texts]
+            if service.host is not None and service.host.address \
+                    and service.host.address not in texts:
+                texts.append(service.host.address)
         options = ProbeOptions(timeout=self.args.timeout, ca_file=self.args.ca_file,
                                ssh_key=self.args.ssh_key)
         try:
@@ -172,7 +184,8 @@ class _Context:
         except ValueError as exc:
             from labwarden.config import ConfigError
 
-            raise ConfigError(f"service {service.name}: {exc}") from None
+            names = ", ".join(s.name for s in services)
+            raise ConfigError(f"service {names}: {exc}") from None
 
     def _store(self, evaluation, result) -> None:
         from labwarden.model import AuditResult
@@ -362,44 +375,6 @@ def _evaluation_json(evaluation) -> dict:
                    "text": r.item.text, "note": r.note, "rules": list(r.rules),
                    "findings": [f.id for f in r.findings]} for r in evaluation.items],
     }
-
-
-def cmd_attest(args) -> int:
-    return _run(_attest, args)
-
-
-def _attest(args) -> int:
-    from labwarden.checklist.attest import Attestation
-    from labwarden.checklist.catalog import load_catalog
-    from labwarden.checklist.score import Status
-    from labwarden.config import ConfigError
-
-    context = _Context(args)
-    catalog = load_catalog()
-    try:
-        item = catalog.item(args.item)
-    except KeyError:
-        raise ConfigError(f"no checklist item {args.item!r}") from None
-    if args.na and not item.optional:
-        raise ConfigError(f"{item.id} is not marked optional in the checklist: it cannot be "
-                          "answered N/A (attest what was done instead)")
-    expires = _iso(args.expires, "--expires") if args.expires else ""
-    evaluation = context.evaluate(args.service, store=False)
-    current = evaluation.by_id()[item.id]
-    if current.status is Status.FAIL:
-        sys.stderr.write(f"labwarden: refusing to attest {item.id}: the audit fails it now "
-                         f"({current.note}). Fix the findings first:\n")
-        for finding in current.findings:
-            sys.stderr.write(_terminal([f"  {finding.id} {finding.rule.id} "
-                                        f"{finding.location}: {finding.message}"]) + "\n")
-        return EXIT_BLOCKED
-    attestation = Attestation(item.id, args.by, context.today.isoformat(), note=args.note,
-                              evidence=args.evidence, expires=expires, na=args.na)
-    context.book().attest(args.service, attestation)
-    what = f"N/A ({args.na})" if args.na else "attested"
-    _out(f"{args.service} {item.id} {what} by {args.by}; recorded in "
-         f"{os.path.relpath(context.inventory.attestations_path)}")
-    return EXIT_OK
 
 
 def _iso(text: str, option: str) -> str:
