@@ -558,12 +558,10 @@ _HEADER = "# Attestations, sign-offs and deployment records (labwarden). Review 
 def _edited(current: str | None, changes: list[Change]) -> str:
     """`current` with `changes` spliced in (`yamledit`): every byte outside the entries
     written stays as it was, so a review diff shows those entries and nothing else."""
-    from labwarden.checklist.yamledit import EditError, set_entry
+    from labwarden.checklist.yamledit import EditError, set_entries
 
-    text = _HEADER if current is None else current
-    for path, values in changes:
-        try:
-            text = set_entry(text, path, values, flow=path[-1] != "deployment")
-        except EditError as exc:
-            raise ConfigError(f"not written: {exc}") from None
-    return text
+    try:      # one `{…}` line per attestation or approval; a deployment record as a block
+        return set_entries(_HEADER if current is None else current, changes,
+                           flow=lambda path: path[-1] != "deployment")
+    except EditError as exc:
+        raise ConfigError(f"not written: {exc}") from None

@@ -102,6 +102,12 @@ def _answer(spec, key: str, loc: Location | None, today: dt.date) -> dict:
     if not isinstance(spec, Map):
         raise ConfigError(f"the answer for {key} must be a mapping ({', '.join(ANSWER_KEYS)}), "
                           "e.g. {note: what was checked}", loc)
+    for name in spec:
+        if name not in ANSWER_KEYS and " " in str(name):
+            # `{note: a, b}` reads `b` as a key: the likely mistake, said as such.
+            raise ConfigError(f"unknown key {name!r} in the answer for {key}: a comma inside "
+                              "`{…}` ends a value; put text with commas in quotes",
+                              spec.loc_of(name))
     _known_keys(spec, ANSWER_KEYS, f"the answer for {key}")
     values = {k: _text(spec, k) for k in ("note", "evidence", "na")}
     expires = _date(spec.get("expires"), spec.loc_of("expires"), "expires")

@@ -1,7 +1,7 @@
-"""Edit a YAML file of nested mappings in place: set the mapping at a path of keys and leave
+"""Edit a YAML file of nested mappings in place: set mappings at paths of keys and leave
 every other byte as it was.
 
-The attestation file is reviewed like code, so a write must show up in a diff as the entry
+The attestation file is reviewed like code, so a write must show up in a diff as the entries
 it wrote and nothing else: other entries keep their quoting, their line breaks inside
 `{…}`, their indentation (two spaces or four), their comments, the blank lines between
 them, a `---` at the top. A YAML emitter (ruamel.yaml's round trip included) re-emits the
@@ -10,20 +10,24 @@ YAML parser reports for each node:
 
 - an entry that exists is rewritten where it stands: a `{…}` entry as one `{…}` line, a
   block entry field by field (the comments of the fields it keeps stay);
-- a new entry goes after the last entry of its mapping, written like its siblings (`{…}`
-  or block), at their indentation;
-- missing parents are created the same way, at the end of the nearest one that exists.
+- new entries go after the last entry of their mapping, written like their siblings (`{…}`
+  or block, the style the file uses for mappings of that name otherwise), at their
+  indentation;
+- missing parents are created once, at the end of the nearest one that exists.
 
-Values are written plain when every YAML reader reads them back as that same text (PyYAML's
-YAML 1.1 and labwarden's 1.2), double-quoted otherwise. The caller checks the result (it
-must read back with exactly the data intended); `EditError` is raised for a shape this
-module does not edit (a list where a mapping should be), never a half edit.
+Every edit of a batch is computed from one parse of the original text and applied from the
+end backwards, so a batch of hundreds of entries costs one parse. Values are written plain
+when every YAML reader reads them back as that same text (PyYAML's YAML 1.1 and labwarden's
+1.2), double-quoted otherwise. The caller checks the result (it must read back with exactly
+the data intended); `EditError` is raised for a shape this module does not edit (a list
+where a mapping should be), never a half edit.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import yaml
 
@@ -32,43 +36,84 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
 
+Path = tuple[str, ...]
+
 
 class EditError(Exception):
     """The file does not have the shape an edit needs; nothing was changed."""
 
 
-def set_entry(text: str, path: tuple[str, ...], values: dict[str, str],
-              flow: bool = True) -> str:
-    """`text` with the mapping at `path` set to `values` (flat: text or ISO dates). `flow`
-    says how a new entry is written when it has no sibling to follow (`{…}` or block)."""
+class _Leaf(dict):
+    """The values of one entry to write (as opposed to a parent still to create)."""
+
+
+def set_entries(text: str, changes: list[tuple[Path, dict]],
+                flow: Callable[[Path], bool] = lambda path: True) -> str:
+    """`text` with the mapping at each path set to its values (flat: text or ISO dates; a
+    later change of the same path wins). `flow(path)` says how a new entry is written when
+    neither siblings nor the file's other mappings of its name show a style."""
     newline = "\r\n" if "\r\n" in text else "\n"
+    wanted: dict[Path, dict] = {}
+    for path, values in changes:
+        wanted[tuple(path)] = values
     root = _root(text)
     if root is None:                                  # empty, comments only, or `~`
-        lines = _block(path, values, 0, 2, flow)
+        writer = _Writer(None, newline, 2, flow)
         head = text if not text or text.endswith("\n") else text + newline
-        return head + newline.join(lines) + newline
+        return head + newline.join(writer.block(_tree(wanted.items()), 0, ())) + newline
     if not isinstance(root, yaml.MappingNode):
         raise EditError("the file is not a mapping")
-    step = _indent_step(root)
-    if len(path) >= 2:
-        flow = _house_style(root, path[-2], flow)
-    node = root
-    for depth, key in enumerate(path):
-        found = _lookup(node, key)
-        rest = path[depth:]
-        if found is None:
-            return _insert(text, node, rest, values, step, flow, newline)
-        key_node, value = found
-        if _is_null(value):
-            return _fill(text, node, key_node, value, rest[1:], values, step, flow, newline)
-        if depth == len(path) - 1:
+    writer = _Writer(root, newline, _indent_step(root), flow)
+    edits: list[tuple[int, int, int, str]] = []       # start, end, depth, new text
+    additions: dict[int, tuple] = {}                  # id(node) -> (node, where, tree)
+    for path, values in wanted.items():
+        node, where = root, ()
+        for depth, key in enumerate(path):
+            found = _lookup(node, key)
+            if found is None:                          # from here on, new
+                _add(additions, node, where, path[depth:], values, ("mapping",))
+                break
+            key_node, value = found
+            if _is_null(value):                        # `key:` with nothing under it yet
+                _add(additions, value, where + (key,), path[depth + 1:], values,
+                     ("null", node, key_node))
+                break
             if not isinstance(value, yaml.MappingNode):
                 raise EditError(f"`{key}` holds {_kind(value)}, not a mapping")
-            return _replace(text, value, values, newline)
-        if not isinstance(value, yaml.MappingNode):
-            raise EditError(f"`{key}` holds {_kind(value)}, not a mapping")
-        node = value
-    raise EditError("empty path")                     # pragma: no cover - path is never ()
+            if depth == len(path) - 1:
+                edits += _replace(text, value, values, newline, depth)
+            node, where = value, where + (key,)
+    for node, where, (kind, *context), tree in additions.values():
+        if kind == "mapping":
+            edits += writer.append(text, node, where, tree)
+        else:
+            edits += writer.fill(text, context[0], context[1], node, where, tree)
+    for start, end, _depth, new in sorted(edits, key=lambda e: (e[0], e[1], -e[2]),
+                                          reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _add(additions: dict, node, where: Path, rest: Path, values: dict, kind: tuple) -> None:
+    """Remember to write `rest` (then `values`) under `node`, merged with what else goes
+    there: two new hosts share one new `hosts:`."""
+    _, _, _, tree = additions.setdefault(id(node), (node, where, kind, {}))
+    if not rest:                                       # the entry itself was `key: ~`
+        additions[id(node)] = (node, where, kind, _Leaf(values))
+        return
+    for key in rest[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[rest[-1]] = _Leaf(values)
+
+
+def _tree(items) -> dict:
+    tree: dict = {}
+    for path, values in items:
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = _Leaf(values)
+    return tree
 
 
 # --- finding things ----------------------------------------------------------------------
@@ -111,20 +156,20 @@ def _indent_step(root: yaml.MappingNode) -> int:
     return 2
 
 
-def _house_style(root: yaml.MappingNode, parent_key: str, default: bool) -> bool:
-    """Whether the file writes the entries of mappings named `parent_key` (`items`,
-    `approvals`) as `{…}` lines: a new entry with no sibling follows the others."""
-    stack = [root]
+def _house_styles(root: yaml.MappingNode | None) -> dict[str, bool]:
+    """For each mapping name (`items`, `approvals`): whether the file writes its entries as
+    `{…}` lines (the style of its last entry)."""
+    styles: dict[str, bool] = {}
+    stack = [root] if root is not None else []
     while stack:
         node = stack.pop()
         for key_node, value in node.value:
             if not isinstance(value, yaml.MappingNode):
                 continue
-            if key_node.value == parent_key and value.value \
-                    and isinstance(value.value[-1][1], yaml.MappingNode):
-                return bool(value.value[-1][1].flow_style)
+            if value.value and isinstance(value.value[-1][1], yaml.MappingNode):
+                styles.setdefault(key_node.value, bool(value.value[-1][1].flow_style))
             stack.append(value)
-    return default
+    return styles
 
 
 def _end(text: str, node) -> int:
@@ -154,100 +199,110 @@ def _line_start(text: str, index: int) -> int:
 
 # --- editing -----------------------------------------------------------------------------
 
-def _insert(text: str, mapping: yaml.MappingNode, keys: tuple[str, ...], values: dict,
-            step: int, flow: bool, newline: str) -> str:
-    """A new key (and the keys under it) at the end of `mapping`."""
-    if mapping.flow_style:
-        entry = _flow_entry(keys, values)
-        if not mapping.value:
-            at = mapping.end_mark.index - 1          # just inside the `}`
-            return text[:at] + entry + text[at:]
-        at = _end(text, mapping.value[-1][1])
-        return text[:at] + ", " + entry + text[at:]
-    last_key, last_value = mapping.value[-1]
-    leaf_flow = flow
-    if len(keys) == 1 and isinstance(last_value, yaml.MappingNode):
-        leaf_flow = bool(last_value.flow_style)      # written like its siblings
-    lines = _block(keys, values, last_key.start_mark.column, step, leaf_flow)
-    at = _line_end(text, _end(text, last_value))
-    return text[:at] + newline + newline.join(lines) + text[at:]
-
-
-def _fill(text: str, parent: yaml.MappingNode, key_node, null, keys: tuple[str, ...],
-          values: dict, step: int, flow: bool, newline: str) -> str:
-    """A key written with no value (`items:`, `n8n: ~`) gets one."""
-    start, end = null.start_mark.index, null.end_mark.index
-    if parent.flow_style:
-        inner = _flow_value(keys, values)
-        return text[:start] + (" " if start == end else "") + inner + text[end:]
-    if not keys:                                      # the entry itself was empty
-        if flow:
-            return text[:start] + (" " if start == end else "") + _flow(values) + text[end:]
-        column = key_node.start_mark.column + step
-        lines = [" " * column + f"{_key(k)}: {_scalar(k, v)}" for k, v in values.items()]
-    else:
-        lines = _block(keys, values, key_node.start_mark.column + step, step, flow)
-    text = text[:start] + text[end:]                  # drop `~` or `null`
-    at = _line_end(text, start)
-    return text[:at] + newline + newline.join(lines) + text[at:]
-
-
-def _replace(text: str, entry: yaml.MappingNode, values: dict, newline: str) -> str:
-    """An existing entry rewritten where it stands."""
+def _replace(text: str, entry: yaml.MappingNode, values: dict, newline: str,
+             depth: int) -> list[tuple[int, int, int, str]]:
+    """The edits that rewrite an existing entry where it stands."""
     if entry.flow_style or not entry.value:
-        start, end = entry.start_mark.index, entry.end_mark.index
-        return text[:start] + _flow(values) + text[end:]
-    edits: list[tuple[int, int, str]] = []
+        return [(entry.start_mark.index, entry.end_mark.index, depth, _flow(values))]
+    edits = []
     present = set()
     for key_node, value in entry.value:
         key = key_node.value
         present.add(key)
         if key in values:
-            edits.append((value.start_mark.index, _end(text, value),
+            edits.append((value.start_mark.index, _end(text, value), depth,
                           _scalar(key, values[key])))
         else:                                          # a field no longer given: its lines
             start = _line_start(text, key_node.start_mark.index)
             end = _line_end(text, _end(text, value))
-            end = min(len(text), end + len(newline))
-            edits.append((start, end, ""))
+            edits.append((start, min(len(text), end + len(newline)), depth, ""))
     column = entry.value[0][0].start_mark.column
     added = [" " * column + f"{_key(k)}: {_scalar(k, v)}" for k, v in values.items()
              if k not in present]
     kept = [value for key_node, value in entry.value if key_node.value in values]
     if added and kept:                                 # after the last field that stays
         at = _line_end(text, _end(text, kept[-1]))
-        edits.append((at, at, newline + newline.join(added)))
+        edits.append((at, at, depth + 1, newline + newline.join(added)))
     elif added:                                        # before the first, which goes
         at = _line_start(text, entry.value[0][0].start_mark.index)
-        edits.append((at, at, newline.join(added) + newline))
-    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
+        edits.append((at, at, depth + 1, newline.join(added) + newline))
+    return edits
+
+
+class _Writer:
+    """Writes new entries the way the file writes its others."""
+
+    def __init__(self, root, newline: str, step: int, flow: Callable[[Path], bool]):
+        self.newline, self.step, self.default = newline, step, flow
+        self.styles = _house_styles(root)
+
+    def leaf_flow(self, path: Path, sibling=None) -> bool:
+        if isinstance(sibling, yaml.MappingNode):
+            return bool(sibling.flow_style)            # written like its siblings
+        if len(path) >= 2 and path[-2] in self.styles:
+            return self.styles[path[-2]]
+        return self.default(path)
+
+    def append(self, text: str, mapping: yaml.MappingNode, where: Path,
+               tree: dict) -> list[tuple[int, int, int, str]]:
+        """New keys at the end of an existing mapping."""
+        depth = len(where)
+        if mapping.flow_style:
+            entries = ", ".join(f"{_key(k)}: {self.flow_value(v)}" for k, v in tree.items())
+            if not mapping.value:
+                at = mapping.end_mark.index - 1        # just inside the `}`
+                return [(at, at, depth, entries)]
+            at = _end(text, mapping.value[-1][1])
+            return [(at, at, depth, ", " + entries)]
+        last_key, last_value = mapping.value[-1]
+        lines = self.block(tree, last_key.start_mark.column, where, last_value)
+        at = _line_end(text, _end(text, last_value))
+        return [(at, at, depth, self.newline + self.newline.join(lines))]
+
+    def fill(self, text: str, parent: yaml.MappingNode, key_node, null, where: Path,
+             tree: dict) -> list[tuple[int, int, int, str]]:
+        """A key written with no value (`items:`, `n8n: ~`) gets one."""
+        start, end = null.start_mark.index, null.end_mark.index
+        depth = len(where)
+        space = " " if start == end else ""
+        if parent.flow_style or (isinstance(tree, _Leaf) and self.leaf_flow(where)):
+            return [(start, end, depth, space + self.flow_value(tree))]
+        column = key_node.start_mark.column + self.step
+        if isinstance(tree, _Leaf):
+            lines = [" " * column + f"{_key(k)}: {_scalar(k, v)}" for k, v in tree.items()]
+        else:
+            lines = self.block(tree, column, where)
+        at = _line_end(text, end)
+        edits = [(at, at, depth, self.newline + self.newline.join(lines))]
+        if start != end:                               # `~` or `null` goes
+            edits.append((start, end, depth, ""))
+        return edits
+
+    def block(self, tree: dict, column: int, where: Path, sibling=None) -> list[str]:
+        lines = []
+        indent = " " * column
+        for key, sub in tree.items():
+            path = where + (key,)
+            if isinstance(sub, _Leaf):
+                if self.leaf_flow(path, sibling):
+                    lines.append(f"{indent}{_key(key)}: {_flow(sub)}")
+                    continue
+                lines.append(f"{indent}{_key(key)}:")
+                lines += [f"{indent}{' ' * self.step}{_key(k)}: {_scalar(k, v)}"
+                          for k, v in sub.items()]
+            else:
+                lines.append(f"{indent}{_key(key)}:")
+                lines += self.block(sub, column + self.step, path)
+        return lines
+
+    def flow_value(self, tree: dict) -> str:
+        if isinstance(tree, _Leaf):
+            return _flow(tree)
+        return "{" + ", ".join(f"{_key(k)}: {self.flow_value(v)}" for k, v in tree.items()) \
+            + "}"
 
 
 # --- writing values ----------------------------------------------------------------------
-
-def _block(keys: tuple[str, ...], values: dict, column: int, step: int,
-           leaf_flow: bool) -> list[str]:
-    lines = [" " * (column + depth * step) + f"{_key(key)}:"
-             for depth, key in enumerate(keys[:-1])]
-    indent = " " * (column + (len(keys) - 1) * step)
-    if leaf_flow:
-        return lines + [f"{indent}{_key(keys[-1])}: {_flow(values)}"]
-    lines.append(f"{indent}{_key(keys[-1])}:")
-    return lines + [f"{indent}{' ' * step}{_key(k)}: {_scalar(k, v)}"
-                    for k, v in values.items()]
-
-
-def _flow_entry(keys: tuple[str, ...], values: dict) -> str:
-    return f"{_key(keys[0])}: {_flow_value(keys[1:], values)}"
-
-
-def _flow_value(keys: tuple[str, ...], values: dict) -> str:
-    if not keys:
-        return _flow(values)
-    return "{" + _flow_entry(keys, values) + "}"
-
 
 def _flow(values: dict) -> str:
     return "{" + ", ".join(f"{_key(k)}: {_scalar(k, v)}" for k, v in values.items()) + "}"

@@ -238,8 +238,10 @@ def _notes(scope, services: list, answers: list, results: dict, book,
             result = results[service.name].get(item_id)
             own = book.overriding(service, scope, item_id)
             if own is not None:
-                lines.append(f"  {item_id} for {service.name} stays answered by its "
-                             f"{own.scope} {own.described()}: the more specific scope wins")
+                whose = "own" if own.scope == "service" else own.scope
+                lines.append(f"  {item_id}: {service.name} keeps its {whose} answer ("
+                             f"{'N/A' if own.na else 'attested'} by {own.by} on {own.date}),"
+                             f" which takes precedence over the {scope.kind}'s")
             elif result is not None and result.attestation is None \
                     and result.status.value in ("PASS", "N/A"):
                 by_status.setdefault(result.status.value, []).append((service, result))
@@ -309,7 +311,9 @@ def _walk(args, context, catalog) -> int:
         _out("")
         _out(_walk_summary(service.name, tally, len(pending), path, "interrupted"))
         return EXIT_INTERRUPTED
-    _out(_walk_summary(service.name, tally, len(pending), path, "done"))
+    finished = sum(tally.values()) == len(pending)
+    _out(_walk_summary(service.name, tally, len(pending), path,
+                       "done" if finished else "stopped"))
     return EXIT_OK
 
 
