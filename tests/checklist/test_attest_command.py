@@ -175,10 +175,11 @@ def test_replacing_says_what_it_replaced(lab, capsys) -> None:
     (["--from", "answers.yaml", "n8n"], "takes scopes, items and notes from the file"),
     (["n8n", "1.2.1", "--stdin"], "--stdin only goes with --walk"),
     (["n8n", "1.2.3", "--walk"], "attest --walk takes one SERVICE"),
+    (["n8n", "1.2.3", "--by", " "], "--by needs the name"),
 ])
 def test_refusals_are_usage_errors_and_write_nothing(lab, capsys, args, message) -> None:
     before = (lab / "attestations.yaml").read_bytes()
-    code, out, err = run(capsys, "attest", *args, "--by", "jdoe")
+    code, out, err = run(capsys, "attest", "--by", "jdoe", *args)
     assert code == 2 and message in err and "Traceback" not in err
     assert (lab / "attestations.yaml").read_bytes() == before
 

@@ -40,7 +40,8 @@ def register(parser) -> None:
                         help="YYYY-MM-DD, not in the past; after it the item is OPEN again")
     parser.add_argument("--na", default="", metavar="REASON",
                         help="the items do not apply (only items the seed marks optional)")
-    scope = parser.add_argument_group("scope (default: the one SERVICE named)")
+    scope = parser.add_argument_group("scope and mode (default: the items of the one SERVICE "
+                                      "named)")
     only = scope.add_mutually_exclusive_group()
     only.add_argument("--lab", action="store_true", help="for every service of the inventory")
     only.add_argument("--host", metavar="NAME", help="for every service whose `host:` is NAME")
@@ -99,6 +100,8 @@ def _check_combination(args, scope) -> None:
     from labwarden.errors import UsageError
 
     given = [f"--{k}" for k in ("note", "evidence", "na") if getattr(args, k)]
+    if not args.by.strip():
+        raise UsageError("attest: --by needs the name of the person who vouches")
     if args.stdin and not args.walk:
         raise UsageError("attest: --stdin only goes with --walk")
     if args.from_file:
