@@ -105,9 +105,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     if command in BUILTIN_COMMANDS:
         return parser
-    from labwarden.commands import checklist, fix, remediation
+    from labwarden.commands import attest, checklist, fix, remediation
 
     checklist.register(commands)
+    attest.register(commands)
     remediation.register(commands)
     fix.register(commands)
     from labwarden.commands import scripts as scripts_command

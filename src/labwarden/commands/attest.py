@@ -23,13 +23,15 @@ import os
 import sys
 
 from labwarden.commands.checklist import (EXIT_BLOCKED, EXIT_OK, _Context, _iso, _out, _run,
-                                          _terminal)
+                                          _terminal, add_service_command)
 
 EXIT_INTERRUPTED = 130            # what `guarded` returns for Ctrl-C elsewhere
 
 
-def register(parser) -> None:
-    """The options of `attest` on `parser` (which has --config and the live options)."""
+def register(commands) -> None:
+    parser = add_service_command(commands, "attest", "vouch for checklist items, or answer "
+                                 "them N/A, for a service, group, host or the lab",
+                                 cmd_attest, service=False)
     parser.add_argument("words", nargs="*", metavar="SERVICE ITEM",
                         help="the service, then item IDs (1.2.1), ranges (1.4.1-1.4.7) or "
                         "subsections (1.4); with --lab, --host or --group only items")

@@ -31,8 +31,30 @@ def _item_status(text: str) -> str:
     return wanted
 
 
+def add_service_command(commands, name, help_text, handler, service=True):
+    """A subcommand about the inventory's services, with the options they all take
+    (`service=False`: no SERVICE argument, as `attest --lab` names none)."""
+    from labwarden.commands.common import iso_date
+
+    parser = commands.add_parser(name, help=help_text)
+    if service:
+        parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
+                        "in the current directory or its parents)")
+    parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
+    live = parser.add_argument_group("live evidence")
+    live.add_argument("--live", action="store_true", help="also probe the service's URLs "
+                      "and host (TLS, headers, SSH…) for evidence")
+    live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
+    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def register(commands) -> None:
-    from labwarden.commands.common import iso_date, whole_number
+    """The checklist commands; `attest` registers itself (commands/attest.py), after them."""
+    from labwarden.commands.common import whole_number
 
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")
@@ -40,21 +62,8 @@ def register(commands) -> None:
                       help="write labwarden.yaml when it does not exist yet")
     init.set_defaults(handler=cmd_init)
 
-    def service_command(name, help_text, handler, service=True):
-        parser = commands.add_parser(name, help=help_text)
-        if service:
-            parser.add_argument("service", metavar="SERVICE")
-        parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
-                            "in the current directory or its parents)")
-        parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
-        live = parser.add_argument_group("live evidence")
-        live.add_argument("--live", action="store_true", help="also probe the service's URLs "
-                          "and host (TLS, headers, SSH…) for evidence")
-        live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
-        live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
-        live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
-        parser.set_defaults(handler=handler)
-        return parser
+    def service_command(name, help_text, handler):
+        return add_service_command(commands, name, help_text, handler)
 
     checklist = service_command("checklist", "every checklist item of a service, answered",
                                 cmd_checklist)
@@ -63,12 +72,6 @@ def register(commands) -> None:
     checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
-
-    from labwarden.commands import attest
-
-    attest.register(service_command("attest", "vouch for checklist items, or answer them "
-                                    "N/A, for a service, group, host or the lab",
-                                    attest.cmd_attest, service=False))
 
     approve = service_command("approve", "record a sign-off (approval signatures)",
                               cmd_approve)
