@@ -67,7 +67,8 @@ def set_entries(text: str, changes: list[tuple[Path, dict]],
     edits: list[tuple[int, int, int, str]] = []       # start, end, depth, new text
     additions: dict[int, tuple] = {}                  # id(node) -> (node, where, tree)
     for path, values in wanted.items():
-        node, where = root, ()
+        node = root
+        where: Path = ()
         for depth, key in enumerate(path):
             found = _lookup(node, key)
             if found is None:                          # from here on, new
