@@ -108,8 +108,7 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, None if spec.get("address") is None
-                                     else str(spec["address"]), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -148,6 +147,17 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _address(value, base: str) -> str | None:
+    """A host's address; a relative `snapshot:` directory is relative to labwarden.yaml, so
+    the inventory means the same from wherever a command runs."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
+        return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
+    return text
 
 
 def _list(spec: Map, key: str) -> list:

@@ -177,15 +177,15 @@ def test_lab_words_fill_the_items(lab, capsys):
     items = {i["id"]: i for i in checklist_json(capsys)["items"]}
     assert items["3.2.1"]["text"] == "Service behind Traefik on proxy-01"
     assert items["6.3.3"]["text"] == "Grafana Cloud dashboard created for service"
-    # a lab part that is an inventory service: no host in the example inventory, so its name
-    assert items["6.1.3"]["text"] == "Logs forwarded to centralized logging (Grafana Loki)"
-    assert items["8.4.1"]["text"] == "Service added to NetBox (CT 103) inventory"   # not set
-    config.write_text(config.read_text().replace(
-        "compose: monitoring\n", "compose: monitoring\n    host: docker-01\n")
-        + "hosts:\n  docker-01: {address: 'ssh://admin@10.0.0.5'}\n")
-    items = {i["id"]: i for i in checklist_json(capsys)["items"]}
+    # a lab part that is an inventory service: shown with the host the inventory gives it
     assert items["6.1.3"]["text"] == "Logs forwarded to centralized logging (Grafana Loki " \
                                      "(docker-01))"
+    assert items["8.4.1"]["text"] == "Service added to NetBox (CT 103) inventory"   # not set
+    # without a host, its name alone
+    config.write_text(config.read_text().replace(
+        "compose_services: [grafana]\n    host: docker-01\n", "compose_services: [grafana]\n"))
+    items = {i["id"]: i for i in checklist_json(capsys)["items"]}
+    assert items["6.1.3"]["text"] == "Logs forwarded to centralized logging (Grafana Loki)"
 
 
 def test_overlay_renames_disables_and_adds_in_every_report(overlaid, capsys):
