@@ -47,7 +47,7 @@ def test_an_unknown_key_names_its_line_and_the_closest_known_key(
     if suggestion:
         assert problem.endswith(f"did you mean `{suggestion}`?")
     else:
-        assert "(known: deploy, with_signoff)" in problem
+        assert "(known: deploy, single_operator, with_signoff)" in problem
 
 
 @pytest.mark.parametrize("text, line, message", [

@@ -180,3 +180,51 @@ def test_a_directory_symlink_that_leads_out_is_refused(tmp_path: Path) -> None:
     with pytest.raises(fsio.WriteRefused, match="outside"):
         fsio.inside(str(tree), str(tree / "escape" / "compose.yaml"))
     assert fsio.inside(str(tree), str(tree / "app" / "compose.yaml"))
+
+
+# --- numbered files (deployment records) ----------------------------------------------
+
+def test_create_numbered_adds_the_next_number_and_never_replaces(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    first = fsio.create_numbered(str(records), "n8n-20270101", ".md", "one\n")
+    second = fsio.create_numbered(str(records), "n8n-20270101", ".md", "two\n")
+    assert Path(first).name == "n8n-20270101.md" and Path(second).name == "n8n-20270101-2.md"
+    # A removed record leaves a gap that is not reused: numbers stay in the order written.
+    Path(first).unlink()
+    third = fsio.create_numbered(str(records), "n8n-20270101", ".md", "three\n")
+    assert Path(third).name == "n8n-20270101-3.md"
+    # Another service's record whose name starts the same is not counted.
+    (records / "n8n-20270101-20270101.md").write_text("other\n")
+    assert Path(fsio.create_numbered(str(records), "n8n-20270101", ".md", "4\n")).name \
+        == "n8n-20270101-4.md"
+    assert [Path(p).read_text() for p in (second, third)] == ["two\n", "three\n"]
+    assert leftovers(records) == []
+
+
+def _create_numbered_at_once(folder: str, start, worker: int) -> None:
+    start.wait()
+    fsio.create_numbered(folder, "web-20270101", ".md", f"record of worker {worker}\n")
+
+
+def test_archives_at_the_same_moment_get_a_file_each(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(8)
+    workers = [context.Process(target=_create_numbered_at_once,
+                               args=(str(records), start, w)) for w in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0] * 8
+    names = sorted(p.name for p in records.iterdir())
+    assert names == sorted(["web-20270101.md"] + [f"web-20270101-{n}.md" for n in range(2, 9)])
+    contents = sorted(p.read_text() for p in records.iterdir())
+    assert contents == sorted(f"record of worker {w}\n" for w in range(8))   # none lost
+
+
+def test_create_numbered_refuses_a_name_that_leaves_its_folder(tmp_path: Path) -> None:
+    with pytest.raises(fsio.WriteRefused):
+        fsio.create_numbered(str(tmp_path / "records"), "../escaped", ".md", "x\n")
+    assert list(tmp_path.rglob("*")) == []

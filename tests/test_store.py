@@ -104,7 +104,25 @@ def test_a_history_path_that_is_not_a_database_is_a_store_error(tmp_path: Path, 
 
 def test_diff_of_a_run_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with Store(str(tmp_path / "h.db")) as store:
-        run_id = store.record(result(["a"]))
+        run_id = store.record(result(["a"]), service="app")
         with pytest.raises(StoreError, match=f"no run {run_id + 1} in the history"):
             store.diff(run_id, run_id + 1)
         assert store.diff(run_id, run_id).persisting
+
+
+def test_diff_compares_runs_of_one_service_only(tmp_path: Path) -> None:
+    with Store(str(tmp_path / "h.db")) as store:
+        app = store.record(result(["a"]), service="app")
+        db = store.record(result(["a"]), service="db")
+        audit = store.record(result(["a"]))                      # a run of no service
+        app_again = store.record(result(["b"]), service="app")
+        with pytest.raises(StoreError) as caught:
+            store.diff(app, db)
+        message = str(caught.value)
+        assert f"run {app} (service app)" in message and f"run {db} (service db)" in message
+        with pytest.raises(StoreError, match=f"run {audit} \\(no service\\)"):
+            store.diff(audit, audit)
+        with pytest.raises(StoreError, match="of service db"):
+            store.diff(app, app_again, service="db")
+        diff = store.diff(app, app_again, service="app")
+        assert diff.service == "app" and [f.resource for f in diff.new] == ["b"]

@@ -154,9 +154,11 @@ def cmd_audit(args) -> int:
         raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
                        profiles=tuple(args.profiles) if args.profiles else None)
+    # The HTML report answers each inventory service's checklist: from the facts examined.
+    keep = args.format == "html" and bool(config.path) and bool(config.raw.get("services"))
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
-                           probe=probe)
+                           probe=probe, keep_facts=keep)
     result = run(paths, options)
     if not targets:
         nothing_checked(result, paths, "Compose file", result.projects)
@@ -185,6 +187,7 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
     from labwarden.checklist.attest import AttestationBook
     from labwarden.checklist.catalog import load_catalog
     from labwarden.checklist.evaluate import evaluate
+    from labwarden.checklist.overlay import catalog_for
     from labwarden.inventory import load_inventory
 
     catalog = load_catalog()
@@ -193,9 +196,10 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         inventory = load_inventory(config)
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
+            catalog = catalog_for(config, inventory)
             book = AttestationBook(inventory.attestations_path, inventory, catalog)
-            evaluations = [evaluate(service, result, book.record_for(service), catalog, root,
-                                    disabled=config.disabled)
+            evaluations = [evaluate(service, result, book.record_for(service), catalog,
+                                    settings=config.settings, disabled=config.disabled)
                            for service in inventory.services.values()]
     return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
 

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from labwarden.checklist.lab import LAB_KEYS
 from labwarden.errors import UsageError
 from labwarden.model import Location, Severity
 from labwarden.settings import Settings
@@ -71,7 +72,7 @@ class _Kind:
 
     def problems(self, value, where: str, loc: Location | None) -> list[tuple[str, object]]:
         return [] if self.accepts(value) else [(f"`{where}` must be {self.label}, not "
-                                                f"{_described(value)}", loc)]
+                                                f"{described(value)}", loc)]
 
     def accepts(self, value) -> bool:
         return True
@@ -196,8 +197,10 @@ SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "groups": TEXT_OR_TEXTS})
+    "source": TEXT, "groups": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT})
+# A lab part the checklist names: text, or an inventory service (shown with its host).
+LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({
     "version": WHOLE,
     "policy": _Table({"fail_on": TEXT, "trusted_registries": TEXTS,
@@ -208,11 +211,14 @@ SCHEMA = _Table({
     "waivers": _ListOf(_Table({"rule": TEXT, "scope": WAIVER_SCOPE, "justification": TEXT,
                                "owner": TEXT, "expires": TEXT})),
     "records_dir": TEXT, "attestations": TEXT, "history": TEXT,
-    "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS}),
+    "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS,
+                    "single_operator": FLAG}),
     "remediation": _Table({"restart_minutes": _Named(
         _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
+    "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
+    "checklist": _Table({"overlay": TEXT}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -226,7 +232,7 @@ def _unknown_key(key: str, where: str, known) -> str:
     return f"unknown key `{where}`{hint}"
 
 
-def _described(value) -> str:
+def described(value) -> str:
     """What a wrong value is, by its type: the value itself may be long, or a secret."""
     if value is None:
         return "an empty value"

@@ -22,6 +22,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import time
@@ -215,6 +216,56 @@ def create(path: str, text: str, overwrite: bool = False, check: Check | None = 
         _discard(temporary)
     _sync_directory(path)
     return True
+
+
+def numbered_name(stem: str, suffix: str, number: int) -> str:
+    """`STEM.SUFFIX` for the first, `STEM-N.SUFFIX` for the N-th (N from 2)."""
+    return f"{stem}{suffix}" if number == 1 else f"{stem}-{number}{suffix}"
+
+
+MAX_NUMBERED = 9999
+
+
+def create_numbered(folder: str, stem: str, suffix: str, text: str) -> str:
+    """Create a new file in `folder` named `STEM.SUFFIX`, or `STEM-2.SUFFIX`, `STEM-3…` after
+    the highest number already taken, complete or not at all; returns its path. No existing
+    file is ever replaced: each name is claimed with a hard link of the finished temporary
+    file, which fails when the name exists (O_EXCL's guarantee, with the content in place
+    at once), so two writers at the same moment get two files. Numbering after the highest
+    taken (not the first gap) keeps the numbers in the order the files were written."""
+    first = child(folder, numbered_name(stem, suffix, 1))
+    os.makedirs(folder, exist_ok=True)
+    number = _highest_number(folder, stem, suffix) + 1
+    temporary = _temporary_with(first, text, 0o666 & ~_umask(), None)
+    try:
+        while number <= MAX_NUMBERED:
+            path = first if number == 1 else child(folder,
+                                                     numbered_name(stem, suffix, number))
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                number += 1
+                continue
+            except OSError as exc:
+                raise WriteRefused(f"{path}: not written ({exc.strerror})") from None
+            _sync_directory(path)
+            return path
+    finally:
+        _discard(temporary)
+    raise WriteRefused(f"{first}: {MAX_NUMBERED} files of that name exist already; "
+                       "nothing written")
+
+
+def _highest_number(folder: str, stem: str, suffix: str) -> int:
+    """The highest N of `STEM.SUFFIX` (1) and `STEM-N.SUFFIX` in `folder`; 0 when none."""
+    pattern = re.compile(re.escape(stem) + r"(?:-([2-9]|[1-9][0-9]{1,3}))?"
+                         + re.escape(suffix))
+    highest = 0
+    for name in os.listdir(folder):
+        match = pattern.fullmatch(name)
+        if match:
+            highest = max(highest, int(match.group(1) or 1))
+    return highest
 
 
 def _temporary_with(path: str, text: str, mode: int, check: Check | None) -> str:

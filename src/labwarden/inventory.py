@@ -15,6 +15,7 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         groups: [monitoring]           # attestations for a group answer its services too
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
+        source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
 """
@@ -33,6 +34,10 @@ DEPLOYMENT_TYPES = ("vm", "lxc", "docker", "bare_metal")
 CRITICALITIES = ("critical", "high", "medium", "low")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 EXPOSURES = ("internal", "internet")
+# Whether the operator develops the software (own) or runs someone else's (third_party):
+# items about an application's own code (input validation, SQL injection, API auth
+# design…) apply only to software you develop.
+SOURCES = ("third_party", "own")
 
 
 @dataclass
@@ -57,6 +62,7 @@ class InventoryService:
     host: Host | None = None
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
+    source: str = "third_party"
     groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
 
     @property
@@ -114,8 +120,7 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, None if spec.get("address") is None
-                                     else str(spec["address"]), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -135,7 +140,8 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"deployment_date must be YYYY-MM-DD, not {date!r}",
                               spec.loc_of("deployment_date")) from None
     for key, choices in (("deployment_type", DEPLOYMENT_TYPES), ("criticality", CRITICALITIES),
-                         ("data_classification", CLASSIFICATIONS), ("exposure", EXPOSURES)):
+                         ("data_classification", CLASSIFICATIONS), ("exposure", EXPOSURES),
+                         ("source", SOURCES)):
         value = spec.get(key)
         if value is not None:
             setattr(service, key, _choice(value, choices, key, spec.loc_of(key)))
@@ -160,6 +166,17 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _address(value, base: str) -> str | None:
+    """A host's address; a relative `snapshot:` directory is relative to labwarden.yaml, so
+    the inventory means the same from wherever a command runs."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
+        return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
+    return text
 
 
 def _list(spec: Map, key: str) -> list:

@@ -94,10 +94,10 @@ class RuleDoc(FrozenRecord):
 
 class Rule(FrozenRecord):
     __slots__ = ("id", "name", "severity", "title", "fact", "check", "doc", "checklist",
-                 "refs", "impact")
+                 "refs", "impact", "proves")
     # `check` and `doc` are neither compared nor shown (field(compare=False, repr=False)).
     _compared = _shown = ("id", "name", "severity", "title", "fact", "checklist", "refs",
-                          "impact")
+                          "impact", "proves")
     id: str
     name: str
     severity: Severity
@@ -105,14 +105,17 @@ class Rule(FrozenRecord):
     fact: type                          # the fact class the rule judges
     check: Callable[..., Iterable[Hit]]  # (fact, settings) -> the hits
     doc: RuleDoc | None
-    checklist: tuple[str, ...]
+    checklist: tuple[str, ...]      # the items its findings fail (it can disprove them)
     refs: tuple[str, ...]
     impact: Impact
+    # The items whose facts it examines completely, so that its silence on a fact shows the
+    # item holds (it can prove them too): a subset of `checklist`.
+    proves: tuple[str, ...]
 
     def __init__(self, id: str, name: str, severity: Severity, title: str, fact: type,
                  check: Callable[..., Iterable[Hit]], doc: RuleDoc | None = None,
                  checklist: tuple[str, ...] = (), refs: tuple[str, ...] = (),
-                 impact: Impact = Impact()):
+                 impact: Impact = Impact(), proves: tuple[str, ...] = ()):
         _set(self, "id", id)
         _set(self, "name", name)
         _set(self, "severity", severity)
@@ -123,6 +126,7 @@ class Rule(FrozenRecord):
         _set(self, "checklist", checklist)
         _set(self, "refs", refs)
         _set(self, "impact", impact)
+        _set(self, "proves", proves)
 
     @property
     def area(self) -> str:
@@ -140,7 +144,7 @@ class Hit(Record):
     evidence: str
     severity: Severity | None
     fix: str
-    checklist: tuple[str, ...]
+    checklist: tuple[str, ...] | None
     asset: str
 
     def __init__(self, message: str, location: Location,
@@ -148,7 +152,9 @@ class Hit(Record):
                  evidence: str = "",                  # already redacted by the rule
                  severity: Severity | None = None,    # a contextual override of the rule's
                  fix: str = "",                       # a fix for this hit; else the rule's
-                 checklist: tuple[str, ...] = (),     # the subset of the rule's items it fails
+                 # The subset of the rule's items this hit fails; None: all of them, (): none
+                 # (a grouped finding fails only the items its evidence is about).
+                 checklist: tuple[str, ...] | None = None,
                  asset: str = ""):                    # for rules over several assets: which
         self.message = message
         self.asset = asset
@@ -198,7 +204,8 @@ class Finding(Record):
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",
                  suppression: Suppression | None = None,
                  id: str = "",                        # CRITICAL-001…, once the result is sorted
-                 checklist: tuple[str, ...] = ()):    # the checklist items this finding fails
+                 # The checklist items this finding fails; None: all of its rule's.
+                 checklist: tuple[str, ...] | None = None):
         self.rule = rule
         self.severity = severity
         self.message = message
@@ -209,7 +216,7 @@ class Finding(Record):
         self.fix = fix
         self.suppression = suppression
         self.id = id
-        self.checklist = checklist or rule.checklist
+        self.checklist = rule.checklist if checklist is None else checklist
         self._fingerprint = None
 
     @property
@@ -255,7 +262,7 @@ class Diagnostic(FrozenRecord):
 
 class AuditResult(Record):
     __slots__ = ("findings", "diagnostics", "targets", "files_scanned", "projects", "services",
-                 "rules_run", "started", "duration_s")
+                 "rules_run", "started", "duration_s", "facts")
     findings: list[Finding]
     diagnostics: list[Diagnostic]
     targets: list[str]
@@ -265,6 +272,11 @@ class AuditResult(Record):
     rules_run: int
     started: str
     duration_s: float
+    # What the rules examined, as (origin, asset, fact): the origin is the project
+    # directory of Compose facts, the target as written for live ones. Kept only when asked
+    # (`AuditOptions.keep_facts`): the checklist needs to know what was examined, not only
+    # what was found.
+    facts: list[tuple[str, str, object]]
 
     def __init__(self, findings: list[Finding], diagnostics: list[Diagnostic],
                  targets: list[str], files_scanned: int = 0, projects: int = 0,
@@ -279,6 +291,7 @@ class AuditResult(Record):
         self.rules_run = rules_run
         self.started = started
         self.duration_s = duration_s
+        self.facts = []
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.waived]

@@ -50,7 +50,12 @@ def render_rule(rule: Rule) -> str:
         "",
     ]
     if rule.checklist:
-        lines += ["## Checklist items", "", ", ".join(rule.checklist), ""]
+        lines += ["## Checklist items", "",
+                  "Fails: " + ", ".join(rule.checklist) + ("  " if rule.proves else ""), ]
+        if rule.proves:
+            lines.append("Proves (when the facts it examined show them): "
+                         + ", ".join(rule.proves))
+        lines.append("")
     if rule.refs:
         lines += ["## References", ""] + [f"- {ref}" for ref in rule.refs] + [""]
     lines += ["## Suppressing", "",

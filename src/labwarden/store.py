@@ -85,6 +85,7 @@ class Diff:
     new: list[FindingRow]
     fixed: list[FindingRow]
     persisting: list[FindingRow]
+    service: str = ""              # the one service both runs evaluated
 
 
 class StoreError(UsageError):
@@ -219,19 +220,36 @@ class Store:
         return self.db.execute("SELECT 1 FROM runs WHERE id = ?",
                                (run_id,)).fetchone() is not None
 
-    def diff(self, old_run: int, new_run: int) -> Diff:
-        """Findings new, fixed and persisting between two runs, matched by fingerprint. A run
-        that is not in the history is an error: compared with nothing, every finding would
-        look new (or fixed)."""
-        for run_id in (old_run, new_run):
-            if not self.has_run(run_id):
-                raise StoreError(f"no run {run_id} in the history {self.path} (`labwarden "
-                                 "history SERVICE` lists the runs)")
+    @_database_errors("read the runs")
+    def service_of(self, run_id: int) -> str | None:
+        """The service run `run_id` evaluated (None for a run of no service); StoreError
+        when there is no such run."""
+        row = self.db.execute("SELECT service FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no run {run_id} in the history {self.path} (`labwarden "
+                             "history SERVICE` lists the runs)")
+        return row[0]
+
+    def diff(self, old_run: int, new_run: int, service: str | None = None) -> Diff:
+        """Findings new, fixed and persisting between two runs of one service (`service`
+        when given), matched by fingerprint. A run that is not in the history is an error:
+        compared with nothing, every finding would look new (or fixed). So are runs of two
+        services, or of none: one service's findings against another's say nothing."""
+        services = {run_id: self.service_of(run_id) for run_id in (old_run, new_run)}
+        wanted = service if service is not None else services[old_run]
+        if wanted is None or any(s != wanted for s in services.values()):
+            def named(run_id: int) -> str:
+                of = services[run_id]
+                return f"run {run_id} ({'no service' if of is None else f'service {of}'})"
+            expected = f" of service {service}" if service is not None else ""
+            raise StoreError(f"diff compares two runs of one service{expected}: "
+                             f"{named(old_run)} and {named(new_run)} (`labwarden history "
+                             "SERVICE` lists a service's runs)")
         old = {f.fingerprint: f for f in self.findings(old_run)}
         new = {f.fingerprint: f for f in self.findings(new_run)}
         return Diff(new=[f for k, f in new.items() if k not in old],
                     fixed=[f for k, f in old.items() if k not in new],
-                    persisting=[f for k, f in new.items() if k in old])
+                    persisting=[f for k, f in new.items() if k in old], service=wanted)
 
     def check_consistency(self) -> list[str]:
         """Problems found: integrity errors, or runs whose findings are not all there."""

@@ -464,6 +464,9 @@ def _del(sub_id, index, key=None):
     (_del("3.3", 3, "reason"), r"item '3\.3\.4': missing key\(s\) reason"),
     (_set("5.1", 0, "text", "  padded"), r"item '5\.1\.1' text: stray whitespace"),
     (_set("5.1", 0, "example", ""), r"item '5\.1\.1': example must be a non-empty string"),
+    (_set("3.2", 0, "text", "Service behind {revers_proxy}"),
+     r"item '3\.2\.1' text: unknown placeholder \{revers_proxy\}; did you mean "
+     r"\{reverse_proxy\}\?"),
     (lambda d: d["sections"].pop(1), r"section '3': .*contiguously from 1: expected '2'"),
     (lambda d: d["sections"][0]["subsections"].pop(0),
      r"subsection '1\.2': .*expected '1\.1'"),

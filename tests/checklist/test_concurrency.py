@@ -56,9 +56,12 @@ def test_parallel_approve_record_and_attest_all_survive(lab: Path) -> None:
     processes = [start(lab, "attest", "grafana", item, "--by", "jdoe") for item in ITEMS[:4]]
     processes += [start(lab, "approve", "grafana", "--role", role, "--name", "alice")
                   for role in ("security_reviewer", "infrastructure_owner")]
-    processes += [start(lab, "record", "grafana", "--method", "ci_cd", "--status", "success")]
+    # grafana is NO-GO in the example lab: a success is recorded with its override reason.
+    processes += [start(lab, "record", "grafana", "--method", "ci_cd", "--status", "success",
+                        "--override", "monitoring back first")]
     assert [code for code, _ in finish(processes)] == [0] * 7
     record = AttestationBook(str(lab / "attestations.yaml")).services["grafana"]
     assert sorted(record.items) == sorted(ITEMS[:4])
     assert sorted(record.approvals) == ["infrastructure_owner", "security_reviewer"]
     assert record.deployment is not None and record.deployment.method == "ci_cd"
+    assert record.deployment.override == "monitoring back first"

@@ -156,7 +156,7 @@ def test_a_record_is_never_half_written(homelab, capsys, monkeypatch) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    code, _, err = run(capsys, "archive", "n8n", "--overwrite", "--today", TODAY)
+    code, _, err = run(capsys, "archive", "n8n", "--today", TODAY)     # would be -2.md
     assert code == 2 and "No space left on device" in err
     assert record.read_text() == complete
     assert sorted(p.name for p in record.parent.iterdir()) == ["n8n-20261127.md"]

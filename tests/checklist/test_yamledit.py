@@ -14,6 +14,7 @@ import yaml
 from labwarden.checklist import attest as attest_module
 from labwarden.checklist.attest import (Approval, Attestation, AttestationBook, Deployment,
                                         Scope, _plain, _with)
+from labwarden.checklist.signoff import SignedState
 from labwarden.config import ConfigError
 from labwarden.sources.yamlfile import parse_yaml
 
@@ -99,6 +100,13 @@ WRITES = {
     "approve": (lambda book: book.approve("n8n", Approval("security_reviewer", "alice",
                                                           TODAY)),
                 [(N8N + ("approvals", "security_reviewer"), {"name": "alice", "date": TODAY})]),
+    "approve a state": (lambda book: book.approve("n8n", Approval(
+        "security_reviewer", "alice", TODAY,
+        SignedState("High", "012345670123", "HIGH", ("10.1.1", "4.2.3"), ()))),
+        [(N8N + ("approvals", "security_reviewer"), {
+            "name": "alice", "date": TODAY,
+            "state": {"risk": "High", "fingerprint": "012345670123", "threshold": "HIGH",
+                      "failing": ["10.1.1", "4.2.3"], "findings": []}})]),
     "record a deployment": (lambda book: book.set_deployment(
         "n8n", Deployment(TODAY, "manual", "success", lessons="pin digests")),
         [(N8N + ("deployment",), {"date": TODAY, "method": "manual", "status": "success",

@@ -15,8 +15,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from labwarden.report.escape import (
-    block, html, json_text, line, markdown_block, markdown_cell, markdown_code, markdown_prose,
-    markdown_text, sarif_text, terminal, terminal_lines)
+    block, html, json_text, line, markdown_block, markdown_cell, markdown_cell_lines,
+    markdown_code, markdown_paragraph, markdown_prose, markdown_text, sarif_text, terminal,
+    terminal_lines)
 
 HOSTILE = {
     "newline": "first\nsecond",
@@ -160,6 +161,48 @@ def test_markdown_cell_keeps_one_row_of_two_columns(text):
     code = [c for c in inline[1].children if c.type == "code_inline"]
     assert len(code) == 1 and code[0].content == line(text)
     assert "<script" not in MARKDOWN.render(table)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of `text` as a multi-line context keeps them, each folded."""
+    return [folded(row) for row in block(text).strip("\n").split("\n")]
+
+
+MULTI_LINE = [*CASES, "lessons\n\n# two\n\n\n- three", "\nleading and trailing\n\n"]
+
+
+@pytest.mark.parametrize("text", MULTI_LINE)
+@pytest.mark.parametrize("before, indent, containers", [
+    ("", "", []),
+    ("- [x] item\n  - ", "    ",                # an evidence line of a record's item
+     ["bullet_list_open", "list_item_open", "paragraph_open", "bullet_list_open",
+      "list_item_open"]),
+    ("> ", "> ", ["blockquote_open"]),
+])
+def test_markdown_paragraph_keeps_the_lines_in_one_paragraph(text, before, indent, containers):
+    markdown = before + markdown_paragraph(text, indent) + "\n\nafter\n"
+    tokens = MARKDOWN.parse(markdown)
+    opened = [t.type for t in tokens if t.type.endswith("_open")]
+    # the containers, the value's one paragraph, and the paragraph after: no other block
+    assert opened == containers + ["paragraph_open", "paragraph_open"], markdown
+    children = [t for t in tokens if t.type == "inline"][-2].children
+    assert {c.type for c in children} <= {"text", "hardbreak"}, markdown
+    shown = "".join("\n" if c.type == "hardbreak" else c.content for c in children)
+    assert shown.split("\n") == source_lines(text)
+    assert "<script" not in MARKDOWN.render(markdown)
+
+
+@pytest.mark.parametrize("text", MULTI_LINE)
+def test_markdown_cell_lines_keeps_one_row_and_its_lines(text):
+    table = f"| text | x |\n| --- | --- |\n| {markdown_cell_lines(text)} | x |\n"
+    tokens = MARKDOWN.parse(table)
+    assert len([t for t in tokens if t.type == "tr_open"]) == 2, table
+    assert len([t for t in tokens if t.type == "td_open"]) == 2, table
+    children = [t for t in tokens if t.type == "inline"][2].children
+    breaks = [c for c in children if c.type == "html_inline"]
+    assert {c.content for c in breaks} <= {"<br>"}           # the only HTML, labwarden's own
+    assert len(breaks) == len(source_lines(text)) - 1
+    assert "<script" not in MARKDOWN.render(table) and "<img" not in MARKDOWN.render(table)
 
 
 def test_markdown_prose_keeps_the_rules_code_spans():

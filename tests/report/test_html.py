@@ -27,6 +27,7 @@ import pytest
 from labwarden.checklist.attest import AttestationBook
 from labwarden.checklist.catalog import load_catalog
 from labwarden.checklist.evaluate import evaluate
+from labwarden.checklist.score import truncated_percent
 from labwarden.commands.remediation import build_roadmap
 from labwarden.config import load_config
 from labwarden.audit.compose import AuditOptions, audit
@@ -275,7 +276,7 @@ def test_overview_checklist_and_roadmap(example):
     for evaluation in example.evaluations:
         assert f"<th scope=\"row\">{evaluation.service.name}<" in html
         assert f">{evaluation.score.risk}</span>" in html
-        assert f"{evaluation.score.overall.percent:.0f} %" in html
+        assert f"{truncated_percent(evaluation.score.overall.percent, 0)} %" in html
     for section in example.catalog.sections:
         assert f"{section.id}. {section.title}".replace("&", "&amp;") in html
     for phase in example.roadmap.phases:

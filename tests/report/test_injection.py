@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from labwarden.checklist.attest import Approval, Attestation, Deployment, ServiceRecord
 from labwarden.checklist.catalog import load_catalog
 from labwarden.checklist.evaluate import evaluate
+from labwarden.checklist.gate import GateDecision
 from labwarden.checklist.records import render_record
 from labwarden.cli import main
 from labwarden.audit.compose import AuditOptions, audit
@@ -104,7 +105,11 @@ def approval_roles(record: str) -> list[str]:
 def no_raw_html(markdown: str) -> None:
     tokens = MARKDOWN.parse(markdown)
     kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
-    assert not kinds & {"html_block", "html_inline", "image"}
+    assert not kinds & {"html_block", "image"}
+    # The one HTML labwarden writes itself: `<br>` between the lines of a table cell. A
+    # `<br>` in the text is escaped like any other tag, so this is never the text's own.
+    assert {c.content for t in tokens for c in t.children or []
+            if c.type == "html_inline"} <= {"<br>"}
     assert not any(c.type == "link_open" and "javascript" in (c.attrGet("href") or "")
                    for t in tokens for c in t.children or [])
     rendered = MARKDOWN.render(markdown)
@@ -193,10 +198,12 @@ def record_of(text: str) -> str:
         items={"1.2.1": Attestation("1.2.1", text, "2026-11-01", note=text, evidence=text,
                                     expires="2099-01-01")},
         approvals={role.key: Approval(role.key, text, text) for role in catalog.approvals},
-        deployment=Deployment(text, "manual", "success", text, text))
+        deployment=Deployment(text, "manual", "success", text, text, override=text))
     nothing = AuditResult(findings=[], diagnostics=[], targets=["."])
     evaluation = evaluate(service, nothing, record, catalog, ".", today=TODAY)
-    return render_record(evaluation, catalog)
+    # Deployed against a NO-GO: the override is shown at the top and in the deployment record.
+    decision = GateDecision(False, "Unacceptable", ["policy never deploys at Unacceptable risk"])
+    return render_record(evaluation, catalog, decision)
 
 
 def test_record_keeps_its_shape_whatever_the_names():
@@ -240,7 +247,7 @@ def test_checklist_commands_and_archive_with_hostile_free_text(tmp_path, monkeyp
     assert run(capsys, "attest", "web", "1.2.1", "--by", HOSTILE, "--note", HOSTILE,
                "--evidence", HOSTILE)[0] == 0
     assert run(capsys, "record", "web", "--method", "manual", "--status", "success",
-               "--issues", HOSTILE, "--lessons", HOSTILE)[0] == 0
+               "--issues", HOSTILE, "--lessons", HOSTILE, "--override", HOSTILE)[0] == 0
     for args in (("checklist", "web"), ("gate", "web"), ("history", "web")):
         code, out, err = run(capsys, *args)
         assert code in (0, 1), err

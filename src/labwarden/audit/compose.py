@@ -45,13 +45,16 @@ class AuditOptions:
     compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
     targets: list = field(default_factory=list)       # live targets (sources.live.targets)
     probe: ProbeOptions | None = None                 # how to probe them
+    # Keep every fact the rules examined in the result (AuditResult.facts), in one process:
+    # the checklist answers items from what was examined, not only from what was found.
+    keep_facts: bool = False
 
 
 class _Partial(Record):
     """What auditing a share of the projects found (a worker sends it to the parent)."""
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
-                 "project_files", "included", "markers", "rule_ids", "secrets")
+                 "project_files", "included", "markers", "rule_ids", "secrets", "kept")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -70,6 +73,7 @@ class _Partial(Record):
         self.included = set() if included is None else included
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
+        self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
         # The projects' secret values: the parent redacts them from what it reports too.
         self.secrets: set[str] = set()
 
@@ -117,6 +121,16 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        if options.keep_facts:
+            origin = os.path.abspath(spec.directory)
+            partial.kept.append((origin, project.asset, project))
+            partial.kept.extend((origin, service.asset, service)
+                                for service in project.services.values())
+            partial.kept.extend(
+                (origin, f"{project.asset}:{os.path.basename(env.path)}", env)
+                for env in ([project.dotenv] if project.dotenv else [])
+                + list(project.env_files.values()))
+            continue
         # Each service points back at its project: without this cycle the project and its
         # parsed files are freed here, by reference counting, not by the cyclic collector.
         project.services.clear()
@@ -312,6 +326,8 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
 
 
 def _jobs(options: AuditOptions, count: int) -> int:
+    if options.keep_facts:              # facts stay in the process that loaded them
+        return 1
     if options.jobs is not None:
         return max(1, min(options.jobs, count or 1))
     if count < PARALLEL_MIN_PROJECTS or not hasattr(os, "fork"):
@@ -377,6 +393,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         result.files_scanned += partial.files
         result.projects += partial.projects
         result.services += partial.services
+        result.facts.extend(partial.kept)
     result.projects -= _drop_included(partials, findings)
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
@@ -400,7 +417,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         from labwarden.audit.live import run_live
 
         run_live(options.targets, options.probe, runner, findings, diagnostics,
-                 compose_paths=paths, load_options=options.load)
+                 compose_paths=paths, load_options=options.load,
+                 kept=result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     conclude(findings, diagnostics, options.config, options.today)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))

@@ -31,15 +31,20 @@ def inventory_targets(inventory) -> list[str]:
 
 def run_live(targets: list[Target], options: ProbeOptions, runner, findings: list[Finding],
              diagnostics: list[Diagnostic], compose_paths: list[str] | tuple[str, ...] = (),
-             load_options=None) -> int:
+             load_options=None, kept: list | None = None) -> int:
     """Probe, then run the rules on every fact. Returns how many facts were collected.
+    With `kept`, each fact examined is appended to it as (the target as written, its
+    asset, the fact).
 
     A host audited together with Compose paths is taken to run those stacks: its firewall
     is reconciled with every port they publish."""
-    facts, problems = collect_sync(targets, options)
+    origins: dict[int, str] = {}
+    facts, problems = collect_sync(targets, options, origins)
     diagnostics.extend(problems)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
+        if kept is not None:
+            kept.append((origins[id(fact)], fact.asset, fact))
     hosts = _host_facts(facts)
     if hosts:
         from labwarden.sources.live.host import build_exposure
@@ -48,6 +53,8 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
         for host in hosts:
             exposure = build_exposure(host, services)
             runner.run(exposure, exposure.asset, findings, diagnostics)
+            if kept is not None:
+                kept.append((origins[id(host)], exposure.asset, exposure))
     return len(facts)
 
 

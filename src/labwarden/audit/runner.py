@@ -63,8 +63,8 @@ class RuleRunner:
         if severity is None:
             severity = hit.severity if hit.severity is not None else rule.severity
         # A hit may narrow the rule's checklist items (one grouped finding, several items).
-        items = hit.checklist and tuple(i for i in hit.checklist if i in rule.checklist)
-        items = items or rule.checklist
+        items = rule.checklist if hit.checklist is None else \
+            tuple(i for i in hit.checklist if i in rule.checklist)
         return Finding(rule=rule, severity=severity, message=self.text(hit.message),
                        location=hit.location, asset=hit.asset or asset,
                        resource=self.redact(hit.resource), evidence=self.text(hit.evidence),

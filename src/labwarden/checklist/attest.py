@@ -63,6 +63,7 @@ from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file, 
 
 if TYPE_CHECKING:
     from labwarden.checklist.catalog import Catalog
+    from labwarden.checklist.signoff import SignedState
     from labwarden.inventory import Inventory, InventoryService
 
 ROLES = ("service_owner", "security_reviewer", "infrastructure_owner")
@@ -167,6 +168,7 @@ class Approval:
     role: str
     name: str
     date: str
+    state: SignedState | None = None    # what it approved (checklist/signoff.py)
 
 
 @dataclass
@@ -176,6 +178,7 @@ class Deployment:
     status: str = ""
     issues: str = ""
     lessons: str = ""
+    override: str = ""               # why it went live although the gate said NO-GO
 
 
 @dataclass
@@ -326,8 +329,10 @@ class AttestationBook:
 
     def approve(self, service: str, approval: Approval) -> None:
         _not_future(approval.date, self.today, "the approval date")
-        self._write([(("services", service, "approvals", approval.role),
-                      {"name": approval.name, "date": approval.date})])
+        entry: dict = {"name": approval.name, "date": approval.date}
+        if approval.state is not None:              # what it approved (checklist/signoff.py)
+            entry["state"] = approval.state.as_yaml()
+        self._write([(("services", service, "approvals", approval.role), entry)])
 
     def set_deployment(self, service: str, deployment: Deployment) -> None:
         _not_future(deployment.date, self.today, "the deployment date")
@@ -417,8 +422,8 @@ _TOP_KEYS = ("lab", "hosts", "groups", "services")
 _SCOPE_KEYS = ("items",)
 _SERVICE_KEYS = ("items", "approvals", "deployment")
 _ITEM_KEYS = ("by", "date", "note", "evidence", "expires", "na")
-_APPROVAL_KEYS = ("name", "date")
-_DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons")
+_APPROVAL_KEYS = ("name", "date", "state")
+_DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons", "override")
 
 
 def _attestation(item_id: str, entry, loc: Location | None,
@@ -442,8 +447,15 @@ def _approval(role: str, entry, loc: Location | None) -> Approval:
     if not isinstance(entry, Map) or not entry.get("name"):
         raise ConfigError(f"approval {role!r} needs at least `name` (and `date`)", loc)
     _known_keys(entry, _APPROVAL_KEYS, f"approval {role!r}")
+    state = None
+    if entry.get("state") is not None:           # what it approved: checklist/signoff.py
+        from labwarden.checklist.signoff import STATE_KEYS, parse_state
+
+        where = f"the state of approval {role!r}"
+        _known_keys(_mapping(entry, "state"), STATE_KEYS, where)
+        state = parse_state(entry["state"], where, entry.loc_of("state"))
     return Approval(role, _text(entry, "name"), _date(entry.get("date"), entry.loc_of("date"),
-                                                      "date"))
+                                                      "date"), state)
 
 
 def _deployment(entry: Map) -> Deployment:

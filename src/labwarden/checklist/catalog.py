@@ -10,14 +10,23 @@ The file also carries the seed's non-item parts that an archived record reproduc
 template metadata, the Service Information fields, the approval roles, the deployment
 record fields and the risk levels.
 
+Texts that name one lab's parts are templates: `Service behind {reverse_proxy}`. Item texts,
+subsection notes and the template metadata are filled when the file loads, from the `lab`
+values given (`labwarden.yaml`'s `lab:`) or else the seed's own words (`checklist/lab.py`),
+so `load_catalog()` reads exactly as the seed. The operator's overlay (renamed, added and
+disabled items) is applied on top by `checklist/overlay.py`: `catalog_for()` is what the
+commands use.
+
 A malformed catalog raises `CatalogError` naming the offending item, at load.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -25,6 +34,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from labwarden.checklist import lab as lab_words
 from labwarden.model import Rule, Severity
 from labwarden.sources.registry import EVIDENCE_KINDS
 
@@ -34,8 +44,8 @@ SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")   # INFO is for findings, not
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SECTION_ID = re.compile(r"^[1-9]\d?$")
 _ITEM_KEYS = {"id", "text", "example", "severity", "reason", "applies_to", "optional",
-              "automated_by"}
-_ITEM_REQUIRED = _ITEM_KEYS - {"example"}
+              "automated_by", "code"}
+_ITEM_REQUIRED = _ITEM_KEYS - {"example", "code"}
 _TOP_KEYS = {"template", "service_information", "approvals", "deployment_record",
              "risk_levels", "sections"}
 _TEMPLATE_KEYS = ("title", "purpose", "usage", "version", "last_updated", "maintained_by",
@@ -57,6 +67,13 @@ class Item:
     optional: bool
     automated_by: str
     example: str | None = None
+    # About the application's own code (input validation, API auth design, secret
+    # generation inside the app): N/A for third-party software the operator runs.
+    code: bool = False
+    # Set by the operator's overlay (checklist/overlay.py), never by catalog.yaml:
+    disabled: str = ""               # why the item is disabled: it is N/A with this reason
+    seed_text: str | None = None     # the seed's text, when the overlay renamed the item
+    added: bool = False              # the item is the overlay's own, not the seed's
 
     @property
     def section_id(self) -> str:
@@ -135,6 +152,15 @@ class Template:
 
 
 @dataclass(frozen=True, slots=True)
+class OverlayRef:
+    """The overlay a catalogue was built with: its path as labwarden.yaml names it, and the
+    first 12 hex digits of the SHA-256 of its text."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     sections: tuple[Section, ...]
     items_by_id: Mapping[str, Item]
@@ -144,6 +170,16 @@ class Catalog:
     approval_columns: tuple[str, ...]
     deployment_record: tuple[FormField, ...]
     risk_levels: tuple[RiskLevel, ...]
+    # Which catalogue this is ("seed checklist 1.0 (sha256 …)") and which overlay was applied:
+    # every score names them (`origin`), so two scores can be told apart.
+    base: str = field(default="", compare=False)
+    overlay: OverlayRef | None = field(default=None, compare=False)
+
+    @property
+    def origin(self) -> str:
+        if self.overlay is None:
+            return self.base
+        return f"{self.base} + overlay {self.overlay.path} (sha256 {self.overlay.sha256})"
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -166,21 +202,26 @@ class Catalog:
         return len(self.items_by_id)
 
 
-def load_catalog(path: str | Path | None = None) -> Catalog:
-    """The packaged catalog (parsed once, then cached), or the catalog file at `path`."""
+def load_catalog(path: str | Path | None = None, *,
+                 lab: Mapping[str, str] | None = None) -> Catalog:
+    """The packaged catalog (parsed once, then cached), or the catalog file at `path`, its
+    placeholders filled from `lab` (name -> text) or else with the seed's words."""
+    values = tuple(sorted((lab or {}).items()))
     if path is None:
-        return _packaged_catalog()
+        return _packaged_catalog(values)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog: {exc.strerror}") from None
-    return parse_catalog(text, str(path))
+    return parse_catalog(text, str(path), dict(values))
 
 
-@functools.lru_cache(maxsize=1)
-def _packaged_catalog() -> Catalog:
+@functools.lru_cache(maxsize=8)
+def _packaged_catalog(values: tuple[tuple[str, str], ...] = ()) -> Catalog:
     resource = resources.files("labwarden.checklist").joinpath("catalog.yaml")
-    return parse_catalog(resource.read_text(encoding="utf-8"), "labwarden/checklist/catalog.yaml")
+    text = resource.read_text(encoding="utf-8")
+    return parse_catalog(text, "labwarden/checklist/catalog.yaml", dict(values),
+                         name="seed checklist")
 
 
 def rules_for_item(item_id: str) -> tuple[Rule, ...]:
@@ -194,17 +235,24 @@ def rules_for_item(item_id: str) -> tuple[Rule, ...]:
 # -- parsing and validation --------------------------------------------------------------
 
 
-def parse_catalog(text: str, origin: str = "<catalog>") -> Catalog:
+def parse_catalog(text: str, origin: str = "<catalog>", lab: Mapping[str, str] | None = None,
+                  name: str | None = None) -> Catalog:
+    """The catalog in `text`; `name` is what scores call it (default: "catalog ORIGIN"),
+    followed by its template version and a digest of the text."""
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{origin}: not valid YAML: {exc}") from None
-    return _Builder(origin).catalog(data)
+    catalog = _Builder(origin, lab or {}).catalog(data)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return dataclasses.replace(catalog, base=f"{name or f'catalog {origin}'} "
+                                             f"{catalog.template.version} (sha256 {digest})")
 
 
 class _Builder:
-    def __init__(self, origin: str):
+    def __init__(self, origin: str, lab: Mapping[str, str]):
         self.origin = origin
+        self.lab = lab
 
     def fail(self, where: str, message: str) -> CatalogError:
         return CatalogError(f"{self.origin}: {where}: {message}")
@@ -227,6 +275,14 @@ class _Builder:
         if value != value.strip() or "  " in value or "\n" in value or "\t" in value:
             raise self.fail(where, f"stray whitespace in {value!r}")
         return value
+
+    def words(self, value: Any, where: str) -> str:
+        """A text that may name the lab's parts (`{reverse_proxy}`), filled."""
+        template = self.string(value, where)
+        try:
+            return self.string(lab_words.fill(template, self.lab), where)
+        except lab_words.UnknownPlaceholder as exc:
+            raise self.fail(where, str(exc)) from None
 
     def keys(self, data: dict, where: str, allowed: set, required: set) -> None:
         unknown = sorted(set(data) - allowed, key=str)
@@ -259,7 +315,7 @@ class _Builder:
     def template(self, data: Any) -> Template:
         data = self.mapping(data, "template")
         self.keys(data, "template", set(_TEMPLATE_KEYS), set(_TEMPLATE_KEYS))
-        return Template(**{k: self.string(data[k], f"template.{k}") for k in _TEMPLATE_KEYS})
+        return Template(**{k: self.words(data[k], f"template.{k}") for k in _TEMPLATE_KEYS})
 
     def form(self, data: Any, where: str, list_key: str) -> tuple[FormField, ...]:
         data = self.mapping(data, where)
@@ -344,7 +400,7 @@ class _Builder:
         seen: set[str] = set()
         items = tuple(self.item(i, sid, n, seen)
                       for n, i in enumerate(self.sequence(raw["items"], where), 1))
-        note = self.string(raw["note"], f"{where} note") if "note" in raw else None
+        note = self.words(raw["note"], f"{where} note") if "note" in raw else None
         return Subsection(sid, self.string(raw["title"], f"{where} title"), items, note)
 
     def item(self, raw: Any, subsection_id: str, number: int, seen: set[str]) -> Item:
@@ -378,16 +434,19 @@ class _Builder:
                                    f"got {raw['automated_by']!r}")
         if not isinstance(raw["optional"], bool):
             raise self.fail(where, f"optional must be true or false, got {raw['optional']!r}")
+        if not isinstance(raw.get("code", False), bool):
+            raise self.fail(where, f"code must be true or false, got {raw['code']!r}")
         example = raw.get("example")
         if example is not None and (not isinstance(example, str) or not example.strip()):
             raise self.fail(where, "example must be a non-empty string when present")
         return Item(
             id=iid,
-            text=self.string(raw["text"], f"{where} text"),
+            text=self.words(raw["text"], f"{where} text"),
             severity=self.severity(raw["severity"], where),
             reason=self.string(raw["reason"], f"{where} reason"),
             applies_to=tuple(applies),
             optional=raw["optional"],
             automated_by=raw["automated_by"],
             example=example,
+            code=raw.get("code", False),
         )

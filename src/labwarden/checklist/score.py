@@ -10,6 +10,7 @@ otherwise Medium while any HIGH item is incomplete or below 95 %; otherwise Low.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 
 from labwarden.checklist.catalog import Catalog, Item
@@ -28,6 +29,20 @@ class Status(str, Enum):
         return self in (Status.PASS, Status.ATTESTED)
 
 
+def truncated_percent(value: float, digits: int = 1) -> str:
+    """`value` (a percentage) with `digits` decimals, cut rather than rounded: 84.98 is
+    "84.9", never "85.0", so a shown score is never on the far side of a band boundary
+    (85 %) from the score that decided the risk. The float's shortest spelling is cut, not
+    its binary value: 84.9 stored as 84.899999… still shows "84.9"."""
+    step = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(float(value))).quantize(step, rounding=ROUND_DOWN))
+
+
+def format_percent(value: float, digits: int = 1) -> str:
+    """A checklist percentage as every output shows it ("84.9 %"): see `truncated_percent`."""
+    return f"{truncated_percent(value, digits)} %"
+
+
 @dataclass(frozen=True)
 class Tally:
     total: int          # applicable items
@@ -36,7 +51,14 @@ class Tally:
 
     @property
     def percent(self) -> float:
-        return 100.0 if self.total == 0 else 100.0 * self.completed / self.total
+        """Completed over applicable; 0 when nothing applies (never 100 %: an all-N/A
+        section or service shows as such, see `tally_text`)."""
+        return 0.0 if self.total == 0 else 100.0 * self.completed / self.total
+
+
+def tally_text(tally: Tally) -> str:
+    """How a tally's completion is shown: "84.9 %", or "all N/A" when nothing applies."""
+    return format_percent(tally.percent) if tally.total else "all N/A"
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,11 @@ def compute(catalog: Catalog, statuses: dict[str, Status]) -> Score:
     percent = overall.percent
     reasons: list[str] = []
     chosen = catalog.risk_levels[-1]
+    if overall.total == 0:     # nothing to judge is no evidence of low risk
+        return Score(overall=overall, sections=sections, risk=chosen.level,
+                     risk_text=chosen.text, reasons=[
+                         "no checklist item applies to this service: check its "
+                         "deployment_type and the checklist overlay"], incomplete=incomplete)
     for level in catalog.risk_levels:
         blocking = [s for s in level.requires_complete if incomplete.get(s)]
         if percent >= level.min_percent and not blocking:
@@ -76,7 +103,7 @@ def compute(catalog: Catalog, statuses: dict[str, Status]) -> Score:
             break
         if percent < level.min_percent:
             reasons.append(f"{level.level}: needs {level.min_percent} % complete, "
-                           f"{percent:.1f} % is")
+                           f"{format_percent(percent)} is")
         for severity in blocking:
             items = incomplete[severity]
             reasons.append(f"{level.level}: needs every {severity.name} item complete; "

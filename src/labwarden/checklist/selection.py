@@ -1,6 +1,7 @@
 """Which checklist items a person names: an item (`1.4.1`), a range in catalogue order
 (`1.4.1-1.4.7`) or a whole subsection (`1.4`). `attest` and `attest --from` read them the
-same way; a name that matches nothing says which ID is closest."""
+same way; a name that matches nothing says which ID is closest. Items the overlay disables
+are left out of a range or subsection, and refused when named: there is nothing to attest."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ def select_items(catalog: Catalog, texts: Iterable[str]) -> list[Item]:
 
 
 def select(catalog: Catalog, text: str) -> list[Item]:
-    text = str(text).strip()
+    chosen = [item for item in _named(catalog, str(text).strip()) if not item.disabled]
+    if not chosen:
+        raise ValueError(f"every item of {text} is disabled by the checklist overlay: there "
+                         "is nothing to attest")
+    return chosen
+
+
+def _named(catalog: Catalog, text: str) -> list[Item]:
     first, dash, last = text.partition("-")
     if dash:
         start, end = _item(catalog, first.strip()), _item(catalog, last.strip())
@@ -38,7 +46,11 @@ def select(catalog: Catalog, text: str) -> list[Item]:
                     return list(subsection.items)
         subsections = [sub.id for section in catalog.sections for sub in section.subsections]
         raise ValueError(f"no checklist subsection {text!r}{_closest(text, subsections)}")
-    return [_item(catalog, text)]
+    item = _item(catalog, text)
+    if item.disabled:
+        raise ValueError(f"{item.id} is disabled by the checklist overlay ({item.disabled}): "
+                         "there is nothing to attest")
+    return [item]
 
 
 def _item(catalog: Catalog, text: str) -> Item:

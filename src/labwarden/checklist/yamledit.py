@@ -49,9 +49,10 @@ class _Leaf(dict):
 
 def set_entries(text: str, changes: list[tuple[Path, dict]],
                 flow: Callable[[Path], bool] = lambda path: True) -> str:
-    """`text` with the mapping at each path set to its values (flat: text or ISO dates; a
-    later change of the same path wins). `flow(path)` says how a new entry is written when
-    neither siblings nor the file's other mappings of its name show a style."""
+    """`text` with the mapping at each path set to its values (text, ISO dates, or a
+    mapping of text and lists of text; a later change of the same path wins). `flow(path)`
+    says how a new entry is written when neither siblings nor the file's other mappings of
+    its name show a style."""
     newline = "\r\n" if "\r\n" in text else "\n"
     wanted: dict[Path, dict] = {}
     for path, values in changes:
@@ -212,13 +213,13 @@ def _replace(text: str, entry: yaml.MappingNode, values: dict, newline: str,
         present.add(key)
         if key in values:
             edits.append((value.start_mark.index, _end(text, value), depth,
-                          _scalar(key, values[key])))
+                          _value(key, values[key])))
         else:                                          # a field no longer given: its lines
             start = _line_start(text, key_node.start_mark.index)
             end = _line_end(text, _end(text, value))
             edits.append((start, min(len(text), end + len(newline)), depth, ""))
     column = entry.value[0][0].start_mark.column
-    added = [" " * column + f"{_key(k)}: {_scalar(k, v)}" for k, v in values.items()
+    added = [" " * column + f"{_key(k)}: {_value(k, v)}" for k, v in values.items()
              if k not in present]
     kept = [value for key_node, value in entry.value if key_node.value in values]
     if added and kept:                                 # after the last field that stays
@@ -270,7 +271,7 @@ class _Writer:
             return [(start, end, depth, space + self.flow_value(tree))]
         column = key_node.start_mark.column + self.step
         if isinstance(tree, _Leaf):
-            lines = [" " * column + f"{_key(k)}: {_scalar(k, v)}" for k, v in tree.items()]
+            lines = [" " * column + f"{_key(k)}: {_value(k, v)}" for k, v in tree.items()]
         else:
             lines = self.block(tree, column, where)
         at = _line_end(text, end)
@@ -289,7 +290,7 @@ class _Writer:
                     lines.append(f"{indent}{_key(key)}: {_flow(sub)}")
                     continue
                 lines.append(f"{indent}{_key(key)}:")
-                lines += [f"{indent}{' ' * self.step}{_key(k)}: {_scalar(k, v)}"
+                lines += [f"{indent}{' ' * self.step}{_key(k)}: {_value(k, v)}"
                           for k, v in sub.items()]
             else:
                 lines.append(f"{indent}{_key(key)}:")
@@ -306,7 +307,23 @@ class _Writer:
 # --- writing values ----------------------------------------------------------------------
 
 def _flow(values: dict) -> str:
-    return "{" + ", ".join(f"{_key(k)}: {_scalar(k, v)}" for k, v in values.items()) + "}"
+    return "{" + ", ".join(f"{_key(k)}: {_value(k, v)}" for k, v in values.items()) + "}"
+
+
+def _value(key: str, value) -> str:
+    """A field's value: text or a date, or (an approval's `state:`) a mapping of text and
+    lists of text, written on the field's line with every text quoted (a fingerprint
+    `012345670123` or an item `10.1` is never a number to any reader)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)}: {_value_quoted(v)}" for k, v in value.items()) \
+            + "}"
+    return _scalar(key, value)
+
+
+def _value_quoted(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_double_quoted(str(v)) for v in value) + "]"
+    return _double_quoted(str(value))
 
 
 def _key(key: str) -> str:

@@ -63,8 +63,6 @@ def cmd_attest(args) -> int:
 
 
 def _attest(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
-
     scope = _scope_option(args)
     _check_combination(args, scope)
     if args.walk and not args.stdin and not sys.stdin.isatty():
@@ -73,7 +71,7 @@ def _attest(args) -> int:
         raise UsageError("attest --walk asks its questions on a terminal and stdin is not "
                          "one; add --stdin to read the answers from a pipe or a file")
     context = _Context(args)
-    catalog = load_catalog()
+    catalog = context.catalog           # the operator's: the lab's words, the overlay
     if args.walk:
         return _walk(args, context, catalog)
     if args.from_file:

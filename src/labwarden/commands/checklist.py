@@ -8,6 +8,7 @@ Heavy modules are imported inside the handlers: building the parser must stay ch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -48,6 +49,8 @@ def add_service_command(commands, name, help_text, handler, service=True):
     live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
     live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
+    live.add_argument("--check-default-credentials", action="store_true",
+                      help="try the vendor's default logins against its URLs (opt-in)")
     parser.set_defaults(handler=handler)
     return parser
 
@@ -72,6 +75,11 @@ def register(commands) -> None:
     checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
+    checklist.add_argument("--coverage", action="store_true",
+                           help="per section: how many items evidence answered, how many "
+                           "need a source that was not collected, how many only a person can")
+    checklist.add_argument("--save", action="store_true", help="add this evaluation to the "
+                           "history (gate, record and archive always do; a look does not)")
 
     approve = service_command("approve", "record a sign-off (approval signatures)",
                               cmd_approve)
@@ -87,6 +95,9 @@ def register(commands) -> None:
     record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"))
     record.add_argument("--issues", default="")
     record.add_argument("--lessons", default="")
+    record.add_argument("--override", default="", metavar="REASON",
+                        help="why it was deployed although the gate says NO-GO: needed to "
+                        "record a success then; stored and shown in the record")
 
     gate = service_command("gate", "exit 0 when the policy allows deploying, 1 when not",
                            cmd_gate)
@@ -94,8 +105,9 @@ def register(commands) -> None:
 
     archive = service_command("archive", "write the completed checklist as a deployment "
                               "record", cmd_archive)
-    archive.add_argument("--overwrite", action="store_true",
-                         help="replace today's record if it exists")
+    # Records are never replaced (each archive adds `-2.md`, `-3.md`…); the old flag is
+    # a usage error that says so, not an unknown option.
+    archive.add_argument("--overwrite", action="store_true", help=argparse_suppress())
 
     history = service_command("history", "score and risk level over time", cmd_history)
     history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
@@ -130,58 +142,71 @@ class _Context:
         self.today = getattr(args, "today", None) or dt.date.today()
         self.args = args
 
+    @functools.cached_property
+    def catalog(self):
+        """The operator's checklist: the seed's, in the lab's words, with the overlay."""
+        from labwarden.checklist.overlay import catalog_for
+
+        return catalog_for(self.config, self.inventory)
+
     def book(self):
         """The attestation file, checked against this inventory and catalogue."""
         from labwarden.checklist.attest import AttestationBook
-        from labwarden.checklist.catalog import load_catalog
 
         return AttestationBook(self.inventory.attestations_path, inventory=self.inventory,
-                               catalog=load_catalog(), today=self.today)
+                               catalog=self.catalog, today=self.today)
 
-    def evaluate(self, name: str, store: bool = True):
+    def evaluate(self, name: str, store: bool = False):
+        """The service's evaluation; `store` adds it to the history (gate, record, archive
+        and `checklist --save` do, a look does not)."""
         service = self.inventory.service(name)
+        _ = self.catalog                # a bad overlay stops the command before the audit
         return self.evaluate_from(service, self.audit([service]), store=store)
 
     def audit(self, services):
-        """One audit of the lab (plus the live targets of `services` with --live), from
-        which each of them is evaluated: `attest --lab` checks every service at once."""
+        """One audit of the lab and of the targets of `services`, from which each of them
+        is evaluated (`evaluate_from`): `attest --lab` checks every service at once."""
         from labwarden.audit import AuditOptions, run
 
         targets, probe = self._live_targets(services)
-        result = run([self.inventory.base_dir], AuditOptions(
-            config=self.config, today=self.today, targets=targets, probe=probe))
-        return result, targets, probe
+        # The facts are kept: an item passes on what was examined, not on what was not found.
+        return run([self.inventory.base_dir], AuditOptions(
+            config=self.config, today=self.today, targets=targets, probe=probe,
+            keep_facts=True))
 
-    def evaluate_from(self, service, audit, book=None, store: bool = False):
-        from labwarden.checklist.catalog import load_catalog
-        from labwarden.checklist.evaluate import compose_facts, evaluate, live_coverage
+    def evaluate_from(self, service, result, book=None, store: bool = False):
+        from labwarden.checklist.evaluate import evaluate
 
-        result, targets, probe = audit
-        covered = compose_facts() if service.compose_dir else set()
-        if targets:
-            covered |= live_coverage(service, result, targets, probe)
         record = (book or self.book()).record_for(service)
-        evaluation = evaluate(service, result, record, load_catalog(),
-                              self.inventory.base_dir, disabled=self.config.disabled,
-                              covered=covered, today=self.today)
+        evaluation = evaluate(service, result, record, self.catalog,
+                              settings=self.config.settings, disabled=self.config.disabled,
+                              today=self.today)
         if store:
             self._store(evaluation, result)
         return evaluation
 
     def _live_targets(self, services):
-        if not getattr(self.args, "live", False):
-            return [], None
+        """The services' targets: a host when it is read from a file or from this machine
+        (`snapshot:`, `local://`: no traffic), and with --live their URLs and an ssh:// host
+        too."""
         from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
+        live = getattr(self.args, "live", False)
         texts: list[str] = []
         for service in services:
-            texts += [u for u in service.urls if u not in texts]
-            if service.host is not None and service.host.address \
-                    and service.host.address not in texts:
-                texts.append(service.host.address)
-        options = ProbeOptions(timeout=self.args.timeout, ca_file=self.args.ca_file,
-                               ssh_key=self.args.ssh_key)
+            mine = list(service.urls) if live else []
+            address = service.host.address if service.host is not None else None
+            if address and (live or address.startswith(("snapshot:", "local:"))):
+                mine.append(address)
+            texts += [t for t in mine if t not in texts]
+        if not texts:
+            return [], None
+        options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
+                               ca_file=getattr(self.args, "ca_file", None),
+                               ssh_key=getattr(self.args, "ssh_key", None),
+                               check_default_credentials=getattr(
+                                   self.args, "check_default_credentials", False))
         try:
             return parse_targets(texts), options
         except ValueError as exc:
@@ -189,6 +214,11 @@ class _Context:
 
             names = ", ".join(s.name for s in services)
             raise ConfigError(f"service {names}: {exc}") from None
+
+    def decide(self, evaluation):
+        from labwarden.checklist.gate import decide, load_policy
+
+        return decide(evaluation, load_policy(self.config.raw))
 
     def _store(self, evaluation, result) -> None:
         from labwarden.model import AuditResult
@@ -270,13 +300,20 @@ def _proposal(specs: list, base: str) -> str:
     services: dict[str, dict] = {}
     for spec in specs:
         name = _unique(_service_name(spec.key), services)
+        # What only the operator knows (owner, purpose, criticality, data classification,
+        # whether they develop it) is left out, never guessed: a guessed criticality would
+        # answer checklist item 8.4.4 for them.
         services[name] = {"deployment_type": "docker", "deployment_date": dt.date.today(),
-                          "owner": "TODO", "purpose": "TODO", "criticality": "medium",
-                          "data_classification": "internal",
                           "compose": os.path.relpath(spec.directory, base),
                           "exposure": "internal"}
-    header = ("# Proposed by `labwarden init`: complete the owner, purpose, criticality and\n"
-              "# data classification of each service (the seed's Service Information).\n")
+    header = ("# Proposed by `labwarden init`. Left for you to add to each service (the seed's\n"
+              "# Service Information; labwarden does not guess them):\n"
+              "#   owner: NAME\n"
+              "#   purpose: what it is for\n"
+              "#   criticality: critical | high | medium | low\n"
+              "#   data_classification: public | internal | confidential | restricted\n"
+              "#   source: third_party | own    (own: you develop it; code-level items apply)\n"
+              "# Until then the checklist items they answer stay OPEN.\n")
     return header + yaml.safe_dump({"services": services}, sort_keys=False,
                                    allow_unicode=True, width=1 << 30)
 
@@ -311,23 +348,29 @@ def cmd_checklist(args) -> int:
 
 
 def _checklist(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
-
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
-    if args.format == "markdown":
+    evaluation = context.evaluate(args.service, store=args.save)
+    if args.coverage:
+        from labwarden.checklist.coverage import coverage, coverage_json, coverage_text
+
+        table = coverage(evaluation, context.catalog)
+        _out(json.dumps(coverage_json(table), indent=2) if args.format == "json"
+             else _terminal(coverage_text(table, evaluation)))
+    elif args.format == "markdown":
         from labwarden.checklist.records import render_record
 
-        _out(render_record(evaluation, load_catalog()))
+        _out(render_record(evaluation, context.catalog, context.decide(evaluation)))
     elif args.format == "json":
-        _out(json.dumps(_evaluation_json(evaluation), indent=2))
+        _out(json.dumps(_evaluation_json(evaluation, context.catalog), indent=2))
     else:
         wanted = {s.upper() for s in args.status} if args.status else None
-        _out(_checklist_text(evaluation, load_catalog(), wanted))
+        _out(_checklist_text(evaluation, context.catalog, wanted))
     return EXIT_OK
 
 
 def _checklist_text(evaluation, catalog, wanted) -> str:
+    from labwarden.checklist.score import tally_text
+
     lines = [f"Checklist for {evaluation.service.name} "
              f"({evaluation.service.deployment_type}), {evaluation.evaluated}", ""]
     results = evaluation.by_id()
@@ -338,46 +381,68 @@ def _checklist_text(evaluation, catalog, wanted) -> str:
         if not shown:
             continue
         lines.append(f"{section.id}. {section.title}  {tally.completed}/{tally.total} "
-                     f"({tally.percent:.0f} %)")
+                     f"({tally_text(tally)})")
         for result in shown:
             lines.append(f"  {result.item.id:<7} {result.status.value:<8} "
                          f"{result.item.severity.name:<8} {result.item.text}")
-            if result.note and result.status.value != "OPEN" or result.note.startswith(
-                    ("attestation", "evidence")):
+            if result.note and result.answered_by != "person" or \
+                    result.status.value != "OPEN":
                 lines.append(f"  {'':<7} {'':<8} {'':<8} → {result.note}")
         lines.append("")
     lines += _score_lines(evaluation)
+    lines.append(f"Catalogue: {catalog.origin}")
     return _terminal(lines)
 
 
 def _score_lines(evaluation) -> list[str]:
+    from labwarden.checklist.score import tally_text
+
     score = evaluation.score
     overall = score.overall
     counts: dict[str, int] = {}
     for result in evaluation.items:
         counts[result.status.value] = counts.get(result.status.value, 0) + 1
     return [f"Score: {overall.completed}/{overall.total} items complete "
-            f"({overall.percent:.1f} %), {overall.na} N/A · "
+            f"({tally_text(overall)}), {overall.na} N/A · "
             + " · ".join(f"{k} {v}" for k, v in sorted(counts.items())),
             f"Risk level: {score.risk} — {score.risk_text}"]
 
 
-def _evaluation_json(evaluation) -> dict:
+def _evaluation_json(evaluation, catalog) -> dict:
+    from labwarden.checklist.score import tally_text
+
     score = evaluation.score
+    # The exact percentage (never rounded across a band boundary) and the text shown for it.
     return {
         "service": evaluation.service.name,
         "evaluated": evaluation.evaluated,
+        "catalogue": _catalogue_json(catalog),
         "score": {"total": score.overall.total, "completed": score.overall.completed,
-                  "na": score.overall.na, "percent": round(score.overall.percent, 2),
+                  "na": score.overall.na, "percent": score.overall.percent,
+                  "percent_text": tally_text(score.overall),
                   "sections": {k: {"total": t.total, "completed": t.completed, "na": t.na,
-                                   "percent": round(t.percent, 2)}
+                                   "percent": t.percent,
+                                   "percent_text": tally_text(t)}
                                for k, t in score.sections.items()}},
         "risk": score.risk,
         "reasons": score.reasons,
         "items": [{"id": r.item.id, "status": r.status.value, "severity": r.item.severity.name,
                    "text": r.item.text, "note": r.note, "rules": list(r.rules),
-                   "findings": [f.id for f in r.findings]} for r in evaluation.items],
+                   "answered_by": r.answered_by, "needs": list(r.needs),
+                   "findings": [f.id for f in r.findings],
+                   # what the overlay did: its own item, the seed's text it renamed, or why
+                   # it disabled the item (None: untouched)
+                   "source": "overlay" if r.item.added else "seed",
+                   "seed_text": r.item.seed_text, "disabled": r.item.disabled or None}
+                  for r in evaluation.items],
     }
+
+
+def _catalogue_json(catalog) -> dict:
+    overlay = catalog.overlay
+    return {"origin": catalog.origin, "base": catalog.base,
+            "overlay": overlay.path if overlay else None,
+            "overlay_sha256": overlay.sha256 if overlay else None}
 
 
 def _iso(text: str, option: str) -> str:
@@ -394,13 +459,23 @@ def cmd_approve(args) -> int:
 
 
 def _approve(args) -> int:
+    from labwarden.checklist import signoff
     from labwarden.checklist.attest import Approval
+    from labwarden.checklist.gate import load_policy
 
     context = _Context(args)
-    context.inventory.service(args.service)
-    date = _iso(args.date, "--date") if args.date else context.today.isoformat()
-    context.book().approve(args.service, Approval(args.role, args.name, date))
-    _out(f"{args.service}: {args.role} sign-off by {args.name} on {date} recorded")
+    policy = load_policy(context.config.raw)
+    date = signoff.approval_date(args.date, context.today)
+    # Bound to the state it approves: the gate says when that state is gone.
+    evaluation = context.evaluate(args.service, store=False)
+    approval = Approval(args.role, signoff.approver_name(args.name), date,
+                        signoff.bind(evaluation, args.role, policy.threshold))
+    lines, refused = signoff.approve_lines(approval, evaluation, policy.single_operator)
+    if refused:
+        sys.stderr.write(_terminal(lines) + "\n")
+        return EXIT_BLOCKED
+    context.book().approve(args.service, approval)
+    _out(_terminal(lines))
     return EXIT_OK
 
 
@@ -410,13 +485,22 @@ def cmd_record(args) -> int:
 
 def _record(args) -> int:
     from labwarden.checklist.attest import Deployment
+    from labwarden.checklist.records import deployment_to_record
 
     context = _Context(args)
     context.inventory.service(args.service)
     date = _iso(args.date, "--date") if args.date else context.today.isoformat()
-    context.book().set_deployment(args.service, Deployment(date, args.method, args.status,
-                                                           args.issues, args.lessons))
-    _out(f"{args.service}: deployment of {date} recorded ({args.method}, {args.status})")
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    asked = Deployment(date, args.method, args.status, args.issues, args.lessons,
+                       override=args.override.strip())   # blank is no reason
+    deployment, notes, refusal = deployment_to_record(asked, decision)
+    if deployment is None:
+        sys.stderr.write(_terminal([f"labwarden: {args.service}: {refusal}"]) + "\n")
+        return EXIT_BLOCKED
+    context.book().set_deployment(args.service, deployment)
+    _out(_terminal([f"{args.service}: deployment of {date} recorded ({args.method}, "
+                    f"{args.status})", *notes]))
     return EXIT_OK
 
 
@@ -425,16 +509,20 @@ def cmd_gate(args) -> int:
 
 
 def _gate(args) -> int:
-    from labwarden.checklist.gate import decide, load_policy
+    from labwarden.checklist.score import format_percent
 
     context = _Context(args)
-    policy = load_policy(context.config.raw)
-    evaluation = context.evaluate(args.service)
-    decision = decide(evaluation, policy)
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
     if args.format == "json":
+        percent = evaluation.score.overall.percent
         _out(json.dumps({"service": args.service, "allowed": decision.allowed,
-                         "risk": decision.risk, "reasons": decision.reasons,
-                         "blocking_items": decision.blocking}, indent=2))
+                         "risk": decision.risk, "percent": percent,
+                         "percent_text": format_percent(percent), "reasons": decision.reasons,
+                         "blocking_items": decision.blocking,
+                         "signoff": decision.signoff.as_json() if decision.signoff else
+                         {"status": "missing"},
+                         "catalogue": _catalogue_json(context.catalog)}, indent=2))
     else:
         verdict = "GO" if decision.allowed else "NO-GO"
         lines = [f"{verdict}: {args.service} at {decision.risk} risk"]
@@ -456,17 +544,23 @@ def cmd_archive(args) -> int:
 
 
 def _archive(args) -> int:
-    from labwarden.checklist.catalog import load_catalog
-    from labwarden.checklist.records import RecordExists, archive
+    from labwarden.checklist.records import archive, disagreement
+    from labwarden.errors import UsageError
 
+    if args.overwrite:
+        raise UsageError("archive --overwrite: a record is never replaced; each archive adds "
+                         "a new one (SERVICE-YYYYMMDD.md, then -2.md, -3.md…), so the flag "
+                         "is gone")
     context = _Context(args)
-    evaluation = context.evaluate(args.service)
-    try:
-        path = archive(evaluation, load_catalog(), context.inventory.records_dir,
-                       context.today.isoformat(), overwrite=args.overwrite)
-    except RecordExists as exc:
-        sys.stderr.write(f"labwarden: {exc}\n")
-        return EXIT_ERROR
+    evaluation = context.evaluate(args.service, store=True)
+    decision = context.decide(evaluation)
+    problem = disagreement(evaluation.record.deployment, decision)
+    if problem:
+        sys.stderr.write(_terminal([f"labwarden: {args.service} not archived: {problem}"])
+                         + "\n")
+        return EXIT_BLOCKED
+    path = archive(evaluation, context.catalog, context.inventory.records_dir,
+                   context.today.isoformat(), decision)
     _out(f"archived {os.path.relpath(path)}")
     return EXIT_OK
 
@@ -476,6 +570,7 @@ def cmd_history(args) -> int:
 
 
 def _history(args) -> int:
+    from labwarden.checklist.score import format_percent
     from labwarden.store import Store
 
     context = _Context(args)
@@ -483,11 +578,12 @@ def _history(args) -> int:
     with Store(context.inventory.history_path) as store:
         runs = store.runs(args.service, limit=args.limit)
     if not runs:
-        _out(f"no evaluations of {args.service} yet (`labwarden checklist {args.service}`)")
+        _out(f"no runs of {args.service} in the history yet (`labwarden gate "
+             f"{args.service}` adds one, as do record, archive and checklist --save)")
         return EXIT_OK
     lines = [f"{'run':>5}  {'when':<25} {'score':>7}  {'risk':<12} findings"]
     for run in runs:
-        score = "-" if run.score is None else f"{run.score:.1f} %"
+        score = "-" if run.score is None else format_percent(run.score)
         counts = ", ".join(f"{k.lower()} {v}" for k, v in run.counts.items() if v) or "none"
         lines.append(f"{run.id:>5}  {run.started:<25} {score:>7}  {run.risk or '-':<12} "
                      f"{counts}")
@@ -509,15 +605,21 @@ def _diff(args) -> int:
     with Store(context.inventory.history_path) as store:
         if len(args.runs) == 2:
             old, new = args.runs
-        elif not args.runs:
+        elif args.runs:
+            raise ConfigError("diff takes two run IDs of one service, or --service SERVICE "
+                              "for its last two runs")
+        elif args.service is None:
+            raise ConfigError("diff compares two runs of one service: name the service "
+                              "(`diff --service SERVICE`) or two of its runs (`diff RUN RUN`)")
+        else:
             runs = store.runs(args.service, limit=2)
             if len(runs) < 2:
-                raise ConfigError("diff needs two runs; evaluate the service twice first")
+                raise ConfigError(f"diff needs two runs of {args.service}; the history has "
+                                  f"{len(runs)} (`labwarden gate {args.service}` adds one)")
             old, new = runs[0].id, runs[1].id
-        else:
-            raise ConfigError("diff takes two run IDs, or none for the last two runs")
-        result = store.diff(old, new)
-    lines = [f"run {old} → run {new}: {len(result.new)} new, {len(result.fixed)} fixed, "
+        result = store.diff(old, new, service=args.service)
+    lines = [f"{result.service}: run {old} → run {new}: {len(result.new)} new, "
+             f"{len(result.fixed)} fixed, "
              f"{len(result.persisting)} persisting"]
     for title, rows in (("new", result.new), ("fixed", result.fixed)):
         for row in rows:

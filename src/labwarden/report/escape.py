@@ -143,6 +143,30 @@ def markdown_cell(value: object) -> str:
     return markdown_prose(value, table=True)
 
 
+def _lines_of(value: object) -> list[str]:
+    """`value`'s lines (any line break), controls made visible, outer blank lines dropped."""
+    return block(value).strip("\n").split("\n")
+
+
+def markdown_paragraph(value: object, indent: str = "") -> str:
+    """Free text of several lines (deployment lessons, an attestation note) as ONE Markdown
+    paragraph that keeps its lines: each line is inline Markdown shown literally
+    (`markdown_text`), ended by a hard line break (a backslash at the end of the line), and
+    the lines after the first are prefixed by `indent` (the paragraph sits in a list item or a
+    block quote). A blank line inside stays a hard break, not a paragraph end, so no line of
+    the value can end the list item or start a block of its own (a heading, a table row, a
+    fence): escaped, every line stays text."""
+    lines = [markdown_text(row) for row in _lines_of(value)]
+    return f"\\\n{indent}".join(lines)
+
+
+def markdown_cell_lines(value: object) -> str:
+    """A Markdown table cell that keeps the value's lines: each line as `markdown_cell`,
+    joined by `<br>`, the one HTML labwarden writes itself (any `<` of the value is
+    escaped), so the row stays one row."""
+    return "<br>".join(markdown_cell(row) for row in _lines_of(value))
+
+
 def markdown_block(value: object, info: str = "", indent: str = "") -> list[str]:
     """A fenced code block, as lines: a fence of backticks longer than any run inside (three
     at least), so no line of the snippet can close it; each line prefixed by `indent` (the

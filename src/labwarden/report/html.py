@@ -194,6 +194,8 @@ def _chart(result: AuditResult) -> dict:
 
 
 def _service(evaluation) -> dict:
+    from labwarden.checklist.score import truncated_percent
+
     score = evaluation.score
     statuses = Counter(item.status.value for item in evaluation.items)
     overall = score.overall
@@ -201,7 +203,7 @@ def _service(evaluation) -> dict:
         "name": evaluation.service.name,
         "type": evaluation.service.deployment_type,
         "evaluated": evaluation.evaluated,
-        "percent": f"{overall.percent:.0f}",
+        "percent": truncated_percent(overall.percent, 0),     # 84.98 is 84, never 85
         "bar": _num(overall.percent),
         "completed": overall.completed,
         "total": overall.total,
@@ -281,6 +283,8 @@ def _filters(findings: list[Finding]) -> dict:
 def _checklist(evaluations: list, catalog) -> dict | None:
     if not evaluations:
         return None
+    from labwarden.checklist.score import truncated_percent
+
     titles = {s.id: s.title for s in catalog.sections} if catalog is not None else {}
     section_ids = list(evaluations[0].score.sections)
     rows = []
@@ -292,7 +296,8 @@ def _checklist(evaluations: list, catalog) -> dict | None:
                 cells.append(None)
                 continue
             cells.append({"completed": tally.completed, "total": tally.total, "na": tally.na,
-                          "percent": f"{tally.percent:.0f}", "bar": _num(tally.percent),
+                          "percent": truncated_percent(tally.percent, 0),
+                          "bar": _num(tally.percent),
                           "applicable": tally.total > 0})
         rows.append({"id": section_id, "title": titles.get(section_id, ""), "cells": cells})
     return {"services": [e.service.name for e in evaluations], "rows": rows}

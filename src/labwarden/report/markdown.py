@@ -98,8 +98,8 @@ def _finding(out: list[str], f: Finding) -> None:
     out.append(f"- **Rule:** {rule.id} {markdown_code(rule.name)}")
     if f.evidence:
         out.append(f"- **Evidence:** {markdown_code(f.evidence)}")
-    if rule.checklist:
-        out.append(f"- **Checklist items:** {', '.join(rule.checklist)}")
+    if f.checklist:           # the items this finding fails (a grouped one: some of them)
+        out.append(f"- **Checklist items:** {', '.join(f.checklist)}")
     if rule.refs:
         out.append(f"- **References:** {'; '.join(markdown_prose(r) for r in rule.refs)}")
     out.append(f"- **Remediation impact:** {impact_text(f)}")

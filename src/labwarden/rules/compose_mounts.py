@@ -16,7 +16,8 @@ import re
 from labwarden._record import FrozenRecord, Record, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_url
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import ComposeProject, Service, parse_bool, parse_mount
 from labwarden.sources.yamlfile import Map, Seq
 
@@ -790,3 +791,38 @@ def mount_propagation_shared(service: Service, settings):
                   loc, resource=f"mount:{mount.target}", evidence=mount.spec,
                   fix="remove the propagation option (default rprivate), or use `rslave` if "
                       "the container only needs to see host mounts")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _mounts_known(service: Service) -> bool:
+    """Every bind mount's host path is known (no variable Compose could not resolve)."""
+    return runnable(service) and all(
+        m.source and "$" not in m.source for m in service.mounts if m.type == "bind")
+
+
+def _binds(service: Service) -> str:
+    paths = [m.host_path or "" for m in service.mounts if m.type == "bind"]
+    if not paths:
+        return "no host path mounted"
+    return "host paths mounted: " + ", ".join(paths[:4]) + (" …" if len(paths) > 4 else "")
+
+
+by_silence("CMP050", "4.3.3", note="no container engine socket mounted",
+           complete=_mounts_known)
+by_silence("CMP050", "4.3.4", note="no container engine socket mounted: nothing to proxy",
+           complete=_mounts_known)
+by_silence("CMP051", "4.3.1", note=_binds, complete=_mounts_known)
+by_silence("CMP052", "4.3.2", note=_binds, complete=_mounts_known)
+
+
+@prover("CMP052", "4.3.5")
+def bind_mounts_read_only(service: Service, settings):
+    """Least privilege shown: every host path is mounted read-only (named volumes are the
+    service's own data)."""
+    if not _mounts_known(service):
+        return None
+    binds = [m for m in service.mounts if m.type == "bind"]
+    if any(not m.read_only for m in binds):
+        return None
+    return "every host path mounted read-only" if binds else "no host path mounted"

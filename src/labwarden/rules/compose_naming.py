@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from labwarden.model import Hit, Impact, Location, Severity
-from labwarden.rules.registry import rule
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import ComposeTree, ContainerRef, Service
 
 _NOT_KEBAB = re.compile(r"[^a-z0-9]+")
@@ -154,3 +154,18 @@ def _unique_name(ref: ContainerRef, name: str) -> str:
         return f"remove container_name (Compose names it `{stack}-<service>-1`), or make " \
                "it unique"
     return f"container_name: {stack}-{name}, or remove container_name"
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+@prover("CMP090", "4.5.1")
+def container_name_follows_convention(service: Service, settings):
+    """The name the container gets: its `container_name`, else the one Compose gives
+    (`<project>-<service>-1`), matched against the convention."""
+    value = service.raw.get("container_name")
+    if isinstance(value, (dict, list)):
+        return None
+    name = str(value) if value is not None else f"{service.project.name}-{service.name}-1"
+    if not name or "$" in name or not settings.container_name_regex.fullmatch(name):
+        return None
+    return f"container name `{name}` follows `{settings.container_name_pattern}`"

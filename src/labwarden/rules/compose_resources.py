@@ -8,7 +8,7 @@ Limits can be written the Compose way (`mem_limit`, `cpus`, `pids_limit`) or the
 from __future__ import annotations
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.rules.registry import rule
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
 from labwarden.sources.yamlfile import Map
 
@@ -46,6 +46,8 @@ _RESOURCE_KEYS = (
      "cpus: \"1.0\""),
     ("PIDs", ("pids_limit",), "pids", "pids_limit: 200"),
 )
+# The checklist item each missing limit fails (the seed has none for PIDs).
+_LIMIT_ITEMS = {"memory": "4.4.1", "CPU": "4.4.2"}
 
 
 @rule("CMP070", "resource-limits-missing", Severity.LOW, title="Resource limits missing",
@@ -96,6 +98,7 @@ def resource_limits_missing(service: Service, settings):
     yield Hit(f"no {_join(missing)} limit: one runaway container can starve every service on "
               "the host", service.location, resource="resource-limits",
               evidence="missing: " + ", ".join(missing),
+              checklist=tuple(_LIMIT_ITEMS[m] for m in missing if m in _LIMIT_ITEMS),
               fix=f"add to the service (sized from `docker stats`):{indent}"
                   + indent.join(snippet))
 
@@ -366,3 +369,79 @@ def healthcheck_disabled(service: Service, settings):
                   "from a healthy one", service.loc("healthcheck"), resource="healthcheck",
                   evidence=how, fix="remove the `healthcheck` override, or give it a `test` "
                                     "that exercises the service")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _limit_note(service: Service, label: str) -> str | None:
+    for name, keys, deploy_key, _ in _RESOURCE_KEYS:
+        if name != label or _incomplete(service):
+            continue
+        for key in keys:
+            if _set(service.raw.get(key)):
+                return f"{key}: {service.raw.get(key)}"
+        if _set(_limits(service).get(deploy_key)):
+            return f"deploy.resources.limits.{deploy_key}: {_limits(service).get(deploy_key)}"
+    return None
+
+
+@prover("CMP070", "4.4.1")
+def memory_limit_set(service: Service, settings):
+    return _limit_note(service, "memory")
+
+
+@prover("CMP070", "4.4.2")
+def cpu_limit_set(service: Service, settings):
+    return _limit_note(service, "CPU")
+
+
+@prover("CMP071", "4.4.3")
+def restart_policy_set(service: Service, settings):
+    if _incomplete(service):
+        return None
+    restart = service.raw.get("restart")
+    if restart is not None and restart is not False and str(restart).strip() not in ("", "no"):
+        return f"restart: {restart}"
+    policy = service.path("deploy", "restart_policy")
+    if isinstance(policy, Map) and str(policy.get("condition") or "any").lower() != "none":
+        return f"deploy.restart_policy: {policy.get('condition') or 'any'}"
+    if _one_shot(service):
+        return "a one-shot job other services wait for (no restart is right)"
+    return None
+
+
+@prover("CMP072", "6.1.1")
+def logs_captured(service: Service, settings):
+    driver, _, _ = _logging(service)
+    if _incomplete(service) or driver == "none":
+        return None
+    return f"container logs kept by the {driver or 'json-file (default)'} driver"
+
+
+def _rotated(service: Service, settings):
+    driver, options, _ = _logging(service)
+    if _incomplete(service) or driver == "none":
+        return None
+    if driver not in ("", "json-file"):
+        return f"logs go to the {driver} driver"
+    if all(_set(options.get(k)) for k in ("max-size", "max-file")):
+        return f"json-file max-size {options.get('max-size')}, max-file {options.get('max-file')}"
+    return None
+
+
+prover("CMP073", "4.4.4")(_rotated)
+prover("CMP073", "6.1.6")(_rotated)
+
+
+@prover("CMP074", "10.1.1")
+def healthcheck_defined(service: Service, settings):
+    """Only a healthcheck the file defines: the image's own HEALTHCHECK is not visible
+    here (the Docker Engine source sees it)."""
+    check = service.raw.get("healthcheck")
+    if _incomplete(service) or not isinstance(check, Map) or _healthcheck_disabled(service):
+        return None
+    test = check.get("test")
+    if test is None:
+        return None
+    shown = str(test) if isinstance(test, str) else " ".join(str(t) for t in test)
+    return f"healthcheck: {shown[:60]}"

@@ -11,7 +11,8 @@ from functools import lru_cache
 from labwarden._record import FrozenRecord, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.knowledge.imageref import parse_image
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
 from labwarden.sources.yamlfile import Map, Seq
 
@@ -826,3 +827,49 @@ def host_device_mapped(service: Service, settings):
                   evidence=f"devices: {spec}", severity=severity,
                   fix=f"remove `{path}` if unused; otherwise map the narrowest device node "
                       "the service needs")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+# The hardening options are read here, with the helpers the rules read them with.
+
+def _unprivileged(service: Service) -> bool:
+    return runnable(service) and not _enabled(service.raw.get("privileged"))
+
+
+by_silence("CMP010", "4.2.3", note="not privileged", complete=runnable)
+
+
+@prover("CMP012", "4.2.1")
+def runs_as_non_root(service: Service, settings):
+    if not _unprivileged(service):
+        return None
+    user = _user(service)
+    if user is not None:
+        return None if _is_zero_id(user) or user == "root" else f"user: {user}"
+    if _runs_as_non_root(service):
+        return "the image runs its service unprivileged"
+    return None
+
+
+@prover("CMP012", "4.2.2")
+def read_only_root(service: Service, settings):
+    return "read_only: true" if _unprivileged(service) and \
+        _enabled(service.raw.get("read_only")) else None
+
+
+@prover("CMP012", "4.2.4")
+def capabilities_dropped(service: Service, settings):
+    if not _unprivileged(service) or "ALL" not in _cap_names(service, "cap_drop"):
+        return None
+    added = sorted(_cap_names(service, "cap_add"))
+    return "cap_drop: [ALL]" + (f", adds back {', '.join(added)}" if added else "")
+
+
+@prover("CMP012", "4.2.5")
+def security_options_set(service: Service, settings):
+    return "no-new-privileges:true" if _unprivileged(service) and \
+        _no_new_privileges(service) else None
+
+
+by_silence("CMP015", "3.5.4", note="on the stack's own networks (no host network)",
+           complete=runnable)

@@ -8,7 +8,7 @@ from labwarden.sources.compose.model import ComposeProject
 
 
 @rule("CMP001", "unknown-compose-key", Severity.MEDIUM, title="Key unknown to Compose",
-      on=ComposeProject, checklist=["8.1.2"], refs=["Compose Specification"],
+      on=ComposeProject, refs=["Compose Specification"],
       impact=Impact("service", (1, 2)))
 def unknown_compose_key(project: ComposeProject, settings):
     """Reports keys that the Compose Specification does not define, with the key most likely
@@ -41,7 +41,7 @@ def unknown_compose_key(project: ComposeProject, settings):
 
 
 @rule("CMP002", "legacy-compose-format", Severity.LOW, title="Legacy version-1 Compose file",
-      on=ComposeProject, checklist=["8.1.2"], refs=["Compose Specification"],
+      on=ComposeProject, refs=["Compose Specification"],
       impact=Impact("project", (1, 3)))
 def legacy_compose_format(project: ComposeProject, settings):
     """Reports Compose files in the version-1 format, with services at the top level.

@@ -4,7 +4,7 @@ what the `creds` probe observed when it tried a service's published default cred
 from __future__ import annotations
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.rules.registry import rule
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.live.creds import CredentialCheck
 
 
@@ -47,3 +47,12 @@ def default_credentials_accepted(check: CredentialCheck, settings):
                   f"credentials of user {username}", check.location,
                   resource=f"default:{username}", evidence=f"user {username}: vendor default "
                   f"password accepted (entry {check.service} of default_credentials.yaml)")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+@prover("CRD001", "1.1.1")
+def default_logins_refused(check: CredentialCheck, settings):
+    if check.error is not None or not check.attempts or check.accepted or check.no_password:
+        return None
+    return f"{check.name}: its vendor's default logins refused ({check.attempts} tried)"

@@ -13,7 +13,8 @@ from labwarden.knowledge import images as _images
 from labwarden.knowledge.ports import PortClass, classify
 from labwarden.redact import scrub
 from labwarden.rules._shell import shell_words
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
 from labwarden.sources.yamlfile import Map, Seq
 
@@ -445,3 +446,43 @@ def database_on_shared_network(service: Service, settings):
                       resource=f"network:{name}", evidence=f"networks: {name}",
                       fix=f"remove `{name}` from this service's networks; keep it on a "
                           "stack-internal network that only its application joins")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _published_beyond_loopback(service: Service) -> list[Port] | None:
+    """The ports the service publishes on other addresses than loopback; None when a port
+    entry could not be read (its address or number unknown)."""
+    mode = str(service.get("network_mode", ""))
+    if mode == "host":
+        return None              # every listening port is on the host's own interfaces
+    ports = []
+    for port in service.ports:
+        if not port.target_ports or (port.host_ip and "$" in port.host_ip):
+            return None
+        if not port.on_loopback:
+            ports.append(port)
+    return ports
+
+
+def _nothing_published(service: Service, settings):
+    if not runnable(service):
+        return None
+    ports = _published_beyond_loopback(service)
+    if ports is None:
+        return None
+    if not ports:
+        return "publishes no port beyond loopback" if service.ports else "publishes no port"
+    if _is_proxy(service, settings):
+        facing = set(settings.internet_facing_ports)
+        if all(set(p.published_ports) <= facing for p in ports if p.published):
+            return "the reverse proxy publishes only " + ", ".join(
+                sorted({str(n) for p in ports for n in p.published_ports}))
+    return None
+
+
+prover("NET001", "3.1.1")(_nothing_published)
+prover("NET001", "3.2.4")(_nothing_published)
+prover("NET003", "3.1.4")(_nothing_published)
+by_silence("NET002", "3.1.5", complete=runnable,
+           note="no database port published on every interface")

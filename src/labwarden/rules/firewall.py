@@ -12,7 +12,8 @@ from __future__ import annotations
 from labwarden.model import Hit, Impact, Severity
 from labwarden.knowledge import images as _images
 from labwarden.knowledge.ports import PortClass, classify
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.firewall import Decision, base_chains
 from labwarden.sources.live.host import HostExposure, HostFacts, PublishedPort, published_by_docker
 from labwarden.sources.live.ports import PortScan
@@ -542,3 +543,42 @@ def scan_unexpected_open_port(scan: PortScan, settings):
               fix="close the ports that are not needed (remove `ports:`, bind to 127.0.0.1, or "
                   "drop them in the firewall) and list the intended ones in the policy's "
                   "`expected_open_ports`")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _firewall_read(host: HostFacts) -> bool:
+    """Both address families' rules were read (an empty ruleset counts: it is a fact)."""
+    return host.error is None and host.firewall.has_family("ipv4") and (
+        host.ipv6_disabled is True or host.firewall.has_family("ipv6"))
+
+
+def _rules_read(host: HostFacts) -> str:
+    read = [command for command, ok in host.firewall.collected.items() if ok]
+    return "read from " + ", ".join(read)
+
+
+by_silence("NET100", "3.4.4", complete=_firewall_read,
+           note=lambda host: f"inbound default deny ({_rules_read(host)})")
+
+
+@prover("NET100", "3.4.3")
+def firewall_rules_present(host: HostFacts, settings):
+    if not _firewall_read(host) or not any(chain.rules for table in host.firewall.tables
+                                           for chain in table.chains.values()):
+        return None
+    return f"firewall rules present ({_rules_read(host)})"
+
+
+by_silence("NET102", "3.1.2", complete=lambda host: _firewall_read(host) and
+           host.listeners is not None,
+           note="every listening port is on loopback or firewalled")
+
+
+def _scanned(scan: PortScan) -> bool:
+    return scan.error is None
+
+
+by_silence("NET105", "3.1.3", "9.2.1", also=("NET104",), complete=_scanned,
+           note=lambda scan: f"TCP scan of {scan.host}: open "
+           + (", ".join(map(str, scan.open)) or "none") + ", none unexpected")

@@ -25,7 +25,8 @@ import re
 from urllib.parse import urlsplit
 
 from labwarden.model import Hit, Impact, Severity
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.live.http import (
     Csp,
     HttpFact,
@@ -85,7 +86,7 @@ def _hsts(fact: HttpFact):
 
 
 @rule("HDR001", "hsts-missing", Severity.HIGH, title="HTTPS site without HSTS",
-      on=HttpFact, checklist=["3.3.5", "7.1.5"],
+      on=HttpFact, checklist=["3.3.5", "7.1.5", "3.3.6", "9.2.4"],
       refs=["RFC 6797", MOZILLA, OWASP_HEADERS, "CWE-319", "CWE-523"], impact=PROXY_RELOAD)
 def hsts_missing(fact: HttpFact, settings=None):
     """Reports an https site whose answer carries no usable `Strict-Transport-Security`
@@ -1052,3 +1053,61 @@ def observatory_grade(fact: HttpFact, settings=None):
     yield Hit(f"security headers grade {grade_letter} ({score}/100): {'; '.join(reasons)}",
               fact.location, resource="grade", evidence="; ".join(reasons),
               severity=severity)
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+# Only an answer that arrived is evidence; a header rule's silence on a page proves its
+# item for that page.
+
+@prover("HDR001", "3.3.5", "7.1.5", "3.3.6", "9.2.4")
+def hsts_long_enough(fact: HttpFact, settings):
+    if not _answered(fact) or fact.scheme != "https":
+        return None
+    hsts = _hsts(fact)
+    if hsts is None or hsts.error or not hsts.max_age or hsts.max_age < SIX_MONTHS:
+        return None
+    return f"Strict-Transport-Security max-age={hsts.max_age}"
+
+
+@prover("HDR003", "3.2.3")
+def plain_http_redirected(fact: HttpFact, settings):
+    plain = fact.plain
+    if not _answered(fact) or plain is None or plain.error or plain.status is None:
+        return None
+    if 300 <= plain.status < 400 and (plain.location or "").lower().startswith("https://"):
+        return f"http:// answers {plain.status} to {plain.location}"
+    return None
+
+
+def _header_note(name: str):
+    def note(fact: HttpFact) -> str:
+        value = fact.first(name)
+        return f"{name}: {value[:60]}" if value else f"no {name} problem on the page"
+    return note
+
+
+by_silence("HDR004", "7.1.1", also=("HDR005",), complete=_document,
+           note=_header_note("content-security-policy"))
+by_silence("HDR006", "7.1.2", complete=_document, note=_header_note("x-frame-options"))
+by_silence("HDR007", "7.1.3", complete=_page, note=_header_note("x-content-type-options"))
+by_silence("HDR008", "7.1.6", complete=_document, note=_header_note("referrer-policy"))
+by_silence("HDR009", "7.1.7", complete=_document, note=_header_note("permissions-policy"))
+
+
+@prover("HDR014", "7.1.4")
+def xss_protection_block(fact: HttpFact, settings):
+    value = fact.first("x-xss-protection") if _page(fact) else None
+    if value is None or "mode=block" not in value.replace(" ", "").lower():
+        return None
+    return f"X-XSS-Protection: {value}"
+
+
+def _cookies_seen(fact: HttpFact) -> bool:
+    return _answered(fact) and bool(fact.cookies)
+
+
+by_silence("HDR010", "7.3.1", also=("HDR011", "HDR012"), complete=_cookies_seen,
+           note=lambda fact: "cookies " + ", ".join(c.name for c in fact.cookies[:4])
+           + ": Secure, HttpOnly, SameSite")
+by_silence("HDR015", "9.2.5", also=("HDR013",), complete=_document,
+           note="security headers grade B or better, no version disclosed")

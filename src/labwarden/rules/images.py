@@ -10,7 +10,7 @@ from __future__ import annotations
 from labwarden.model import Hit, Impact, Severity
 from labwarden.knowledge.imageref import (
     ImageRef, is_private_registry, parse_image, registry_allowed)
-from labwarden.rules.registry import rule
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
 
 OWASP_SUPPLY_CHAIN = "OWASP Docker Security Cheat Sheet, rule 13 (supply chain)"
@@ -167,3 +167,23 @@ def image_untrusted_registry(service: Service, settings):
               evidence=evidence, severity=Severity.LOW if private else None,
               fix=f"pull the image from a trusted registry, or if `{ref.registry}` is vetted, "
                   f"add `{ref.host}` to `policy: trusted_registries:` in labwarden.yaml")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+@prover("IMG001", "4.1.2")
+def image_pinned(service: Service, settings):
+    pulled = _pulled_image(service)
+    if pulled is None or pulled[0].floating:
+        return None          # built here, unset or floating: not shown to be pinned
+    ref = pulled[0]
+    return f"pinned: {ref.name}" + (f":{ref.tag}" if ref.tag else "") + \
+        (" by digest" if getattr(ref, "digest", None) else "")
+
+
+@prover("IMG003", "4.1.1")
+def image_from_trusted_registry(service: Service, settings):
+    pulled = _pulled_image(service)
+    if pulled is None or not registry_allowed(pulled[0], settings.trusted_registries):
+        return None
+    return f"from {pulled[0].registry}, a trusted registry"

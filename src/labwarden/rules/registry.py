@@ -49,7 +49,9 @@ def parse_doc(rule_id: str, docstring: str | None) -> RuleDoc:
 def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
          checklist: Iterable[str] = (), refs: Iterable[str] = (),
          impact: Impact = Impact()) -> Callable:
-    """Register a rule. `on` is the fact type the rule is called with."""
+    """Register a rule. `on` is the fact type the rule is called with; its findings fail
+    the `checklist` items (the rule can disprove them). Which of them it can also prove is
+    said by its provers (`@prover`)."""
 
     def register(check: Callable[..., Iterable[Hit]]) -> Callable:
         if not RULE_ID.match(rule_id):
@@ -76,6 +78,50 @@ def rule(rule_id: str, name: str, severity: Severity, *, title: str, on: type,
         return check
 
     return register
+
+
+# -- provers: the positive side of a rule's checklist link --------------------------------
+
+Prover = Callable[..., "str | None"]
+_PROVERS: dict[type, list[tuple[Rule, tuple[str, ...], Prover]]] = {}
+
+
+def prover(rule_id: str, *items: str) -> Callable[[Prover], Prover]:
+    """Register what shows that `items` of a rule hold: a function (fact, settings) that
+    returns a short note of the evidence when the fact positively shows it ("cap_drop:
+    [ALL]", "PermitRootLogin no"), and None when it does not or cannot tell (a fact it could
+    not read completely, a case it does not know). A rule's silence is never proof by
+    itself: a rule that bails out on what it cannot judge finds nothing either.
+
+    Declared below its rule, in the rule's module, so both read the fact through the same
+    helpers; an item must be one the rule can also fail (its `checklist`)."""
+
+    def register(function: Prover) -> Prover:
+        meta = _RULES.get(rule_id)
+        if meta is None:
+            raise RuleDefinitionError(f"prover {function.__name__}: no rule {rule_id} "
+                                      "registered before it")
+        stray = [i for i in items if i not in meta.checklist]
+        if not items or stray:
+            raise RuleDefinitionError(f"{rule_id}: a prover's items must be some of its "
+                                      f"checklist {list(meta.checklist)}, got {list(items)}")
+        proven = tuple(dict.fromkeys(meta.proves + items))
+        updated = Rule(id=meta.id, name=meta.name, severity=meta.severity, title=meta.title,
+                       fact=meta.fact, check=meta.check, doc=meta.doc,
+                       checklist=meta.checklist, refs=meta.refs, impact=meta.impact,
+                       proves=proven)
+        _RULES[rule_id] = _BY_NAME[meta.name] = updated
+        meta.check.rule = updated  # type: ignore[attr-defined]
+        _PROVERS.setdefault(meta.fact, []).append((updated, items, function))
+        return function
+
+    return register
+
+
+def provers_for(fact_type: type) -> list[tuple[Rule, tuple[str, ...], Prover]]:
+    """(rule, items, prover) for every prover of `fact_type`'s rules."""
+    load(rule_modules(fact_type))
+    return [(_RULES[rule.id], items, fn) for rule, items, fn in _PROVERS.get(fact_type, ())]
 
 
 def all_rules() -> list[Rule]:

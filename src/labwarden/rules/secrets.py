@@ -28,7 +28,8 @@ from labwarden.redact import redact_assignment, redact_url, url_password
 from labwarden.knowledge import images as _images
 from labwarden.knowledge import secrets as data
 from labwarden.rules._shell import shell_words
-from labwarden.rules.registry import rule
+from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import EnvValue, Service
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import Seq
@@ -296,7 +297,7 @@ def _secret_file_fix(service: Service, name: str, variable: str | None) -> str:
 # --- SEC001 --------------------------------------------------------------------------------
 
 @rule("SEC001", "hardcoded-secret", Severity.HIGH, title="Credential written in the Compose file",
-      on=Service, checklist=["2.1.1"],
+      on=Service, checklist=["2.1.1", "2.1.2"],
       refs=["CWE-798", "OWASP Docker Security Cheat Sheet rule 12"],
       impact=Impact("service", (1, 2)))
 def hardcoded_secret(service: Service, settings):
@@ -671,3 +672,46 @@ def _quote(path: str) -> str:
     from shlex import quote  # for the env-file rules' fixes only
 
     return quote(path)
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+by_silence("SEC001", "2.1.1", also=("SEC003",), complete=runnable,
+           note="no credential written in the Compose file")
+
+
+@prover("SEC004", "2.1.2")
+def no_secret_in_environment(service: Service, settings):
+    """Every secret the service takes, wherever it comes from, is in `docker inspect` when it
+    is passed as a variable or an argument: only a service that takes none that way shows
+    the item (SEC004 reports only the ones the image could read from a file)."""
+    if not runnable(service) or secrets_of(service):
+        return None
+    return "no secret in its environment or arguments"
+
+
+@prover("SEC004", "2.1.4")
+def docker_secrets_used(service: Service, settings):
+    if not runnable(service):
+        return None
+    used = service.raw.get("secrets")
+    if used:
+        names = [str(s.get("source") if hasattr(s, "get") else s) for s in used]
+        return "Docker secrets: " + ", ".join(names[:4])
+    if not secrets_of(service):
+        return "takes no secret"
+    return None
+
+
+@prover("SEC005", "2.1.5")
+def env_file_private(env: EnvFile, settings):
+    if not env.readable or env.mode is None or env.mode & 0o077:
+        return None
+    return f"{os.path.basename(env.path)} mode {env.mode & 0o777:04o}"
+
+
+@prover("SEC006", "2.1.3")
+def env_file_untracked(env: EnvFile, settings):
+    if env.tracked_by_git is not False:
+        return None          # tracked, or not in a repository git could tell about
+    return f"{os.path.basename(env.path)} is not tracked by git"

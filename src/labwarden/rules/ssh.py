@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.knowledge import ssh as data
-from labwarden.rules.registry import rule
+from labwarden.rules.registry import prover, rule
 from labwarden.sources.live.ssh_wire import SshServer, openssh_version
 from labwarden.sources.sshd_config import SshdConfig, SshdOption
 
@@ -787,3 +787,68 @@ def config_invalid(config: SshdConfig, settings):
         else config.location
     yield Hit(f"sshd -t rejects the configuration: {first}", where, resource="sshd-t",
               evidence=first[:300])
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _sshd_read(config: SshdConfig) -> bool:
+    """A configuration read completely: `sshd -T` (defaults resolved) or the files, with no
+    error and no Match block that could change the answer for some connection."""
+    return config.error is None and (config.effective or bool(config.files))
+
+
+def _setting(config: SshdConfig, keyword: str) -> str | None:
+    if not _sshd_read(config) or config.conditional_values(keyword):
+        return None
+    return config.setting(keyword)
+
+
+@prover("SSH020", "1.4.4", "1.1.4")
+def root_login_off(config: SshdConfig, settings):
+    return "PermitRootLogin no" if _setting(config, "PermitRootLogin") == "no" else None
+
+
+@prover("SSH021", "1.4.1", "1.4.2")
+def sshd_keys_only(config: SshdConfig, settings):
+    if _setting(config, "PasswordAuthentication") != "no" or \
+            _setting(config, "KbdInteractiveAuthentication") != "no":
+        return None
+    return "PasswordAuthentication no, KbdInteractiveAuthentication no"
+
+
+@prover("SSH001", "1.4.1", "1.4.2")
+def server_offers_keys_only(server: SshServer, settings):
+    methods = server.auth_methods
+    if server.error is not None or not methods:
+        return None
+    if set(methods) - {"publickey"}:
+        return None
+    return "the server offers only publickey"
+
+
+@prover("SSH024", "1.4.6")
+def allow_list_set(config: SshdConfig, settings):
+    if not _sshd_read(config):
+        return None
+    for keyword in ("AllowUsers", "AllowGroups"):
+        option = config.first(keyword)
+        if option is not None and option.value.strip():
+            return f"{keyword} {option.value.strip()}"
+    return None
+
+
+@prover("SSH026", "1.4.5")
+def port_not_22(config: SshdConfig, settings):
+    ports = [o.value.strip() for o in config.all("Port")] if _sshd_read(config) else []
+    return f"Port {', '.join(ports)}" if ports and "22" not in ports else None
+
+
+@prover("SSH028", "1.4.7")
+def configuration_valid(config: SshdConfig, settings):
+    if config.error is not None:
+        return None
+    validation = config.validation
+    if validation is not None and getattr(validation, "ok", False):
+        return "`sshd -t` accepts it"
+    return "read from `sshd -T`, which only runs on a valid configuration" \
+        if config.effective and validation is None else None

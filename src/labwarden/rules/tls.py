@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from labwarden.model import Hit, Impact, Severity
+from labwarden.rules._prove import by_silence
 from labwarden.rules.registry import rule
 from labwarden.sources.live.tls import TlsFact
 from labwarden.sources.live.tls_cert import CertInfo
@@ -394,7 +395,7 @@ def _days(delta: dt.timedelta) -> int:
 
 @rule("TLS008", "certificate-expired", Severity.CRITICAL,
       title="Certificate expired or not yet valid", on=TlsFact,
-      checklist=["3.3.4", "3.3.3", *SSL_LABS], impact=NEW_CERT,
+      checklist=["3.3.4", "3.2.2", "3.3.3", *SSL_LABS], impact=NEW_CERT,
       refs=["RFC 5280 4.1.2.5", "CWE-298"])
 def certificate_expired(fact: TlsFact, settings):
     """Reports a served certificate (the leaf or an intermediate) whose validity period
@@ -467,7 +468,7 @@ def certificate_expiring_soon(fact: TlsFact, settings):
 
 @rule("TLS010", "certificate-hostname-mismatch", Severity.HIGH,
       title="Certificate does not match the host name", on=TlsFact,
-      checklist=["3.3.3", *SSL_LABS], impact=NEW_CERT, refs=["RFC 6125", "CWE-297"])
+      checklist=["3.2.2", "3.3.3", *SSL_LABS], impact=NEW_CERT, refs=["RFC 6125", "CWE-297"])
 def certificate_hostname_mismatch(fact: TlsFact, settings):
     """Reports a leaf certificate whose subject alternative names do not cover the host
     name the client asked for (sent as SNI), or the IP address when the target is one.
@@ -497,7 +498,7 @@ def certificate_hostname_mismatch(fact: TlsFact, settings):
 
 @rule("TLS011", "certificate-untrusted", Severity.HIGH,
       title="Certificate chain not trusted", on=TlsFact,
-      checklist=["3.3.3", *SSL_LABS], impact=NEW_CERT, refs=["RFC 5280 6", "CWE-295"])
+      checklist=["3.2.2", "3.3.3", *SSL_LABS], impact=NEW_CERT, refs=["RFC 5280 6", "CWE-295"])
 def certificate_untrusted(fact: TlsFact, settings):
     """Reports a chain that does not validate (dates aside, which TLS008 judges) against
     the system trust store plus the CA file the user named (`--ca-file`): self-signed,
@@ -653,7 +654,7 @@ def heartbleed(fact: TlsFact, settings):
 
 @rule("TLS015", "no-secure-renegotiation", Severity.MEDIUM,
       title="No secure renegotiation (RFC 5746)", on=TlsFact,
-      checklist=[*SSL_LABS], impact=UPGRADE,
+      checklist=["9.2.2", *SSL_LABS], impact=UPGRADE,
       refs=["RFC 5746", "CVE-2009-3555", "CWE-300"])
 def no_secure_renegotiation(fact: TlsFact, settings):
     """Reports a server that does not answer the client's renegotiation signal (the
@@ -679,3 +680,36 @@ def no_secure_renegotiation(fact: TlsFact, settings):
         yield Hit("does not support secure renegotiation (RFC 5746): a TLS stack from before "
                   "2010", fact.location, resource="renegotiation",
                   evidence="no renegotiation_info in the ServerHello")
+
+
+# --- provers: what shows the items hold ---------------------------------------------------
+
+def _scanned(fact: TlsFact) -> bool:
+    """A scan that completed: handshakes answered, not cut short by the deadline."""
+    return fact.error is None and not fact.partial and bool(fact.protocols)
+
+
+by_silence("TLS001", "3.3.1", also=("TLS002",), complete=_scanned,
+           note=lambda fact: "accepts " + ", ".join(fact.protocols))
+by_silence("TLS004", "3.3.2", also=("TLS003", "TLS007"), complete=_scanned,
+           note="no NULL, export, RC4, 3DES, DES or MD5 suite, no small DH group")
+
+
+def _certificate_good(fact: TlsFact) -> bool:
+    return _scanned(fact) and fact.trusted is True and fact.hostname_match is True \
+        and bool(fact.chain)
+
+
+def _issuer(fact: TlsFact) -> str:
+    leaf = fact.chain[0]
+    issuer = getattr(leaf, "issuer", "") or "its issuer"
+    return f"certificate for {fact.host} trusted, issued by {issuer}"
+
+
+by_silence("TLS011", "3.2.2", "3.3.3", also=("TLS008", "TLS010", "TLS012", "TLS013"),
+           complete=_certificate_good, note=_issuer)
+# What caps an SSL Labs grade, all absent; the HSTS an A+ needs is the HTTP side's prover.
+by_silence("TLS001", *SSL_LABS, also=("TLS002", "TLS003", "TLS004", "TLS007", "TLS008",
+                                      "TLS010", "TLS011", "TLS012", "TLS013", "TLS014",
+                                      "TLS015"),
+           complete=_certificate_good, note="nothing that caps an SSL Labs grade below A")

@@ -36,6 +36,9 @@ class Source:
     # way the source's command reads one) or "facts" (facts.yaml, through the fact module's
     # `facts_from_yaml`).
     fixtures: str = "tree"
+    # How an operator gets this evidence collected for a service, for the checklist's
+    # "not examined: needs …" notes.
+    hint: str = ""
 
     def fact_types(self) -> tuple[type, ...]:
         return tuple(_resolve(path) for path in self.facts)
@@ -69,35 +72,42 @@ SOURCES: tuple[Source, ...] = (
                   f"{_COMPOSE}:ComposeTree", "labwarden.sources.envfile:EnvFile"),
            rules=("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
                   "compose_naming", "images", "secrets", "exposure"),
-           evidence=("compose", "secrets")),
+           evidence=("compose", "secrets"),
+           hint="the service's `compose:` project in labwarden.yaml"),
     Source("scripts", "Shell scripts (remediation, maintenance, backups)",
            facts=("labwarden.sources.scripts.fact:ShellScript",), rules=("scripts",),
-           evidence=("scripts",)),
+           evidence=("scripts",), hint="`labwarden scripts` on the remediation scripts"),
     Source("tls", "TLS handshakes", facts=("labwarden.sources.live.tls:TlsFact",),
            rules=("tls",), evidence=("tls",), probe="labwarden.sources.live.tls",
-           schemes=("https",), fixtures="facts"),
+           schemes=("https",), fixtures="facts",
+           hint="an https:// URL in the service's `urls:` and `--live`"),
     Source("http", "HTTP responses and security headers",
            facts=("labwarden.sources.live.http:HttpFact",), rules=("headers",),
            evidence=("http",), probe="labwarden.sources.live.http",
-           schemes=("https", "http"), fixtures="facts"),
+           schemes=("https", "http"), fixtures="facts",
+           hint="the service's `urls:` and `--live`"),
     Source("ssh", "SSH servers, as the network sees them",
            facts=("labwarden.sources.live.ssh_wire:SshServer",), rules=("ssh",),
            evidence=("ssh",), probe="labwarden.sources.live.ssh_wire", schemes=("ssh",),
-           fixtures="facts"),
+           fixtures="facts", hint="the host's ssh:// address and `--live`"),
     Source("host", "Hosts: sshd -T, listening sockets, firewall rulesets",
            facts=(f"{_HOST}:HostFacts", f"{_HOST}:HostExposure",
                   "labwarden.sources.sshd_config:SshdConfig"),
            rules=("firewall", "ssh"), evidence=("host", "firewall", "ssh"),
            probe=_HOST, schemes=("ssh", "local", "snapshot"),
-           requires=(("ssh", "ssh_key"),), fixtures="facts"),
+           requires=(("ssh", "ssh_key"),), fixtures="facts",
+           hint="the service's `host:` with an `address:` (snapshot:, local:// or ssh:// "
+                "with --ssh-key)"),
     Source("ports", "TCP connect scans", facts=("labwarden.sources.live.ports:PortScan",),
            rules=("firewall",), evidence=("ports",), probe="labwarden.sources.live.ports",
-           schemes=("tcp",), fixtures="facts"),
+           schemes=("tcp",), fixtures="facts",
+           hint="a tcp:// target of the host and `--live`"),
     Source("creds", "Default-credential checks (opt-in)",
            facts=("labwarden.sources.live.creds:CredentialCheck",), rules=("creds",),
            evidence=("credentials",), probe="labwarden.sources.live.creds",
            schemes=("https", "http", "tcp"),
-           requires=(("*", "check_default_credentials"),), fixtures="facts"),
+           requires=(("*", "check_default_credentials"),), fixtures="facts",
+           hint="`--live --check-default-credentials` against the service"),
 )
 
 AREAS: tuple[Area, ...] = (

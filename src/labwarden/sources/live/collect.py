@@ -57,7 +57,10 @@ def fact_types(kind: str) -> set[type]:
             for t in s.fact_types()}
 
 
-async def collect(targets: list[Target], options: ProbeOptions) -> tuple[list, list[Diagnostic]]:
+async def collect(targets: list[Target], options: ProbeOptions,
+                  origins: dict[int, str] | None = None) -> tuple[list, list[Diagnostic]]:
+    """Every probe's facts, and its diagnostics. With `origins`, `id(fact)` maps to the
+    target it came from, as written: a host's facts belong to it whatever name they carry."""
     semaphore = asyncio.Semaphore(options.concurrency)
     diagnostics: list[Diagnostic] = []
 
@@ -78,6 +81,8 @@ async def collect(targets: list[Target], options: ProbeOptions) -> tuple[list, l
                 return []
         facts = found if isinstance(found, list) else [found]
         for fact in facts:
+            if origins is not None:
+                origins[id(fact)] = target.raw
             for diagnostic in getattr(fact, "diagnostics", ()) or ():
                 diagnostics.append(diagnostic)
         return facts
@@ -87,5 +92,6 @@ async def collect(targets: list[Target], options: ProbeOptions) -> tuple[list, l
     return [fact for facts in results for fact in facts], diagnostics
 
 
-def collect_sync(targets: list[Target], options: ProbeOptions) -> tuple[list, list[Diagnostic]]:
-    return asyncio.run(collect(targets, options))
+def collect_sync(targets: list[Target], options: ProbeOptions,
+                 origins: dict[int, str] | None = None) -> tuple[list, list[Diagnostic]]:
+    return asyncio.run(collect(targets, options, origins))
