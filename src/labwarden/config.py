@@ -197,7 +197,7 @@ SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "source": TEXT})
+    "source": TEXT, "groups": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT})
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))

@@ -249,7 +249,7 @@ def test_the_digest_follows_the_overlay(overlaid, capsys):
 
 def test_added_items_are_attested_and_disabled_ones_refused(overlaid, capsys):
     code, out, _ = run(capsys, "attest", "paperless", "L1.1.1", "--by", "jdoe", "--note", "ACL")
-    assert code == 0 and "L1.1.1 attested" in out
+    assert code == 0 and "paperless: attested L1.1.1 by jdoe" in out
     code, _, _ = run(capsys, "attest", "paperless", "L1.1.2", "--by", "jdoe", "--na", "no exit")
     assert code == 0
     items = {i["id"]: i for i in checklist_json(capsys)["items"]}

@@ -97,7 +97,7 @@ def test_multi_line_fields_keep_their_lines_in_the_record(lab, capsys) -> None:
     assert run(capsys, "attest", "paperless", "1.3.1", "--by", "jdoe", "--na",
                "no SSO\nin this lab", "--today", TODAY)[0] == 0
     # The attestation file holds the lines as they were given.
-    book = AttestationBook(str(lab / "attestations.yaml")).record("paperless")
+    book = AttestationBook(str(lab / "attestations.yaml")).services["paperless"]
     assert book.deployment.lessons == lessons and book.items["1.3.1"].na == "no SSO\nin this lab"
     assert run(capsys, "archive", "paperless", "--today", TODAY)[0] == 0
     text = (lab / "records" / "paperless-20261127.md").read_text()
@@ -128,7 +128,7 @@ def test_a_success_of_an_unacceptable_service_needs_an_override(lab, capsys) -> 
                        "success", "--override", "restore after disk failure; alice accepts",
                        "--today", TODAY)
     assert code == 0 and "against the gate" in out
-    book = AttestationBook(str(attestations)).record("paperless")
+    book = AttestationBook(str(attestations)).services["paperless"]
     assert book.deployment.override == "restore after disk failure; alice accepts"
     assert run(capsys, "archive", "paperless", "--today", TODAY)[0] == 0
     text = (lab / "records" / "paperless-20261127.md").read_text()

@@ -275,7 +275,7 @@ def test_approval_is_current_for_the_evaluation(high, capsys) -> None:
     privileged(high, on=True)
     args = type("Args", (), {"config": None, "today": iso_date(TODAY), "live": False})()
     evaluation = _Context(args).evaluate("n8n", store=False)
-    approval = AttestationBook(str(high / "attestations.yaml")).record("n8n").approvals[
+    approval = AttestationBook(str(high / "attestations.yaml")).services["n8n"].approvals[
         "security_reviewer"]
     holds, why = approval_is_current(approval, evaluation)
     assert not holds and why.startswith("4.2.3 now FAILs (CRITICAL), 11.1.1 now FAILs")
