@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from checklist_cli import EXAMPLE
 
 from labwarden import audit as audit_package
 from labwarden import fsio
@@ -22,7 +23,6 @@ from labwarden.cli import main
 from labwarden.config import ConfigError, load_config
 from labwarden.inventory import load_inventory
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-12-01"
 
 

@@ -8,7 +8,6 @@ of one service."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,30 +21,15 @@ from labwarden.checklist.evaluate import Evaluation, ItemResult
 from labwarden.checklist.gate import GatePolicy, decide
 from labwarden.checklist.records import deployment_to_record, render_record
 from labwarden.checklist.score import Status, Tally, compute, format_percent
-from labwarden.cli import main
+from checklist_cli import run
 from labwarden.inventory import InventoryService
 from labwarden.model import Location
 from labwarden.store import Store
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 MARKDOWN = MarkdownIt("commonmark").enable(["table"])
 
 
-@pytest.fixture()
-def lab(tmp_path: Path, monkeypatch) -> Path:
-    """The example lab without its attestations, records or history."""
-    root = tmp_path / "homelab"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".labwarden", "records",
-                                                                  "attestations.yaml"))
-    monkeypatch.chdir(root)
-    return root
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def history_rows(lab: Path) -> list[tuple[int, str]]:

@@ -14,18 +14,12 @@ import pytest
 from labwarden import fsio
 from labwarden.checklist.attest import AttestationBook
 from labwarden.checklist.records import archive
-from labwarden.cli import main
+from checklist_cli import EXAMPLE, run
 from labwarden.config import ConfigError, load_config
 from labwarden.inventory import load_inventory
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

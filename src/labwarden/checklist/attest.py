@@ -57,9 +57,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from labwarden.config import ConfigError
+from labwarden.config import ConfigError, read_documents
 from labwarden.model import Location
-from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file, parse_yaml
+from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, parse_yaml
 
 if TYPE_CHECKING:
     from labwarden.checklist.catalog import Catalog
@@ -238,11 +238,7 @@ class AttestationBook:
     # --- reading ------------------------------------------------------------------------
 
     def _load(self) -> None:
-        try:
-            _, documents, problems = load_yaml_file(self.path)
-        except YamlLoadError as exc:
-            raise ConfigError(exc.message, exc.location) from None
-        self._parse(documents, problems)
+        self._parse(read_documents(self.path), [])
 
     def _parse(self, documents, problems) -> Map:
         for _code, message, loc in problems:

@@ -26,10 +26,10 @@ from labwarden.checklist.attest import (Attestation, Scope, _date, _known_keys, 
                                         parse_scope, unknown_scope)
 from labwarden.checklist.catalog import Catalog
 from labwarden.checklist.selection import select
-from labwarden.config import ConfigError
+from labwarden.config import ConfigError, read_documents
 from labwarden.inventory import Inventory
 from labwarden.model import Location
-from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file
+from labwarden.sources.yamlfile import Map, Seq
 
 ENTRY_KEYS = ("scope", "items")
 ANSWER_KEYS = ("note", "evidence", "expires", "na")
@@ -37,12 +37,7 @@ ANSWER_KEYS = ("note", "evidence", "expires", "na")
 
 def load_batch(path: str, catalog: Catalog, inventory: Inventory, by: str,
                today: dt.date) -> list[tuple[Scope, Attestation]]:
-    try:
-        _, documents, problems = load_yaml_file(path)
-    except YamlLoadError as exc:
-        raise ConfigError(exc.message, exc.location) from None
-    for _code, message, loc in problems:
-        raise ConfigError(message, loc)
+    documents = read_documents(path)
     data = documents[0] if documents else None
     if not isinstance(data, Seq) or not data:
         raise ConfigError("an attest file is a list of entries, each `- scope: …` with "
