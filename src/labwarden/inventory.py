@@ -18,6 +18,8 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
 
 
 @dataclass
@@ -120,7 +123,8 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
+                                     _docker_address(spec))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -166,6 +170,26 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
 
 
 def _address(value, base: str) -> str | None:
