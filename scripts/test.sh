@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 # and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
 # postgresql (a default password);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
-# network namespace; git tells tracked env files; ansible-core runs the fleet playbook
-# (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
+# network namespace; git tells tracked env files; docker.io is the Docker Engine the Docker
+# source is tested against (its own dockerd on a private socket), with busybox-static the
+# root of the one image it runs (no registry is reached); ansible-core runs the fleet
+# playbook (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
-          iptables nftables openssl ansible-core)
+          iptables nftables openssl docker.io busybox-static ansible-core)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

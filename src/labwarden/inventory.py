@@ -12,18 +12,21 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         compose: monitoring            # a project directory or file, relative to this file
         compose_services: [grafana]    # default: every service of the project
         host: docker-01                # a name under hosts:
+        groups: [monitoring]           # attestations for a group answer its services too
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm, groups: [docker]}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
     ansible_inventory: inventory/hosts.yml   # more hosts, with their groups (see below)
 
 Hosts come from `hosts:` and from the Ansible inventory `ansible_inventory:` names (a file, a
 directory or a list of them; `{path: …, use_ansible: true}` runs `ansible-inventory` for
 dynamic inventories): `labwarden.ansible_inventory` reads it. A host in both keeps the
-`hosts:` address and deployment type and gets the groups of both. Groups answer waivers
-(`scope: {host_group: docker}`) and, through `hosts_in_group`, attestation scopes.
+`hosts:` address and deployment type and gets the groups of both. Host groups answer
+waivers (`scope: {host_group: docker}`) and, through `hosts_in_group`, attestation scopes.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
-    groups: tuple[str, ...] = ()          # its groups, Ansible's parents included
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
+    groups: tuple[str, ...] = ()          # its host groups, Ansible's parents included
     location: Location | None = None      # where labwarden.yaml or the inventory names it
     note: str | None = None               # why it has no address (an Ansible winrm host…)
 
@@ -72,6 +76,7 @@ class InventoryService:
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
     source: str = "third_party"
+    groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
 
     @property
     def compose_dir(self) -> str | None:
@@ -99,6 +104,16 @@ class Inventory:
             known = ", ".join(sorted(self.services)) or "none (run `labwarden init`)"
             raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
         return self.services[name]
+
+    @property
+    def groups(self) -> dict[str, list[InventoryService]]:
+        """Every group some service declares (`groups:`), with its services in inventory
+        order: a group exists only through its members."""
+        found: dict[str, list[InventoryService]] = {}
+        for service in self.services.values():
+            for group in service.groups:
+                found.setdefault(group, []).append(service)
+        return found
 
     @property
     def host_groups(self) -> dict[str, set[str]]:
@@ -157,9 +172,10 @@ def load_hosts(config: Config) -> dict[str, Host]:
             if problem:
                 raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
                                   else spec.loc_of("groups"))
-        found[name] = Host(name, None if spec.get("address") is None else str(spec["address"]),
-                           kind, tuple(dict.fromkeys(str(g) for g in _list(spec, "groups"))),
-                           hosts.loc_of(name))
+        found[name] = Host(name, _address(spec.get("address"), base), kind,
+                           docker=_docker_address(spec),
+                           groups=tuple(dict.fromkeys(str(g) for g in _list(spec, "groups"))),
+                           location=hosts.loc_of(name))
     setting = raw.get("ansible_inventory")
     if setting is not None:
         _add_ansible_hosts(found, setting, raw.loc_of("ansible_inventory"), base)
@@ -189,8 +205,8 @@ def _add_ansible_hosts(found: dict[str, Host], setting, where: Location | None,
                               entry.location)
         mine = found.get(name)
         if mine is None:
-            found[name] = Host(name, entry.address, None, entry.groups, entry.location,
-                               entry.note)
+            found[name] = Host(name, entry.address, None, groups=entry.groups,
+                               location=entry.location, note=entry.note)
             continue
         mine.groups = tuple(dict.fromkeys(mine.groups + entry.groups))
         if mine.address is None:
@@ -223,12 +239,50 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    groups = spec.get("groups")
+    for index, group in enumerate(_list(spec, "groups")):
+        problem = name_problem(group, "group")
+        if problem:
+            raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
+                              else spec.loc_of("groups"))
+    service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
+
+
+def _address(value, base: str) -> str | None:
+    """A host's address; a relative `snapshot:` directory is relative to labwarden.yaml, so
+    the inventory means the same from wherever a command runs."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
+        return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
+    return text
 
 
 def _list(spec: Map, key: str) -> list:

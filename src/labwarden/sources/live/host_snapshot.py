@@ -2,15 +2,17 @@
 
 The snapshot is made by running the probes that read `local://` (the host probe: `ss`,
 `iptables-save`, `ip6tables-save`, `nft`, `sshd -T`, `sshd -t`, the `/proc` and `/etc`
-files, sshd's Include files) through a transport that keeps what they ran and read. So it
+files, sshd's Include files; the Docker probe: `docker ps`, `docker inspect`) through a
+transport that keeps what they ran and read. So it
 holds exactly what host mode would have looked at, and a probe added to host mode later is
 in the snapshot without a second list to keep in step (`SnapshotTransport.FILES` names the
 file of each command's output).
 
 Nothing secret is read: paths where secrets live (`/etc/shadow`, private keys, home
 directories, `/etc/ssl/private`, Proxmox's `priv/`) are refused before they are opened, and
-a file that turns out to hold a private key is dropped. Commands run from the read-only
-allow-list only (`transport.check_command`).
+a file that turns out to hold a private key is dropped; `docker inspect` documents keep
+their environment's keys, not its values. Commands run from the read-only allow-list only
+(`transport.check_command`).
 
 The snapshot is written only to its output: a new directory (or an empty one), or a
 tarball created next to its name and linked into place, so that a reader never sees half a
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import posixpath
 import re
@@ -63,6 +66,17 @@ class Snapshot:
     files: dict[str, bytes] = field(default_factory=dict)        # path in the snapshot
     missing: dict[str, str] = field(default_factory=dict)        # snapshot file -> why not
     refused: list[tuple[str, str]] = field(default_factory=list)  # (host path, why)
+    # `docker inspect` documents, environment values removed; None: Docker not collected
+    containers: list | None = None
+    images: list = field(default_factory=list)
+
+    def finish(self) -> None:
+        """The Docker files, from every `docker inspect` the probes ran."""
+        from labwarden.sources.docker.engine import SNAPSHOT_CONTAINERS, SNAPSHOT_IMAGES
+
+        if self.containers is not None:
+            self.files[SNAPSHOT_CONTAINERS] = json.dumps(self.containers, indent=1).encode()
+            self.files[SNAPSHOT_IMAGES] = json.dumps(self.images, indent=1).encode()
 
 
 class RecordingTransport(LocalTransport):
@@ -75,6 +89,9 @@ class RecordingTransport(LocalTransport):
 
     async def run(self, argv: list[str]) -> CommandResult:
         result = await super().run(argv)
+        if argv and posixpath.basename(argv[0]) == "docker":
+            self._docker(argv, result)
+            return result
         name = SnapshotTransport.file_name(argv)
         if name is None:
             return result
@@ -106,9 +123,42 @@ class RecordingTransport(LocalTransport):
         self._keep(posixpath.join("files", posixpath.normpath("/" + path).lstrip("/")), data)
         return data
 
+    def _docker(self, argv: list[str], result: CommandResult) -> None:
+        """`docker ps` says whether Docker is collected; each `docker inspect` adds its
+        documents, without the environment's values (passwords live there: labwarden reads
+        only the keys, and the snapshot must not carry them)."""
+        snapshot = self.snapshot
+        if argv[1:2] == ["ps"]:
+            if result.ok:
+                snapshot.containers = snapshot.containers or []
+            elif result.rc != NOT_FOUND:
+                snapshot.missing["docker-inspect.json"] = _why(result)
+            return
+        try:
+            documents = json.loads(result.stdout) if result.stdout.strip() else []
+        except ValueError:
+            documents = None
+        if not isinstance(documents, list):
+            snapshot.missing["docker-inspect.json"] = "docker inspect did not print JSON"
+            return
+        documents = [_without_env_values(d) for d in documents if isinstance(d, dict)]
+        if argv[1:3] == ["image", "inspect"]:
+            snapshot.images.extend(documents)
+        elif snapshot.containers is not None:
+            snapshot.containers.extend(documents)
+
     def _keep(self, name: str, data: bytes) -> None:
         self.snapshot.files[name] = data
         self.snapshot.missing.pop(name, None)
+
+
+def _without_env_values(document: dict) -> dict:
+    """A `docker inspect` document with `KEY` for each `KEY=value` of its environments."""
+    for part in ("Config", "ContainerConfig"):
+        config = document.get(part)
+        if isinstance(config, dict) and isinstance(config.get("Env"), list):
+            config["Env"] = [str(e).partition("=")[0] for e in config["Env"]]
+    return document
 
 
 def _why(result: CommandResult) -> str:
@@ -138,6 +188,7 @@ async def take(timeout: float = 20.0) -> Snapshot:
             continue
         module = import_module(source.probe)
         await module.probe(target, options)
+    transport.snapshot.finish()
     return transport.snapshot
 
 

@@ -10,6 +10,8 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     ip6tables-save             IPv6 rules (optionally -t TABLE, -c)
     nft [-j] list ruleset      nftables rules (-j: as JSON)
     sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
+    docker ps -a -q --no-trunc, docker inspect --type container ID…,
+    docker image inspect sha256:ID…   the containers a Docker host runs (sources/docker)
 
 Files are read with `read_file` (SFTP over SSH), never with `cat`.
 
@@ -76,12 +78,29 @@ def _save_args(args: list[str]) -> bool:
     return True
 
 
+_CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _docker_args(args: list[str]) -> bool:
+    """Listing and inspecting only, by full IDs (nothing a shell or docker could read as
+    an option or a command)."""
+    if args == ["ps", "-a", "-q", "--no-trunc"]:
+        return True
+    if args[:3] == ["inspect", "--type", "container"] and len(args) > 3:
+        return all(_CONTAINER_ID.match(a) for a in args[3:])
+    if args[:2] == ["image", "inspect"] and len(args) > 2:
+        return all(_IMAGE_ID.match(a) for a in args[2:])
+    return False
+
+
 ALLOWED_COMMANDS = {
     "ss": lambda args: all(_SS_FLAGS.match(a) for a in args),
     "iptables-save": _save_args,
     "ip6tables-save": _save_args,
     "nft": lambda args: args in (["list", "ruleset"], ["-j", "list", "ruleset"]),
     "sshd": lambda args: args in (["-T"], ["-t"]),
+    "docker": _docker_args,
 }
 
 
@@ -112,13 +131,14 @@ class CommandResult:
 MAX_FILE = 4 << 20
 
 
-def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
+def _read_bounded(path: str, skipped: list[tuple[str, str]],
+                  limit: int = MAX_FILE) -> bytes | None:
     """At most MAX_FILE bytes of a regular file (in small reads: sysctl files refuse one huge
     read); None when it is absent or unreadable. One that is there but not read (a FIFO
     would block the reader, a device never ends, or it is too large) is added to `skipped`
     with the reason, for the collector to report."""
     try:
-        return read_regular(path, MAX_FILE)
+        return read_regular(path, limit)
     except (NotRegularFile, FileTooLarge) as exc:
         skipped.append((path, exc.strerror))
         return None
@@ -230,6 +250,7 @@ class SnapshotError(ValueError):
 # A tarball is read into memory, never extracted: a snapshot fetched from a host that may
 # be compromised must not be able to write anywhere. These bound what it may cost.
 MAX_TARBALL = 64 << 20
+MAX_TAR_MEMBER = 32 << 20        # `docker inspect` of a few hundred containers
 MAX_TAR_MEMBERS = 10_000
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
@@ -272,15 +293,34 @@ class SnapshotTransport(Transport):
             name = "sshd -t"
         return SnapshotTransport.FILES.get(name)
 
-    def _read(self, relative: str) -> bytes | None:
+    def _read(self, relative: str, limit: int = MAX_FILE) -> bytes | None:
         if self._members is not None:
-            return self._members.get(relative)
-        return _read_bounded(os.path.join(self.directory, relative), self.skipped)
+            data = self._members.get(relative)
+            if data is not None and len(data) > limit:
+                self.skipped.append((f"{self.directory}:{relative}", "too large"))
+                return None
+            return data
+        return _read_bounded(os.path.join(self.directory, relative), self.skipped, limit)
+
+    def has(self, relative: str) -> bool:
+        """Whether the snapshot has the file at all (read or not)."""
+        if self._members is not None:
+            return relative in self._members
+        return os.path.lexists(os.path.join(self.directory, relative))
+
+    def saved(self, relative: str, limit: int = MAX_FILE) -> bytes | None:
+        """A file of the snapshot by its path in it (`docker-inspect.json`), at most `limit`
+        bytes: for collectors that keep their own files (sources/docker), in a directory or
+        a tarball alike. None when absent or not read (see `skipped`)."""
+        return self._read(posixpath.normpath(relative), limit)
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
         name = self.file_name(argv)
-        data = self._read(name) if name else None
+        if name is None:                 # read from its own files by its collector
+            return CommandResult(NOT_FOUND, "", f"{posixpath.basename(argv[0])}: not in "
+                                 "the snapshot")
+        data = self._read(name)
         if data is None:
             return CommandResult(NOT_FOUND, "", f"{name}: not in the snapshot")
         text = data.decode("utf-8", "replace")
@@ -357,11 +397,11 @@ def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
                 if name.startswith(("/", "../")) or name == "..":
                     skipped.append((where, "names a place outside the snapshot"))
                     continue
-                if member.size > MAX_FILE or total + member.size > MAX_TARBALL:
+                if member.size > MAX_TAR_MEMBER or total + member.size > MAX_TARBALL:
                     skipped.append((where, "too large"))
                     continue
                 handle = archive.extractfile(member)
-                content = handle.read(MAX_FILE + 1) if handle is not None else b""
+                content = handle.read(MAX_TAR_MEMBER + 1) if handle is not None else b""
                 total += len(content)
                 members[name] = content
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
