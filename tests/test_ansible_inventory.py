@@ -245,7 +245,7 @@ def test_the_inventory_merges_hosts_and_ansible(tmp_path: Path, ini_inventory: P
     pve1 = inventory.hosts["pve1"]
     # labwarden.yaml's address and type win; the groups of both are kept
     assert (pve1.address, pve1.deployment_type, pve1.groups) == \
-        ("snapshot:snaps/pve1", "bare_metal", ("hv", "proxmox"))
+        (f"snapshot:{tmp_path / 'snaps' / 'pve1'}", "bare_metal", ("hv", "proxmox"))
     assert inventory.services["web"].host.address == "ssh://deploy@web02.lab.example"
     assert hosts_in_group(inventory, "containers") == {
         "db.lab.example", "proxy.lab.example", "web01.lab.example", "web02.lab.example",
