@@ -13,6 +13,7 @@ use is an error naming it: it was asked for and not checked.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 
 from labwarden.errors import UsageError
@@ -38,8 +39,10 @@ def select_hosts(inventory: Inventory, selection: str | None) -> list[Host]:
         matched = _matching(word, hosts, groups)
         if not matched:
             known = ", ".join(sorted(groups)[:20])
+            hint = "; a path to audit goes before --hosts, or write --hosts=all" \
+                if os.path.exists(selection or "") else ""
             raise UsageError(f"--hosts: {word!r} matches no host or group of the inventory "
-                             f"(groups: {known})")
+                             f"(groups: {known}){hint}")
         if mode == "!":
             if first:                      # `!db` alone: every host but db's
                 chosen = set(hosts)

@@ -249,6 +249,9 @@ pve2
     assert chosen("!proxmox") == ["web1", "web2", "proxy1"]
     with pytest.raises(Exception, match="'dokcer' matches no host or group"):
         chosen("dokcer")
+    # `audit --hosts ~/homelab` took the path for the selection: say so
+    with pytest.raises(Exception, match="a path to audit goes before --hosts"):
+        chosen(str(tmp_path))
 
 
 def run_in_pty(argv: list[str], cwd: Path) -> tuple[int, str]:
