@@ -62,6 +62,9 @@ class InventoryService:
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
     source: str = "third_party"
+    # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
+    monitoring_jobs: tuple[str, ...] = ()
+    monitoring_instances: tuple[str, ...] = ()
 
     @property
     def compose_dir(self) -> str | None:
@@ -78,6 +81,8 @@ class Inventory:
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
+    # `monitoring: {prometheus, alertmanager}`: their APIs as probe targets (--live).
+    monitoring_targets: tuple[str, ...] = ()
 
     def service(self, name: str) -> InventoryService:
         """The service named on the command line (a name that breaks the naming rule is
@@ -109,6 +114,10 @@ def load_inventory(config: Config) -> Inventory:
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
         inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
+    watch = raw.get("monitoring") or Map()
+    inventory.monitoring_targets = tuple(
+        monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
+        for url in _list(watch, kind))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -141,12 +150,21 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    hint = spec.get("monitoring") or Map()
+    service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
+    service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def monitoring_target(kind: str, url: str) -> str:
+    """An API named under `monitoring:` as a probe target: `http://127.0.0.1:9090` under
+    `prometheus:` is `prometheus+http://127.0.0.1:9090`."""
+    return f"{kind}+{url}" if url.startswith(("http://", "https://")) else url
 
 
 def _address(value, base: str) -> str | None:

@@ -26,6 +26,8 @@ def inventory_targets(inventory) -> list[str]:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
+    for api in inventory.monitoring_targets:   # the lab's Prometheus and Alertmanager APIs
+        seen.setdefault(api, None)
     return list(seen)
 
 

@@ -187,6 +187,8 @@ class _Context:
         address = service.host.address if service.host is not None else None
         if address and (live or address.startswith(("snapshot:", "local:"))):
             texts.append(address)
+        if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
+            texts.extend(self.inventory.monitoring_targets)
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),

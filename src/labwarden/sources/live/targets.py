@@ -7,6 +7,9 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    prometheus://host[:9090][/prefix]          Prometheus's API (targets, rules, alertmanagers)
+    alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
+                                               (plain HTTP; `prometheus+https://` for TLS)
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -18,8 +21,11 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot")
-DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "prometheus", "alertmanager")
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "prometheus": 9090, "alertmanager": 9093}
+# An API read over HTTP: `prometheus+https://` is the same target over TLS.
+API_SCHEMES = {f"{api}+{web}": api for api in ("prometheus", "alertmanager")
+               for web in ("http", "https")}
 
 
 class TargetError(ValueError):
@@ -51,7 +57,7 @@ class Target:
 
 
 def looks_like_target(text: str) -> bool:
-    return text.startswith(tuple(f"{s}:" for s in SCHEMES))
+    return text.startswith(tuple(f"{s}:" for s in (*SCHEMES, *API_SCHEMES)))
 
 
 def parse_target(text: str) -> Target:
@@ -63,7 +69,7 @@ def parse_target(text: str) -> Target:
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
-    scheme = parts.scheme.lower()
+    scheme = API_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in SCHEMES:
         raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
     if scheme == "local":
