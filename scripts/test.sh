@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
 # postgresql (a default password);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
-# network namespace; git tells tracked env files.
+# network namespace; git tells tracked env files; prometheus and prometheus-alertmanager
+# are the monitoring stack whose APIs the monitoring source reads.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
-          iptables nftables openssl)
+          iptables nftables openssl prometheus prometheus-alertmanager)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")
