@@ -105,7 +105,9 @@ def _read(part: tuple, prometheus: list, managers: list, shippers: list, stores:
         view = stores.append(loki.from_config(host, diagnostics)) or stores[-1]
     else:
         view = shippers.append(ship.read(role, host)) or shippers[-1]
-    view.where = _shown(host)          # as reports show paths: relative to here when inside
+    # As reports show paths (relative to here when inside); Loki's names its asset, which
+    # must not depend on where labwarden runs: its Compose service.
+    view.where = f"{os.path.basename(directory)}/{service}" if role == "loki" else _shown(host)
 
 
 def _shown(path: str) -> str:

@@ -110,11 +110,13 @@ class _Parser:
     def expr(self) -> object:
         start = self.at
         value = self.primary()
+        operated = False
         # Operators: the whole expression becomes its text.
         while self.peek()[0] == "op" and self.peek()[1] not in ("}", "]", ")", ",", "=", "{"):
             self.at += 1
             self.primary()
-        if self.at - start > 1 and not isinstance(value, (list, dict)):
+            operated = True
+        if operated:
             return Ref(" ".join(t[1] for t in self.tokens[start:self.at]))
         return value
 
