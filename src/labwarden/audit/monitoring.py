@@ -107,11 +107,15 @@ def _read(part: tuple, prometheus: list, managers: list, shippers: list, stores:
         view = shippers.append(ship.read(role, host)) or shippers[-1]
     # As reports show paths (relative to here when inside); Loki's names its asset, which
     # must not depend on where labwarden runs: its Compose service.
-    view.where = f"{os.path.basename(directory)}/{service}" if role == "loki" else _shown(host)
+    view.where = f"{os.path.basename(directory)}/{service}" if role == "loki" else \
+        _shown(host, directory)
 
 
-def _shown(path: str) -> str:
-    relative = os.path.relpath(path)
+def _shown(path: str, directory: str) -> str:
+    """A configuration file as notes and evidence name it, the same from wherever labwarden
+    runs: from its project's directory (`monitoring/prometheus.yml`) when it is inside."""
+    parent = os.path.dirname(directory)
+    relative = os.path.relpath(path, parent)
     return path if relative.startswith("..") else relative
 
 

@@ -143,7 +143,9 @@ def no_down_alert(fact: ServiceMonitoring, settings):
     yield Hit(f"no alert rule fires when {fact.service} is down (none compares `up` or "
               "`probe_success` of its targets with 0)", _where(fact, rules=True),
               resource="down-alert", evidence="its targets: " + ", ".join(
-                  f"{t.job} {t.address}" for t in fact.targets[:3]))
+                  f"{t.job} {t.address}" for t in fact.targets[:3]),
+              fix="add an alert rule such as `up == 0` for 5 minutes (it covers every "
+                  "target)")
 
 
 @prover("MON003", "6.3.4")
@@ -199,7 +201,9 @@ def no_disk_alert(fact: HostDiskAlerts, settings):
            "for the node_exporter targets")
     where = (fact.rules_location if fact.node_targets else fact.location) or \
         Location(fact.views[0] if fact.views else "")
-    yield Hit(f"{who}: {why}", where, resource="disk-alert")
+    yield Hit(f"{who}: {why}", where, resource="disk-alert",
+              fix="scrape node_exporter and alert on node_filesystem_avail_bytes / "
+                  "node_filesystem_size_bytes < 0.10 for 15 minutes")
 
 
 @rule("MON005", "no-certificate-expiry-alert", Severity.MEDIUM,
@@ -234,7 +238,9 @@ def no_certificate_expiry_alert(fact: ServiceMonitoring, settings):
         return
     yield Hit(f"no alert fires before {fact.service}'s TLS certificate expires"
               + ("" if probed else " (no blackbox probe of its https:// URL)"),
-              _where(fact, rules=probed), resource="cert-alert")
+              _where(fact, rules=probed), resource="cert-alert",
+              fix="probe its https:// URL with blackbox_exporter and alert on "
+                  "probe_ssl_earliest_cert_expiry - time() < 14 * 86400")
 
 
 @prover("MON005", "3.3.4")
