@@ -348,3 +348,19 @@ def test_fluent_bit_output_to_stdout_ships_nothing(tmp_path: Path) -> None:
 
 def shipped_nothing(shipped: dict[str, str]) -> bool:
     return all(how in ("", "Docker's syslog logging driver") for how in shipped.values())
+
+
+def test_the_monitoring_keys_are_checked_at_load(tmp_path: Path) -> None:
+    from labwarden.config import ConfigError
+
+    path = tmp_path / "labwarden.yaml"
+    path.write_text("monitoring: {promethues: http://127.0.0.1:9090}\n"
+                    "services: {web: {monitoring: {job: [web, 3]}}}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(path))
+    assert "did you mean `prometheus`" in str(raised.value)
+    path.write_text("monitoring: {prometheus: http://127.0.0.1:9090}\n"
+                    "services: {web: {monitoring: {job: [web, web-exporter]}}}\n")
+    inventory = load_inventory(load_config(str(path)))
+    assert inventory.monitoring_targets == ("prometheus+http://127.0.0.1:9090",)
+    assert inventory.services["web"].monitoring_jobs == ("web", "web-exporter")

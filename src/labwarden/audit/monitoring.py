@@ -69,7 +69,8 @@ def _read(part: tuple, prometheus: list, managers: list, shippers: list, stores:
     from labwarden.sources.monitoring import alertmanager, loki
     from labwarden.sources.monitoring import prometheus as prom
     from labwarden.sources.monitoring import shippers as ship
-    from labwarden.sources.monitoring.facts import AlertmanagerView, PrometheusView, ShipperView
+    from labwarden.sources.monitoring.facts import (
+        AlertmanagerView, LogRetention, PrometheusView, ShipperView)
     from labwarden.sources.monitoring.paths import PathMap
 
     role, directory, service, _image, inside, binds, location = part
@@ -96,15 +97,19 @@ def _read(part: tuple, prometheus: list, managers: list, shippers: list, stores:
             shippers.append(ShipperView(kind=role, where=inside, error=error,
                                         location=location))
         return
+    view: PrometheusView | AlertmanagerView | LogRetention | ShipperView
     if role == "prometheus":
         view = prom.from_config(host, paths, inside)
         prometheus.append(view)
     elif role == "alertmanager":
-        view = managers.append(alertmanager.from_config(host)) or managers[-1]
+        view = alertmanager.from_config(host)
+        managers.append(view)
     elif role == "loki":
-        view = stores.append(loki.from_config(host, diagnostics)) or stores[-1]
+        view = loki.from_config(host, diagnostics)
+        stores.append(view)
     else:
-        view = shippers.append(ship.read(role, host)) or shippers[-1]
+        view = ship.read(role, host)
+        shippers.append(view)
     # As reports show paths (relative to here when inside); Loki's names its asset, which
     # must not depend on where labwarden runs: its Compose service.
     view.where = f"{os.path.basename(directory)}/{service}" if role == "loki" else \

@@ -11,7 +11,7 @@ from __future__ import annotations
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.monitoring.facts import AlertmanagerView, Receiver
 from labwarden.sources.monitoring.paths import load_yaml, seq
-from labwarden.sources.yamlfile import Map
+from labwarden.sources.yamlfile import Map, Seq
 
 DEFAULT_CONFIG = "/etc/alertmanager/alertmanager.yml"
 
@@ -58,7 +58,8 @@ def _fill(view: AlertmanagerView, data, where: Location) -> None:
         integrations = tuple(key for key, value in entry.items()
                              if key.endswith("_configs") and isinstance(value, list) and value)
         view.receivers.append(Receiver(str(entry["name"]), integrations,
-                                       receivers.loc_of(index)))
+                                       receivers.loc_of(index)
+                                       if isinstance(receivers, Seq) else None))
     if "receivers" in data:
         view.location = data.loc_of("receivers")
     route = data.get("route")

@@ -279,8 +279,9 @@ def facts_from_yaml(path: str) -> list:
     probe}, receivers as {name, integrations}. Each fact is located at its item's line."""
     import yaml
 
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    from labwarden.sources.yamlfile import read_text
+
+    text = read_text(path)
     lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.startswith("- ")]
     facts: list = []
     for index, item in enumerate(yaml.safe_load(text) or []):

@@ -160,7 +160,8 @@ def routing(prometheus: list[PrometheusView], managers: list[AlertmanagerView]) 
             fact.location = fact.location or manager.location
     for view in prometheus:
         fact.location = fact.location or view.location
-    errors = [v.error for v in [*prometheus, *managers] if v.error]
+    views: list[PrometheusView | AlertmanagerView] = [*prometheus, *managers]
+    errors = [v.error for v in views if v.error]
     if prometheus and all(v.error for v in prometheus):
         fact.error = errors[0]
     elif managers and all(m.error for m in managers):

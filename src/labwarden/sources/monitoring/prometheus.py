@@ -15,7 +15,7 @@ import posixpath
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.monitoring.facts import AlertRule, PrometheusView, ScrapeTarget
 from labwarden.sources.monitoring.paths import PathMap, expand, load_yaml, seq, text_list
-from labwarden.sources.yamlfile import Map
+from labwarden.sources.yamlfile import Map, Seq
 
 DEFAULT_CONFIG = "/etc/prometheus/prometheus.yml"
 
@@ -92,7 +92,7 @@ def _files(pattern: str, base: str, paths: PathMap, view: PrometheusView,
 def _job(job: Map, base: str, paths: PathMap, view: PrometheusView) -> None:
     name = str(job.get("job_name", ""))
     metrics_path = str(job.get("metrics_path") or "/metrics")
-    params = job.get("params") if isinstance(job.get("params"), Map) else {}
+    params: dict = job["params"] if isinstance(job.get("params"), Map) else {}
     probe = metrics_path.rstrip("/").endswith("/probe") or "module" in params or \
         "target" in params
     groups: list[tuple[Map, Location | None]] = [
@@ -113,10 +113,10 @@ def _job(job: Map, base: str, paths: PathMap, view: PrometheusView) -> None:
                 and job.get(key):
             view.unresolved.append(f"job {name}: {key}")
     for group, where in groups:
-        labels = group.get("labels") if isinstance(group.get("labels"), Map) else {}
+        labels: dict = group["labels"] if isinstance(group.get("labels"), Map) else {}
         targets = group.get("targets")
         for index, address in enumerate(text_list(targets)):
-            here = targets.loc_of(index) if hasattr(targets, "loc_of") else where
+            here = targets.loc_of(index) if isinstance(targets, Seq) else where
             tags = {str(k): str(v) for k, v in labels.items()}
             tags.setdefault("job", name)
             tags.setdefault("instance", address)
@@ -139,7 +139,8 @@ def _rule_file(path: str, view: PrometheusView) -> None:
             if isinstance(rule, Map) and rule.get("alert") is not None:
                 view.rules.append(AlertRule(str(rule["alert"]), str(rule.get("expr", "")),
                                             str(group.get("name", "")), None,
-                                            rules.loc_of(index)))
+                                            rules.loc_of(index)
+                                            if isinstance(rules, Seq) else None))
 
 
 # -- the HTTP API ---------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def selectors(expr: str, metrics: tuple[str, ...]) -> list[Selector]:
     for match in re.finditer(rf"(?<![A-Za-z0-9_:])({names})(?![A-Za-z0-9_:(])", blank):
         end = match.end()
         rest = blank[end:].lstrip()
-        matchers: list[tuple[str, str, str]] = []
+        matchers: list[tuple[str, str, str]] | None = []
         if rest.startswith("{"):
             start = end + (len(blank[end:]) - len(rest)) + 1
             close = blank.find("}", start)
@@ -68,12 +68,12 @@ def selectors(expr: str, metrics: tuple[str, ...]) -> list[Selector]:
             matchers = _matchers(expr[start:close])
             if matchers is None:
                 continue
-        found.append(Selector(match.group(1), matchers))
+        found.append(Selector(match.group(1), matchers or []))
     return found
 
 
 def _matchers(text: str) -> list[tuple[str, str, str]] | None:
-    matchers = []
+    matchers: list[tuple[str, str, str]] = []
     position = 0
     while position < len(text):
         match = _MATCHER.match(text, position)

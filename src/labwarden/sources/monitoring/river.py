@@ -50,7 +50,7 @@ def parse(text: str) -> Block:
         match = _TOKEN.match(text, position)
         if match is None:
             raise RiverError(f"unexpected character {text[position]!r}", line)
-        kind = match.lastgroup
+        kind = str(match.lastgroup)
         if kind != "space":
             tokens.append((kind, match.group(), line))
         line += match.group().count("\n")

@@ -165,7 +165,8 @@ def _alloy(path: str, view: ShipperView) -> None:
             view.rules.append(rule)
             view.location = view.location if view.rules[:-1] else river.location(path, block)
         elif block.name == "local.file_match":
-            for target in block.attrs.get("path_targets") or []:
+            listed = block.attrs.get("path_targets")
+            for target in listed if isinstance(listed, list) else []:
                 pattern = target.get("__path__") if isinstance(target, dict) else None
                 if pattern is not None and covers_docker_logs(str(pattern)):
                     used = any(f"local.file_match.{block.label}.targets" in
@@ -198,13 +199,17 @@ def _vector(path: str, view: ShipperView) -> None:
                                                Location(path, line)))
             return
     else:
-        data = load_yaml(path, view.diagnostics)
-        if not isinstance(data, dict):
+        loaded = load_yaml(path, view.diagnostics)
+        if not isinstance(loaded, dict):
             view.error = "the Vector configuration could not be read"
             return
-    sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
-    transforms = data.get("transforms") if isinstance(data.get("transforms"), dict) else {}
-    sinks = data.get("sinks") if isinstance(data.get("sinks"), dict) else {}
+        data = loaded
+
+    def table(key: str) -> dict:
+        value = data.get(key)
+        return value if isinstance(value, dict) else {}
+
+    sources, transforms, sinks = table("sources"), table("transforms"), table("sinks")
     graph = {**transforms, **sinks}
     delivered = _reaching(set(sources), graph, {k for k, v in sinks.items()
                                                 if isinstance(v, dict) and
