@@ -12,6 +12,7 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         compose: monitoring            # a project directory or file, relative to this file
         compose_services: [grafana]    # default: every service of the project
         host: docker-01                # a name under hosts:
+        groups: [monitoring]           # attestations for a group answer its services too
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
@@ -62,6 +63,7 @@ class InventoryService:
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
     source: str = "third_party"
+    groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
     # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
     monitoring_jobs: tuple[str, ...] = ()
     monitoring_instances: tuple[str, ...] = ()
@@ -94,6 +96,16 @@ class Inventory:
             known = ", ".join(sorted(self.services)) or "none (run `labwarden init`)"
             raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
         return self.services[name]
+
+    @property
+    def groups(self) -> dict[str, list[InventoryService]]:
+        """Every group some service declares (`groups:`), with its services in inventory
+        order: a group exists only through its members."""
+        found: dict[str, list[InventoryService]] = {}
+        for service in self.services.values():
+            for group in service.groups:
+                found.setdefault(group, []).append(service)
+        return found
 
 
 def load_inventory(config: Config) -> Inventory:
@@ -150,6 +162,13 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    groups = spec.get("groups")
+    for index, group in enumerate(_list(spec, "groups")):
+        problem = name_problem(group, "group")
+        if problem:
+            raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
+                              else spec.loc_of("groups"))
+    service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
     hint = spec.get("monitoring") or Map()
     service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
     service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
