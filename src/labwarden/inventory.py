@@ -67,6 +67,9 @@ class InventoryService:
     exposure: str = "internal"
     source: str = "third_party"
     groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
+    # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
+    monitoring_jobs: tuple[str, ...] = ()
+    monitoring_instances: tuple[str, ...] = ()
 
     @property
     def compose_dir(self) -> str | None:
@@ -83,6 +86,8 @@ class Inventory:
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
+    # `monitoring: {prometheus, alertmanager}`: their APIs as probe targets (--live).
+    monitoring_targets: tuple[str, ...] = ()
 
     def service(self, name: str) -> InventoryService:
         """The service named on the command line (a name that breaks the naming rule is
@@ -125,6 +130,10 @@ def load_inventory(config: Config) -> Inventory:
                 optional=True)
         inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
                                      _docker_address(spec))
+    watch = raw.get("monitoring") or Map()
+    inventory.monitoring_targets = tuple(
+        monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
+        for url in _list(watch, kind))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -164,6 +173,9 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
                               else spec.loc_of("groups"))
     service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
+    hint = spec.get("monitoring") or Map()
+    service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
+    service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
@@ -190,6 +202,12 @@ def _docker_address(spec: Map) -> str | None:
     except ValueError as exc:
         raise ConfigError(str(exc), spec.loc_of("docker")) from None
     return text
+
+
+def monitoring_target(kind: str, url: str) -> str:
+    """An API named under `monitoring:` as a probe target: `http://127.0.0.1:9090` under
+    `prometheus:` is `prometheus+http://127.0.0.1:9090`."""
+    return f"{kind}+{url}" if url.startswith(("http://", "https://")) else url
 
 
 def _address(value, base: str) -> str | None:

@@ -28,6 +28,8 @@ def inventory_targets(inventory) -> list[str]:
             seen.setdefault(service.host.address, None)
         if service.host is not None and getattr(service.host, "docker", None):
             seen.setdefault(service.host.docker, None)
+    for api in inventory.monitoring_targets:   # the lab's Prometheus and Alertmanager APIs
+        seen.setdefault(api, None)
     return list(seen)
 
 

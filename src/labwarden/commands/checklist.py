@@ -204,6 +204,8 @@ class _Context:
             if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
                 mine.append(docker)
             texts += [t for t in mine if t not in texts]
+        if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
+            texts += [t for t in self.inventory.monitoring_targets if t not in texts]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),

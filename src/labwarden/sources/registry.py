@@ -65,6 +65,7 @@ class Area:
 _COMPOSE = "labwarden.sources.compose.model"
 _HOST = "labwarden.sources.live.host"
 _DOCKER = "labwarden.sources.docker.fact"
+_MON = "labwarden.sources.monitoring.facts"
 
 # Probe order matters only for reading: within a scheme, sources probe in table order.
 SOURCES: tuple[Source, ...] = (
@@ -116,6 +117,18 @@ SOURCES: tuple[Source, ...] = (
            fixtures="facts",
            hint="the host's `address:` (local://, ssh:// with --ssh-key, snapshot: with "
                 "docker-inspect.json) or its `docker:` engine"),
+    Source("monitoring", "Prometheus scrape targets and alert rules, Alertmanager routes",
+           facts=(f"{_MON}:ServiceMonitoring", f"{_MON}:HostDiskAlerts",
+                  f"{_MON}:AlertRouting"), rules=("monitoring",),
+           evidence=("monitoring",), probe="labwarden.sources.live.monitoring_api",
+           schemes=("prometheus", "alertmanager"), fixtures="facts",
+           hint="Prometheus in the lab's Compose projects with its prometheus.yml mounted, "
+                "or `monitoring: {prometheus: URL}` in labwarden.yaml and --live"),
+    Source("logs", "Log shippers (Promtail, Alloy, Vector, Fluent Bit) and Loki retention",
+           facts=(f"{_MON}:ServiceLogs", f"{_MON}:LogRetention"), rules=("log_shipping",),
+           evidence=("logs",), fixtures="facts",
+           hint="the log shipper and Loki in the lab's Compose projects, their "
+                "configuration files mounted"),
 )
 
 AREAS: tuple[Area, ...] = (
