@@ -11,7 +11,8 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     nft [-j] list ruleset      nftables rules (-j: as JSON)
     sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
 
-Files are read with `read_file` (SFTP over SSH), never with `cat`.
+Files are read with `read_file` (SFTP over SSH), never with `cat`; a directory's names with
+`list_dir` (SFTP's readdir over SSH), never with `ls`.
 
 Snapshot layout (`snapshot:DIR`): the outputs of the commands above, saved on the host by
 any means, one file per command; a file that is absent means "not collected" (an empty
@@ -122,6 +123,24 @@ def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
         return None
 
 
+MAX_NAMES = 10000     # a directory listing is cut there: a collector never needs more
+
+
+def _list_bounded(path: str) -> list[str] | None:
+    """The names in a directory (at most MAX_NAMES), sorted; None when it is absent, not a
+    directory, or cannot be listed."""
+    try:
+        with os.scandir(path) as entries:
+            names = []
+            for entry in entries:
+                names.append(entry.name)
+                if len(names) >= MAX_NAMES:
+                    break
+    except OSError:
+        return None
+    return sorted(names)
+
+
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
 NOT_FOUND = 127
 TIMED_OUT = 124
@@ -140,6 +159,11 @@ class Transport:
 
     async def read_file(self, path: str) -> bytes | None:
         raise NotImplementedError
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        """The names in a directory, sorted; None when it is absent or cannot be listed.
+        (A collector that finds a name it then cannot read knows the file is there.)"""
+        return None
 
     async def close(self) -> None:
         return None
@@ -199,6 +223,9 @@ class LocalTransport(Transport):
         return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full, self.skipped),
                                       self.timeout)
 
+    async def list_dir(self, path: str) -> list[str] | None:
+        full = os.path.join(self.root, path.lstrip("/"))
+        return await asyncio.wait_for(asyncio.to_thread(_list_bounded, full), self.timeout)
 
     async def _read_in_prefix(self, path: str) -> bytes | None:
         try:
@@ -246,6 +273,10 @@ class SnapshotTransport(Transport):
     async def read_file(self, path: str) -> bytes | None:
         relative = posixpath.normpath("/" + path).lstrip("/")
         return self._read(os.path.join(self.directory, "files", relative))
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        relative = posixpath.normpath("/" + path).lstrip("/")
+        return _list_bounded(os.path.join(self.directory, "files", relative))
 
 
 class HostKeyError(Exception):
@@ -342,6 +373,20 @@ class SshTransport(Transport):
             return await asyncio.wait_for(read(), self.timeout)
         except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
             return None
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        import asyncssh
+
+        if self._conn is None:
+            await self.connect()
+        try:
+            if self._sftp is None:
+                self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                    self.timeout)
+            names = await asyncio.wait_for(self._sftp.listdir(path), self.timeout)
+        except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
+            return None
+        return sorted(_text(n) for n in names if _text(n) not in (".", ".."))[:MAX_NAMES]
 
     async def close(self) -> None:
         if self._sftp is not None:
