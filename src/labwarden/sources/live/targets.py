@@ -7,6 +7,7 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    pve://node[:8006]                          the Proxmox VE API (read-only, API token)
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -18,8 +19,8 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot")
-DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "pve")
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006}
 
 
 class TargetError(ValueError):
