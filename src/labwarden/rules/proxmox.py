@@ -249,28 +249,26 @@ by_silence("PVE003", "4.3.1", "4.3.2", complete=_container_read,
                            f"({len(ct.mounts)} bind mount(s) of data folders)")
 
 
-# --- guests: devices ----------------------------------------------------------------------
+# --- containers: devices ----------------------------------------------------------------
 
-_PASSTHROUGH_SEVERITY = {"device": Severity.MEDIUM, "mount": Severity.MEDIUM,
-                         "cgroup": Severity.MEDIUM, "disk": Severity.MEDIUM,
-                         "pci": Severity.LOW, "usb": Severity.LOW}
+_DEVICE_SEVERITY = {"device": Severity.MEDIUM, "mount": Severity.MEDIUM,
+                    "cgroup": Severity.MEDIUM}
 
 
-@rule("PVE004", "host-device-passthrough", Severity.MEDIUM,
-      title="Host device passed through to a guest", on=ProxmoxGuest,
-      refs=[PCT, "qm.conf(5)", "CWE-250"], impact=CT_RESTART)
-def host_device_passthrough(guest: ProxmoxGuest, settings):
-    """Reports, in one finding per guest, the node's devices a guest reaches directly: a
-    container's `devN:` and raw `lxc.cgroup2.devices.allow` / `lxc.mount.entry /dev/…`
-    lines (HIGH when every device is allowed: `a`), a VM's `hostpciN:`, `usbN: host=…` and
-    whole host disks (`scsi1: /dev/disk/by-id/…`). SPICE USB redirection is not a
-    passthrough.
+@rule("PVE004", "container-device-passthrough", Severity.MEDIUM,
+      title="Host device passed through to a container", on=LxcContainer,
+      checklist=["4.2.4"], refs=[PCT, GUIDE_CT, "CWE-250"], impact=CT_RESTART)
+def container_device_passthrough(ct: LxcContainer, settings):
+    """Reports, in one finding per container, the node's devices it reaches directly:
+    `devN:` entries, a device mount point (`mp0: /dev/sdb1,…`) and raw
+    `lxc.cgroup2.devices.allow` / `lxc.mount.entry /dev/…` lines; HIGH when every device is
+    allowed (`devices.allow: a`).
 
     Why it matters:
-    A passed-through device is the host's, not an emulation: a container with a raw disk
-    reads every guest's data on it; `devices.allow: a` lets it create any device node; a
-    PCI device gives a VM DMA, contained only by the IOMMU. Often needed (a GPU for
-    transcoding, a Zigbee stick) — then it should be a decision, written down.
+    A passed-through device is the node's, not an emulation: a container with a raw disk
+    reads every guest's data on it, `devices.allow: a` lets it create and use any device
+    node. Often needed (a GPU for transcoding, a Zigbee stick): then it should be one
+    device node, decided and written down.
 
     Example:
     ```
@@ -279,17 +277,18 @@ def host_device_passthrough(guest: ProxmoxGuest, settings):
     ```
 
     Fix:
-    Pass only the device node needed (`dev0: /dev/dri/renderD128`), never `devices.allow: a`
-    or a whole disk to a container; document the passthrough with the service (4.3.6).
+    Pass only the device node needed (`pct set 101 --dev0 /dev/dri/renderD128,gid=104`),
+    never `devices.allow: a` or a whole disk; document the passthrough with the service
+    (4.3.6).
     """
-    if guest.error is not None or not guest.passthrough:
+    if ct.error is not None or not ct.devices:
         return
-    severity = max(_PASSTHROUGH_SEVERITY[p.kind] for p in guest.passthrough)
-    if any(p.kind == "cgroup" and p.what.split()[:1] == ["a"] for p in guest.passthrough):
+    severity = max(_DEVICE_SEVERITY[d.kind] for d in ct.devices)
+    if any(d.kind == "cgroup" and d.what.split()[:1] == ["a"] for d in ct.devices):
         severity = Severity.HIGH
-    listed = ", ".join(f"{p.key}: {p.what}" for p in guest.passthrough)
-    yield Hit(f"{guest.what} reaches the node's devices directly: {listed}",
-              guest.at(guest.passthrough[0].line), resource="passthrough", evidence=listed,
+    listed = ", ".join(f"{d.key}: {d.what}" for d in ct.devices)
+    yield Hit(f"{ct.what} reaches the node's devices directly: {listed}",
+              ct.at(ct.devices[0].line), resource="devices", evidence=listed,
               severity=severity)
 
 

@@ -4,10 +4,11 @@ API), and their fixture reader.
   ProxmoxCluster  the datacenter firewall (cluster.fw) and each node's (host.fw): one per
                   collected node; about every service the cluster hosts
   ProxmoxGuest    one guest as the hypervisor sees it: its firewall (<vmid>.fw, the `firewall=1`
-                  of its network devices, the datacenter's switch), the host devices passed
-                  through, the backup jobs that cover it; about the service on that guest
+                  of its network devices, the datacenter's switch), the backup jobs that
+                  cover it; about the service on that guest
   LxcContainer    one container as a runtime: privileged or not, its features, raw `lxc.*`
-                  settings and bind mounts of host paths; about the service only when the
+                  settings, bind mounts of host paths and the node's devices it reaches;
+                  about the service only when the
                   service *is* that container (deployment_type lxc): an unprivileged LXC does
                   not make the Docker containers inside it run as non-root
   BackupJob       one vzdump job: what it covers, where it writes, what it keeps; about the
@@ -161,6 +162,8 @@ class ProxmoxGuest:
     policy_line: int = 0
     datacenter_firewall: bool | None = None
     datacenter_at: Location | None = None
+    # A VM's host devices (hostpciN, usbN, whole host disks). Not judged: no checklist item
+    # is about a VM's devices (a container's are LxcContainer.devices, PVE004's).
     passthrough: list[Passthrough] = field(default_factory=list)
     jobs: list[Coverage] = field(default_factory=list)
     jobs_known: bool = True
@@ -219,6 +222,7 @@ class LxcContainer:
     features: dict[str, str] = field(default_factory=dict)
     features_line: int = 0
     mounts: list[Mount] = field(default_factory=list)
+    devices: list[Passthrough] = field(default_factory=list)   # the node's devices it reaches
     raw: list[Entry] = field(default_factory=list)
     error: str | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)
@@ -386,7 +390,8 @@ def _guest(config: PveConfig, conf: GuestConfig, cluster: ProxmoxCluster,
         guest.policy_line = policy.line if policy else 0
     guest.datacenter_firewall = cluster.firewall_enabled
     guest.datacenter_at = cluster.firewall_at
-    guest.passthrough = _passthrough(conf)
+    if conf.kind == "qemu":
+        guest.passthrough = _passthrough(conf)
     # Coverage is unknown when a job file was not read, or a job selects a pool whose
     # members were not read.
     guest.jobs_known = config.jobs_read and not (
@@ -426,6 +431,7 @@ def _container(config: PveConfig, conf: GuestConfig) -> LxcContainer:
             container.mounts.append(Mount(entry.key, words[0], "/" + words[1].lstrip("/"),
                                           "ro" in words[3].split(","), entry.line))
     container.raw = conf.raw("lxc.")
+    container.devices = _passthrough(conf)
     return container
 
 
