@@ -19,13 +19,17 @@ def parse_targets(texts: list[str]) -> list[Target]:
 
 
 def inventory_targets(inventory) -> list[str]:
-    """The URLs and host addresses the inventory names, each once, in a stable order."""
+    """The URLs and host addresses the inventory names (and the Proxmox nodes of hosts that
+    are guests), each once, in a stable order."""
     seen: dict[str, None] = {}
     for service in inventory.services.values():
         for url in service.urls:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
+        guest = getattr(service.host, "proxmox", None)
+        if guest is not None and guest.address:      # the Proxmox node of the service's guest
+            seen.setdefault(guest.address, None)
     return list(seen)
 
 

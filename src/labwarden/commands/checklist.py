@@ -185,8 +185,11 @@ class _Context:
         live = getattr(self.args, "live", False)
         texts = list(service.urls) if live else []
         address = service.host.address if service.host is not None else None
-        if address and (live or address.startswith(("snapshot:", "local:"))):
-            texts.append(address)
+        # A host that is a Proxmox guest: its node's files say its firewall and backups.
+        node = getattr(getattr(service.host, "proxmox", None), "address", None)
+        for where in dict.fromkeys(a for a in (address, node) if a):
+            if live or where.startswith(("snapshot:", "local:")):
+                texts.append(where)
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
