@@ -50,7 +50,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
@@ -379,11 +379,13 @@ class SshTransport(Transport):
 
         if self._conn is None:
             await self.connect()
+        conn: Any = self._conn
         try:
-            if self._sftp is None:
-                self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
-                                                    self.timeout)
-            names = await asyncio.wait_for(self._sftp.listdir(path), self.timeout)
+            sftp: Any = self._sftp
+            if sftp is None:
+                sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
+                self._sftp = sftp
+            names = await asyncio.wait_for(sftp.listdir(path), self.timeout)
         except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
             return None
         return sorted(_text(n) for n in names if _text(n) not in (".", ".."))[:MAX_NAMES]

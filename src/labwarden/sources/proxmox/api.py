@@ -4,7 +4,7 @@ Only GET requests, with an API token (`Authorization: PVEAPIToken=user@realm!id=
 taken from `ProbeOptions.pve_token` or the environment variable LABWARDEN_PVE_TOKEN; a
 token with the PVEAuditor role on `/` reads everything used here:
 
-    /nodes                                        the nodes
+    /nodes, /cluster/status                       the nodes, the cluster's name
     /nodes/{node}/lxc, /nodes/{node}/qemu         their guests
     /nodes/{node}/{lxc|qemu}/{vmid}/config        a guest's configuration (pct.conf keys)
     /nodes/{node}/{lxc|qemu}/{vmid}/firewall/options
@@ -20,7 +20,7 @@ facts and rules are the same. A 403 on one path leaves what it holds unknown (re
 a refused token, a TLS failure or a dead node is one error diagnostic.
 
 Why httpx and not proxmoxer: httpx is already labwarden's HTTP client (the HTTP probe,
-with the same `--ca-file` and timeouts), and eleven GET paths need no wrapper; proxmoxer
+with the same `--ca-file` and timeouts), and twelve GET paths need no wrapper; proxmoxer
 would add itself and `requests` to the dependencies for no part of the work done here.
 
 The token is a secret: it is sent only in the header, never put in a message, and any
@@ -151,6 +151,10 @@ def _failed(config: PveConfig, message: str, where: Location) -> list:
 
 async def _read(client: _Client, config: PveConfig) -> None:
     nodes = [str(n.get("node")) for n in await client.get("/nodes") or [] if n.get("node")]
+    config.nodes = nodes
+    status = await client.get("/cluster/status", optional=True) or []
+    config.cluster_name = next((str(s["name"]) for s in status
+                                if s.get("type") == "cluster" and s.get("name")), None)
     listings = await asyncio.gather(*(client.get(f"/nodes/{n}/{kind}")
                                       for n in nodes for kind in ("lxc", "qemu")))
     guests = []

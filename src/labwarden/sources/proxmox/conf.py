@@ -155,7 +155,9 @@ def property_string(value: str, default_key: str | None = None) -> dict[str, str
 
 def _split(value: str) -> list[str]:
     """Split on commas outside double quotes (newer Proxmox quotes values with commas)."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in value:
         if char == '"':
             quoted = not quoted

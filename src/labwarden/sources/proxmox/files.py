@@ -44,6 +44,12 @@ async def read_config(transport: Transport, target: str, name: str) -> PveConfig
     config = PveConfig(target, name)
     if isinstance(transport, SnapshotTransport):
         config.root = os.path.join(transport.directory, "files")
+    if "nodes" in top:
+        config.nodes = await transport.list_dir(f"{PVE}/nodes") or []
+    if "corosync.conf" in top:
+        corosync = (await _read_all(transport, [f"{PVE}/corosync.conf"]))[0] or ""
+        found = re.search(r"^\s*cluster_name\s*:\s*(\S+)", corosync, re.M)
+        config.cluster_name = found.group(1) if found else None
     guests = await _guest_files(transport, top, name)
     texts = await _read_all(transport, [path for path, _, _, _ in guests])
     for (path, node, vmid, kind), text in zip(guests, texts):

@@ -61,9 +61,9 @@ def fact_from_item(item: dict, target: str = "snapshot:fixture"):
     kind = KINDS[str(item.get("kind", "cluster"))]
     chosen = [f for f in facts if isinstance(f, kind)]
     if kind in (ProxmoxGuest, LxcContainer) and item.get("vmid") is not None:
-        chosen = [f for f in chosen if f.vmid == int(item["vmid"])]
+        chosen = [f for f in chosen if getattr(f, "vmid", None) == int(item["vmid"])]
     if kind is BackupJob and item.get("job") is not None:
-        chosen = [f for f in chosen if f.id == str(item["job"])]
+        chosen = [f for f in chosen if getattr(f, "id", None) == str(item["job"])]
     if not chosen:
         raise ValueError(f"no {kind.__name__} in the fixture item")
     return chosen[0]

@@ -55,6 +55,8 @@ class PveConfig:
 
     target: str
     name: str                                    # the node as the target names it
+    cluster_name: str | None = None              # corosync's cluster_name (a cluster)
+    nodes: list[str] = field(default_factory=list)   # the nodes /etc/pve knows
     guests: list[GuestConfig] = field(default_factory=list)
     unread_guests: list[tuple[str, int, str]] = field(default_factory=list)  # node, vmid, kind
     cluster_fw: FwConfig | None = None
@@ -72,6 +74,15 @@ class PveConfig:
     # Where the files were read: "" for the node itself, a snapshot's `files/` folder
     root: str = ""
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """What the cluster's assets are named after, the same whether it was read from a
+        snapshot, over SSH or from the API: the cluster's name, a standalone node's name,
+        else the target's."""
+        if self.cluster_name:
+            return self.cluster_name
+        return self.nodes[0] if len(self.nodes) == 1 else self.name
 
     def where(self, path: str) -> str:
         """The file a finding points at: in the snapshot, so that it opens in an editor."""
@@ -301,19 +312,20 @@ def build_facts(config: PveConfig) -> list:
     each job's."""
     cluster = _cluster(config)
     facts: list = [cluster]
+    name = config.label
     on_node = {g.vmid: g.node for g in config.guests}
     on_node.update({vmid: node for node, vmid, _ in config.unread_guests})
     jobs = [_job(config, spec, on_node) for spec in config.jobs]
     for guest in config.guests:
-        facts.append(_guest(config, guest, cluster, jobs))
+        facts.append(_guest(config, guest, cluster, jobs, name))
         if guest.kind == "lxc":
             facts.append(_container(config, guest))
     for node, vmid, kind in config.unread_guests:
         path = config.where(guest_path(node, vmid, kind))
-        facts.append(ProxmoxGuest(config.target, config.name, node, vmid, kind, path=path,
+        facts.append(ProxmoxGuest(config.target, name, node, vmid, kind, path=path,
                                   error="configuration not read"))
         if kind == "lxc":
-            facts.append(LxcContainer(config.target, config.name, node, vmid, path=path,
+            facts.append(LxcContainer(config.target, name, node, vmid, path=path,
                                       error="configuration not read"))
     facts.extend(jobs)
     return facts
@@ -325,10 +337,10 @@ def guest_path(node: str, vmid: int, kind: str) -> str:
 
 
 def _cluster(config: PveConfig) -> ProxmoxCluster:
-    cluster = ProxmoxCluster(config.target, config.name, diagnostics=config.diagnostics)
+    cluster = ProxmoxCluster(config.target, config.label, diagnostics=config.diagnostics)
     path = config.where(f"{PVE}/firewall/cluster.fw")
     cluster.nodes = tuple(sorted({g.node for g in config.guests} | set(config.host_fw)
-                                 | config.unread_host_fw))
+                                 | config.unread_host_fw | set(config.nodes)))
     cluster.guests = len(config.guests) + len(config.unread_guests)
     if not config.cluster_fw_read or not config.firewall_listed:
         cluster.firewall_enabled = cluster.policy_in = None
@@ -365,8 +377,8 @@ def _policy(entry: Entry | None) -> str:
 
 
 def _guest(config: PveConfig, conf: GuestConfig, cluster: ProxmoxCluster,
-           jobs: list[BackupJob]) -> ProxmoxGuest:
-    guest = ProxmoxGuest(config.target, config.name, conf.node, conf.vmid, conf.kind,
+           jobs: list[BackupJob], name: str) -> ProxmoxGuest:
+    guest = ProxmoxGuest(config.target, name, conf.node, conf.vmid, conf.kind,
                          name=conf.value("hostname") or conf.value("name") or "",
                          path=conf.path, problems=list(conf.problems))
     guest.template = conf.flag("template", False)
@@ -409,7 +421,7 @@ def _guest(config: PveConfig, conf: GuestConfig, cluster: ProxmoxCluster,
 
 
 def _container(config: PveConfig, conf: GuestConfig) -> LxcContainer:
-    container = LxcContainer(config.target, config.name, conf.node, conf.vmid,
+    container = LxcContainer(config.target, config.label, conf.node, conf.vmid,
                              name=conf.value("hostname") or "", path=conf.path,
                              problems=list(conf.problems))
     unprivileged = conf.get("unprivileged")
@@ -475,7 +487,7 @@ def _passthrough(conf: GuestConfig) -> list[Passthrough]:
 
 
 def _job(config: PveConfig, spec: JobSpec, on_node: dict[int, str]) -> BackupJob:
-    job = BackupJob(config.target, config.name, spec.id, config.where(spec.path), spec.line,
+    job = BackupJob(config.target, config.label, spec.id, config.where(spec.path), spec.line,
                     enabled=spec.enabled, schedule=spec.schedule, nodes=spec.nodes,
                     problems=list(spec.problems))
     defaults = config.defaults or {}
