@@ -4,8 +4,10 @@ holds (PASS), evidence that shows it does not (FAIL), and no evidence of its kin
 The cases live in tests/checklist/evidence/: Compose projects in compose.yaml (audited for
 real, facts kept, as `labwarden checklist` does); facts in every other file (live.yaml for
 the live probes and hosts, one file per further source family), in each source's facts.yaml
-format, judged by the same rules without a network. A new prover without its cases fails
-`test_every_proven_item_has_cases`.
+format, judged by the same rules without a network. An item may have cases in several
+files (each family judged apart: `proxmox:3.4.2`, `live:3.4.3`); a file may say its
+service's host is a Proxmox guest (`proxmox_guest: {vmid: N}`). A new prover without its
+cases fails `test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations

@@ -166,3 +166,47 @@ def test_audit_of_a_snapshot_from_the_command_line(tmp_path: Path):
                    ("PVE020", "nodes/pve1/qemu-server/200.conf")]
     assert "Traceback" not in done.stderr
 
+
+
+def test_the_documented_snapshot_one_liner_copies_what_is_read_and_no_secret(tmp_path):
+    """The shell one-liner of files.py (and docs/hosts.md), run on a copy of a node's
+    /etc/pve (the paths moved into tmp_path: this machine has none), gives a snapshot that
+    reads like the node, without /etc/pve/priv or a node's TLS key."""
+    from labwarden.sources.proxmox import files
+
+    doc = files.__doc__
+    script = doc[doc.index("D=$PWD/host-snapshot"):].split("\n\n")[0]
+    script = "\n".join(line.strip() for line in script.splitlines())
+    root = tmp_path / "node"
+    shutil.copytree(NODE / "files", root)
+    (root / "etc" / "pve" / "priv").mkdir()
+    (root / "etc" / "pve" / "priv" / "token.cfg").write_text("auditor@pve!x 0123-secret\n")
+    (root / "etc" / "pve" / "nodes" / "pve1" / "pve-ssl.key").write_text("PRIVATE KEY\n")
+    for source in ("cd /etc/pve", "-f /etc/vzdump.conf", "cp /etc/vzdump.conf"):
+        assert source in script
+        script = script.replace(source, source.replace(" /etc/", f" {root}/etc/"))
+    work = tmp_path / "work"
+    work.mkdir()
+    subprocess.run(["sh", "-c", script], cwd=work, check=True)
+    snapshot = work / "host-snapshot"
+    copied = sorted(p.relative_to(snapshot / "files").as_posix()
+                    for p in (snapshot / "files").rglob("*") if p.is_file())
+    original = sorted(p.relative_to(NODE / "files").as_posix()
+                      for p in (NODE / "files").rglob("*") if p.is_file())
+    assert copied == original
+    assert not (snapshot / "files" / "etc" / "pve" / "priv").exists()
+    from_copy, from_node = collect(f"snapshot:{snapshot}"), collect(f"snapshot:{NODE}")
+    assert [(type(f), f.asset) for f in from_copy] == [(type(f), f.asset) for f in from_node]
+    assert {(r, a) for r, a, _ in findings(from_copy)} == \
+        {(r, a) for r, a, _ in findings(from_node)}
+
+
+def test_docs_and_the_collector_give_the_same_snapshot_one_liner():
+    from labwarden.sources.proxmox import files
+
+    doc = files.__doc__
+    in_module = doc[doc.index("D=$PWD/host-snapshot"):].split("\n\n")[0]
+    page = (Path(__file__).parents[3] / "docs" / "hosts.md").read_text()
+    in_page = page[page.index("D=$PWD/host-snapshot"):].split("```")[0]
+    strip = lambda text: [line.strip() for line in text.strip().splitlines()]  # noqa: E731
+    assert strip(in_module) == strip(in_page)

@@ -7,6 +7,16 @@ the files are root:www-data 0640) is reported and left unknown; it is never take
 "absent", which for these files means Proxmox's defaults (the firewall off, no job).
 
 A machine without `/etc/pve` is not a Proxmox node: no facts, no diagnostics.
+
+A snapshot (`snapshot:DIR`) holds copies under `DIR/files/`. Run this on the node as root,
+after the host snapshot one-liner (same DIR); it copies only what is read here, never
+/etc/pve/priv (keys, token secrets, storage passwords) nor the nodes' TLS keys::
+
+    D=$PWD/host-snapshot; mkdir -p "$D/files/etc/pve"; (cd /etc/pve && for f in \
+      nodes/*/lxc/*.conf nodes/*/qemu-server/*.conf nodes/*/host.fw firewall/*.fw \
+      jobs.cfg vzdump.cron storage.cfg user.cfg corosync.conf; do [ -f "$f" ] || continue; \
+      mkdir -p "$D/files/etc/pve/$(dirname "$f")"; cp "$f" "$D/files/etc/pve/$f"; done); \
+      if [ -f /etc/vzdump.conf ]; then cp /etc/vzdump.conf "$D/files/etc/"; fi
 """
 
 from __future__ import annotations
