@@ -1,4 +1,4 @@
-"""Reading a node's Proxmox files through a host transport (this machine, SSH, a snapshot).
+r"""Reading a node's Proxmox files through a host transport (this machine, SSH, a snapshot).
 
 Guests are found by listing `/etc/pve/nodes/<node>/{lxc,qemu-server}/` (every node of a
 cluster: `/etc/pve/lxc` is only the local node's), firewall files by listing
