@@ -38,7 +38,8 @@ from labwarden.model import Diagnostic, Location
 from labwarden.sources.proxmox.backup import job_from_mapping, storage_from_mapping
 from labwarden.sources.proxmox.conf import Entry, config_from_mapping
 from labwarden.sources.proxmox.fw import options_from_mapping
-from labwarden.sources.proxmox.model import PVE, PveConfig, build_facts, guest_path
+from labwarden.sources.proxmox.model import build_facts
+from labwarden.sources.proxmox.state import PVE, PveConfig, guest_path
 
 TOKEN_ENV = "LABWARDEN_PVE_TOKEN"
 # user@realm!tokenid=secret (the secret is a UUID; accept any non-space text)

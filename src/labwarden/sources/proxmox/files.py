@@ -37,7 +37,7 @@ from labwarden.sources.proxmox.backup import (
 )
 from labwarden.sources.proxmox.conf import parse_guest_config
 from labwarden.sources.proxmox.fw import parse_fw
-from labwarden.sources.proxmox.model import PVE, PveConfig, guest_path
+from labwarden.sources.proxmox.state import PVE, PveConfig, guest_path
 
 _CONF = re.compile(r"^(\d+)\.conf$")
 _FW = re.compile(r"^(\d+)\.fw$")

@@ -1,5 +1,5 @@
 """Fixtures: a node's files written in YAML, read by the real collector through an
-in-memory transport (`model.facts_from_yaml` documents the format)."""
+in-memory transport (`model.facts_from_yaml` documents the format and makes the facts)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,7 @@ import yaml
 from labwarden.sources._read import read_regular
 from labwarden.sources.live.transport import Transport
 from labwarden.sources.proxmox.files import read_config
-from labwarden.sources.proxmox.model import (
-    BackupJob,
-    LxcContainer,
-    ProxmoxCluster,
-    ProxmoxGuest,
-    build_facts,
-)
-
-KINDS = {"cluster": ProxmoxCluster, "guest": ProxmoxGuest, "container": LxcContainer,
-         "job": BackupJob}
+from labwarden.sources.proxmox.state import PveConfig
 MAX_FIXTURE = 4 << 20
 
 
@@ -43,27 +34,20 @@ class MemoryTransport(Transport):
         return sorted(names) if names else None
 
 
-def facts_from_items(path: str) -> list:
+def configs_from_items(path: str) -> list[tuple[dict, PveConfig]]:
+    """Each item of a fixture file, and what the collector reads from its files."""
     items = yaml.safe_load(read_regular(path, MAX_FIXTURE).decode("utf-8")) or []
-    return [fact_from_item(item, f"snapshot:{posixpath.basename(path)}") for item in items]
+    target = f"snapshot:{posixpath.basename(path)}"
+    return [(item, config_of(item, target)) for item in items]
 
 
-def fact_from_item(item: dict, target: str = "snapshot:fixture"):
+def config_of(item: dict, target: str = "snapshot:fixture") -> PveConfig:
     files: dict[str, str | None] = {str(k): str(v) for k, v in
                                     (item.get("files") or {}).items() if v is not None}
     for unread in item.get("unread") or []:
         files[str(unread)] = None
-    node = str(item.get("name", "pve1"))
-    config = asyncio.run(read_config(MemoryTransport(files), target, node))
+    config = asyncio.run(read_config(MemoryTransport(files), target,
+                                     str(item.get("name", "pve1"))))
     if config is None:
         raise ValueError("a fixture item without any file under /etc/pve")
-    facts = build_facts(config)
-    kind = KINDS[str(item.get("kind", "cluster"))]
-    chosen = [f for f in facts if isinstance(f, kind)]
-    if kind in (ProxmoxGuest, LxcContainer) and item.get("vmid") is not None:
-        chosen = [f for f in chosen if getattr(f, "vmid", None) == int(item["vmid"])]
-    if kind is BackupJob and item.get("job") is not None:
-        chosen = [f for f in chosen if getattr(f, "id", None) == str(item["job"])]
-    if not chosen:
-        raise ValueError(f"no {kind.__name__} in the fixture item")
-    return chosen[0]
+    return config

@@ -23,10 +23,9 @@ holds unknown (None), and nothing unknown is judged or proven.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-from labwarden.model import Diagnostic, Location
+from labwarden.model import Location
 from labwarden.sources.proxmox.backup import (
     JobSpec,
     Retention,
@@ -34,9 +33,9 @@ from labwarden.sources.proxmox.backup import (
     retention_of,
 )
 from labwarden.sources.proxmox.conf import Entry, GuestConfig, boolean, property_string
-from labwarden.sources.proxmox.fw import POLICIES, FwConfig
+from labwarden.sources.proxmox.fw import POLICIES
+from labwarden.sources.proxmox.state import PVE, PveConfig, guest_path
 
-PVE = "/etc/pve"
 # Defaults of pve-firewall: the datacenter and each guest are off unless enabled; a node's
 # host firewall is on unless disabled; what nothing accepts is dropped.
 CLUSTER_ENABLE_DEFAULT = False
@@ -44,49 +43,6 @@ HOST_ENABLE_DEFAULT = True
 GUEST_ENABLE_DEFAULT = False
 POLICY_IN_DEFAULT = "DROP"
 NOWHERE = "nowhere"          # a retention no place sets: vzdump keeps every backup
-
-
-# --- what was read, before the facts ------------------------------------------------------
-
-@dataclass(slots=True)
-class PveConfig:
-    """Everything read from one node, parsed. For each file: absent (Proxmox's default
-    applies), read, or there but not read (unknown: the `*_unread` sets and None)."""
-
-    target: str
-    name: str                                    # the node as the target names it
-    cluster_name: str | None = None              # corosync's cluster_name (a cluster)
-    nodes: list[str] = field(default_factory=list)   # the nodes /etc/pve knows
-    guests: list[GuestConfig] = field(default_factory=list)
-    unread_guests: list[tuple[str, int, str]] = field(default_factory=list)  # node, vmid, kind
-    cluster_fw: FwConfig | None = None
-    cluster_fw_read: bool = True                 # False: cluster.fw there but not read
-    guest_fw: dict[int, FwConfig] = field(default_factory=dict)
-    unread_fw: set[int] = field(default_factory=set)
-    firewall_listed: bool = True                 # False: /etc/pve/firewall could not be listed
-    host_fw: dict[str, FwConfig] = field(default_factory=dict)
-    unread_host_fw: set[str] = field(default_factory=set)
-    jobs: list[JobSpec] = field(default_factory=list)
-    jobs_read: bool = True                       # False: a job file there but not read
-    storages: dict[str, StorageSpec] | None = None   # None: storage.cfg not read
-    pools: dict[str, set[int]] | None = None          # None: user.cfg not read
-    defaults: dict[str, Entry] | None = None          # /etc/vzdump.conf; None: not read
-    # Where the files were read: "" for the node itself, a snapshot's `files/` folder
-    root: str = ""
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        """What the cluster's assets are named after, the same whether it was read from a
-        snapshot, over SSH or from the API: the cluster's name, a standalone node's name,
-        else the target's."""
-        if self.cluster_name:
-            return self.cluster_name
-        return self.nodes[0] if len(self.nodes) == 1 else self.name
-
-    def where(self, path: str) -> str:
-        """The file a finding points at: in the snapshot, so that it opens in an editor."""
-        return os.path.join(self.root, path.lstrip("/")) if self.root else path
 
 
 # --- facts ------------------------------------------------------------------------------------
@@ -331,11 +287,6 @@ def build_facts(config: PveConfig) -> list:
     return facts
 
 
-def guest_path(node: str, vmid: int, kind: str) -> str:
-    folder = "lxc" if kind == "lxc" else "qemu-server"
-    return f"{PVE}/nodes/{node}/{folder}/{vmid}.conf"
-
-
 def _cluster(config: PveConfig) -> ProxmoxCluster:
     cluster = ProxmoxCluster(config.target, config.label, diagnostics=config.diagnostics)
     path = config.where(f"{PVE}/firewall/cluster.fw")
@@ -570,6 +521,22 @@ def facts_from_yaml(path: str) -> list:
           unread: [/etc/pve/jobs.cfg]   # there, but not readable
 
     The files are read by the same collector as a node's (`files.read_config`)."""
-    from labwarden.sources.proxmox.fixtures import facts_from_items
+    from labwarden.sources.proxmox.fixtures import configs_from_items
 
-    return facts_from_items(path)
+    return [_chosen(item, build_facts(config)) for item, config in configs_from_items(path)]
+
+
+_KINDS = {"cluster": ProxmoxCluster, "guest": ProxmoxGuest, "container": LxcContainer,
+          "job": BackupJob}
+
+
+def _chosen(item: dict, facts: list):
+    kind = _KINDS[str(item.get("kind", "cluster"))]
+    chosen = [f for f in facts if isinstance(f, kind)]
+    if kind in (ProxmoxGuest, LxcContainer) and item.get("vmid") is not None:
+        chosen = [f for f in chosen if getattr(f, "vmid", None) == int(item["vmid"])]
+    if kind is BackupJob and item.get("job") is not None:
+        chosen = [f for f in chosen if getattr(f, "id", None) == str(item["job"])]
+    if not chosen:
+        raise ValueError(f"no {kind.__name__} in the fixture item")
+    return chosen[0]
