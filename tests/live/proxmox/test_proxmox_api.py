@@ -228,3 +228,15 @@ def test_audit_of_the_api_from_the_command_line_never_prints_the_secret(fresh):
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2 and "refused the token" in done.stdout + done.stderr
     assert SECRET[9:] not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_token_written_into_the_target_is_refused_without_quoting_it():
+    from labwarden.sources.live.targets import TargetError
+
+    with pytest.raises(TargetError) as refused:
+        parse_target(f"pve://{TOKEN}@pve1.lab:8006")
+    assert "LABWARDEN_PVE_TOKEN" in str(refused.value) and SECRET not in str(refused.value)
+    done = subprocess.run([sys.executable, "-m", "labwarden", "audit",
+                           f"pve://{TOKEN}@127.0.0.1:8006", "--no-config"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and SECRET not in done.stdout + done.stderr

@@ -69,6 +69,11 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
     if scheme == "local":
         return Target(text, "local")
+    if scheme == "pve" and "@" in parts.netloc:
+        # a token written into the target would be printed with every finding: refuse it,
+        # without quoting the text
+        raise TargetError("pve:// takes no user or token in the address: put the API token "
+                          "in LABWARDEN_PVE_TOKEN")
     if not parts.hostname:
         raise TargetError(f"{text}: no host")
     try:
