@@ -197,7 +197,7 @@ SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "source": TEXT})
+    "source": TEXT, "groups": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT,
                # the host is a Proxmox guest: the node (a host name here) and its vmid
                "proxmox": _Table({"node": TEXT, "vmid": WHOLE})})
@@ -284,15 +284,23 @@ def find_config(paths: list[str]) -> str | None:
     return None
 
 
-def load_config(path: str | None) -> Config:
-    if path is None:
-        return Config()
+def read_documents(path: str) -> list:
+    """The YAML documents of one of labwarden's own files (labwarden.yaml, the attestation
+    and answers files): a file that cannot be read or parsed, or that the loader had to
+    complain about, is a ConfigError at its line."""
     try:
         _, documents, problems = load_yaml_file(path)
     except YamlLoadError as exc:
         raise ConfigError(exc.message, exc.location) from None
     for _code, message, loc in problems:
         raise ConfigError(message, loc)
+    return documents
+
+
+def load_config(path: str | None) -> Config:
+    if path is None:
+        return Config()
+    documents = read_documents(path)
     data = documents[0] if documents else Map()
     if not isinstance(data, Map):
         raise ConfigError("labwarden.yaml must be a mapping", Location(path, 1))

@@ -12,6 +12,7 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         compose: monitoring            # a project directory or file, relative to this file
         compose_services: [grafana]    # default: every service of the project
         host: docker-01                # a name under hosts:
+        groups: [monitoring]           # attestations for a group answer its services too
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
@@ -75,6 +76,7 @@ class InventoryService:
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
     source: str = "third_party"
+    groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
 
     @property
     def compose_dir(self) -> str | None:
@@ -103,6 +105,16 @@ class Inventory:
             raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
         return self.services[name]
 
+    @property
+    def groups(self) -> dict[str, list[InventoryService]]:
+        """Every group some service declares (`groups:`), with its services in inventory
+        order: a group exists only through its members."""
+        found: dict[str, list[InventoryService]] = {}
+        for service in self.services.values():
+            for group in service.groups:
+                found.setdefault(group, []).append(service)
+        return found
+
 
 def load_inventory(config: Config) -> Inventory:
     """The inventory of a configuration that `load_config` checked against its SCHEMA (keys,
@@ -121,8 +133,7 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, None if spec.get("address") is None
-                                     else str(spec["address"]), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
     for name, spec in hosts.items():
         if spec.get("proxmox") is not None:
             inventory.hosts[name].proxmox = _guest_of(inventory, name, spec["proxmox"],
@@ -159,6 +170,13 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    groups = spec.get("groups")
+    for index, group in enumerate(_list(spec, "groups")):
+        problem = name_problem(group, "group")
+        if problem:
+            raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
+                              else spec.loc_of("groups"))
+    service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
@@ -179,6 +197,17 @@ def _guest_of(inventory: Inventory, name: str, spec: Map, loc: Location) -> Prox
         raise ConfigError(f"hosts.{name}.proxmox.vmid: Proxmox guest IDs are 100 to "
                           f"999999999, not {vmid}", spec.loc_of("vmid"))
     return ProxmoxGuest(str(node), int(vmid), inventory.hosts[str(node)].address)
+
+
+def _address(value, base: str) -> str | None:
+    """A host's address; a relative `snapshot:` directory is relative to labwarden.yaml, so
+    the inventory means the same from wherever a command runs."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
+        return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
+    return text
 
 
 def _list(spec: Map, key: str) -> list:

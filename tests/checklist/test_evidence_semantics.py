@@ -124,3 +124,13 @@ def test_code_items_apply_only_to_software_you_develop(lab, capsys):
     config.write_text(config.read_text().replace("compose: app\n",
                                                  "compose: app\n    source: own\n"))
     assert items(capsys, "app")["7.2.1"]["status"] == "OPEN"
+
+
+def test_a_relative_snapshot_is_relative_to_labwarden_yaml(lab, capsys, monkeypatch):
+    monkeypatch.chdir(lab.parent)
+    code = main(["checklist", "app", "--config", str(lab / "labwarden.yaml"),
+                 "--format", "json", "--today", TODAY])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    answers = {i["id"]: i for i in json.loads(out)["items"]}
+    assert answers["1.1.4"]["status"] == "FAIL"      # read from lab/snapshots/docker-01
