@@ -198,7 +198,7 @@ SERVICE = _Table({
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
     "source": TEXT, "groups": TEXT_OR_TEXTS})
-HOST = _Table({"address": TEXT, "deployment_type": TEXT,
+HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
                # the host is a Proxmox guest: the node (a host name here) and its vmid
                "proxmox": _Table({"node": TEXT, "vmid": WHOLE})})
 # A lab part the checklist names: text, or an inventory service (shown with its host).

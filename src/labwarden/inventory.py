@@ -20,6 +20,8 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm,
                   proxmox: {node: pve1, vmid: 101}}   # a Proxmox guest: its node and vmid
       pve1: {address: "ssh://root@10.0.0.2"}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
     proxmox: ProxmoxGuest | None = None
 
 
@@ -133,7 +136,8 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
+                                     _docker_address(spec))
     for name, spec in hosts.items():
         if spec.get("proxmox") is not None:
             inventory.hosts[name].proxmox = _guest_of(inventory, name, spec["proxmox"],
@@ -197,6 +201,26 @@ def _guest_of(inventory: Inventory, name: str, spec: Map, loc: Location) -> Prox
         raise ConfigError(f"hosts.{name}.proxmox.vmid: Proxmox guest IDs are 100 to "
                           f"999999999, not {vmid}", spec.loc_of("vmid"))
     return ProxmoxGuest(str(node), int(vmid), inventory.hosts[str(node)].address)
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
 
 
 def _address(value, base: str) -> str | None:

@@ -85,6 +85,11 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     targets = set(service.urls)
     if service.host is not None and service.host.address:
         targets.add(service.host.address)
+    # A host's Docker Engine read through its API rather than its address: its containers
+    # say whose they are (belongs_to), like those read through the address.
+    docker = getattr(service.host, "docker", None) if service.host is not None else None
+    if docker:
+        targets.add(docker)
     node = _proxmox_node(service)
     if node:
         targets.add(node)

@@ -202,6 +202,10 @@ class _Context:
             for where in (address, node):
                 if where and (live or where.startswith(("snapshot:", "local:"))):
                     mine.append(where)
+            docker = getattr(service.host, "docker", None) if service.host is not None \
+                else None
+            if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
+                mine.append(docker)
             texts += [t for t in mine if t not in texts]
         if not texts:
             return [], None
@@ -234,6 +238,16 @@ class _Context:
             store.record(mine, service=evaluation.service.name, score=overall.percent,
                          risk=evaluation.score.risk, items_total=overall.total,
                          items_completed=overall.completed)
+
+
+def _local_engine(address: str) -> bool:
+    """A Docker Engine on a unix socket of this machine: read without --live (no traffic)."""
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        return engine_url(address).startswith("unix://")
+    except ValueError:
+        return True              # parse_targets reports it, with the service's name
 
 
 def _run(handler, args) -> int:

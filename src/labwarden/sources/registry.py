@@ -64,6 +64,7 @@ class Area:
 
 _COMPOSE = "labwarden.sources.compose.model"
 _HOST = "labwarden.sources.live.host"
+_DOCKER = "labwarden.sources.docker.fact"
 
 # Probe order matters only for reading: within a scheme, sources probe in table order.
 SOURCES: tuple[Source, ...] = (
@@ -108,6 +109,13 @@ SOURCES: tuple[Source, ...] = (
            schemes=("https", "http", "tcp"),
            requires=(("*", "check_default_credentials"),), fixtures="facts",
            hint="`--live --check-default-credentials` against the service"),
+    Source("docker", "Running containers (Docker Engine)",
+           facts=(f"{_DOCKER}:Container", f"{_DOCKER}:Deployment", f"{_DOCKER}:DockerEngine"),
+           rules=("docker",), evidence=("docker",), probe="labwarden.sources.live.docker",
+           schemes=("docker", "local", "ssh", "snapshot"), requires=(("ssh", "ssh_key"),),
+           fixtures="facts",
+           hint="the host's `address:` (local://, ssh:// with --ssh-key, snapshot: with "
+                "docker-inspect.json) or its `docker:` engine"),
     Source("proxmox", "Proxmox VE guests, firewall and backup jobs",
            facts=tuple(f"labwarden.sources.proxmox.model:{name}" for name in (
                "ProxmoxCluster", "ProxmoxGuest", "LxcContainer", "BackupJob")),
@@ -133,6 +141,7 @@ AREAS: tuple[Area, ...] = (
     Area("PRX", "reverse-proxy", "Reverse proxy"),
     Area("PVE", "proxmox", "Proxmox"),
     Area("IMG", "container-images", "Container images"),
+    Area("DKR", "docker-engine", "Running containers"),
 )
 
 RULE_ID = re.compile(rf"^({'|'.join(a.prefix for a in AREAS)})\d{{3}}$")

@@ -7,6 +7,10 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    docker+unix:///path/docker.sock            a Docker Engine's containers (its API)
+    docker+tcp://host:port                     the same over TCP (no TLS)
+    docker:                                    the engine DOCKER_HOST names (default: the
+                                               local socket)
     pve://node[:8006]                          the Proxmox VE API (read-only, API token)
 
 Probes touch only these targets: nothing follows a redirect to another host.
@@ -19,7 +23,7 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "pve")
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "pve")
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006}
 
 
@@ -52,10 +56,18 @@ class Target:
 
 
 def looks_like_target(text: str) -> bool:
-    return text.startswith(tuple(f"{s}:" for s in SCHEMES))
+    return text.startswith(tuple(f"{s}:" for s in SCHEMES)) or text.startswith("docker+")
 
 
 def parse_target(text: str) -> Target:
+    if text.startswith(("docker:", "docker+")):
+        # A Docker Engine: `path` holds its API address (unix:///… or tcp://host:port).
+        from labwarden.sources.docker.address import engine_url
+
+        try:
+            return Target(text, "docker", path=engine_url(text))
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
     if text.startswith("snapshot:"):
         directory = text[len("snapshot:"):]
         if not directory:
