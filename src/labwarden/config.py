@@ -200,7 +200,9 @@ SERVICE = _Table({
     "source": TEXT, "groups": TEXT_OR_TEXTS,
     # How the lab's Prometheus names it, when no URL host or container name does.
     "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS})})
-HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT})
+HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
+               # the host is a Proxmox guest: the node (a host name here) and its vmid
+               "proxmox": _Table({"node": TEXT, "vmid": WHOLE})})
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({

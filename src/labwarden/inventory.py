@@ -17,7 +17,9 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
     hosts:
-      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm,
+                  proxmox: {node: pve1, vmid: 101}}   # a Proxmox guest: its node and vmid
+      pve1: {address: "ssh://root@10.0.0.2"}
       nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
                                      # not read through `address:` (docker+tcp://, docker:)
 """
@@ -43,11 +45,22 @@ SOURCES = ("third_party", "own")
 
 
 @dataclass
+class ProxmoxGuest:
+    """Where a host runs as a Proxmox VE guest: the node (a host of the inventory, whose
+    address reads the cluster) and the guest's ID there."""
+
+    node: str
+    vmid: int
+    address: str | None        # the node's address
+
+
+@dataclass
 class Host:
     name: str
     address: str | None
     deployment_type: str | None
     docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
+    proxmox: ProxmoxGuest | None = None
 
 
 @dataclass
@@ -130,6 +143,10 @@ def load_inventory(config: Config) -> Inventory:
                 optional=True)
         inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
                                      _docker_address(spec))
+    for name, spec in hosts.items():
+        if spec.get("proxmox") is not None:
+            inventory.hosts[name].proxmox = _guest_of(inventory, name, spec["proxmox"],
+                                                      spec.loc_of("proxmox"))
     watch = raw.get("monitoring") or Map()
     inventory.monitoring_targets = tuple(
         monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
@@ -182,6 +199,20 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _guest_of(inventory: Inventory, name: str, spec: Map, loc: Location) -> ProxmoxGuest:
+    node, vmid = spec.get("node"), spec.get("vmid")
+    if node is None or vmid is None:
+        raise ConfigError(f"hosts.{name}.proxmox needs `node` (a host under `hosts:`) and "
+                          "`vmid`", loc)
+    if str(node) not in inventory.hosts or str(node) == name:
+        raise ConfigError(f"hosts.{name}.proxmox.node: {node!r} is not another host under "
+                          "`hosts:`", spec.loc_of("node"))
+    if not 100 <= int(vmid) <= 999_999_999:
+        raise ConfigError(f"hosts.{name}.proxmox.vmid: Proxmox guest IDs are 100 to "
+                          f"999999999, not {vmid}", spec.loc_of("vmid"))
+    return ProxmoxGuest(str(node), int(vmid), inventory.hosts[str(node)].address)
 
 
 def _docker_address(spec: Map) -> str | None:

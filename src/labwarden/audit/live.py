@@ -19,7 +19,8 @@ def parse_targets(texts: list[str]) -> list[Target]:
 
 
 def inventory_targets(inventory) -> list[str]:
-    """The URLs and host addresses the inventory names, each once, in a stable order."""
+    """The URLs and host addresses the inventory names (and the Proxmox nodes of hosts that
+    are guests), each once, in a stable order."""
     seen: dict[str, None] = {}
     for service in inventory.services.values():
         for url in service.urls:
@@ -28,6 +29,9 @@ def inventory_targets(inventory) -> list[str]:
             seen.setdefault(service.host.address, None)
         if service.host is not None and getattr(service.host, "docker", None):
             seen.setdefault(service.host.docker, None)
+        guest = getattr(service.host, "proxmox", None)
+        if guest is not None and guest.address:      # the Proxmox node of the service's guest
+            seen.setdefault(guest.address, None)
     for api in inventory.monitoring_targets:   # the lab's Prometheus and Alertmanager APIs
         seen.setdefault(api, None)
     return list(seen)

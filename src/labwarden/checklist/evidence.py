@@ -79,7 +79,8 @@ def _is_compose(kind: type) -> bool:
 
 def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     """The project directory of the service's Compose facts, and the targets (as written)
-    of its live ones."""
+    of its live ones: its URLs, its host's address and, when its host is a Proxmox guest,
+    the node's address (whose facts count only where they say they are the guest's)."""
     from labwarden.sources.monitoring.facts import MONITORING_ORIGIN
 
     directory = service.compose_dir
@@ -94,13 +95,26 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     # The lab's monitoring stack watches every service: its facts (sources/monitoring) are
     # kept with this origin, and each per-service one says whose it is (belongs_to).
     targets.add(MONITORING_ORIGIN)
+    node = _proxmox_node(service)
+    if node:
+        targets.add(node)
     return (os.path.abspath(directory) if directory else None), targets
+
+
+def _proxmox_node(service: InventoryService) -> str | None:
+    guest = getattr(service.host, "proxmox", None)
+    return getattr(guest, "address", None)
 
 
 def gather(service: InventoryService, result: AuditResult, settings) -> ServiceEvidence:
     from labwarden.sources.compose.model import Service
 
     directory, targets = service_origins(service)
+    # The Proxmox node of the service's guest is another machine: of its facts, only those
+    # that say whose they are (the guest's config, its backup jobs) are the service's; the
+    # node's own sshd and iptables are not.
+    node_only = {_proxmox_node(service)} - {service.host.address if service.host else None,
+                                            *service.urls}
     wanted = set(service.compose_services)
     evidence = ServiceEvidence()
     seen_services: set[str] = set()
@@ -112,7 +126,7 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
                 seen_services.add(fact.name)
         elif origin not in targets:
             continue
-        elif not _belongs(fact, service):
+        elif not _belongs(fact, service, strict=origin in node_only):
             continue
         evidence.facts.append(fact)
         evidence.assets.append(asset)
@@ -126,13 +140,16 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
     return evidence
 
 
-def _belongs(fact, service: InventoryService) -> bool:
+def _belongs(fact, service: InventoryService, strict: bool = False) -> bool:
     """A fact from one of the service's targets is the service's, unless the fact says whose
     it is: a container on a shared Docker host answers `belongs_to(service)` from its
     Compose labels. Host-wide facts (sshd, firewall) have no such method: every service on
-    the host gets them."""
+    the host gets them, unless `strict` (a target that is not the service's host: only
+    facts that say they are the service's count)."""
     belongs_to = getattr(fact, "belongs_to", None)
-    return belongs_to is None or bool(belongs_to(service))
+    if belongs_to is None:
+        return not strict
+    return bool(belongs_to(service))
 
 
 def _findings(evidence: ServiceEvidence, findings: list[Finding]) -> list[Finding]:

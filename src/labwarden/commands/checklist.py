@@ -197,8 +197,11 @@ class _Context:
         for service in services:
             mine = list(service.urls) if live else []
             address = service.host.address if service.host is not None else None
-            if address and (live or address.startswith(("snapshot:", "local:"))):
-                mine.append(address)
+            # A host that is a Proxmox guest: its node's files say its firewall and backups.
+            node = getattr(getattr(service.host, "proxmox", None), "address", None)
+            for where in (address, node):
+                if where and (live or where.startswith(("snapshot:", "local:"))):
+                    mine.append(where)
             docker = getattr(service.host, "docker", None) if service.host is not None \
                 else None
             if docker and (live or _local_engine(docker)):   # a unix socket: no traffic

@@ -129,6 +129,15 @@ SOURCES: tuple[Source, ...] = (
            evidence=("logs",), fixtures="facts",
            hint="the log shipper and Loki in the lab's Compose projects, their "
                 "configuration files mounted"),
+    Source("proxmox", "Proxmox VE guests, firewall and backup jobs",
+           facts=tuple(f"labwarden.sources.proxmox.model:{name}" for name in (
+               "ProxmoxCluster", "ProxmoxGuest", "LxcContainer", "BackupJob")),
+           rules=("proxmox",), evidence=("proxmox",), probe="labwarden.sources.live.proxmox",
+           schemes=("ssh", "local", "snapshot", "pve"), requires=(("ssh", "ssh_key"),),
+           fixtures="facts",
+           hint="`proxmox: {node: NODE, vmid: ID}` on the service's host in labwarden.yaml, "
+                "the node's address (snapshot:, local://, ssh:// with --ssh-key, or pve:// "
+                "with LABWARDEN_PVE_TOKEN) and --live for ssh:// and pve://"),
 )
 
 AREAS: tuple[Area, ...] = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from labwarden.model import Diagnostic
 from labwarden.sources.live.targets import Target
@@ -39,6 +39,9 @@ class ProbeOptions:
     http_port: int | None = None     # the plain-HTTP port for the redirect check; 0: skip
     resolve: dict[str, str] | None = None   # "host[:port]" -> address, like curl --resolve
     tls_connections: int = 8         # handshakes in flight per TLS target
+    # A Proxmox API token (user@realm!id=secret) for pve:// targets; else the environment's
+    # LABWARDEN_PVE_TOKEN. A secret: kept out of the repr.
+    pve_token: str | None = field(default=None, repr=False)
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:

@@ -11,6 +11,7 @@
     docker+tcp://host:port                     the same over TCP (no TLS)
     docker:                                    the engine DOCKER_HOST names (default: the
                                                local socket)
+    pve://node[:8006]                          the Proxmox VE API (read-only, API token)
     prometheus://host[:9090][/prefix]          Prometheus's API (targets, rules, alertmanagers)
     alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
                                                (plain HTTP; `prometheus+https://` for TLS)
@@ -25,9 +26,10 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "prometheus",
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "pve", "prometheus",
            "alertmanager")
-DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "prometheus": 9090, "alertmanager": 9093}
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006, "prometheus": 9090,
+                 "alertmanager": 9093}
 # An API read over HTTP: `prometheus+https://` is the same target over TLS.
 API_SCHEMES = {f"{api}+{web}": api for api in ("prometheus", "alertmanager")
                for web in ("http", "https")}
@@ -88,6 +90,11 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
     if scheme == "local":
         return Target(text, "local")
+    if scheme == "pve" and "@" in parts.netloc:
+        # a token written into the target would be printed with every finding: refuse it,
+        # without quoting the text
+        raise TargetError("pve:// takes no user or token in the address: put the API token "
+                          "in LABWARDEN_PVE_TOKEN")
     if not parts.hostname:
         raise TargetError(f"{text}: no host")
     try:

@@ -13,7 +13,8 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     docker ps -a -q --no-trunc, docker inspect --type container ID…,
     docker image inspect sha256:ID…   the containers a Docker host runs (sources/docker)
 
-Files are read with `read_file` (SFTP over SSH), never with `cat`.
+Files are read with `read_file` (SFTP over SSH), never with `cat`; a directory's names with
+`list_dir` (SFTP's readdir over SSH), never with `ls`.
 
 Snapshot layout (`snapshot:DIR`): the outputs of the commands above, saved on the host by
 any means, one file per command; a file that is absent means "not collected" (an empty
@@ -51,7 +52,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
@@ -141,6 +142,24 @@ def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
         return None
 
 
+MAX_NAMES = 10000     # a directory listing is cut there: a collector never needs more
+
+
+def _list_bounded(path: str) -> list[str] | None:
+    """The names in a directory (at most MAX_NAMES), sorted; None when it is absent, not a
+    directory, or cannot be listed."""
+    try:
+        with os.scandir(path) as entries:
+            names = []
+            for entry in entries:
+                names.append(entry.name)
+                if len(names) >= MAX_NAMES:
+                    break
+    except OSError:
+        return None
+    return sorted(names)
+
+
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
 NOT_FOUND = 127
 TIMED_OUT = 124
@@ -159,6 +178,11 @@ class Transport:
 
     async def read_file(self, path: str) -> bytes | None:
         raise NotImplementedError
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        """The names in a directory, sorted; None when it is absent or cannot be listed.
+        (A collector that finds a name it then cannot read knows the file is there.)"""
+        return None
 
     async def close(self) -> None:
         return None
@@ -218,6 +242,9 @@ class LocalTransport(Transport):
         return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full, self.skipped),
                                       self.timeout)
 
+    async def list_dir(self, path: str) -> list[str] | None:
+        full = os.path.join(self.root, path.lstrip("/"))
+        return await asyncio.wait_for(asyncio.to_thread(_list_bounded, full), self.timeout)
 
     async def _read_in_prefix(self, path: str) -> bytes | None:
         try:
@@ -267,6 +294,10 @@ class SnapshotTransport(Transport):
     async def read_file(self, path: str) -> bytes | None:
         relative = posixpath.normpath("/" + path).lstrip("/")
         return self._read(os.path.join(self.directory, "files", relative))
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        relative = posixpath.normpath("/" + path).lstrip("/")
+        return _list_bounded(os.path.join(self.directory, "files", relative))
 
 
 class HostKeyError(Exception):
@@ -363,6 +394,22 @@ class SshTransport(Transport):
             return await asyncio.wait_for(read(), self.timeout)
         except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
             return None
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        import asyncssh
+
+        if self._conn is None:
+            await self.connect()
+        conn: Any = self._conn
+        try:
+            sftp: Any = self._sftp
+            if sftp is None:
+                sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
+                self._sftp = sftp
+            names = await asyncio.wait_for(sftp.listdir(path), self.timeout)
+        except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
+            return None
+        return sorted(_text(n) for n in names if _text(n) not in (".", ".."))[:MAX_NAMES]
 
     async def close(self) -> None:
         if self._sftp is not None:
