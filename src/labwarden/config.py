@@ -193,11 +193,16 @@ TEXT, FLAG, WHOLE, NUMBER = _Text(), _Flag(), _Whole(), _Number()
 TEXTS = _ListOf(TEXT)
 TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
 WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT}))
+# Where a backup repository's password is: a file or an environment variable's name, never
+# the password (sources/backup/config.py).
+PASSWORD_PLACE = {"password_file": TEXT, "password_env": TEXT}
+BACKUP_REPOSITORY = _Either(TEXT, _Table({"repository": TEXT, **PASSWORD_PLACE}))
 SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "source": TEXT, "groups": TEXT_OR_TEXTS})
+    "source": TEXT, "groups": TEXT_OR_TEXTS,
+    "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT})
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
@@ -219,6 +224,8 @@ SCHEMA = _Table({
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
     "checklist": _Table({"overlay": TEXT}),
+    "backup": _Table({"max_age": TEXT, "restore_test_max_age": TEXT, "min_history": TEXT,
+                      "results": TEXT, **PASSWORD_PLACE}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -324,7 +331,20 @@ def load_config(path: str | None) -> Config:
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
+    if data.get("backup") or data.get("services"):
+        _apply_backup(config, data, path)
     return config
+
+
+def _apply_backup(config: Config, data: Map, path: str) -> None:
+    """The backup policy, and what each inventory service says about its state and backups
+    (the BAK rules and the backup probe read them from the settings)."""
+    from labwarden.sources.backup import config as backup
+
+    try:
+        config.settings.backup = backup.read(data, path)
+    except backup.BackupConfigError as exc:
+        raise ConfigError(str(exc), exc.location) from None
 
 
 def _apply_policy(config: Config, policy: Map) -> None:

@@ -16,6 +16,9 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
+        backups: ["restic:/srv/backup/grafana"]   # restic or Borg repositories (and how to
+                                                  # open them: sources/backup/config.py)
+        stateful_volumes: [grafana-data]          # state besides database images
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
 """
@@ -64,6 +67,7 @@ class InventoryService:
     exposure: str = "internal"
     source: str = "third_party"
     groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
+    backups: tuple[str, ...] = ()        # repositories as written: restic:/srv/backup/app
 
     @property
     def compose_dir(self) -> str | None:
@@ -160,6 +164,10 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
                               else spec.loc_of("groups"))
     service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
+    if spec.get("backups") is not None:   # checked when labwarden.yaml was loaded
+        from labwarden.sources.backup.config import repositories_of
+
+        service.backups = repositories_of(spec)
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
