@@ -84,6 +84,9 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     targets = set(service.urls)
     if service.host is not None and service.host.address:
         targets.add(service.host.address)
+    # The backup repositories it names (`backups:`, restic:/… or borg:/…) are targets too:
+    # what reading each showed is about this service's backups.
+    targets.update(service.backups)
     return (os.path.abspath(directory) if directory else None), targets
 
 

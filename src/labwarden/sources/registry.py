@@ -71,7 +71,7 @@ SOURCES: tuple[Source, ...] = (
            facts=(f"{_COMPOSE}:Service", f"{_COMPOSE}:ComposeProject",
                   f"{_COMPOSE}:ComposeTree", "labwarden.sources.envfile:EnvFile"),
            rules=("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
-                  "compose_naming", "images", "secrets", "exposure"),
+                  "compose_naming", "images", "secrets", "exposure", "backup_coverage"),
            evidence=("compose", "secrets"),
            hint="the service's `compose:` project in labwarden.yaml"),
     Source("scripts", "Shell scripts (remediation, maintenance, backups)",
@@ -108,6 +108,12 @@ SOURCES: tuple[Source, ...] = (
            schemes=("https", "http", "tcp"),
            requires=(("*", "check_default_credentials"),), fixtures="facts",
            hint="`--live --check-default-credentials` against the service"),
+    Source("backup", "Backup repositories (restic, Borg) and their restore tests",
+           facts=("labwarden.sources.backup.fact:BackupRepository",), rules=("backups",),
+           evidence=("backups",), probe="labwarden.sources.live.backup",
+           schemes=("restic", "borg"), fixtures="facts",
+           hint="the service's `backups:` in labwarden.yaml (restic:/path or borg:/path; "
+                "remote ones with --live) and `labwarden backup verify` for restore tests"),
 )
 
 AREAS: tuple[Area, ...] = (

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from labwarden.model import Diagnostic
 from labwarden.sources.live.targets import Target
+
+if TYPE_CHECKING:
+    from labwarden.sources.backup.config import BackupConfig
 
 # Common service and administration ports for `tcp://` scans (seed 3.1 and 9.2).
 DEFAULT_SCAN_PORTS = (
@@ -39,6 +43,7 @@ class ProbeOptions:
     http_port: int | None = None     # the plain-HTTP port for the redirect check; 0: skip
     resolve: dict[str, str] | None = None   # "host[:port]" -> address, like curl --resolve
     tls_connections: int = 8         # handshakes in flight per TLS target
+    backup: BackupConfig | None = None   # restic:/borg: targets: passwords' places, results
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:

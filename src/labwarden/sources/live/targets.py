@@ -7,6 +7,7 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    restic:LOCATION, borg:LOCATION             a backup repository (sources.backup)
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot")
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "restic", "borg")
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
 
 
@@ -60,6 +61,14 @@ def parse_target(text: str) -> Target:
         if not directory:
             raise TargetError("snapshot: needs a directory, e.g. snapshot:./host-dump")
         return Target(text, "snapshot", path=directory)
+    if text.startswith(("restic:", "borg:")):
+        from labwarden.sources.backup.config import split
+
+        try:
+            tool, location = split(text)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+        return Target(text, tool, path=location)
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
