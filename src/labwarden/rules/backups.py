@@ -18,7 +18,7 @@ from labwarden.sources.backup.fact import BackupRepository, describe_age, show_t
 
 NO_RESTART = Impact("none", (0, 0))
 NIST = "NIST SP 800-34 (contingency planning)"
-CIS_11 = "CIS Controls v8 11 (Data Recovery)"
+CIS = "CIS Controls v8"
 
 
 def _policy(settings) -> BackupConfig:
@@ -33,7 +33,7 @@ def _readable(repository: BackupRepository) -> bool:
 
 @rule("BAK002", "backup-repository-unreadable", Severity.HIGH,
       title="Backup repository cannot be read", on=BackupRepository, checklist=[],
-      refs=[CIS_11 + ".5"], impact=NO_RESTART)
+      refs=[f"{CIS} 11.5"], impact=NO_RESTART)
 def repository_unreadable(repository: BackupRepository, settings):
     """Reports a backup repository the inventory names that could not be opened with the
     configured password: a wrong password, no repository at that path, a damaged one, a
@@ -66,7 +66,7 @@ def repository_unreadable(repository: BackupRepository, settings):
 
 @rule("BAK003", "backup-stale", Severity.HIGH,
       title="Last backup older than the policy allows", on=BackupRepository,
-      checklist=["5.1.1"], refs=[CIS_11 + ".2", NIST], impact=NO_RESTART)
+      checklist=["5.1.1"], refs=[f"{CIS} 11.2", NIST], impact=NO_RESTART)
 def backup_stale(repository: BackupRepository, settings):
     """Reports a backup repository whose newest snapshot is older than `backup.max_age`
     (default 36h: a daily job with slack), or that holds no snapshot at all: the job that
@@ -120,7 +120,7 @@ def backup_fresh(repository: BackupRepository, settings):
 
 @rule("BAK004", "backup-unencrypted", Severity.HIGH,
       title="Backup repository is not encrypted", on=BackupRepository,
-      checklist=["5.1.4"], refs=[CIS_11 + ".3", "CWE-311"], impact=Impact("none", (0, 30)))
+      checklist=["5.1.4"], refs=[f"{CIS} 11.3", "CWE-311"], impact=Impact("none", (0, 30)))
 def backup_unencrypted(repository: BackupRepository, settings):
     """Reports a Borg repository initialised without encryption (`--encryption none`) or
     with authentication only (`authenticated`, `authenticated-blake2`: signed, readable by
@@ -159,7 +159,7 @@ def backup_encrypted(repository: BackupRepository, settings):
 
 @rule("BAK005", "backup-history-short", Severity.MEDIUM,
       title="Restore points do not reach back far enough", on=BackupRepository,
-      checklist=["5.1.3"], refs=[CIS_11 + ".1", NIST], impact=NO_RESTART)
+      checklist=["5.1.3"], refs=[f"{CIS} 11.1", NIST], impact=NO_RESTART)
 def history_short(repository: BackupRepository, settings):
     """Reports a backup repository whose snapshots span less than `backup.min_history`
     (default 7 days, the seed's "keep last 7 daily backups"): a retention that prunes
@@ -213,7 +213,7 @@ def _tests_known(repository: BackupRepository) -> bool:
 
 @rule("BAK006", "restore-test-overdue", Severity.MEDIUM,
       title="No recent restore test", on=BackupRepository, checklist=["5.1.6", "9.4.1"],
-      refs=[CIS_11 + ".5", NIST], impact=NO_RESTART)
+      refs=[f"{CIS} 11.5", NIST], impact=NO_RESTART)
 def restore_test_overdue(repository: BackupRepository, settings):
     """Reports a backup repository with no successful restore test recorded within
     `backup.restore_test_max_age` (default 90 days): `labwarden backup verify SERVICE`
@@ -269,7 +269,7 @@ def restore_tested(repository: BackupRepository, settings):
 
 @rule("BAK007", "restore-test-failed", Severity.HIGH,
       title="The last restore test failed", on=BackupRepository,
-      checklist=["5.1.6", "9.4.1"], refs=[CIS_11 + ".5", NIST], impact=NO_RESTART)
+      checklist=["5.1.6", "9.4.1"], refs=[f"{CIS} 11.5", NIST], impact=NO_RESTART)
 def restore_test_failed(repository: BackupRepository, settings):
     """Reports a backup repository whose most recent restore test failed: the newest
     snapshot did not restore, restored empty, or held a database dump that does not parse
