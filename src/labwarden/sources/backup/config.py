@@ -167,7 +167,7 @@ def entries(spec: Mapping) -> list[tuple[str, Mapping | None, Location | None]]:
         return []
     items = list(value) if isinstance(value, list) else [value]
     locate = getattr(value, "loc_of", None) if isinstance(value, list) else None
-    found = []
+    found: list[tuple[str, Mapping | None, Location | None]] = []
     for index, item in enumerate(items):
         where = locate(index) if locate else _loc(spec, "backups")
         if isinstance(item, Mapping):

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import zlib
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 PG_MAGIC = b"PGDMP"
 PG_HEADER = "-- PostgreSQL database dump"
@@ -66,9 +67,7 @@ def check(path: str, shown: str, kind: str) -> DumpCheck:
     except OSError as exc:
         return DumpCheck(shown, "SQL dump", False, f"cannot be read ({exc.strerror or exc})")
     with raw:
-        stream: io.BufferedIOBase = raw
-        if kind == "sql.gz":
-            stream = gzip.GzipFile(fileobj=raw)
+        stream = cast(BinaryIO, gzip.GzipFile(fileobj=raw) if kind == "sql.gz" else raw)
         text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
         try:
             return _check_sql(text, shown, compressed=kind == "sql.gz")

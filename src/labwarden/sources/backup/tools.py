@@ -129,7 +129,8 @@ async def run(argv: Sequence[str], env: dict[str, str], timeout: float,
 
 
 async def _drain(stream, limit: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = await stream.read(65536)
         if not chunk:
