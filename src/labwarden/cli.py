@@ -55,8 +55,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("paths", nargs="*", metavar="PATH",
                        help="directories to search for Compose projects, Compose files, or "
                        "targets to probe: https://host[:port], http://…, ssh://[user@]host"
-                       "[:port], tcp://host[:port], local://, snapshot:DIR (default: the "
-                       "current directory)")
+                       "[:port], tcp://host[:port], local://, snapshot:DIR, a backup "
+                       "repository restic:LOCATION or borg:LOCATION (default: the current "
+                       "directory)")
     audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
                        metavar="FILE", help="Compose files merged in order into one project, "
                        "as `docker compose -f A -f B` (repeatable)")
