@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -138,15 +139,22 @@ def _wrong_password(tmp_path: Path, repo: Repo) -> Repo:
     return Repo(repo.text, repo.path, wrong)
 
 
-@pytest.mark.parametrize("how", ["wrong password", "missing directory"])
+@pytest.mark.parametrize("how, said", [("wrong password", "wrong password"),
+                                       ("missing directory", "config file"),
+                                       ("damaged", "config")])
 def test_an_unreadable_restic_repository_is_a_diagnostic_and_stays_open(
-        tmp_path, restic_repos, capsys, how: str) -> None:
+        tmp_path, restic_repos, capsys, how: str, said: str) -> None:
     repo = restic_repos["fresh"]
     if how == "wrong password":
         repo = _wrong_password(tmp_path, repo)
-    else:
+    elif how == "missing directory":
         repo = Repo(f"restic:{tmp_path / 'no-such-repo'}", tmp_path / "no-such-repo",
                     repo.password_file)
+    else:                       # a copy whose encrypted config file was overwritten
+        copy = tmp_path / "damaged-repo"
+        shutil.copytree(repo.path, copy)
+        (copy / "config").write_bytes(b"\x00" * 200)
+        repo = Repo(f"restic:{copy}", copy, repo.password_file)
     config = lab(tmp_path, [repo])
     items = checklist(config, capsys)
     for item in ("5.1.1", "5.1.3", "5.1.4", "5.1.6", "9.4.1"):
@@ -156,8 +164,7 @@ def test_an_unreadable_restic_repository_is_a_diagnostic_and_stays_open(
     assert code == 2                                 # part of the lab could not be checked
     unreadable = [d for d in report["diagnostics"] if d["code"] == "backup-unreadable"]
     assert len(unreadable) == 1 and repo.text in unreadable[0]["message"]
-    expected = "wrong password" if how == "wrong password" else "config file"
-    assert expected in unreadable[0]["message"]
+    assert said in unreadable[0]["message"]
     assert unreadable[0]["location"]["path"].endswith("labwarden.yaml")
     assert [f["rule_id"] for f in report["findings"] if f["asset"] == repo.text] == ["BAK002"]
 
@@ -195,7 +202,7 @@ def test_the_password_is_never_on_a_command_line(tmp_path, restic_repos, capsys,
     spy = tmp_path / "bin"
     spy.mkdir()
     log = tmp_path / "argv.log"
-    real = os.path.realpath(__import__("shutil").which("restic"))
+    real = os.path.realpath(shutil.which("restic") or "restic")
     (spy / "restic").write_text(
         "#!/bin/sh\n"
         f"printf '%s\\n' \"$*\" >> {log}\n"
