@@ -252,3 +252,12 @@ def test_a_stateful_service_without_backups_fails_5_1_1(tmp_path, capsys) -> Non
     assert checklist(config, capsys)["5.1.1"]["status"] == "FAIL"
     [finding] = findings(config, capsys, "BAK001")
     assert "PostgreSQL" in finding["message"] and "names no `backups:`" in finding["message"]
+
+
+def test_an_encrypted_borg_repository_with_no_password_configured_says_so(
+        tmp_path, repos: Repos, capsys) -> None:
+    repo = repos.borg("borg-nopass")
+    repos.backup(repo, data(tmp_path))
+    code, report, _ = audit(lab(tmp_path, [Repo(repo.text, repo.path, None)]), capsys)
+    messages = [d["message"] for d in report["diagnostics"] if d["code"] == "backup-unreadable"]
+    assert messages and "no password is configured for it" in messages[0]

@@ -179,8 +179,14 @@ async def read_repository(repository: Repository, credential: Credential | None,
         out = await _tool(repository, credential,
                           ["snapshots", "--json", "--no-lock", "--no-cache"], timeout)
         return _restic_snapshots(out), RESTIC_ENCRYPTION
-    out = await _tool(repository, credential, ["list", "--json", "--format", "{hostname}"],
-                      timeout)
+    try:
+        out = await _tool(repository, credential,
+                          ["list", "--json", "--format", "{hostname}"], timeout)
+    except ToolError as exc:
+        if credential is None and "passphrase" in str(exc).lower():
+            raise ToolError(f"{exc} (no password is configured for it: set "
+                            "backup.password_file or password_env in labwarden.yaml)") from None
+        raise
     return _borg_archives(out)
 
 
