@@ -202,8 +202,10 @@ SERVICE = _Table({
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
     "source": TEXT, "groups": TEXT_OR_TEXTS,
+    # How the lab's Prometheus names it, when no URL host or container name does.
+    "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS}),
     "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
-HOST = _Table({"address": TEXT, "deployment_type": TEXT})
+HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT})
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({
@@ -224,6 +226,8 @@ SCHEMA = _Table({
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
     "checklist": _Table({"overlay": TEXT}),
+    # The lab's Prometheus and Alertmanager APIs, read with --live (sources/monitoring).
+    "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),
     "backup": _Table({"max_age": TEXT, "restore_test_max_age": TEXT, "min_history": TEXT,
                       "results": TEXT, **PASSWORD_PLACE}),
 }, extension="x-")

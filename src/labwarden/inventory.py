@@ -21,6 +21,8 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         stateful_volumes: [grafana-data]          # state besides database images
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
 
 
 @dataclass
@@ -67,6 +70,9 @@ class InventoryService:
     exposure: str = "internal"
     source: str = "third_party"
     groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
+    # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
+    monitoring_jobs: tuple[str, ...] = ()
+    monitoring_instances: tuple[str, ...] = ()
     backups: tuple[str, ...] = ()        # repositories as written: restic:/srv/backup/app
 
     @property
@@ -84,6 +90,8 @@ class Inventory:
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
+    # `monitoring: {prometheus, alertmanager}`: their APIs as probe targets (--live).
+    monitoring_targets: tuple[str, ...] = ()
 
     def service(self, name: str) -> InventoryService:
         """The service named on the command line (a name that breaks the naming rule is
@@ -124,7 +132,12 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
+                                     _docker_address(spec))
+    watch = raw.get("monitoring") or Map()
+    inventory.monitoring_targets = tuple(
+        monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
+        for url in _list(watch, kind))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -164,6 +177,9 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
                               else spec.loc_of("groups"))
     service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
+    hint = spec.get("monitoring") or Map()
+    service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
+    service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
     if spec.get("backups") is not None:   # checked when labwarden.yaml was loaded
         from labwarden.sources.backup.config import repositories_of
 
@@ -174,6 +190,32 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
+
+
+def monitoring_target(kind: str, url: str) -> str:
+    """An API named under `monitoring:` as a probe target: `http://127.0.0.1:9090` under
+    `prometheus:` is `prometheus+http://127.0.0.1:9090`."""
+    return f"{kind}+{url}" if url.startswith(("http://", "https://")) else url
 
 
 def _address(value, base: str) -> str | None:

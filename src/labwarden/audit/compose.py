@@ -54,7 +54,8 @@ class _Partial(Record):
     """What auditing a share of the projects found (a worker sends it to the parent)."""
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
-                 "project_files", "included", "markers", "rule_ids", "secrets", "kept")
+                 "project_files", "included", "markers", "rule_ids", "secrets", "kept",
+                 "stack", "indexes")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -76,6 +77,10 @@ class _Partial(Record):
         self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
         # The projects' secret values: the parent redacts them from what it reports too.
         self.secrets: set[str] = set()
+        # The monitoring stack's services and, with an inventory, every project's names
+        # (sources/monitoring/stack.py): the parent joins them with the inventory.
+        self.stack: list[tuple] = []
+        self.indexes: list[tuple] = []
 
 
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
@@ -121,6 +126,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        _monitoring_inputs(project, partial, options)
         if options.keep_facts:
             origin = os.path.abspath(spec.directory)
             partial.kept.append((origin, project.asset, project))
@@ -152,6 +158,15 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     partial.findings = findings
     partial.rule_ids = runner.ids
     return partial
+
+
+def _monitoring_inputs(project: ComposeProject, partial: _Partial,
+                       options: AuditOptions) -> None:
+    from labwarden.sources.monitoring import stack
+
+    partial.stack.extend(stack.components(project))
+    if options.config.raw.get("services"):     # only an inventory's services are judged
+        partial.indexes.append(stack.index(project))
 
 
 def _project_secrets(project: ComposeProject) -> set[str]:
@@ -413,12 +428,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                 markers[path] = inline_markers(path, _read_text(path)) or None
         apply_markers(tree_findings, markers, [])
         findings.extend(tree_findings)
+    live: list[tuple[str, str, object]] = []
     if options.targets:
         from labwarden.audit.live import run_live
 
         run_live(options.targets, options.probe, runner, findings, diagnostics,
-                 compose_paths=paths, load_options=options.load,
-                 kept=result.facts if options.keep_facts else None)
+                 compose_paths=paths, load_options=options.load, kept=live)
+        if options.keep_facts:
+            result.facts.extend(live)
+    stack = [part for partial in partials for part in partial.stack]
+    if stack or live:
+        # The monitoring stack judged per inventory service (files, and APIs probed above).
+        from labwarden.audit.monitoring import judge
+
+        judge(stack, [i for p in partials for i in p.indexes], [f for _, _, f in live],
+              options, runner, findings, diagnostics,
+              result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     conclude(findings, diagnostics, options.config, options.today)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))

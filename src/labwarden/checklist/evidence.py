@@ -80,6 +80,8 @@ def _is_compose(kind: type) -> bool:
 def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     """The project directory of the service's Compose facts, and the targets (as written)
     of its live ones."""
+    from labwarden.sources.monitoring.facts import MONITORING_ORIGIN
+
     directory = service.compose_dir
     targets = set(service.urls)
     if service.host is not None and service.host.address:
@@ -87,6 +89,14 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     # The backup repositories it names (`backups:`, restic:/… or borg:/…) are targets too:
     # what reading each showed is about this service's backups.
     targets.update(service.backups)
+    # A host's Docker Engine read through its API rather than its address: its containers
+    # say whose they are (belongs_to), like those read through the address.
+    docker = getattr(service.host, "docker", None) if service.host is not None else None
+    if docker:
+        targets.add(docker)
+    # The lab's monitoring stack watches every service: its facts (sources/monitoring) are
+    # kept with this origin, and each per-service one says whose it is (belongs_to).
+    targets.add(MONITORING_ORIGIN)
     return (os.path.abspath(directory) if directory else None), targets
 
 

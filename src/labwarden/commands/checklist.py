@@ -203,7 +203,13 @@ class _Context:
                 mine.append(address)
             mine += [text for text in service.backups
                      if live or not backup.repository(text).remote]
+            docker = getattr(service.host, "docker", None) if service.host is not None \
+                else None
+            if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
+                mine.append(docker)
             texts += [t for t in mine if t not in texts]
+        if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
+            texts += [t for t in self.inventory.monitoring_targets if t not in texts]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
@@ -236,6 +242,16 @@ class _Context:
             store.record(mine, service=evaluation.service.name, score=overall.percent,
                          risk=evaluation.score.risk, items_total=overall.total,
                          items_completed=overall.completed)
+
+
+def _local_engine(address: str) -> bool:
+    """A Docker Engine on a unix socket of this machine: read without --live (no traffic)."""
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        return engine_url(address).startswith("unix://")
+    except ValueError:
+        return True              # parse_targets reports it, with the service's name
 
 
 def _run(handler, args) -> int:
