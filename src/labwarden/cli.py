@@ -55,8 +55,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("paths", nargs="*", metavar="PATH",
                        help="directories to search for Compose projects, Compose files, or "
                        "targets to probe: https://host[:port], http://…, ssh://[user@]host"
-                       "[:port], tcp://host[:port], local://, snapshot:DIR (default: the "
-                       "current directory)")
+                       "[:port], tcp://host[:port], local://, snapshot:DIR, a backup "
+                       "repository restic:LOCATION or borg:LOCATION (default: the current "
+                       "directory)")
     audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
                        metavar="FILE", help="Compose files merged in order into one project, "
                        "as `docker compose -f A -f B` (repeatable)")
@@ -105,12 +106,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     if command in BUILTIN_COMMANDS:
         return parser
-    from labwarden.commands import attest, checklist, fix, remediation
+    from labwarden.commands import attest, backup, checklist, fix, remediation
 
     checklist.register(commands)
     attest.register(commands)
     remediation.register(commands)
     fix.register(commands)
+    backup.register(commands)
     from labwarden.commands import scripts as scripts_command
 
     scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
@@ -149,7 +151,7 @@ def cmd_audit(args) -> int:
     config = load_config(config_path)
     try:
         targets = _targets(args, config, target_texts)
-        probe = _probe_options(args) if targets else None
+        probe = _probe_options(args, config) if targets else None
     except ValueError as exc:   # a malformed target
         raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
@@ -216,7 +218,7 @@ def _targets(args, config, texts: list[str]):
     return parse_targets(texts)
 
 
-def _probe_options(args):
+def _probe_options(args, config):
     from labwarden.sources.live.collect import DEFAULT_SCAN_PORTS, ProbeOptions
 
     ports = DEFAULT_SCAN_PORTS
@@ -241,7 +243,8 @@ def _probe_options(args):
                         ssh_key=args.ssh_key, ssh_known_hosts=args.ssh_known_hosts,
                         ssh_accept_unknown_host=args.ssh_accept_unknown_host,
                         ssh_sudo=args.ssh_sudo,
-                        scan_ports=ports, http_port=args.http_port)
+                        scan_ports=ports, http_port=args.http_port,
+                        backup=config.settings.backup)
 
 
 def cmd_rules(args) -> int:

@@ -193,13 +193,18 @@ TEXT, FLAG, WHOLE, NUMBER = _Text(), _Flag(), _Whole(), _Number()
 TEXTS = _ListOf(TEXT)
 TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
 WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT}))
+# Where a backup repository's password is: a file or an environment variable's name, never
+# the password (sources/backup/config.py).
+PASSWORD_PLACE = {"password_file": TEXT, "password_env": TEXT}
+BACKUP_REPOSITORY = _Either(TEXT, _Table({"repository": TEXT, **PASSWORD_PLACE}))
 SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
     "source": TEXT, "groups": TEXT_OR_TEXTS,
     # How the lab's Prometheus names it, when no URL host or container name does.
-    "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS})})
+    "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS}),
+    "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
                # the host is a Proxmox guest: the node (a host name here) and its vmid
                "proxmox": _Table({"node": TEXT, "vmid": WHOLE})})
@@ -225,6 +230,8 @@ SCHEMA = _Table({
     "checklist": _Table({"overlay": TEXT}),
     # The lab's Prometheus and Alertmanager APIs, read with --live (sources/monitoring).
     "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),
+    "backup": _Table({"max_age": TEXT, "restore_test_max_age": TEXT, "min_history": TEXT,
+                      "results": TEXT, **PASSWORD_PLACE}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -330,7 +337,20 @@ def load_config(path: str | None) -> Config:
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
+    if data.get("backup") or data.get("services"):
+        _apply_backup(config, data, path)
     return config
+
+
+def _apply_backup(config: Config, data: Map, path: str) -> None:
+    """The backup policy, and what each inventory service says about its state and backups
+    (the BAK rules and the backup probe read them from the settings)."""
+    from labwarden.sources.backup import config as backup
+
+    try:
+        config.settings.backup = backup.read(data, path)
+    except backup.BackupConfigError as exc:
+        raise ConfigError(str(exc), exc.location) from None
 
 
 def _apply_policy(config: Config, policy: Map) -> None:

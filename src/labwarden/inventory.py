@@ -16,6 +16,9 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
+        backups: ["restic:/srv/backup/grafana"]   # restic or Borg repositories (and how to
+                                                  # open them: sources/backup/config.py)
+        stateful_volumes: [grafana-data]          # state besides database images
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm,
                   proxmox: {node: pve1, vmid: 101}}   # a Proxmox guest: its node and vmid
@@ -83,6 +86,7 @@ class InventoryService:
     # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
     monitoring_jobs: tuple[str, ...] = ()
     monitoring_instances: tuple[str, ...] = ()
+    backups: tuple[str, ...] = ()        # repositories as written: restic:/srv/backup/app
 
     @property
     def compose_dir(self) -> str | None:
@@ -193,6 +197,10 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
     hint = spec.get("monitoring") or Map()
     service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
     service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
+    if spec.get("backups") is not None:   # checked when labwarden.yaml was loaded
+        from labwarden.sources.backup.config import repositories_of
+
+        service.backups = repositories_of(spec)
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:

@@ -19,14 +19,16 @@ def parse_targets(texts: list[str]) -> list[Target]:
 
 
 def inventory_targets(inventory) -> list[str]:
-    """The URLs and host addresses the inventory names (and the Proxmox nodes of hosts that
-    are guests), each once, in a stable order."""
+    """The URLs, host addresses and backup repositories the inventory names (and the Proxmox
+    nodes of hosts that are guests), each once, in a stable order."""
     seen: dict[str, None] = {}
     for service in inventory.services.values():
         for url in service.urls:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
+        for repository in service.backups:
+            seen.setdefault(repository, None)
         if service.host is not None and getattr(service.host, "docker", None):
             seen.setdefault(service.host.docker, None)
         guest = getattr(service.host, "proxmox", None)

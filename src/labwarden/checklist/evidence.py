@@ -87,6 +87,9 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     targets = set(service.urls)
     if service.host is not None and service.host.address:
         targets.add(service.host.address)
+    # The backup repositories it names (`backups:`, restic:/… or borg:/…) are targets too:
+    # what reading each showed is about this service's backups.
+    targets.update(service.backups)
     # A host's Docker Engine read through its API rather than its address: its containers
     # say whose they are (belongs_to), like those read through the address.
     docker = getattr(service.host, "docker", None) if service.host is not None else None

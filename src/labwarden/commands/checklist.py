@@ -187,12 +187,14 @@ class _Context:
 
     def _live_targets(self, services):
         """The services' targets: a host when it is read from a file or from this machine
-        (`snapshot:`, `local://`: no traffic), and with --live their URLs and an ssh:// host
-        too."""
+        (`snapshot:`, `local://`: no traffic), their backup repositories on this machine,
+        and with --live their URLs, an ssh:// host and remote repositories too."""
         from labwarden.audit.live import parse_targets
+        from labwarden.sources.backup.config import DEFAULT
         from labwarden.sources.live.collect import ProbeOptions
 
         live = getattr(self.args, "live", False)
+        backup = self.config.settings.backup or DEFAULT
         texts: list[str] = []
         for service in services:
             mine = list(service.urls) if live else []
@@ -202,6 +204,8 @@ class _Context:
             for where in (address, node):
                 if where and (live or where.startswith(("snapshot:", "local:"))):
                     mine.append(where)
+            mine += [text for text in service.backups
+                     if live or not backup.repository(text).remote]
             docker = getattr(service.host, "docker", None) if service.host is not None \
                 else None
             if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
@@ -215,7 +219,8 @@ class _Context:
                                ca_file=getattr(self.args, "ca_file", None),
                                ssh_key=getattr(self.args, "ssh_key", None),
                                check_default_credentials=getattr(
-                                   self.args, "check_default_credentials", False))
+                                   self.args, "check_default_credentials", False),
+                               backup=self.config.settings.backup)
         try:
             return parse_targets(texts), options
         except ValueError as exc:

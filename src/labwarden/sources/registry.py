@@ -73,7 +73,7 @@ SOURCES: tuple[Source, ...] = (
            facts=(f"{_COMPOSE}:Service", f"{_COMPOSE}:ComposeProject",
                   f"{_COMPOSE}:ComposeTree", "labwarden.sources.envfile:EnvFile"),
            rules=("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
-                  "compose_naming", "images", "secrets", "exposure"),
+                  "compose_naming", "images", "secrets", "exposure", "backup_coverage"),
            evidence=("compose", "secrets"),
            hint="the service's `compose:` project in labwarden.yaml"),
     Source("scripts", "Shell scripts (remediation, maintenance, backups)",
@@ -138,6 +138,12 @@ SOURCES: tuple[Source, ...] = (
            hint="`proxmox: {node: NODE, vmid: ID}` on the service's host in labwarden.yaml, "
                 "the node's address (snapshot:, local://, ssh:// with --ssh-key, or pve:// "
                 "with LABWARDEN_PVE_TOKEN) and --live for ssh:// and pve://"),
+    Source("backup", "Backup repositories (restic, Borg) and their restore tests",
+           facts=("labwarden.sources.backup.fact:BackupRepository",), rules=("backups",),
+           evidence=("backups",), probe="labwarden.sources.live.backup",
+           schemes=("restic", "borg"), fixtures="facts",
+           hint="the service's `backups:` in labwarden.yaml (restic:/path or borg:/path; "
+                "remote ones with --live) and `labwarden backup verify` for restore tests"),
 )
 
 AREAS: tuple[Area, ...] = (

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from labwarden.model import Diagnostic
 from labwarden.sources.live.targets import Target
+
+if TYPE_CHECKING:
+    from labwarden.sources.backup.config import BackupConfig
 
 # Common service and administration ports for `tcp://` scans (seed 3.1 and 9.2).
 DEFAULT_SCAN_PORTS = (
@@ -42,6 +46,7 @@ class ProbeOptions:
     # A Proxmox API token (user@realm!id=secret) for pve:// targets; else the environment's
     # LABWARDEN_PVE_TOKEN. A secret: kept out of the repr.
     pve_token: str | None = field(default=None, repr=False)
+    backup: BackupConfig | None = None   # restic:/borg: targets: passwords' places, results
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:

@@ -15,6 +15,7 @@
     prometheus://host[:9090][/prefix]          Prometheus's API (targets, rules, alertmanagers)
     alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
                                                (plain HTTP; `prometheus+https://` for TLS)
+    restic:LOCATION, borg:LOCATION             a backup repository (sources.backup)
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 from labwarden.model import Location
 
 SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "pve", "prometheus",
-           "alertmanager")
+           "alertmanager", "restic", "borg")
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006, "prometheus": 9090,
                  "alertmanager": 9093}
 # An API read over HTTP: `prometheus+https://` is the same target over TLS.
@@ -82,6 +83,14 @@ def parse_target(text: str) -> Target:
         if not directory:
             raise TargetError("snapshot: needs a directory, e.g. snapshot:./host-dump")
         return Target(text, "snapshot", path=directory)
+    if text.startswith(("restic:", "borg:")):
+        from labwarden.sources.backup.config import split
+
+        try:
+            tool, location = split(text)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+        return Target(text, tool, path=location)
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
