@@ -7,6 +7,9 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    npm:PATH                                   Nginx Proxy Manager's SQLite database
+    traefik:PATH | traefik:http://host:port    Traefik's configuration, or its API
+    caddy:PATH | caddy:http://host:port        a Caddyfile or Caddy's JSON, or its admin API
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -18,7 +21,9 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot")
+# Reverse proxies whose configuration a target names: a path, or the URL of their API.
+PROXY_SCHEMES = ("npm", "traefik", "caddy")
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot") + PROXY_SCHEMES
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
 
 
@@ -60,6 +65,9 @@ def parse_target(text: str) -> Target:
         if not directory:
             raise TargetError("snapshot: needs a directory, e.g. snapshot:./host-dump")
         return Target(text, "snapshot", path=directory)
+    scheme = text.partition(":")[0]
+    if scheme in PROXY_SCHEMES:
+        return _proxy_target(text, scheme)
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
@@ -78,3 +86,21 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text}: invalid port")
     return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(scheme),
                   parts.username, parts.path or "/")
+
+
+def _proxy_target(text: str, scheme: str) -> Target:
+    rest = text[len(scheme) + 1:]
+    if not rest:
+        raise TargetError(f"{scheme}: needs a path or an API URL, e.g. {scheme}:./config or "
+                          f"{scheme}:http://127.0.0.1:8080")
+    if not rest.startswith(("http://", "https://")):
+        return Target(text, scheme, path=rest)
+    parts = urlsplit(rest)
+    try:
+        port = parts.port
+    except ValueError:
+        raise TargetError(f"{text}: invalid port") from None
+    if not parts.hostname:
+        raise TargetError(f"{text}: no host")
+    return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(parts.scheme),
+                  parts.username, rest)
