@@ -4,8 +4,9 @@ holds (PASS), evidence that shows it does not (FAIL), and no evidence of its kin
 The cases live in tests/checklist/evidence/: Compose projects in compose.yaml (audited for
 real, facts kept, as `labwarden checklist` does); facts in every other file (live.yaml for
 the live probes and hosts, one file per further source family), in each source's facts.yaml
-format, judged by the same rules without a network. A new prover without its cases fails
-`test_every_proven_item_has_cases`.
+format, judged by the same rules without a network. An item two sources prove (the HTTP
+probe and the proxy's configuration both show HSTS) has cases in each source's file. A new
+prover without its cases fails `test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ HERE = Path(__file__).parent / "evidence"
 COMPOSE = yaml.safe_load((HERE / "compose.yaml").read_text())
 LOADERS: dict[str, str] = {}      # source -> the module whose facts_from_yaml reads it
 BASE: dict[str, dict] = {}        # source -> a complete, clean fact
-LIVE: dict[str, dict] = {}        # item -> its cases
-KIND: dict[str, str] = {}         # item -> the deployment type of the service judged
+LIVE: dict[str, dict] = {}        # case -> its cases: "item", or "item (file)" when an item
+ITEM: dict[str, str] = {}         # two sources prove has cases in each source's file
+KIND: dict[str, str] = {}         # case -> the deployment type of the service judged
+SERVICE: dict[str, dict] = {}     # case -> the service's `urls:` (facts matched by host name)
 for _path in sorted(HERE.glob("*.yaml")):
     if _path.name != "compose.yaml":
         _cases = yaml.safe_load(_path.read_text())
         LOADERS.update(_cases.pop("loaders"))
         BASE.update(_cases.pop("base"))
         _kind = _cases.pop("deployment_type", "vm")
-        _twice = set(LIVE) & set(_cases)
-        assert not _twice, f"{_path.name}: items with cases in another file too: {_twice}"
-        LIVE.update(_cases)
-        KIND.update(dict.fromkeys(_cases, _kind))
+        _service = _cases.pop("service", {})
+        for _item, _case in _cases.items():
+            _key = f"{_item} ({_path.stem})" if _item in LIVE else _item
+            LIVE[_key], ITEM[_key], KIND[_key], SERVICE[_key] = _case, _item, _kind, _service
 
 # A service with nothing wrong: each case changes one thing.
 BASELINE = {"image": "nginx:1.27.3", "user": "1000:1000", "read_only": True,
@@ -58,7 +61,7 @@ TARGET = "snapshot:app"     # every fact is taken as collected from the service'
 
 def test_every_proven_item_has_cases() -> None:
     proven = {item for rule in all_rules() for item in rule.proves}
-    cased = set(COMPOSE) | set(LIVE)
+    cased = set(COMPOSE) | set(ITEM.values())
     assert proven - cased == set(), "provers without PASS/FAIL/OPEN fixtures"
     assert cased - proven == set(), "fixtures for items nothing proves"
 
@@ -134,7 +137,7 @@ def _facts(source: str, change: dict, tmp_path: Path) -> list:
     return import_module(LOADERS[source]).facts_from_yaml(str(path))
 
 
-def _live_status(tmp_path: Path, item: str, sides: dict):
+def _live_status(tmp_path: Path, case: str, sides: dict):
     config = Config()
     runner = RuleRunner(config)
     result = AuditResult(findings=[], diagnostics=[], targets=[TARGET])
@@ -144,23 +147,24 @@ def _live_status(tmp_path: Path, item: str, sides: dict):
             result.facts.append((TARGET, fact.asset, fact))
     conclude(result.findings, result.diagnostics, config, None)
     service = InventoryService("app", Location("labwarden.yaml", 1),
-                               deployment_type=KIND[item], host=Host("app-host", TARGET, "vm"))
+                               deployment_type=KIND[case], host=Host("app-host", TARGET, "vm"),
+                               urls=tuple(SERVICE[case].get("urls", ())))
     evaluation = evaluate(service, result, ServiceRecord(), load_catalog(),
                           settings=config.settings)
-    return evaluation.by_id()[item]
+    return evaluation.by_id()[ITEM[case]]
 
 
-@pytest.mark.parametrize("item", sorted(LIVE))
+@pytest.mark.parametrize("case", sorted(LIVE))
 @pytest.mark.parametrize("side, expected", [("good", "PASS"), ("bad", "FAIL")])
-def test_live_evidence(tmp_path: Path, item: str, side: str, expected: str) -> None:
-    answer = _live_status(tmp_path, item, LIVE[item][side])
+def test_live_evidence(tmp_path: Path, case: str, side: str, expected: str) -> None:
+    answer = _live_status(tmp_path, case, LIVE[case][side])
     assert answer.status.value == expected, answer.note
 
 
-@pytest.mark.parametrize("item", sorted(LIVE))
-def test_live_items_stay_open_without_their_facts(tmp_path: Path, item: str) -> None:
+@pytest.mark.parametrize("case", sorted(LIVE))
+def test_live_items_stay_open_without_their_facts(tmp_path: Path, case: str) -> None:
     """No fact of the kinds the item needs (or, for an item that needs two kinds, only one
     of them): OPEN, naming what would answer it."""
-    answer = _live_status(tmp_path, item, LIVE[item].get("partial", {}))
+    answer = _live_status(tmp_path, case, LIVE[case].get("partial", {}))
     assert answer.status.value == "OPEN", answer.note
     assert answer.note.startswith("not examined: needs"), answer.note

@@ -177,8 +177,9 @@ class _Context:
 
     def _live_targets(self, service):
         """The service's targets: its host when the host is read from a file or from this
-        machine (`snapshot:`, `local://`: no traffic), and with --live its URLs and an
-        ssh:// host too."""
+        machine (`snapshot:`, `local://`: no traffic), the reverse proxy's files the
+        inventory names (`proxies:`), and with --live its URLs, an ssh:// host and the
+        proxy's API too."""
         from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
@@ -187,6 +188,8 @@ class _Context:
         address = service.host.address if service.host is not None else None
         if address and (live or address.startswith(("snapshot:", "local:"))):
             texts.append(address)
+        texts += [t for t in service.lab_targets
+                  if live or "://" not in t.partition(":")[2]]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
