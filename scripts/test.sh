@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. The live checks are tested against real servers that the
 # tests start on loopback: nginx and gnutls-serv (weak and strong TLS), openssh-server (weak
 # and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
-# postgresql (a default password);
+# postgresql (a default password); caddy (`caddy adapt` reads Caddyfiles, and a real Caddy
+# answers its admin API);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
 # network namespace; git tells tracked env files.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
-          iptables nftables openssl)
+          iptables nftables openssl caddy)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

@@ -178,10 +178,11 @@ def hsts_missing(route: ProxyRoute, settings):
       title="Proxy route not served", on=ProxyRoute, checklist=["3.2.1"],
       refs=["Nginx Proxy Manager and Traefik documentation"], impact=PROXY_RELOAD)
 def route_not_served(route: ProxyRoute, settings):
-    """Reports a route the proxy has but does not serve: an NPM proxy host that is disabled
-    or whose nginx configuration NPM could not apply (its `meta.nginx_online` false), a
-    Traefik router in error (a middleware or service that does not exist, as Traefik
-    itself reports), so the service is not reached through the proxy as configured.
+    """Reports a route the proxy has but cannot serve: an NPM proxy host whose nginx
+    configuration NPM could not apply (its `meta.nginx_online` false: the red "offline"
+    badge), a Traefik router in error (a middleware or service that does not exist, as
+    Traefik itself reports), so the service is not reached through the proxy as configured.
+    A proxy host someone disabled is not read: it serves nothing, on purpose.
 
     Why it matters:
     Users then reach the service some other way (its published port, a direct IP) without

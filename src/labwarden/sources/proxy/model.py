@@ -86,8 +86,7 @@ class ProxyRoute:
     origin: Location | None = None
     domains: tuple[str, ...] = ()
     upstreams: list[Upstream] = field(default_factory=list)
-    enabled: bool = True
-    not_served: str | None = None    # why the proxy does not serve it (disabled, an error)
+    not_served: str | None = None    # why the proxy does not serve it: an error
     tls: bool | None = None          # served over HTTPS
     force_https: bool | None = None  # plain HTTP redirected to HTTPS
     force_note: str = ""             # what shows it, or why not
@@ -234,7 +233,7 @@ def facts_from_yaml(path: str) -> list:
     return facts
 
 
-_ROUTE_FIELDS = {"kind", "proxy", "label", "name", "source", "domains", "upstreams", "enabled",
+_ROUTE_FIELDS = {"kind", "proxy", "label", "name", "source", "domains", "upstreams",
                  "not_served", "tls", "force_https", "force_note", "hsts", "hsts_note",
                  "hsts_known", "http2", "block_exploits", "websockets", "auth", "sso",
                  "headers", "certificate", "read_at"}
@@ -250,7 +249,7 @@ def _route(item: dict, where: Location) -> ProxyRoute:
     route.domains = tuple(str(d) for d in item.get("domains", [route.name]))
     for spec in item.get("upstreams") or []:
         route.upstreams.append(_upstream(spec, where))
-    for key in ("enabled", "hsts_known", "sso"):
+    for key in ("hsts_known", "sso"):
         if key in item:
             setattr(route, key, bool(item[key]))
     for key in ("tls", "force_https", "http2", "block_exploits", "websockets"):

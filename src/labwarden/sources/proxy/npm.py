@@ -9,6 +9,9 @@ user: only counted, never read beyond that) and `access_list_client` (address, d
 Columns a migration added later are read only when present, so an old database is read as
 far as it goes.
 
+A disabled proxy host (`enabled` 0) serves nothing and is not read: it is no evidence about
+the service it once served, either way.
+
 What NPM does with them is its templates' (backend/templates): HSTS is sent only on a host
 with a certificate *and* Force SSL (`_hsts.conf`), with max-age=31536000 and
 includeSubDomains when "HSTS Subdomains" is on; Force SSL needs a certificate
@@ -131,6 +134,8 @@ def _read(connection, path: str, label: str, resolver: Resolver,
     routes: list[ProxyRoute] = []
     names: set[str] = set()
     for row in _rows(connection, "proxy_host", PROXY_HOST):
+        if row["enabled"] is not None and not _flag(row["enabled"]):
+            continue
         domains = tuple(str(d) for d in _json(row["domain_names"], []) if d)
         name = domains[0] if domains else f"#{row['id']}"
         if name in names:
@@ -180,11 +185,8 @@ def _forwarding(route: ProxyRoute, row: dict, resolver: Resolver) -> None:
 
 
 def _served(route: ProxyRoute, row: dict) -> None:
-    route.enabled = row["enabled"] is None or _flag(row["enabled"])
     meta = _json(row["meta"], {}) or {}
-    if not route.enabled:
-        route.not_served = "disabled in Nginx Proxy Manager"
-    elif isinstance(meta, dict) and meta.get("nginx_online") is False:
+    if isinstance(meta, dict) and meta.get("nginx_online") is False:
         error = str(meta.get("nginx_err") or "").strip().splitlines()
         route.not_served = ("Nginx Proxy Manager could not apply its configuration"
                             + (f": {error[0][:160]}" if error else ""))

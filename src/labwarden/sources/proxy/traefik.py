@@ -469,7 +469,7 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
     """A route per router that forwards to a service; the dashboard's routers set the
     server's `dashboard_open`; routers that only redirect to HTTPS tell which hosts are."""
     redirected: set[str] = set()            # hosts some router redirects to https
-    plain_points = {n for n, ep in config.entrypoints.items() if not ep.tls}
+    plain_points = _http_doors(config)
     judged: list[tuple[Router, list[tuple[str, str, dict]], list[str]]] = []
     for router in config.routers.values():
         middlewares, missing = _flatten(config, router.middlewares)
@@ -507,9 +507,26 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
     return found
 
 
+def _port(address: str) -> int | None:
+    text = address.rpartition(":")[2].partition("/")[0]
+    return int(text) if text.isdigit() else None
+
+
+def _http_doors(config: TraefikConfig) -> set[str]:
+    """The plain-HTTP entry points a browser's `http://` reaches: those on port 80 when
+    there are any; else those that redirect to HTTPS (the operator's HTTP entry point: a
+    router-level `tls` makes any other one an HTTPS entry point); else every entry point
+    without TLS but the API's own (`traefik`)."""
+    plain = {n: ep for n, ep in config.entrypoints.items()
+             if not ep.tls and n != "traefik"}
+    on_80 = {n for n, ep in plain.items() if _port(ep.address) == 80}
+    redirecting = {n for n, ep in plain.items() if ep.redirect}
+    return on_80 or redirecting or set(plain)
+
+
 def _loopback(address: str) -> bool:
-    host = address.rpartition(":")[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1")
+    host = address.rpartition(":")[0].strip("[]").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 def _dashboard(config: TraefikConfig, router: Router, middlewares, server: ProxyServer) -> None:
