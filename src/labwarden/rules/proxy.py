@@ -451,9 +451,9 @@ def traefik_dashboard_open(server: ProxyServer, settings):
     ```
 
     Fix:
-    Remove `api.insecure`; serve the dashboard through a router on the TLS entry point with
-    an authentication middleware (`rule: Host(\\`traefik.lab.example\\`)`, `service:
-    api@internal`, `middlewares: [auth]`), or bind the `traefik` entry point to 127.0.0.1.
+    Remove `api.insecure`; serve the dashboard through a router on the TLS entry point, with
+    a Host rule, `service: api@internal` and an authentication middleware
+    (`middlewares: [auth]`), or bind the `traefik` entry point to 127.0.0.1.
     """
     if server.dashboard_open:
         yield Hit(f"Traefik {server.label}: {server.dashboard_open}", server.location,
