@@ -87,12 +87,19 @@ class ProxyStage:
 def _inline_suppressions(findings: list[Finding], diagnostics: list[Diagnostic]) -> None:
     """`# labwarden: ignore[PRX003] reason` in a Traefik file (or a Caddyfile) suppresses a
     finding at that line, as in a Compose file."""
-    from labwarden.audit.compose import _read_text
+    from labwarden.sources._read import DecodeError, decode_text, read_regular
+    from labwarden.sources.proxy.traefik import MAX_CONFIG_BYTES
     from labwarden.suppress import apply_markers, inline_markers
+
+    def text_of(path: str) -> str:
+        try:
+            return decode_text(read_regular(path, MAX_CONFIG_BYTES))
+        except (OSError, DecodeError):
+            return ""
 
     paths = {f.location.path for f in findings if f.location.line and
              f.location.path.lower().endswith(TEXT_CONFIG)}
     if not paths:
         return
-    markers = {path: inline_markers(path, _read_text(path)) or None for path in paths}
+    markers = {path: inline_markers(path, text_of(path)) or None for path in paths}
     apply_markers(findings, markers, diagnostics)
