@@ -252,3 +252,44 @@ def test_the_example_database_is_what_its_script_builds(tmp_path: Path) -> None:
             connection.close()
 
     assert dump(committed) == dump(fresh)
+
+
+def test_proxies_in_labwarden_yaml_answer_the_checklist_without_live(lab: Path,
+                                                                     capsys) -> None:
+    """A database outside the tree, named in `proxies:` relative to labwarden.yaml, is read
+    for every service's checklist without --live (it is a file, not the network)."""
+    (lab / "backups").mkdir()
+    (lab / "proxy" / "data" / "database.sqlite").rename(lab / "backups" / "npm.sqlite")
+    _write(lab, "labwarden.yaml", """
+        proxies: [npm:backups/npm.sqlite]
+        services:
+          grafana:
+            compose: apps
+            compose_services: [grafana]
+    """)
+    assert main(["checklist", "grafana", "--config", str(lab / "labwarden.yaml"),
+                 "--format", "json"]) == 0
+    items = {i["id"]: i for i in json.loads(capsys.readouterr()[0])["items"]}
+    assert items["3.3.5"]["status"] == "PASS", items["3.3.5"]["note"]
+    assert "grafana.lab.example" in items["3.3.5"]["note"]
+
+
+def test_a_proxies_entry_that_is_not_a_proxy_target_is_a_config_error(tmp_path: Path,
+                                                                       capsys) -> None:
+    _write(tmp_path, "labwarden.yaml", """
+        proxies: [nginx:/etc/nginx]
+        services:
+          app: {}
+    """)
+    assert main(["checklist", "app", "--config", str(tmp_path / "labwarden.yaml")]) == 2
+    err = capsys.readouterr()[1]
+    assert "labwarden.yaml:1" in err and "nginx:/etc/nginx" in err and "Traceback" not in err
+
+
+def test_a_named_database_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    from labwarden.audit.live import parse_targets
+    from labwarden.sources.live.collect import ProbeOptions
+
+    result = _audit(tmp_path, targets=parse_targets([f"npm:{tmp_path / 'none.sqlite'}"]),
+                    probe=ProbeOptions())
+    assert [(d.level, d.code) for d in result.diagnostics] == [("error", "proxy-unreadable")]

@@ -282,3 +282,44 @@ def test_an_inline_suppression_in_a_traefik_file_is_honoured(tmp_path: Path) -> 
     result = run([str(root)], AuditOptions())
     wiki = next(f for f in result.findings if f.rule.id == "PRX001")
     assert wiki.waived and "read-only and public" in wiki.suppression.justification
+
+
+def test_a_toml_configuration_reads_like_the_yaml_one(tmp_path: Path) -> None:
+    (tmp_path / "traefik.toml").write_text(textwrap.dedent(f"""
+        [entryPoints.web]
+          address = ":80"
+          [entryPoints.web.http.redirections.entryPoint]
+            to = "websecure"
+            scheme = "https"
+        [entryPoints.websecure]
+          address = ":443"
+        [providers.file]
+          filename = "{tmp_path / 'dynamic.toml'}"
+    """))
+    (tmp_path / "dynamic.toml").write_text(textwrap.dedent("""
+        [http.routers.grafana]
+          rule = "Host(`grafana.lab.example`)"
+          entryPoints = ["websecure"]
+          service = "grafana"
+          middlewares = ["hsts"]
+          [http.routers.grafana.tls]
+        [http.middlewares.hsts.headers]
+          stsSeconds = 600
+          stsIncludeSubdomains = true
+        [[http.services.grafana.loadBalancer.servers]]
+          url = "http://monitoring-grafana:3000"
+    """))
+    reading = read_target_file("traefik", str(tmp_path / "traefik.toml"), "lab", Resolver([]),
+                               Location(str(tmp_path)))
+    route = next(f for f in reading.facts if isinstance(f, ProxyRoute))
+    assert (route.name, route.tls, route.force_https) == ("grafana@file", True, True)
+    assert route.hsts.max_age == 600                      # PRX003: under six months
+    assert route.location.path.endswith("dynamic.toml") and route.location.line == 2
+
+
+def test_invalid_toml_is_an_error_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "traefik.toml").write_text("[entryPoints.web]\naddress = \n")
+    reading = read_target_file("traefik", str(tmp_path / "traefik.toml"), "lab", Resolver([]),
+                               Location(str(tmp_path)))
+    assert [(d.level, d.code, d.location.line) for d in reading.diagnostics] == \
+        [("error", "proxy-unreadable", 2)]
