@@ -10,9 +10,13 @@ cd "$(dirname "$0")/.."
 # postgresql (a default password); caddy (`caddy adapt` reads Caddyfiles, and a real Caddy
 # answers its admin API);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
-# network namespace; git tells tracked env files.
+# network namespace; git tells tracked env files; docker.io is the Docker Engine the Docker
+# source is tested against (its own dockerd on a private socket), with busybox-static the
+# root of the one image it runs (no registry is reached); prometheus and
+# prometheus-alertmanager are the monitoring stack whose APIs the monitoring source reads.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
-          iptables nftables openssl caddy)
+          iptables nftables openssl docker.io busybox-static prometheus prometheus-alertmanager
+          caddy)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

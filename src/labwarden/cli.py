@@ -105,9 +105,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     if command in BUILTIN_COMMANDS:
         return parser
-    from labwarden.commands import checklist, fix, remediation
+    from labwarden.commands import attest, checklist, fix, remediation
 
     checklist.register(commands)
+    attest.register(commands)
     remediation.register(commands)
     fix.register(commands)
     from labwarden.commands import scripts as scripts_command
@@ -196,10 +197,10 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
         root = inventory.base_dir
         if [os.path.abspath(p) for p in paths] == [root]:
             catalog = catalog_for(config, inventory)
-            book = AttestationBook(inventory.attestations_path)
-            evaluations = [evaluate(service, result, book.record(name), catalog,
+            book = AttestationBook(inventory.attestations_path, inventory, catalog)
+            evaluations = [evaluate(service, result, book.record_for(service), catalog,
                                     settings=config.settings, disabled=config.disabled)
-                           for name, service in inventory.services.items()]
+                           for service in inventory.services.values()]
     return {"roadmap": roadmap, "evaluations": evaluations, "catalog": catalog}
 
 

@@ -197,8 +197,10 @@ SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "source": TEXT})
-HOST = _Table({"address": TEXT, "deployment_type": TEXT})
+    "source": TEXT, "groups": TEXT_OR_TEXTS,
+    # How the lab's Prometheus names it, when no URL host or container name does.
+    "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS})})
+HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT})
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({
@@ -222,6 +224,8 @@ SCHEMA = _Table({
     # npm:PATH, traefik:PATH|URL, caddy:PATH|URL (files on every run, APIs with --live).
     "proxies": TEXT_OR_TEXTS,
     "checklist": _Table({"overlay": TEXT}),
+    # The lab's Prometheus and Alertmanager APIs, read with --live (sources/monitoring).
+    "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -285,15 +289,23 @@ def find_config(paths: list[str]) -> str | None:
     return None
 
 
-def load_config(path: str | None) -> Config:
-    if path is None:
-        return Config()
+def read_documents(path: str) -> list:
+    """The YAML documents of one of labwarden's own files (labwarden.yaml, the attestation
+    and answers files): a file that cannot be read or parsed, or that the loader had to
+    complain about, is a ConfigError at its line."""
     try:
         _, documents, problems = load_yaml_file(path)
     except YamlLoadError as exc:
         raise ConfigError(exc.message, exc.location) from None
     for _code, message, loc in problems:
         raise ConfigError(message, loc)
+    return documents
+
+
+def load_config(path: str | None) -> Config:
+    if path is None:
+        return Config()
+    documents = read_documents(path)
     data = documents[0] if documents else Map()
     if not isinstance(data, Map):
         raise ConfigError("labwarden.yaml must be a mapping", Location(path, 1))

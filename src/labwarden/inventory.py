@@ -12,11 +12,14 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         compose: monitoring            # a project directory or file, relative to this file
         compose_services: [grafana]    # default: every service of the project
         host: docker-01                # a name under hosts:
+        groups: [monitoring]           # attestations for a group answer its services too
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
     hosts:
       docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm}
+      nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
+                                     # not read through `address:` (docker+tcp://, docker:)
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Host:
     name: str
     address: str | None
     deployment_type: str | None
+    docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
 
 
 @dataclass
@@ -62,6 +66,10 @@ class InventoryService:
     urls: tuple[str, ...] = ()
     exposure: str = "internal"
     source: str = "third_party"
+    groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
+    # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
+    monitoring_jobs: tuple[str, ...] = ()
+    monitoring_instances: tuple[str, ...] = ()
     # Targets whose facts may be about any service of the lab (`proxies:` in labwarden.yaml:
     # the reverse proxy's database, configuration or API); each fact says whose it is.
     lab_targets: tuple[str, ...] = ()
@@ -82,6 +90,8 @@ class Inventory:
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
+    # `monitoring: {prometheus, alertmanager}`: their APIs as probe targets (--live).
+    monitoring_targets: tuple[str, ...] = ()
 
     def service(self, name: str) -> InventoryService:
         """The service named on the command line (a name that breaks the naming rule is
@@ -93,6 +103,16 @@ class Inventory:
             known = ", ".join(sorted(self.services)) or "none (run `labwarden init`)"
             raise ConfigError(f"no service {name!r} in the inventory; known: {known}")
         return self.services[name]
+
+    @property
+    def groups(self) -> dict[str, list[InventoryService]]:
+        """Every group some service declares (`groups:`), with its services in inventory
+        order: a group exists only through its members."""
+        found: dict[str, list[InventoryService]] = {}
+        for service in self.services.values():
+            for group in service.groups:
+                found.setdefault(group, []).append(service)
+        return found
 
 
 def load_inventory(config: Config) -> Inventory:
@@ -114,7 +134,12 @@ def load_inventory(config: Config) -> Inventory:
         kind = spec.get("deployment_type")
         _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
                 optional=True)
-        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind)
+        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
+                                     _docker_address(spec))
+    watch = raw.get("monitoring") or Map()
+    inventory.monitoring_targets = tuple(
+        monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
+        for url in _list(watch, kind))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -148,12 +173,48 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
     service.lab_targets = inventory.proxies
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
+    groups = spec.get("groups")
+    for index, group in enumerate(_list(spec, "groups")):
+        problem = name_problem(group, "group")
+        if problem:
+            raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
+                              else spec.loc_of("groups"))
+    service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
+    hint = spec.get("monitoring") or Map()
+    service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
+    service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _docker_address(spec: Map) -> str | None:
+    """A host's `docker:` engine address, checked as a target is (`docker+unix:///…`,
+    `docker+tcp://host:port`, `docker:` for DOCKER_HOST)."""
+    value = spec.get("docker")
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(("docker:", "docker+")):
+        raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
+                          f"docker.sock, docker+tcp://host:port), not {text!r}",
+                          spec.loc_of("docker"))
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        engine_url(text, environ={})
+    except ValueError as exc:
+        raise ConfigError(str(exc), spec.loc_of("docker")) from None
+    return text
+
+
+def monitoring_target(kind: str, url: str) -> str:
+    """An API named under `monitoring:` as a probe target: `http://127.0.0.1:9090` under
+    `prometheus:` is `prometheus+http://127.0.0.1:9090`."""
+    return f"{kind}+{url}" if url.startswith(("http://", "https://")) else url
 
 
 def _address(value, base: str) -> str | None:

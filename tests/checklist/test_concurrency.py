@@ -45,9 +45,9 @@ def test_parallel_attests_all_survive_and_the_mode_is_kept(lab: Path) -> None:
     results = finish(processes)
     assert results == [(0, "")] * len(ITEMS)
     book = AttestationBook(str(lab / "attestations.yaml"))
-    assert sorted(book.record("grafana").items) == sorted(ITEMS)
-    assert all(book.record("grafana").items[i].note == f"n {i}" for i in ITEMS)
-    assert len(book.record("n8n").items) == 18                 # the others' entries too
+    assert sorted(book.services["grafana"].items) == sorted(ITEMS)
+    assert all(book.services["grafana"].items[i].note == f"n {i}" for i in ITEMS)
+    assert len(book.services["n8n"].items) == 18                 # the others' entries too
     assert stat.S_IMODE((lab / "attestations.yaml").stat().st_mode) == 0o644
     assert not list(lab.glob(".attestations.yaml*"))          # no lock or temporary left
 
@@ -60,7 +60,7 @@ def test_parallel_approve_record_and_attest_all_survive(lab: Path) -> None:
     processes += [start(lab, "record", "grafana", "--method", "ci_cd", "--status", "success",
                         "--override", "monitoring back first")]
     assert [code for code, _ in finish(processes)] == [0] * 7
-    record = AttestationBook(str(lab / "attestations.yaml")).record("grafana")
+    record = AttestationBook(str(lab / "attestations.yaml")).services["grafana"]
     assert sorted(record.items) == sorted(ITEMS[:4])
     assert sorted(record.approvals) == ["infrastructure_owner", "security_reviewer"]
     assert record.deployment is not None and record.deployment.method == "ci_cd"

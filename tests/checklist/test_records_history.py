@@ -8,7 +8,6 @@ of one service."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,30 +21,15 @@ from labwarden.checklist.evaluate import Evaluation, ItemResult
 from labwarden.checklist.gate import GatePolicy, decide
 from labwarden.checklist.records import deployment_to_record, render_record
 from labwarden.checklist.score import Status, Tally, compute, format_percent
-from labwarden.cli import main
+from checklist_cli import run
 from labwarden.inventory import InventoryService
 from labwarden.model import Location
 from labwarden.store import Store
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 MARKDOWN = MarkdownIt("commonmark").enable(["table"])
 
 
-@pytest.fixture()
-def lab(tmp_path: Path, monkeypatch) -> Path:
-    """The example lab without its attestations, records or history."""
-    root = tmp_path / "homelab"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".labwarden", "records",
-                                                                  "attestations.yaml"))
-    monkeypatch.chdir(root)
-    return root
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def history_rows(lab: Path) -> list[tuple[int, str]]:
@@ -97,7 +81,7 @@ def test_multi_line_fields_keep_their_lines_in_the_record(lab, capsys) -> None:
     assert run(capsys, "attest", "paperless", "1.3.1", "--by", "jdoe", "--na",
                "no SSO\nin this lab", "--today", TODAY)[0] == 0
     # The attestation file holds the lines as they were given.
-    book = AttestationBook(str(lab / "attestations.yaml")).record("paperless")
+    book = AttestationBook(str(lab / "attestations.yaml")).services["paperless"]
     assert book.deployment.lessons == lessons and book.items["1.3.1"].na == "no SSO\nin this lab"
     assert run(capsys, "archive", "paperless", "--today", TODAY)[0] == 0
     text = (lab / "records" / "paperless-20261127.md").read_text()
@@ -128,7 +112,7 @@ def test_a_success_of_an_unacceptable_service_needs_an_override(lab, capsys) -> 
                        "success", "--override", "restore after disk failure; alice accepts",
                        "--today", TODAY)
     assert code == 0 and "against the gate" in out
-    book = AttestationBook(str(attestations)).record("paperless")
+    book = AttestationBook(str(attestations)).services["paperless"]
     assert book.deployment.override == "restore after disk failure; alice accepts"
     assert run(capsys, "archive", "paperless", "--today", TODAY)[0] == 0
     text = (lab / "records" / "paperless-20261127.md").read_text()

@@ -6,30 +6,15 @@ policy wants a second person, and is never given in advance."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from labwarden.cli import main
+from checklist_cli import run
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 
 
-@pytest.fixture()
-def lab(tmp_path: Path, monkeypatch) -> Path:
-    root = tmp_path / "homelab"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".labwarden", "records",
-                                                                  "attestations.yaml"))
-    monkeypatch.chdir(root)
-    return root
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def checklist(capsys, today: str = TODAY) -> dict:
@@ -275,7 +260,7 @@ def test_approval_is_current_for_the_evaluation(high, capsys) -> None:
     privileged(high, on=True)
     args = type("Args", (), {"config": None, "today": iso_date(TODAY), "live": False})()
     evaluation = _Context(args).evaluate("n8n", store=False)
-    approval = AttestationBook(str(high / "attestations.yaml")).record("n8n").approvals[
+    approval = AttestationBook(str(high / "attestations.yaml")).services["n8n"].approvals[
         "security_reviewer"]
     holds, why = approval_is_current(approval, evaluation)
     assert not holds and why.startswith("4.2.3 now FAILs (CRITICAL), 11.1.1 now FAILs")

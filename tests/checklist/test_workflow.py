@@ -6,30 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
-import pytest
 import yaml
 
-from labwarden.cli import main
+from checklist_cli import EXAMPLE, run
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 
 
-@pytest.fixture()
-def lab(tmp_path: Path, monkeypatch) -> Path:
-    root = tmp_path / "homelab"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".labwarden", "records",
-                                                                  "attestations.yaml"))
-    monkeypatch.chdir(root)
-    return root
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def items(capsys, service: str) -> dict[str, dict]:

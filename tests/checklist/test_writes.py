@@ -14,18 +14,12 @@ import pytest
 from labwarden import fsio
 from labwarden.checklist.attest import AttestationBook
 from labwarden.checklist.records import archive
-from labwarden.cli import main
+from checklist_cli import EXAMPLE, run
 from labwarden.config import ConfigError, load_config
 from labwarden.inventory import load_inventory
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 TODAY = "2026-11-27"
 
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()
@@ -57,7 +51,7 @@ def test_the_readme_attest_sequence_keeps_the_file_readable(homelab: Path, capsy
     assert '"1.2.2": {by: jdoe, date: ' in text and "note: TOTP for every admin, " \
         "expires: 2027-05-01}" in text
     assert "na: no SSO in this lab}" in text
-    record = AttestationBook(str(homelab / "attestations.yaml")).record("n8n")
+    record = AttestationBook(str(homelab / "attestations.yaml")).services["n8n"]
     assert record.items["1.2.2"].expires == "2027-05-01"
     assert record.items["1.3.1"].na == "no SSO in this lab"
     assert record.items["1.1.3"].note == "one account per person, no shared login"
@@ -70,11 +64,12 @@ def test_a_long_entry_is_never_folded_into_unreadable_yaml(tmp_path: Path) -> No
     path.write_text('services:\n  n8n:\n    items:\n      "1.1.1": {by: jdoe, date: 2026-11-22,'
                     ' note: a note long enough that ruamel folded it across lines}\n')
     book = AttestationBook(str(path))
-    from labwarden.checklist.attest import Attestation
+    from labwarden.checklist.attest import Attestation, Scope
 
     note = "a longer note, with commas: and a colon, " * 4
-    book.attest("n8n", Attestation("1.1.2", "jdoe", "2026-11-27", note=note))
-    assert AttestationBook(str(path)).record("n8n").items["1.1.2"].note == note
+    book.attest([(Scope("service", "n8n"), Attestation("1.1.2", "jdoe", "2026-11-27",
+                                                       note=note))])
+    assert AttestationBook(str(path)).services["n8n"].items["1.1.2"].note == note
 
 
 # --- the attestation file's schema ------------------------------------------------------

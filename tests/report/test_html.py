@@ -58,13 +58,13 @@ class Example:
         root = inventory.base_dir
         self.result = audit([root], AuditOptions(config=config, today=TODAY, jobs=1))
         self.roadmap = build_roadmap([root], config, self.result)
-        book = AttestationBook(inventory.attestations_path)
         catalog = load_catalog()
+        book = AttestationBook(inventory.attestations_path, inventory, catalog)
         # As commands/checklist.py evaluates a service: the audit of the inventory's root.
         self.evaluations = [
-            evaluate(service, self.result, book.record(name), catalog, root,
+            evaluate(service, self.result, book.record_for(service), catalog, root,
                      disabled=config.disabled, today=TODAY)
-            for name, service in inventory.services.items()]
+            for service in inventory.services.values()]
         self.catalog = catalog
         self.html = render(self.result, roadmap=self.roadmap, evaluations=self.evaluations,
                            catalog=catalog)

@@ -56,7 +56,7 @@ class _Partial(Record):
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
-                 "workloads", "proxies")
+                 "stack", "indexes", "workloads", "proxies")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -82,6 +82,10 @@ class _Partial(Record):
         self.proxies: list[ProxySpec] = []
         # The projects' secret values: the parent redacts them from what it reports too.
         self.secrets: set[str] = set()
+        # The monitoring stack's services and, with an inventory, every project's names
+        # (sources/monitoring/stack.py): the parent joins them with the inventory.
+        self.stack: list[tuple] = []
+        self.indexes: list[tuple] = []
 
 
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
@@ -133,6 +137,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        _monitoring_inputs(project, partial, options)
         if options.keep_facts:
             partial.kept.append((origin, project.asset, project))
             partial.kept.extend((origin, service.asset, service)
@@ -163,6 +168,15 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     partial.findings = findings
     partial.rule_ids = runner.ids
     return partial
+
+
+def _monitoring_inputs(project: ComposeProject, partial: _Partial,
+                       options: AuditOptions) -> None:
+    from labwarden.sources.monitoring import stack
+
+    partial.stack.extend(stack.components(project))
+    if options.config.raw.get("services"):     # only an inventory's services are judged
+        partial.indexes.append(stack.index(project))
 
 
 def _project_secrets(project: ComposeProject) -> set[str]:
@@ -429,12 +443,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     if proxies is not None:
         proxies.read_tree(runner, findings, diagnostics,
                           result.facts if options.keep_facts else None)
+    live: list[tuple[str, str, object]] = []
     if options.targets:
         from labwarden.audit.live import run_live
 
         run_live(options.targets, options.probe, runner, findings, diagnostics,
-                 compose_paths=paths, load_options=options.load,
-                 kept=result.facts if options.keep_facts else None, proxies=proxies)
+                 compose_paths=paths, load_options=options.load, kept=live, proxies=proxies)
+        if options.keep_facts:
+            result.facts.extend(live)
+    stack = [part for partial in partials for part in partial.stack]
+    if stack or live:
+        # The monitoring stack judged per inventory service (files, and APIs probed above).
+        from labwarden.audit.monitoring import judge
+
+        judge(stack, [i for p in partials for i in p.indexes], [f for _, _, f in live],
+              options, runner, findings, diagnostics,
+              result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     conclude(findings, diagnostics, options.config, options.today)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))

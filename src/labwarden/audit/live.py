@@ -27,7 +27,11 @@ def inventory_targets(inventory) -> list[str]:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
-    for target in getattr(inventory, "proxies", ()):
+        if service.host is not None and getattr(service.host, "docker", None):
+            seen.setdefault(service.host.docker, None)
+    for api in inventory.monitoring_targets:   # the lab's Prometheus and Alertmanager APIs
+        seen.setdefault(api, None)
+    for target in getattr(inventory, "proxies", ()):   # the reverse proxy's files and APIs
         seen.setdefault(target, None)
     return list(seen)
 
@@ -48,6 +52,14 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     diagnostics.extend(problems)
     if proxies is not None:
         facts = proxies.adopt(facts)
+    loaded: list = []           # the audited Compose services, loaded once on first use
+
+    def services() -> list:
+        if not loaded:
+            loaded.append(_compose_services(compose_paths, load_options))
+        return loaded[0]
+
+    facts += _docker_deployments(facts, origins, services, runner.config)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
@@ -62,9 +74,8 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     if hosts:
         from labwarden.sources.live.host import build_exposure
 
-        services = _compose_services(compose_paths, load_options)
         for host in hosts:
-            exposure = build_exposure(host, services)
+            exposure = build_exposure(host, services())
             runner.run(exposure, exposure.asset, findings, diagnostics)
             if kept is not None:
                 kept.append((origins[id(host)], exposure.asset, exposure))
@@ -83,6 +94,21 @@ def _compose_services(paths, load_options) -> list:
         if project is not None:
             services.extend(project.services.values())
     return services
+
+
+def _docker_deployments(facts: list, origins: dict[int, str], services, config) -> list:
+    """The Compose services expected on each Docker Engine read, paired with the containers
+    it runs for them (drift, services not running), each kept with its engine's origin; the
+    containers are marked with how they relate to the audited files. Loaded only when an
+    engine was read."""
+    if "labwarden.sources.docker.fact" not in sys.modules:
+        return []
+    from labwarden.sources.docker.drift import deployments
+
+    found = deployments(facts, services, config)
+    for deployment, engine in found:
+        origins[id(deployment)] = origins[id(engine)]
+    return [deployment for deployment, _ in found]
 
 
 def _host_facts(facts: list) -> list:

@@ -1,6 +1,17 @@
 """Attestations, sign-offs and deployment records: what people vouched for, in a reviewable
 YAML file beside labwarden.yaml (commit it; review it like code).
 
+    lab:                                  # answers the item for every service
+      items:
+        "5.1.1": {by: jdoe, date: 2026-11-20, note: PBS backs up every guest nightly}
+    hosts:                                # every service whose inventory `host:` is pve1
+      pve1:
+        items:
+          "1.4.2": {by: jdoe, date: 2026-11-20, note: sshd hardened by the ansible role}
+    groups:                               # every service that lists `groups: [media]`
+      media:
+        items:
+          "6.1.3": {by: jdoe, date: 2026-11-20, note: promtail ships their logs to Loki}
     services:
       grafana:
         items:
@@ -12,32 +23,121 @@ YAML file beside labwarden.yaml (commit it; review it like code).
         deployment: {date: 2026-11-22, method: ci_cd, status: success,
                      issues: none, lessons: ...}
 
+Scopes. An item is answered once for the scope it is true of; `record_for(service)` builds
+a service's effective record, the most specific answer winning: service > group > host >
+lab (between two groups of one service, the one it lists first). The winner stays the
+answer even once expired, so a service's own expired attestation shows OPEN rather than
+hiding behind a lab-wide one. Each `Attestation` says which scope it came from (`scope`:
+"service", "group media", "host pve1", "lab"). Approvals and deployment records belong to
+one service only.
+
 Reading uses the safe loader (with line numbers for errors) and checks a schema: an unknown
-key (`expire:`), a date that is not one, a list where text belongs is an error at its line,
-with a did-you-mean. Writing uses ruamel.yaml's round-trip mode so the reviewers' comments
-and ordering survive every `labwarden attest`, under the file's lock (`fsio`): the change is
-applied to the file as it is then, checked against the same schema, and replaced atomically.
+key (`expire:`), a date that is not one, an expiry before the attestation's date, a list
+where text belongs is an error at its line, with a did-you-mean. Given the inventory and the
+catalogue (as every command gives them), a service, host or group that the inventory does
+not define, or an item the checklist does not have, is an error too (a misspelt name would
+otherwise answer nothing, silently).
+
+Writing splices the new entries into the text (`yamledit`), so the reviewers' comments and
+layout survive and a diff shows only what was written; it runs under the file's lock
+(`fsio`) on the file as it is then, and the result replaces the file atomically only when it
+reads back under the same schema, holds exactly the entries it held plus the ones written
+(nothing else changed or lost) and keeps every comment. A batch (`attest` of many items,
+`attest --from`) is one such write. Writing refuses a date in the future and an expiry
+already past.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import difflib
-import io
 import os
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from labwarden.config import ConfigError
+from labwarden.config import ConfigError, read_documents
 from labwarden.model import Location
-from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, load_yaml_file, parse_yaml
+from labwarden.sources.yamlfile import Map, Seq, YamlLoadError, parse_yaml
 
 if TYPE_CHECKING:
+    from labwarden.checklist.catalog import Catalog
     from labwarden.checklist.signoff import SignedState
+    from labwarden.inventory import Inventory, InventoryService
 
 ROLES = ("service_owner", "security_reviewer", "infrastructure_owner")
 METHODS = ("manual", "ansible", "ci_cd")
 STATUSES = ("success", "failed", "rolled_back")
+SCOPE_KINDS = ("lab", "host", "group", "service")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an attestation is written and which services it answers for."""
+
+    kind: str                        # one of SCOPE_KINDS
+    name: str = ""                   # the host, group or service; "" for the lab
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "lab" else f"{self.kind} {self.name}"
+
+    @property
+    def label(self) -> str:
+        """What `Attestation.scope` says: "service", "group media", "host pve1", "lab"."""
+        return "service" if self.kind == "service" else str(self)
+
+    @property
+    def items_path(self) -> tuple[str, ...]:
+        """The keys leading to its `items:` mapping in the file."""
+        if self.kind == "lab":
+            return ("lab", "items")
+        return (self.kind + "s", self.name, "items")
+
+
+def parse_scope(text: str) -> Scope:
+    """`lab`, `host NAME`, `group NAME` or `service NAME`; ValueError says what is wrong."""
+    kind, _, name = str(text).strip().partition(" ")
+    name = name.strip()
+    if kind not in SCOPE_KINDS:
+        raise ValueError(f"scope {text!r} is not one of `lab`, `host NAME`, `group NAME`, "
+                         f"`service NAME`{_did_you_mean(kind, SCOPE_KINDS)}")
+    if (kind == "lab") != (not name):
+        raise ValueError("scope `lab` takes no name" if name else
+                         f"scope `{kind}` needs a name: `{kind} NAME`")
+    return Scope(kind, name)
+
+
+def scopes_of(service: InventoryService) -> list[Scope]:
+    """The scopes whose attestations answer for `service`, most specific first."""
+    scopes = [Scope("service", service.name)]
+    scopes += [Scope("group", group) for group in service.groups]
+    if service.host is not None:
+        scopes.append(Scope("host", service.host.name))
+    scopes.append(Scope("lab"))
+    return scopes
+
+
+def unknown_scope(scope: Scope, inventory: Inventory) -> str | None:
+    """Why `scope` names nothing the inventory defines (with the closest name), or None."""
+    if scope.kind == "lab":
+        return None
+    if scope.kind == "service":
+        known, where = list(inventory.services), "defined in the inventory"
+    elif scope.kind == "host":
+        known, where = list(inventory.hosts), "defined under `hosts:` in the inventory"
+    else:
+        known, where = list(inventory.groups), "declared by any service (`groups:`)"
+    if scope.name in known:
+        return None
+    hint = _did_you_mean(scope.name, known) or (
+        f" (known: {', '.join(sorted(known))})" if known else "")
+    return f"{scope.kind} {scope.name!r} is not {where}{hint}"
+
+
+def services_in(scope: Scope, inventory: Inventory) -> list[InventoryService]:
+    """The inventory's services that an attestation at `scope` answers for."""
+    return [s for s in inventory.services.values() if scope in scopes_of(s)]
 
 
 @dataclass
@@ -50,9 +150,17 @@ class Attestation:
     expires: str = ""
     na: str = ""                     # the reason, when the item does not apply
     location: Location | None = None
+    scope: str = "service"           # Scope.label of where it is written
 
     def expired(self, today: dt.date) -> bool:
         return bool(self.expires) and dt.date.fromisoformat(self.expires) < today
+
+    def described(self) -> str:
+        """One line for messages: what it says, by whom, when, from which scope."""
+        what = f"N/A ({self.na})" if self.na else "attestation"
+        note = f": {self.note}" if self.note and not self.na else ""
+        where = "" if self.scope == "service" else f" [{self.scope}]"
+        return f"{what} by {self.by} of {self.date}{where}{note}"
 
 
 @dataclass
@@ -80,50 +188,102 @@ class ServiceRecord:
     deployment: Deployment | None = None
 
 
+# (the keys leading to an entry, the entry's values): one change `_write` makes
+Change = tuple[tuple[str, ...], dict]
+
+
 class AttestationBook:
-    def __init__(self, path: str):
+    """The attestation file, read and checked. `inventory` and `catalog` (when given) also
+    check the names and item IDs it uses; `today` is the date writes are checked against."""
+
+    def __init__(self, path: str, inventory: Inventory | None = None,
+                 catalog: Catalog | None = None, today: dt.date | None = None):
         self.path = path
+        self.inventory = inventory
+        self.catalog = catalog
+        self.today = today or dt.date.today()
         self.services: dict[str, ServiceRecord] = {}
+        self.scoped: dict[Scope, dict[str, Attestation]] = {}   # lab, host and group items
         if os.path.exists(path):
             self._load()
 
-    def record(self, service: str) -> ServiceRecord:
-        return self.services.get(service) or ServiceRecord()
+    def items_at(self, scope: Scope) -> dict[str, Attestation]:
+        """The attestations written at `scope` itself (none inherited)."""
+        if scope.kind == "service":
+            record = self.services.get(scope.name)
+            return record.items if record else {}
+        return self.scoped.get(scope, {})
+
+    def record_for(self, service: InventoryService) -> ServiceRecord:
+        """The service's effective record: its own approvals and deployment, and for each
+        item the attestation of its most specific scope (service > group > host > lab)."""
+        own = self.services.get(service.name) or ServiceRecord()
+        items: dict[str, Attestation] = {}
+        for scope in reversed(scopes_of(service)):
+            items.update(self.items_at(scope))
+        return ServiceRecord(items, own.approvals, own.deployment)
+
+    def overriding(self, service: InventoryService, scope: Scope,
+                   item_id: str) -> Attestation | None:
+        """The attestation of `item_id` that answers for `service` instead of one written at
+        `scope`, because its scope is more specific; None when `scope` would answer."""
+        for candidate in scopes_of(service):
+            if candidate == scope:
+                return None
+            found = self.items_at(candidate).get(item_id)
+            if found is not None:
+                return found
+        return None
 
     # --- reading ------------------------------------------------------------------------
 
     def _load(self) -> None:
-        try:
-            _, documents, problems = load_yaml_file(self.path)
-        except YamlLoadError as exc:
-            raise ConfigError(exc.message, exc.location) from None
-        self._parse(documents, problems)
+        self._parse(read_documents(self.path), [])
 
-    def _parse(self, documents, problems) -> None:
+    def _parse(self, documents, problems) -> Map:
         for _code, message, loc in problems:
             raise ConfigError(message, loc)
-        self.services = {}
+        self.services, self.scoped = {}, {}
         data = documents[0] if documents else Map()
+        if data is None:                       # a file of comments only
+            data = Map()
         if not isinstance(data, Map):
-            raise ConfigError("the attestation file must be a mapping with `services:`",
-                              Location(self.path, 1))
+            raise ConfigError("the attestation file must be a mapping with `services:` (or "
+                              "`lab:`, `hosts:`, `groups:`)", Location(self.path, 1))
         _known_keys(data, _TOP_KEYS, "the attestation file")
-        services = data.get("services")
-        if services is None:
-            return
-        if not isinstance(services, Map):
-            raise ConfigError("`services` must be a mapping", data.loc_of("services"))
+        if data.get("lab") is not None:
+            self._scope_items(Scope("lab"), _mapping(data, "lab"), "`lab`")
+        for kind in ("host", "group"):
+            named = _mapping(data, kind + "s")
+            for name, spec in named.items():
+                self._check_name(kind, str(name), named.loc_of(name))
+                if not isinstance(spec, Map):
+                    raise ConfigError(f"{kind} {name!r} must be a mapping with `items:`",
+                                      named.loc_of(name))
+                self._scope_items(Scope(kind, str(name)), spec, f"{kind} {name!r}")
+        services = _mapping(data, "services")
         for name, spec in services.items():
+            self._check_name("service", str(name), services.loc_of(name))
             if not isinstance(spec, Map):
                 raise ConfigError(f"service {name!r} must be a mapping", services.loc_of(name))
             _known_keys(spec, _SERVICE_KEYS, f"service {name!r}")
             self.services[str(name)] = self._service(spec)
+        return data
+
+    def _scope_items(self, scope: Scope, spec: Map, what: str) -> None:
+        _known_keys(spec, _SCOPE_KEYS, what)
+        self.scoped[scope] = self._items(_mapping(spec, "items"), scope.label)
+
+    def _items(self, items: Map, scope: str) -> dict[str, Attestation]:
+        found = {}
+        for item_id, entry in items.items():
+            loc = items.loc_of(item_id)
+            self._check_item(str(item_id), loc)
+            found[str(item_id)] = _attestation(str(item_id), entry, loc, scope)
+        return found
 
     def _service(self, spec: Map) -> ServiceRecord:
-        record = ServiceRecord()
-        items = _mapping(spec, "items")
-        for item_id, entry in items.items():
-            record.items[str(item_id)] = _attestation(str(item_id), entry, items.loc_of(item_id))
+        record = ServiceRecord(items=self._items(_mapping(spec, "items"), "service"))
         approvals = _mapping(spec, "approvals")
         for role, entry in approvals.items():
             if role not in ROLES:
@@ -134,46 +294,71 @@ class AttestationBook:
             record.deployment = _deployment(_mapping(spec, "deployment"))
         return record
 
+    def _check_name(self, kind: str, name: str, loc: Location | None) -> None:
+        """A name the inventory does not define answers nothing: an error, not a no-op."""
+        problem = self.inventory and unknown_scope(Scope(kind, name), self.inventory)
+        if problem:
+            raise ConfigError(problem, loc)
+
+    def _check_item(self, item_id: str, loc: Location | None) -> None:
+        if self.catalog is not None and item_id not in self.catalog.items_by_id:
+            raise ConfigError(f"no checklist item {item_id!r}"
+                              f"{_did_you_mean(item_id, list(self.catalog.items_by_id))}", loc)
+
     # --- writing ------------------------------------------------------------------------
 
-    def attest(self, service: str, attestation: Attestation) -> None:
-        entry = {"by": attestation.by, "date": attestation.date}
-        for key in ("note", "evidence", "expires", "na"):
-            value = getattr(attestation, key)
-            if value:
-                entry[key] = value
-        self._write(lambda doc: _put(_child(_child(_child(doc, "services"), service),
-                                            "items"), _quoted(attestation.item_id), entry))
+    def attest(self, answers: Sequence[tuple[Scope, Attestation]]
+               ) -> list[tuple[Scope, Attestation]]:
+        """Write every answer in one replace of the file. Returns the attestations they
+        replaced, as the file held them under its lock."""
+        for _scope, attestation in answers:
+            check_dates(attestation, self.today)
+        replaced: list[tuple[Scope, Attestation]] = []
+
+        def seen() -> None:            # the file as it is now, under the lock
+            replaced[:] = [(scope, self.items_at(scope)[a.item_id]) for scope, a in answers
+                           if a.item_id in self.items_at(scope)]
+
+        self._write([(scope.items_path + (a.item_id,), _entry(a)) for scope, a in answers],
+                    seen)
+        return replaced
 
     def approve(self, service: str, approval: Approval) -> None:
-        entry = {"name": approval.name, "date": approval.date}
-        if approval.state is not None:
-            entry["state"] = _flow(approval.state.as_yaml())
-        self._write(lambda doc: _put(_child(_child(_child(doc, "services"), service),
-                                            "approvals"), approval.role, entry))
+        _not_future(approval.date, self.today, "the approval date")
+        entry: dict = {"name": approval.name, "date": approval.date}
+        if approval.state is not None:              # what it approved (checklist/signoff.py)
+            entry["state"] = approval.state.as_yaml()
+        self._write([(("services", service, "approvals", approval.role), entry)])
 
     def set_deployment(self, service: str, deployment: Deployment) -> None:
-        entry = {k: v for k, v in vars(deployment).items() if v}
-        self._write(lambda doc: _put(_child(_child(doc, "services"), service), "deployment",
-                                     entry))
+        _not_future(deployment.date, self.today, "the deployment date")
+        self._write([(("services", service, "deployment"),
+                      {k: v for k, v in vars(deployment).items() if v})])
 
-    def _write(self, change) -> None:
-        """Apply `change` to the file as it is now (under its lock: a parallel `attest` is
-        never lost), check the result as `_load` will read it, and replace it atomically."""
+    def _write(self, changes: list[Change], seen: Callable[[], None] | None = None) -> None:
+        """Apply `changes` to the file as it is now (under its lock: a parallel `attest` is
+        never lost), check the result, and replace the file atomically. Checked: it reads
+        back under the schema, it holds what the file held plus `changes` and nothing else,
+        and it keeps every comment. Any doubt writes nothing."""
         from labwarden import fsio
 
         target = fsio.inside(os.path.dirname(os.path.abspath(self.path)), self.path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
 
         def edit(current: str | None) -> str:
-            if current is not None:
-                self._parse_text(current)             # never build on a file that is wrong
-            text = _round_trip(current, change)
+            # Never build on a file that is wrong.
+            before = _plain(self._parse_text(current)) if current is not None else {}
+            if current is None:
+                self.services, self.scoped = {}, {}
+            if seen is not None:
+                seen()
+            text = _edited(current, changes)
             try:
-                self._parse_text(text)
+                after = _plain(self._parse_text(text))
             except ConfigError as exc:
                 raise ConfigError(f"{self.path}: not written, the result would be invalid "
                                   f"({exc})") from None
+            self._check_nothing_lost(before, after, changes, current or "", text)
             return text
 
         try:
@@ -181,32 +366,77 @@ class AttestationBook:
         except fsio.WriteRefused as exc:
             raise ConfigError(str(exc)) from None
 
-    def _parse_text(self, text: str) -> None:
+    def _check_nothing_lost(self, before: dict, after: dict, changes: list[Change],
+                            old: str, new: str) -> None:
+        expected = before
+        for path, values in changes:
+            expected = _with(expected, path, values)
+        if after != expected:
+            raise ConfigError(f"{self.path}: not written: the rewrite would change "
+                              f"{_first_difference(expected, after)} besides what was "
+                              "asked (a labwarden bug; please report it)")
+        lost = _comments(old) - _comments(new)
+        if lost:
+            comment = next(iter(lost))
+            raise ConfigError(f"{self.path}: not written: the rewrite would drop the comment "
+                              f"{comment!r}; move it outside the entry being replaced and "
+                              "run the command again")
+
+    def _parse_text(self, text: str) -> Map:
         try:
             documents, problems = parse_yaml(text, self.path)
         except YamlLoadError as exc:
             raise ConfigError(exc.message, exc.location) from None
-        self._parse(documents, problems)
+        return self._parse(documents, problems)
 
 
-_TOP_KEYS = ("services",)
+def check_dates(attestation: Attestation, today: dt.date) -> None:
+    """What a new attestation may not say: a date after today, an expiry before it."""
+    _not_future(attestation.date, today, f"the attestation date of {attestation.item_id}")
+    if attestation.expires and dt.date.fromisoformat(attestation.expires) < today:
+        raise ConfigError(f"expiry {attestation.expires} of {attestation.item_id} is in the "
+                          f"past (today is {today.isoformat()}): an expired attestation "
+                          "answers nothing; nothing written")
+
+
+def _not_future(date: str, today: dt.date, what: str) -> None:
+    if date and dt.date.fromisoformat(date) > today:
+        raise ConfigError(f"{what} {date} is in the future (today is {today.isoformat()}); "
+                          "nothing written")
+
+
+def _entry(attestation: Attestation) -> dict:
+    entry = {"by": attestation.by, "date": attestation.date}
+    for key in ("note", "evidence", "expires", "na"):
+        value = getattr(attestation, key)
+        if value:
+            entry[key] = value
+    return entry
+
+
+_TOP_KEYS = ("lab", "hosts", "groups", "services")
+_SCOPE_KEYS = ("items",)
 _SERVICE_KEYS = ("items", "approvals", "deployment")
 _ITEM_KEYS = ("by", "date", "note", "evidence", "expires", "na")
 _APPROVAL_KEYS = ("name", "date", "state")
 _DEPLOYMENT_KEYS = ("date", "method", "status", "issues", "lessons", "override")
 
 
-def _attestation(item_id: str, entry, loc: Location | None) -> Attestation:
+def _attestation(item_id: str, entry, loc: Location | None,
+                 scope: str = "service") -> Attestation:
     if not isinstance(entry, Map):
         raise ConfigError(f"attestation of {item_id} must be a mapping (by, date, note…)", loc)
     _known_keys(entry, _ITEM_KEYS, f"attestation of {item_id}")
     if not entry.get("by") or not entry.get("date"):
         raise ConfigError(f"attestation of {item_id} needs at least `by` and `date`", loc)
-    return Attestation(item_id, _text(entry, "by"), _date(entry["date"], entry.loc_of("date"),
-                                                          "date"),
-                       note=_text(entry, "note"), evidence=_text(entry, "evidence"),
-                       expires=_date(entry.get("expires"), entry.loc_of("expires"), "expires"),
-                       na=_text(entry, "na"), location=loc)
+    date = _date(entry["date"], entry.loc_of("date"), "date")
+    expires = _date(entry.get("expires"), entry.loc_of("expires"), "expires")
+    if expires and expires < date:
+        raise ConfigError(f"attestation of {item_id} expires ({expires}) before its date "
+                          f"({date})", entry.loc_of("expires"))
+    return Attestation(item_id, _text(entry, "by"), date, note=_text(entry, "note"),
+                       evidence=_text(entry, "evidence"), expires=expires,
+                       na=_text(entry, "na"), location=loc, scope=scope)
 
 
 def _approval(role: str, entry, loc: Location | None) -> Approval:
@@ -243,8 +473,8 @@ def _known_keys(node: Map, known: tuple[str, ...], what: str) -> None:
                               f"(known: {', '.join(known)})", node.loc_of(key))
 
 
-def _did_you_mean(key, known) -> str:
-    close = difflib.get_close_matches(str(key), known, n=1)
+def _did_you_mean(key, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -268,79 +498,6 @@ def _text(node: Map, key: str) -> str:
     return str(value)
 
 
-# --- round-trip editing ------------------------------------------------------------------
-
-def _round_trip(current: str | None, change) -> str:
-    """`current` with `change` applied to its ruamel.yaml round-trip tree: the reviewers'
-    comments, ordering and flow or block layout survive."""
-    from ruamel.yaml import YAML  # only here: comments must survive the rewrite
-    from ruamel.yaml.comments import CommentedMap
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    # Never fold a line: folding a plain scalar inside a `{…}` entry produced YAML that
-    # neither PyYAML nor labwarden could read back.
-    yaml.width = 1 << 30
-    document = yaml.load(current) if current else None
-    if document is None:
-        document = CommentedMap()
-        document.yaml_set_start_comment(
-            "Attestations, sign-offs and deployment records (labwarden). Review like code.")
-    change(document)
-    out = io.StringIO()
-    yaml.dump(document, out)
-    return out.getvalue()
-
-
-def _child(node, key: str):
-    from ruamel.yaml.comments import CommentedMap
-
-    if node.get(key) is None:
-        node[key] = CommentedMap()
-    return node[key]
-
-
-def _put(node, key: str, values: dict) -> None:
-    """Set `node[key]` to `values`, written the way its siblings are (one `{…}` line each
-    in a file written by hand that way), dates unquoted as a person would write them."""
-    from ruamel.yaml.comments import CommentedMap
-
-    entry = CommentedMap((k, _date_or_text(k, v)) for k, v in values.items())
-    siblings = [v for k, v in node.items() if k != key and isinstance(v, CommentedMap)]
-    if siblings and siblings[-1].fa.flow_style():
-        entry.fa.set_flow_style()
-    node[key] = entry
-
-
-def _flow(values: dict):
-    """A nested mapping written on its entry's line (`state: {risk: "High", failing: ["4.2.3"]}`),
-    text quoted: an item ID "10.1" or a fingerprint "012345670123" is never read back as a
-    number."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    entry = CommentedMap()
-    for key, value in values.items():
-        if isinstance(value, list):
-            value = CommentedSeq(DoubleQuotedScalarString(str(v)) for v in value)
-            value.fa.set_flow_style()
-        entry[key] = DoubleQuotedScalarString(value) if isinstance(value, str) else value
-    entry.fa.set_flow_style()
-    return entry
-
-
-def _quoted(item_id: str):
-    """An item ID as people write it, `"1.2.1"`: never read as a number (`"10.1"`)."""
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    return DoubleQuotedScalarString(item_id)
-
-
-def _date_or_text(key: str, value):
-    return dt.date.fromisoformat(value) if key in ("date", "expires") and value else value
-
-
 def _date(value, loc: Location | None, key: str) -> str:
     if value is None or value == "":
         return ""
@@ -348,3 +505,71 @@ def _date(value, loc: Location | None, key: str) -> str:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
         raise ConfigError(f"{key} must be a date (YYYY-MM-DD), not {value!r}", loc) from None
+
+
+# --- what a rewrite must keep ------------------------------------------------------------
+
+def _plain(node):
+    """The file's data as plain dicts, lists and scalars: what "nothing lost" compares."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _with(data: dict, path: tuple[str, ...], values: dict) -> dict:
+    """`data` with the mapping at `path` set to `values` (parents made), as a new dict."""
+    head, rest = path[0], path[1:]
+    out = dict(data)
+    if not rest:
+        out[head] = dict(values)
+    else:
+        child = out.get(head)
+        out[head] = _with(child if isinstance(child, dict) else {}, rest, values)
+    return out
+
+
+def _first_difference(expected, actual, where: str = "") -> str:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in list(expected) + [k for k in actual if k not in expected]:
+            if expected.get(key) != actual.get(key):
+                return _first_difference(expected.get(key), actual.get(key),
+                                         f"{where}.{key}" if where else key)
+    return f"`{where or 'the document'}`"
+
+
+def _comments(text: str) -> collections.Counter:
+    """Every comment of a YAML text, found between the scanner's tokens (a `#` inside a
+    quoted or block scalar is text, not a comment)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    found: collections.Counter = collections.Counter()
+    end = 0
+    try:
+        tokens = list(yaml.scan(text, Loader=loader))
+    except yaml.YAMLError:
+        return found
+    for token in tokens:
+        gap = text[end:token.start_mark.index]
+        found.update(m.group(0).rstrip() for m in re.finditer(r"#[^\n]*", gap))
+        end = max(end, token.end_mark.index)
+    return found
+
+
+# --- editing in place --------------------------------------------------------------------
+
+_HEADER = "# Attestations, sign-offs and deployment records (labwarden). Review like code.\n"
+
+
+def _edited(current: str | None, changes: list[Change]) -> str:
+    """`current` with `changes` spliced in (`yamledit`): every byte outside the entries
+    written stays as it was, so a review diff shows those entries and nothing else."""
+    from labwarden.checklist.yamledit import EditError, set_entries
+
+    try:      # one `{…}` line per attestation or approval; a deployment record as a block
+        return set_entries(_HEADER if current is None else current, changes,
+                           flow=lambda path: path[-1] != "deployment")
+    except EditError as exc:
+        raise ConfigError(f"not written: {exc}") from None

@@ -84,10 +84,20 @@ def _is_compose(kind: type) -> bool:
 def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     """The project directory of the service's Compose facts, and the targets (as written)
     of its live ones."""
+    from labwarden.sources.monitoring.facts import MONITORING_ORIGIN
+
     directory = service.compose_dir
     targets = set(service.urls)
     if service.host is not None and service.host.address:
         targets.add(service.host.address)
+    # A host's Docker Engine read through its API rather than its address: its containers
+    # say whose they are (belongs_to), like those read through the address.
+    docker = getattr(service.host, "docker", None) if service.host is not None else None
+    if docker:
+        targets.add(docker)
+    # The lab's monitoring stack watches every service: its facts (sources/monitoring) are
+    # kept with this origin, and each per-service one says whose it is (belongs_to).
+    targets.add(MONITORING_ORIGIN)
     # Lab-wide evidence: facts found in the tree about one of its services, and the targets
     # every service shares (the reverse proxy's configuration). Each such fact names its
     # service with belongs_to(), which `gather` asks.

@@ -32,8 +32,32 @@ def _item_status(text: str) -> str:
     return wanted
 
 
+def add_service_command(commands, name, help_text, handler, service=True):
+    """A subcommand about the inventory's services, with the options they all take
+    (`service=False`: no SERVICE argument, as `attest --lab` names none)."""
+    from labwarden.commands.common import iso_date
+
+    parser = commands.add_parser(name, help=help_text)
+    if service:
+        parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
+                        "in the current directory or its parents)")
+    parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
+    live = parser.add_argument_group("live evidence")
+    live.add_argument("--live", action="store_true", help="also probe the service's URLs "
+                      "and host (TLS, headers, SSH…) for evidence")
+    live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
+    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
+    live.add_argument("--check-default-credentials", action="store_true",
+                      help="try the vendor's default logins against its URLs (opt-in)")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def register(commands) -> None:
-    from labwarden.commands.common import iso_date, whole_number
+    """The checklist commands; `attest` registers itself (commands/attest.py), after them."""
+    from labwarden.commands.common import whole_number
 
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
     init.add_argument("path", nargs="?", default=".")
@@ -42,21 +66,7 @@ def register(commands) -> None:
     init.set_defaults(handler=cmd_init)
 
     def service_command(name, help_text, handler):
-        parser = commands.add_parser(name, help=help_text)
-        parser.add_argument("service", metavar="SERVICE")
-        parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
-                            "in the current directory or its parents)")
-        parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
-        live = parser.add_argument_group("live evidence")
-        live.add_argument("--live", action="store_true", help="also probe the service's URLs "
-                          "and host (TLS, headers, SSH…) for evidence")
-        live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
-        live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
-        live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
-        live.add_argument("--check-default-credentials", action="store_true",
-                          help="try the vendor's default logins against its URLs (opt-in)")
-        parser.set_defaults(handler=handler)
-        return parser
+        return add_service_command(commands, name, help_text, handler)
 
     checklist = service_command("checklist", "every checklist item of a service, answered",
                                 cmd_checklist)
@@ -70,17 +80,6 @@ def register(commands) -> None:
                            "need a source that was not collected, how many only a person can")
     checklist.add_argument("--save", action="store_true", help="add this evaluation to the "
                            "history (gate, record and archive always do; a look does not)")
-
-    attest = service_command("attest", "vouch for a checklist item, or answer it N/A",
-                             cmd_attest)
-    attest.add_argument("item", metavar="ITEM", help="item ID, e.g. 1.2.1")
-    attest.add_argument("--by", required=True, metavar="NAME")
-    attest.add_argument("--note", default="", help="what was checked and how")
-    attest.add_argument("--evidence", default="", metavar="LINK")
-    attest.add_argument("--expires", default="", metavar="DATE",
-                        help="YYYY-MM-DD; after it the item is OPEN again")
-    attest.add_argument("--na", default="", metavar="REASON",
-                        help="the item does not apply (only items the seed marks optional)")
 
     approve = service_command("approve", "record a sign-off (approval signatures)",
                               cmd_approve)
@@ -151,45 +150,65 @@ class _Context:
         return catalog_for(self.config, self.inventory)
 
     def book(self):
+        """The attestation file, checked against this inventory and catalogue."""
         from labwarden.checklist.attest import AttestationBook
 
-        return AttestationBook(self.inventory.attestations_path)
+        return AttestationBook(self.inventory.attestations_path, inventory=self.inventory,
+                               catalog=self.catalog, today=self.today)
 
     def evaluate(self, name: str, store: bool = False):
         """The service's evaluation; `store` adds it to the history (gate, record, archive
         and `checklist --save` do, a look does not)."""
+        service = self.inventory.service(name)
+        _ = self.catalog                # a bad overlay stops the command before the audit
+        return self.evaluate_from(service, self.audit([service]), store=store)
+
+    def audit(self, services):
+        """One audit of the lab and of the targets of `services`, from which each of them
+        is evaluated (`evaluate_from`): `attest --lab` checks every service at once."""
         from labwarden.audit import AuditOptions, run
+
+        targets, probe = self._live_targets(services)
+        # The facts are kept: an item passes on what was examined, not on what was not found.
+        return run([self.inventory.base_dir], AuditOptions(
+            config=self.config, today=self.today, targets=targets, probe=probe,
+            keep_facts=True))
+
+    def evaluate_from(self, service, result, book=None, store: bool = False):
         from labwarden.checklist.evaluate import evaluate
 
-        service = self.inventory.service(name)
-        catalog = self.catalog          # a bad overlay stops the command before the audit
-        root = self.inventory.base_dir
-        targets, probe = self._live_targets(service)
-        # The facts are kept: an item passes on what was examined, not on what was not found.
-        result = run([root], AuditOptions(config=self.config, today=self.today,
-                                          targets=targets, probe=probe, keep_facts=True))
-        evaluation = evaluate(service, result, self.book().record(name), catalog,
+        record = (book or self.book()).record_for(service)
+        evaluation = evaluate(service, result, record, self.catalog,
                               settings=self.config.settings, disabled=self.config.disabled,
                               today=self.today)
         if store:
             self._store(evaluation, result)
         return evaluation
 
-    def _live_targets(self, service):
-        """The service's targets: its host when the host is read from a file or from this
-        machine (`snapshot:`, `local://`: no traffic), the reverse proxy's files the
-        inventory names (`proxies:`), and with --live its URLs, an ssh:// host and the
-        proxy's API too."""
+    def _live_targets(self, services):
+        """The services' targets: a host when it is read from a file or from this machine
+        (`snapshot:`, `local://`: no traffic), the reverse proxy's files the inventory names
+        (`proxies:`), and with --live their URLs, an ssh:// host and the proxy's API too."""
         from labwarden.audit.live import parse_targets
         from labwarden.sources.live.collect import ProbeOptions
 
         live = getattr(self.args, "live", False)
-        texts = list(service.urls) if live else []
-        address = service.host.address if service.host is not None else None
-        if address and (live or address.startswith(("snapshot:", "local:"))):
-            texts.append(address)
-        texts += [t for t in service.lab_targets
-                  if live or "://" not in t.partition(":")[2]]
+        texts: list[str] = []
+        for service in services:
+            mine = list(service.urls) if live else []
+            address = service.host.address if service.host is not None else None
+            if address and (live or address.startswith(("snapshot:", "local:"))):
+                mine.append(address)
+            docker = getattr(service.host, "docker", None) if service.host is not None \
+                else None
+            if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
+                mine.append(docker)
+            texts += [t for t in mine if t not in texts]
+        if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
+            texts += [t for t in self.inventory.monitoring_targets if t not in texts]
+        # The reverse proxy's configuration: its files always, its API with --live.
+        texts += [t for t in self.inventory.proxies
+                  if (live or "://" not in t.partition(":")[2]) and t not in texts]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
@@ -202,7 +221,8 @@ class _Context:
         except ValueError as exc:
             from labwarden.config import ConfigError
 
-            raise ConfigError(f"service {service.name}: {exc}") from None
+            names = ", ".join(s.name for s in services)
+            raise ConfigError(f"service {names}: {exc}") from None
 
     def decide(self, evaluation):
         from labwarden.checklist.gate import decide, load_policy
@@ -220,6 +240,16 @@ class _Context:
             store.record(mine, service=evaluation.service.name, score=overall.percent,
                          risk=evaluation.score.risk, items_total=overall.total,
                          items_completed=overall.completed)
+
+
+def _local_engine(address: str) -> bool:
+    """A Docker Engine on a unix socket of this machine: read without --live (no traffic)."""
+    from labwarden.sources.docker.address import engine_url
+
+    try:
+        return engine_url(address).startswith("unix://")
+    except ValueError:
+        return True              # parse_targets reports it, with the service's name
 
 
 def _run(handler, args) -> int:
@@ -432,45 +462,6 @@ def _catalogue_json(catalog) -> dict:
     return {"origin": catalog.origin, "base": catalog.base,
             "overlay": overlay.path if overlay else None,
             "overlay_sha256": overlay.sha256 if overlay else None}
-
-
-def cmd_attest(args) -> int:
-    return _run(_attest, args)
-
-
-def _attest(args) -> int:
-    from labwarden.checklist.attest import Attestation
-    from labwarden.checklist.score import Status
-    from labwarden.config import ConfigError
-
-    context = _Context(args)
-    try:
-        item = context.catalog.item(args.item)
-    except KeyError:
-        raise ConfigError(f"no checklist item {args.item!r}") from None
-    if item.disabled:
-        raise ConfigError(f"{item.id} is disabled by the checklist overlay ({item.disabled}): "
-                          "there is nothing to attest")
-    if args.na and not item.optional:
-        raise ConfigError(f"{item.id} is not marked optional in the checklist: it cannot be "
-                          "answered N/A (attest what was done instead)")
-    expires = _iso(args.expires, "--expires") if args.expires else ""
-    evaluation = context.evaluate(args.service, store=False)
-    current = evaluation.by_id()[item.id]
-    if current.status is Status.FAIL:
-        sys.stderr.write(f"labwarden: refusing to attest {item.id}: the audit fails it now "
-                         f"({current.note}). Fix the findings first:\n")
-        for finding in current.findings:
-            sys.stderr.write(_terminal([f"  {finding.id} {finding.rule.id} "
-                                        f"{finding.location}: {finding.message}"]) + "\n")
-        return EXIT_BLOCKED
-    attestation = Attestation(item.id, args.by, context.today.isoformat(), note=args.note,
-                              evidence=args.evidence, expires=expires, na=args.na)
-    context.book().attest(args.service, attestation)
-    what = f"N/A ({args.na})" if args.na else "attested"
-    _out(f"{args.service} {item.id} {what} by {args.by}; recorded in "
-         f"{os.path.relpath(context.inventory.attestations_path)}")
-    return EXIT_OK
 
 
 def _iso(text: str, option: str) -> str:

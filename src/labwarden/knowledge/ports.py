@@ -17,6 +17,11 @@ from labwarden.knowledge import images as _images
 
 class PortClass(FrozenRecord):
     __slots__ = ("kind", "label", "ports", "images", "severity")
+    kind: str
+    label: str
+    ports: tuple[int, ...]
+    images: tuple[str, ...]
+    severity: Severity | None
 
     def __init__(self, kind: str, label: str, ports: tuple[int, ...] = (),
                  images: tuple[str, ...] = (), severity: Severity | None = None):

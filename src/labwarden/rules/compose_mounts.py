@@ -515,6 +515,9 @@ def host_root_mounted(service: Service, settings):
 
 class Sensitivity(FrozenRecord):
     __slots__ = ("read_only", "writable", "why")
+    read_only: Severity | None
+    writable: Severity | None
+    why: str
 
     def __init__(self, read_only: Severity | None, writable: Severity | None, why: str):
         set_frozen(self, "read_only", read_only)  # None: no finding in that mode

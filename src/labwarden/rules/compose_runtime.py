@@ -216,6 +216,9 @@ def privileged_container(service: Service, settings):
 
 class CapabilityRisk(FrozenRecord):
     __slots__ = ("severity", "why", "with_host")
+    severity: Severity
+    why: str
+    with_host: tuple[str, Severity, str] | None
 
     def __init__(self, severity: Severity, why: str,
                  with_host: tuple[str, Severity, str] | None = None):

@@ -215,9 +215,8 @@ def _admin_apps(route: ProxyRoute) -> list[str]:
             ports = [target for target, published, _ in workload.ports
                      if published == upstream.port] or ports
         entry = classify(workload.image if workload else None, ports) if ports else None
-        # PortClass sets its fields in __init__ without declaring them: read them by name.
-        if entry is not None and getattr(entry, "kind", "") == "admin":
-            found.append(str(getattr(entry, "label", "")))
+        if entry is not None and entry.kind == "admin":
+            found.append(entry.label)
     return list(dict.fromkeys(found))
 
 

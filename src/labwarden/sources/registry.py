@@ -64,6 +64,8 @@ class Area:
 
 _COMPOSE = "labwarden.sources.compose.model"
 _HOST = "labwarden.sources.live.host"
+_DOCKER = "labwarden.sources.docker.fact"
+_MON = "labwarden.sources.monitoring.facts"
 
 # Probe order matters only for reading: within a scheme, sources probe in table order.
 SOURCES: tuple[Source, ...] = (
@@ -116,6 +118,25 @@ SOURCES: tuple[Source, ...] = (
            schemes=("https", "http", "tcp"),
            requires=(("*", "check_default_credentials"),), fixtures="facts",
            hint="`--live --check-default-credentials` against the service"),
+    Source("docker", "Running containers (Docker Engine)",
+           facts=(f"{_DOCKER}:Container", f"{_DOCKER}:Deployment", f"{_DOCKER}:DockerEngine"),
+           rules=("docker",), evidence=("docker",), probe="labwarden.sources.live.docker",
+           schemes=("docker", "local", "ssh", "snapshot"), requires=(("ssh", "ssh_key"),),
+           fixtures="facts",
+           hint="the host's `address:` (local://, ssh:// with --ssh-key, snapshot: with "
+                "docker-inspect.json) or its `docker:` engine"),
+    Source("monitoring", "Prometheus scrape targets and alert rules, Alertmanager routes",
+           facts=(f"{_MON}:ServiceMonitoring", f"{_MON}:HostDiskAlerts",
+                  f"{_MON}:AlertRouting"), rules=("monitoring",),
+           evidence=("monitoring",), probe="labwarden.sources.live.monitoring_api",
+           schemes=("prometheus", "alertmanager"), fixtures="facts",
+           hint="Prometheus in the lab's Compose projects with its prometheus.yml mounted, "
+                "or `monitoring: {prometheus: URL}` in labwarden.yaml and --live"),
+    Source("logs", "Log shippers (Promtail, Alloy, Vector, Fluent Bit) and Loki retention",
+           facts=(f"{_MON}:ServiceLogs", f"{_MON}:LogRetention"), rules=("log_shipping",),
+           evidence=("logs",), fixtures="facts",
+           hint="the log shipper and Loki in the lab's Compose projects, their "
+                "configuration files mounted"),
 )
 
 AREAS: tuple[Area, ...] = (
@@ -132,6 +153,7 @@ AREAS: tuple[Area, ...] = (
     Area("PRX", "reverse-proxy", "Reverse proxy"),
     Area("PVE", "proxmox", "Proxmox"),
     Area("IMG", "container-images", "Container images"),
+    Area("DKR", "docker-engine", "Running containers"),
 )
 
 RULE_ID = re.compile(rf"^({'|'.join(a.prefix for a in AREAS)})\d{{3}}$")

@@ -63,7 +63,7 @@ def make_pki(directory: Path) -> Pki:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False,
@@ -81,7 +81,8 @@ def make_pki(directory: Path) -> Pki:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        # A validity a real site has (90 days, Let's Encrypt's): not "expiring soon".
+        .not_valid_after(now + dt.timedelta(days=90))
         .add_extension(x509.SubjectAlternativeName([
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
@@ -165,6 +166,9 @@ http {{
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.2 TLSv1.3;
+    # Mozilla's intermediate suites (the ECDSA ones serve this EC certificate): a TLS
+    # configuration with nothing to report, as the strong site's is meant to be.
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;
 
     # STRONG -------------------------------------------------------------------------
     server {{

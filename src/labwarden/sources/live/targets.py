@@ -7,6 +7,13 @@
     tcp://host[:port]                          TCP connect scan (port list from policy)
     local://                                   host collectors on this machine
     snapshot:DIR                               host collectors reading saved command output
+    docker+unix:///path/docker.sock            a Docker Engine's containers (its API)
+    docker+tcp://host:port                     the same over TCP (no TLS)
+    docker:                                    the engine DOCKER_HOST names (default: the
+                                               local socket)
+    prometheus://host[:9090][/prefix]          Prometheus's API (targets, rules, alertmanagers)
+    alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
+                                               (plain HTTP; `prometheus+https://` for TLS)
     npm:PATH                                   Nginx Proxy Manager's SQLite database
     traefik:PATH | traefik:http://host:port    Traefik's configuration, or its API
     caddy:PATH | caddy:http://host:port        a Caddyfile or Caddy's JSON, or its admin API
@@ -23,8 +30,12 @@ from labwarden.model import Location
 
 # Reverse proxies whose configuration a target names: a path, or the URL of their API.
 PROXY_SCHEMES = ("npm", "traefik", "caddy")
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot") + PROXY_SCHEMES
-DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "prometheus",
+           "alertmanager") + PROXY_SCHEMES
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "prometheus": 9090, "alertmanager": 9093}
+# An API read over HTTP: `prometheus+https://` is the same target over TLS.
+API_SCHEMES = {f"{api}+{web}": api for api in ("prometheus", "alertmanager")
+               for web in ("http", "https")}
 
 
 class TargetError(ValueError):
@@ -56,10 +67,19 @@ class Target:
 
 
 def looks_like_target(text: str) -> bool:
-    return text.startswith(tuple(f"{s}:" for s in SCHEMES))
+    return text.startswith(tuple(f"{s}:" for s in (*SCHEMES, *API_SCHEMES))) or \
+        text.startswith("docker+")
 
 
 def parse_target(text: str) -> Target:
+    if text.startswith(("docker:", "docker+")):
+        # A Docker Engine: `path` holds its API address (unix:///… or tcp://host:port).
+        from labwarden.sources.docker.address import engine_url
+
+        try:
+            return Target(text, "docker", path=engine_url(text))
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
     if text.startswith("snapshot:"):
         directory = text[len("snapshot:"):]
         if not directory:
@@ -71,7 +91,7 @@ def parse_target(text: str) -> Target:
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
-    scheme = parts.scheme.lower()
+    scheme = API_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in SCHEMES:
         raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
     if scheme == "local":

@@ -10,6 +10,8 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     ip6tables-save             IPv6 rules (optionally -t TABLE, -c)
     nft [-j] list ruleset      nftables rules (-j: as JSON)
     sshd -T | sshd -t          the SSH daemon's effective configuration / a syntax test
+    docker ps -a -q --no-trunc, docker inspect --type container ID…,
+    docker image inspect sha256:ID…   the containers a Docker host runs (sources/docker)
 
 Files are read with `read_file` (SFTP over SSH), never with `cat`.
 
@@ -72,12 +74,29 @@ def _save_args(args: list[str]) -> bool:
     return True
 
 
+_CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _docker_args(args: list[str]) -> bool:
+    """Listing and inspecting only, by full IDs (nothing a shell or docker could read as
+    an option or a command)."""
+    if args == ["ps", "-a", "-q", "--no-trunc"]:
+        return True
+    if args[:3] == ["inspect", "--type", "container"] and len(args) > 3:
+        return all(_CONTAINER_ID.match(a) for a in args[3:])
+    if args[:2] == ["image", "inspect"] and len(args) > 2:
+        return all(_IMAGE_ID.match(a) for a in args[2:])
+    return False
+
+
 ALLOWED_COMMANDS = {
     "ss": lambda args: all(_SS_FLAGS.match(a) for a in args),
     "iptables-save": _save_args,
     "ip6tables-save": _save_args,
     "nft": lambda args: args in (["list", "ruleset"], ["-j", "list", "ruleset"]),
     "sshd": lambda args: args in (["-T"], ["-t"]),
+    "docker": _docker_args,
 }
 
 
@@ -238,6 +257,8 @@ class SnapshotTransport(Transport):
             name = "nft -j"
         if name == "sshd" and argv[1:] == ["-t"]:
             return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
+        if name not in self.FILES:       # read from its own files by its collector
+            return CommandResult(NOT_FOUND, "", f"{name}: not in the snapshot")
         data = self._read(os.path.join(self.directory, self.FILES[name]))
         if data is None:
             return CommandResult(NOT_FOUND, "", f"{self.FILES[name]}: not in the snapshot")
