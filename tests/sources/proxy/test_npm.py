@@ -293,3 +293,16 @@ def test_a_named_database_that_does_not_exist_is_an_error(tmp_path: Path) -> Non
     result = _audit(tmp_path, targets=parse_targets([f"npm:{tmp_path / 'none.sqlite'}"]),
                     probe=ProbeOptions())
     assert [(d.level, d.code) for d in result.diagnostics] == [("error", "proxy-unreadable")]
+
+
+def test_forked_workers_send_the_proxy_and_its_upstreams_back(lab: Path) -> None:
+    """Projects loaded in worker processes: the proxy and the workloads its hosts forward to
+    travel back to the parent, and the findings are those of a serial run."""
+    def found(jobs: int) -> list[tuple[str, str, str]]:
+        result = run([str(lab)], AuditOptions(jobs=jobs))
+        return sorted((f.rule.id, f.asset, f.message) for f in result.findings
+                      if f.rule.id.startswith("PRX"))
+
+    serial = found(1)
+    assert ("PRX005", "npm:proxy/portainer.lab.example") in {(r, a) for r, a, _ in serial}
+    assert found(2) == serial
