@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. The live checks are tested against real servers that the
 # tests start on loopback: nginx and gnutls-serv (weak and strong TLS), openssh-server (weak
 # and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
-# postgresql (a default password; real pg_dump output for restore tests);
+# postgresql (a default password; real pg_dump output for restore tests); caddy (`caddy
+# adapt` reads Caddyfiles, and a real Caddy answers its admin API);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
 # network namespace; git tells tracked env files; docker.io is the Docker Engine the Docker
 # source is tested against (its own dockerd on a private socket), with busybox-static the
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 # restic and borgbackup make real backup repositories on local paths.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
           iptables nftables openssl docker.io busybox-static prometheus prometheus-alertmanager
-          restic borgbackup)
+          restic borgbackup caddy)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

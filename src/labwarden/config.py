@@ -227,6 +227,9 @@ SCHEMA = _Table({
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
+    # The reverse proxy's configuration when no Compose project of the tree runs it:
+    # npm:PATH, traefik:PATH|URL, caddy:PATH|URL (files on every run, APIs with --live).
+    "proxies": TEXT_OR_TEXTS,
     "checklist": _Table({"overlay": TEXT}),
     # The lab's Prometheus and Alertmanager APIs, read with --live (sources/monitoring).
     "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),

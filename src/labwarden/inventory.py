@@ -87,6 +87,9 @@ class InventoryService:
     monitoring_jobs: tuple[str, ...] = ()
     monitoring_instances: tuple[str, ...] = ()
     backups: tuple[str, ...] = ()        # repositories as written: restic:/srv/backup/app
+    # Targets whose facts may be about any service of the lab (`proxies:` in labwarden.yaml:
+    # the reverse proxy's database, configuration or API); each fact says whose it is.
+    lab_targets: tuple[str, ...] = ()
 
     @property
     def compose_dir(self) -> str | None:
@@ -100,6 +103,7 @@ class Inventory:
     base_dir: str
     services: dict[str, InventoryService] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
+    proxies: tuple[str, ...] = ()            # targets naming the reverse proxy's configuration
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
@@ -140,6 +144,8 @@ def load_inventory(config: Config) -> Inventory:
             setattr(inventory, attr, str(raw[key]))
     for attr in ("records_dir", "attestations_path", "history_path"):
         setattr(inventory, attr, os.path.join(base, getattr(inventory, attr)))
+    inventory.proxies = tuple(_proxy_target(str(t), base, raw.loc_of("proxies"))
+                              for t in _list(raw, "proxies"))
     hosts = raw.get("hosts") or Map()
     for name, spec in hosts.items():
         kind = spec.get("deployment_type")
@@ -186,6 +192,7 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
                               spec.loc_of("compose"))
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
+    service.lab_targets = inventory.proxies
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
     groups = spec.get("groups")
     for index, group in enumerate(_list(spec, "groups")):
@@ -258,6 +265,20 @@ def _address(value, base: str) -> str | None:
     if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
         return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
     return text
+
+
+def _proxy_target(text: str, base: str, loc: Location | None) -> str:
+    """A `proxies:` target; a relative path (`npm:proxy/data/database.sqlite`) is relative to
+    labwarden.yaml, like a `snapshot:` address. An API URL is kept as written."""
+    from labwarden.sources.live.targets import PROXY_SCHEMES
+
+    scheme, _, rest = text.partition(":")
+    if scheme not in PROXY_SCHEMES or not rest:
+        raise ConfigError(f"proxies: {text!r} is not a proxy target (npm:PATH, traefik:PATH "
+                          "or URL, caddy:PATH or URL)", loc)
+    if rest.startswith(("http://", "https://")) or os.path.isabs(rest):
+        return text
+    return f"{scheme}:" + os.path.normpath(os.path.join(base, rest))
 
 
 def _list(spec: Map, key: str) -> list:

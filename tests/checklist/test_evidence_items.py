@@ -5,9 +5,10 @@ The cases live in tests/checklist/evidence/: Compose projects in compose.yaml (a
 real, facts kept, as `labwarden checklist` does); facts in every other file (live.yaml for
 the live probes and hosts, one file per further source family), in each source's facts.yaml
 format, judged by the same rules without a network. An item may have cases in several
-files (each family judged apart: `proxmox:3.4.2`, `live:3.4.3`); a file may say its
-service's host is a Proxmox guest (`proxmox_guest: {vmid: N}`). A new prover without its
-cases fails `test_every_proven_item_has_cases`.
+files (each family judged apart: `proxmox:3.4.2`, `live:3.4.3`, `proxy:3.3.5`); a file may
+say its service's host is a Proxmox guest (`proxmox_guest: {vmid: N}`) or give the
+service's `urls:` (`service: {urls: […]}`, facts matched by host name). A new prover without
+its cases fails `test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BASE: dict[str, dict] = {}        # source -> a complete, clean fact
 LIVE: dict[str, dict] = {}
 KIND: dict[str, str] = {}         # "family:item" -> the deployment type of the service judged
 GUEST: dict[str, dict] = {}       # "family:item" -> the service's host as a Proxmox guest
+SERVICE: dict[str, dict] = {}     # "family:item" -> the service's `urls:` and the like
 for _path in sorted(HERE.glob("*.yaml")):
     if _path.name != "compose.yaml":
         _cases = yaml.safe_load(_path.read_text())
@@ -49,9 +51,11 @@ for _path in sorted(HERE.glob("*.yaml")):
         BASE.update(_base)
         _kind = _cases.pop("deployment_type", "vm")
         _guest = _cases.pop("proxmox_guest", None)     # e.g. {vmid: 101}: the host's guest
+        _service = _cases.pop("service", {})
         for _item, _case in _cases.items():
             LIVE[f"{_path.stem}:{_item}"] = _case
             KIND[f"{_path.stem}:{_item}"] = _kind
+            SERVICE[f"{_path.stem}:{_item}"] = _service
             if _guest:
                 GUEST[f"{_path.stem}:{_item}"] = _guest
 
@@ -157,7 +161,8 @@ def _live_status(tmp_path: Path, case: str, sides: dict):
     if case in GUEST:              # the host is a Proxmox guest; its node is the same target
         host.proxmox = ProxmoxGuest("pve1", int(GUEST[case]["vmid"]), TARGET)
     service = InventoryService("app", Location("labwarden.yaml", 1),
-                               deployment_type=KIND[case], host=host)
+                               deployment_type=KIND[case], host=host,
+                               urls=tuple(SERVICE[case].get("urls", ())))
     evaluation = evaluate(service, result, ServiceRecord(), load_catalog(),
                           settings=config.settings)
     return evaluation.by_id()[case.split(":", 1)[1]]

@@ -12,6 +12,10 @@ live ones), and this module picks the service's share:
   because it is matched by where it came from, never by the name a fact calls itself; a
   fact about one of several tenants of a host (a container) says whose it is with a
   `belongs_to(service)` method;
+- the facts about it found anywhere in the lab: those read in the audited tree about one of
+  its services (origin `LAB_ORIGIN`: a proxy host of the lab's reverse proxy) and those of
+  the targets the inventory ties to every service (`lab_targets`: the proxy's database or
+  API), each taken only where its `belongs_to(service)` says so;
 - the findings on those facts;
 - the proofs: what each rule's provers (`rules.registry.prover`) say positively holds.
 
@@ -25,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 
 from labwarden.inventory import InventoryService
-from labwarden.model import AuditResult, Finding
+from labwarden.model import LAB_ORIGIN, AuditResult, Finding
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,11 @@ def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     node = _proxmox_node(service)
     if node:
         targets.add(node)
+    # Lab-wide evidence: facts found in the tree about one of its services, and the targets
+    # every service shares (the reverse proxy's configuration). Each such fact names its
+    # service with belongs_to(), which `gather` asks.
+    targets.add(LAB_ORIGIN)
+    targets.update(service.lab_targets)
     return (os.path.abspath(directory) if directory else None), targets
 
 

@@ -187,8 +187,9 @@ class _Context:
 
     def _live_targets(self, services):
         """The services' targets: a host when it is read from a file or from this machine
-        (`snapshot:`, `local://`: no traffic), their backup repositories on this machine,
-        and with --live their URLs, an ssh:// host and remote repositories too."""
+        (`snapshot:`, `local://`: no traffic), their backup repositories on this machine, the
+        reverse proxy's files the inventory names (`proxies:`), and with --live their URLs,
+        an ssh:// host, remote repositories and the proxy's API too."""
         from labwarden.audit.live import parse_targets
         from labwarden.sources.backup.config import DEFAULT
         from labwarden.sources.live.collect import ProbeOptions
@@ -213,6 +214,9 @@ class _Context:
             texts += [t for t in mine if t not in texts]
         if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
             texts += [t for t in self.inventory.monitoring_targets if t not in texts]
+        # The reverse proxy's configuration: its files always, its API with --live.
+        texts += [t for t in self.inventory.proxies
+                  if (live or "://" not in t.partition(":")[2]) and t not in texts]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),

@@ -104,6 +104,14 @@ SOURCES: tuple[Source, ...] = (
            rules=("firewall",), evidence=("ports",), probe="labwarden.sources.live.ports",
            schemes=("tcp",), fixtures="facts",
            hint="a tcp:// target of the host and `--live`"),
+    Source("proxy", "Reverse proxies: Nginx Proxy Manager, Traefik, Caddy",
+           facts=tuple(f"labwarden.sources.proxy.model:{name}" for name in
+                       ("ProxyRoute", "ProxyServer", "ProxyLiveCheck")),
+           rules=("proxy",), evidence=("proxy",), probe="labwarden.sources.live.proxy",
+           schemes=("npm", "traefik", "caddy"), fixtures="facts",
+           hint="the proxy's Compose project in the audited tree, or `proxies:` in "
+                "labwarden.yaml (npm:PATH, traefik:PATH|URL, caddy:PATH|URL; APIs with "
+                "--live)"),
     Source("creds", "Default-credential checks (opt-in)",
            facts=("labwarden.sources.live.creds:CredentialCheck",), rules=("creds",),
            evidence=("credentials",), probe="labwarden.sources.live.creds",

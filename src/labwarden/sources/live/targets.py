@@ -16,6 +16,9 @@
     alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
                                                (plain HTTP; `prometheus+https://` for TLS)
     restic:LOCATION, borg:LOCATION             a backup repository (sources.backup)
+    npm:PATH                                   Nginx Proxy Manager's SQLite database
+    traefik:PATH | traefik:http://host:port    Traefik's configuration, or its API
+    caddy:PATH | caddy:http://host:port        a Caddyfile or Caddy's JSON, or its admin API
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -27,8 +30,10 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
+# Reverse proxies whose configuration a target names: a path, or the URL of their API.
+PROXY_SCHEMES = ("npm", "traefik", "caddy")
 SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "pve", "prometheus",
-           "alertmanager", "restic", "borg")
+           "alertmanager", "restic", "borg") + PROXY_SCHEMES
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006, "prometheus": 9090,
                  "alertmanager": 9093}
 # An API read over HTTP: `prometheus+https://` is the same target over TLS.
@@ -91,6 +96,9 @@ def parse_target(text: str) -> Target:
         except ValueError as exc:
             raise TargetError(str(exc)) from None
         return Target(text, tool, path=location)
+    scheme = text.partition(":")[0]
+    if scheme in PROXY_SCHEMES:
+        return _proxy_target(text, scheme)
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
@@ -114,3 +122,21 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text}: invalid port")
     return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(scheme),
                   parts.username, parts.path or "/")
+
+
+def _proxy_target(text: str, scheme: str) -> Target:
+    rest = text[len(scheme) + 1:]
+    if not rest:
+        raise TargetError(f"{scheme}: needs a path or an API URL, e.g. {scheme}:./config or "
+                          f"{scheme}:http://127.0.0.1:8080")
+    if not rest.startswith(("http://", "https://")):
+        return Target(text, scheme, path=rest)
+    parts = urlsplit(rest)
+    try:
+        port = parts.port
+    except ValueError:
+        raise TargetError(f"{text}: invalid port") from None
+    if not parts.hostname:
+        raise TargetError(f"{text}: no host")
+    return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(parts.scheme),
+                  parts.username, rest)
