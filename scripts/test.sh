@@ -7,14 +7,18 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. The live checks are tested against real servers that the
 # tests start on loopback: nginx and gnutls-serv (weak and strong TLS), openssh-server (weak
 # and hardened sshd), dropbear-bin (the SSH server of OpenWrt routers and small NAS),
-# postgresql (a default password);
+# postgresql (a default password; real pg_dump output for restore tests); caddy (`caddy
+# adapt` reads Caddyfiles, and a real Caddy answers its admin API);
 # chromium renders the HTML report; iproute2/iptables/nftables build a firewall in a
 # network namespace; git tells tracked env files; docker.io is the Docker Engine the Docker
 # source is tested against (its own dockerd on a private socket), with busybox-static the
-# root of the one image it runs (no registry is reached); ansible-core runs the fleet
-# playbook (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
+# root of the one image it runs (no registry is reached); prometheus and
+# prometheus-alertmanager are the monitoring stack whose APIs the monitoring source reads;
+# restic and borgbackup make real backup repositories on local paths; ansible-core runs the
+# fleet playbook (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
-          iptables nftables openssl docker.io busybox-static ansible-core)
+          iptables nftables openssl docker.io busybox-static prometheus prometheus-alertmanager
+          restic borgbackup caddy ansible-core)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

@@ -129,6 +129,10 @@ CASES = [
     ("scripts binary file", "scripts {binary}"),
     ("scripts bad config", "scripts {lab} --config {bad}"),
     ("scripts -o directory", "scripts {lab} -o {empty}"),
+    ("backup verify unknown service", "backup verify nope --config {cfg}"),
+    ("backup verify service without backups", "backup verify n8n --config {cfg}"),
+    ("backup verify bad config", "backup verify n8n --config {bad}"),
+    ("backup verify --timeout nan", "backup verify n8n --timeout nan --config {cfg}"),
 ]
 
 

@@ -24,7 +24,7 @@ def problems(tmp_path: Path, text: str) -> tuple[str, ...]:
 
 def test_the_example_lab_follows_the_schema() -> None:
     config = load_config(str(EXAMPLE))
-    assert config.fail_on is not None and len(config.waivers) == 2
+    assert config.fail_on is not None and len(config.waivers) == 3
     assert set(load_inventory(config).services) == {"grafana", "n8n", "paperless"}
 
 

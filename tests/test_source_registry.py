@@ -95,9 +95,12 @@ def test_probes_follow_the_table() -> None:
     assert probes_for(parse_target("https://a.lab"), plain) == ("tls", "http")
     assert probes_for(parse_target("https://a.lab"), keyed) == ("tls", "http", "creds")
     assert probes_for(parse_target("ssh://a.lab"), plain) == ("ssh_wire",)
-    assert probes_for(parse_target("ssh://a.lab"), keyed) == ("ssh_wire", "host", "docker")
+    assert probes_for(parse_target("ssh://a.lab"), keyed) == ("ssh_wire", "host", "docker",
+                                                              "proxmox")
     assert probes_for(parse_target("docker+unix:///run/docker.sock"), plain) == ("docker",)
     assert probes_for(parse_target("tcp://a.lab"), plain) == ("ports",)
+    assert probes_for(parse_target("snapshot:dir"), plain) == ("host", "docker", "proxmox")
+    assert probes_for(parse_target("pve://pve1.lab"), plain) == ("proxmox",)
 
 
 def test_derived_tables_come_from_the_sources() -> None:

@@ -55,8 +55,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("paths", nargs="*", metavar="PATH",
                        help="directories to search for Compose projects, Compose files, or "
                        "targets to probe: https://host[:port], http://…, ssh://[user@]host"
-                       "[:port], tcp://host[:port], local://, snapshot:DIR (default: the "
-                       "current directory)")
+                       "[:port], tcp://host[:port], local://, snapshot:DIR, a backup "
+                       "repository restic:LOCATION or borg:LOCATION (default: the current "
+                       "directory)")
     audit.add_argument("-f", "--file", dest="compose_files", action="append", default=[],
                        metavar="FILE", help="Compose files merged in order into one project, "
                        "as `docker compose -f A -f B` (repeatable)")
@@ -112,12 +113,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     if command in BUILTIN_COMMANDS:
         return parser
-    from labwarden.commands import attest, checklist, fix, remediation
+    from labwarden.commands import attest, backup, checklist, fix, remediation
 
     checklist.register(commands)
     attest.register(commands)
     remediation.register(commands)
     fix.register(commands)
+    backup.register(commands)
     from labwarden.commands import collect as collect_command
     from labwarden.commands import scripts as scripts_command
 
@@ -159,7 +161,7 @@ def cmd_audit(args) -> int:
     config = load_config(config_path)
     try:
         targets, names, unreachable = _targets(args, config, target_texts)
-        probe = _probe_options(args, names, len(targets)) if targets else None
+        probe = _probe_options(args, config, names, len(targets)) if targets else None
     except ValueError as exc:   # a malformed target
         raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
@@ -243,7 +245,7 @@ def _targets(args, config, texts: list[str]):
     return parse_targets(texts), names, unreachable
 
 
-def _probe_options(args, names: dict[str, str] | None = None, count: int = 0):
+def _probe_options(args, config, names: dict[str, str] | None = None, count: int = 0):
     from labwarden.audit.progress import for_terminal
     from labwarden.sources.live.collect import DEFAULT_SCAN_PORTS, ProbeOptions
 
@@ -270,6 +272,7 @@ def _probe_options(args, names: dict[str, str] | None = None, count: int = 0):
                         ssh_accept_unknown_host=args.ssh_accept_unknown_host,
                         ssh_sudo=args.ssh_sudo,
                         scan_ports=ports, http_port=args.http_port,
+                        backup=config.settings.backup,
                         host_jobs=args.jobs or 8, host_deadline=args.host_timeout,
                         host_names=names or None, progress=for_terminal(count))
 

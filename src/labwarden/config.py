@@ -194,13 +194,21 @@ TEXTS = _ListOf(TEXT)
 TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
 WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT,
                                      "host_group": TEXT}))
+# Where a backup repository's password is: a file or an environment variable's name, never
+# the password (sources/backup/config.py).
+PASSWORD_PLACE = {"password_file": TEXT, "password_env": TEXT}
+BACKUP_REPOSITORY = _Either(TEXT, _Table({"repository": TEXT, **PASSWORD_PLACE}))
 SERVICE = _Table({
     "deployment_type": TEXT, "deployment_date": TEXT, "owner": TEXT, "purpose": TEXT,
     "criticality": TEXT, "data_classification": TEXT, "compose": TEXT,
     "compose_services": TEXT_OR_TEXTS, "host": TEXT, "urls": TEXT_OR_TEXTS, "exposure": TEXT,
-    "source": TEXT, "groups": TEXT_OR_TEXTS})
+    "source": TEXT, "groups": TEXT_OR_TEXTS,
+    # How the lab's Prometheus names it, when no URL host or container name does.
+    "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS}),
+    "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
-               "groups": TEXT_OR_TEXTS})
+               # the host is a Proxmox guest: the node (a host name here) and its vmid
+               "proxmox": _Table({"node": TEXT, "vmid": WHOLE}), "groups": TEXT_OR_TEXTS})
 # An Ansible inventory (labwarden.ansible_inventory): paths, or Ansible itself to run.
 ANSIBLE_INVENTORY = _Either(TEXT, TEXTS, _Table({"path": TEXT_OR_TEXTS, "use_ansible": FLAG}))
 # A lab part the checklist names: text, or an inventory service (shown with its host).
@@ -223,7 +231,14 @@ SCHEMA = _Table({
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "ansible_inventory": ANSIBLE_INVENTORY,
     "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
+    # The reverse proxy's configuration when no Compose project of the tree runs it:
+    # npm:PATH, traefik:PATH|URL, caddy:PATH|URL (files on every run, APIs with --live).
+    "proxies": TEXT_OR_TEXTS,
     "checklist": _Table({"overlay": TEXT}),
+    # The lab's Prometheus and Alertmanager APIs, read with --live (sources/monitoring).
+    "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),
+    "backup": _Table({"max_age": TEXT, "restore_test_max_age": TEXT, "min_history": TEXT,
+                      "results": TEXT, **PASSWORD_PLACE}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -329,7 +344,20 @@ def load_config(path: str | None) -> Config:
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
+    if data.get("backup") or data.get("services"):
+        _apply_backup(config, data, path)
     return config
+
+
+def _apply_backup(config: Config, data: Map, path: str) -> None:
+    """The backup policy, and what each inventory service says about its state and backups
+    (the BAK rules and the backup probe read them from the settings)."""
+    from labwarden.sources.backup import config as backup
+
+    try:
+        config.settings.backup = backup.read(data, path)
+    except backup.BackupConfigError as exc:
+        raise ConfigError(str(exc), exc.location) from None
 
 
 def _apply_policy(config: Config, policy: Map) -> None:

@@ -16,8 +16,13 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
         urls: [https://grafana.lab.example]
         exposure: internal             # internal | internet
         source: third_party            # third_party (default) | own: you develop it
+        backups: ["restic:/srv/backup/grafana"]   # restic or Borg repositories (and how to
+                                                  # open them: sources/backup/config.py)
+        stateful_volumes: [grafana-data]          # state besides database images
     hosts:
-      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm, groups: [docker]}
+      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm, groups: [docker],
+                  proxmox: {node: pve1, vmid: 101}}   # a Proxmox guest: its node and vmid
+      pve1: {address: "ssh://root@10.0.0.2"}
       nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
                                      # not read through `address:` (docker+tcp://, docker:)
     ansible_inventory: inventory/hosts.yml   # more hosts, with their groups (see below)
@@ -50,11 +55,22 @@ SOURCES = ("third_party", "own")
 
 
 @dataclass
+class ProxmoxGuest:
+    """Where a host runs as a Proxmox VE guest: the node (a host of the inventory, whose
+    address reads the cluster) and the guest's ID there."""
+
+    node: str
+    vmid: int
+    address: str | None        # the node's address
+
+
+@dataclass
 class Host:
     name: str
     address: str | None
     deployment_type: str | None
     docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
+    proxmox: ProxmoxGuest | None = None
     groups: tuple[str, ...] = ()          # its host groups, Ansible's parents included
     location: Location | None = None      # where labwarden.yaml or the inventory names it
     note: str | None = None               # why it has no address (an Ansible winrm host…)
@@ -77,6 +93,13 @@ class InventoryService:
     exposure: str = "internal"
     source: str = "third_party"
     groups: tuple[str, ...] = ()         # named sets of services an attestation may answer
+    # `monitoring: {job, instance}`: how the lab's Prometheus names the service.
+    monitoring_jobs: tuple[str, ...] = ()
+    monitoring_instances: tuple[str, ...] = ()
+    backups: tuple[str, ...] = ()        # repositories as written: restic:/srv/backup/app
+    # Targets whose facts may be about any service of the lab (`proxies:` in labwarden.yaml:
+    # the reverse proxy's database, configuration or API); each fact says whose it is.
+    lab_targets: tuple[str, ...] = ()
 
     @property
     def compose_dir(self) -> str | None:
@@ -90,9 +113,12 @@ class Inventory:
     base_dir: str
     services: dict[str, InventoryService] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
+    proxies: tuple[str, ...] = ()            # targets naming the reverse proxy's configuration
     records_dir: str = "docs/deployment-records"
     attestations_path: str = "attestations.yaml"
     history_path: str = ".labwarden/history.db"
+    # `monitoring: {prometheus, alertmanager}`: their APIs as probe targets (--live).
+    monitoring_targets: tuple[str, ...] = ()
 
     def service(self, name: str) -> InventoryService:
         """The service named on the command line (a name that breaks the naming rule is
@@ -149,7 +175,18 @@ def load_inventory(config: Config) -> Inventory:
             setattr(inventory, attr, str(raw[key]))
     for attr in ("records_dir", "attestations_path", "history_path"):
         setattr(inventory, attr, os.path.join(base, getattr(inventory, attr)))
+    inventory.proxies = tuple(_proxy_target(str(t), base, raw.loc_of("proxies"))
+                              for t in _list(raw, "proxies"))
     inventory.hosts = load_hosts(config)
+    hosts = raw.get("hosts") or Map()
+    for name, spec in hosts.items():
+        if spec.get("proxmox") is not None:
+            inventory.hosts[name].proxmox = _guest_of(inventory, name, spec["proxmox"],
+                                                      spec.loc_of("proxmox"))
+    watch = raw.get("monitoring") or Map()
+    inventory.monitoring_targets = tuple(
+        monitoring_target(kind, str(url)) for kind in ("prometheus", "alertmanager")
+        for url in _list(watch, kind))
     services = raw.get("services") or Map()
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
@@ -238,6 +275,7 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
                               spec.loc_of("compose"))
         service.compose = os.path.normpath(path)
     service.compose_services = tuple(str(s) for s in _list(spec, "compose_services"))
+    service.lab_targets = inventory.proxies
     service.urls = tuple(str(u) for u in _list(spec, "urls"))
     groups = spec.get("groups")
     for index, group in enumerate(_list(spec, "groups")):
@@ -246,12 +284,33 @@ def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> Inven
             raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
                               else spec.loc_of("groups"))
     service.groups = tuple(dict.fromkeys(str(g) for g in _list(spec, "groups")))
+    hint = spec.get("monitoring") or Map()
+    service.monitoring_jobs = tuple(str(j) for j in _list(hint, "job"))
+    service.monitoring_instances = tuple(str(i) for i in _list(hint, "instance"))
+    if spec.get("backups") is not None:   # checked when labwarden.yaml was loaded
+        from labwarden.sources.backup.config import repositories_of
+
+        service.backups = repositories_of(spec)
     host = spec.get("host")
     if host is not None:
         if str(host) not in inventory.hosts:
             raise ConfigError(f"host {host!r} is not defined under `hosts:`", spec.loc_of("host"))
         service.host = inventory.hosts[str(host)]
     return service
+
+
+def _guest_of(inventory: Inventory, name: str, spec: Map, loc: Location) -> ProxmoxGuest:
+    node, vmid = spec.get("node"), spec.get("vmid")
+    if node is None or vmid is None:
+        raise ConfigError(f"hosts.{name}.proxmox needs `node` (a host under `hosts:`) and "
+                          "`vmid`", loc)
+    if str(node) not in inventory.hosts or str(node) == name:
+        raise ConfigError(f"hosts.{name}.proxmox.node: {node!r} is not another host under "
+                          "`hosts:`", spec.loc_of("node"))
+    if not 100 <= int(vmid) <= 999_999_999:
+        raise ConfigError(f"hosts.{name}.proxmox.vmid: Proxmox guest IDs are 100 to "
+                          f"999999999, not {vmid}", spec.loc_of("vmid"))
+    return ProxmoxGuest(str(node), int(vmid), inventory.hosts[str(node)].address)
 
 
 def _docker_address(spec: Map) -> str | None:
@@ -274,6 +333,12 @@ def _docker_address(spec: Map) -> str | None:
     return text
 
 
+def monitoring_target(kind: str, url: str) -> str:
+    """An API named under `monitoring:` as a probe target: `http://127.0.0.1:9090` under
+    `prometheus:` is `prometheus+http://127.0.0.1:9090`."""
+    return f"{kind}+{url}" if url.startswith(("http://", "https://")) else url
+
+
 def _address(value, base: str) -> str | None:
     """A host's address; a relative `snapshot:` directory is relative to labwarden.yaml, so
     the inventory means the same from wherever a command runs."""
@@ -283,6 +348,20 @@ def _address(value, base: str) -> str | None:
     if text.startswith("snapshot:") and not os.path.isabs(text[len("snapshot:"):]):
         return "snapshot:" + os.path.normpath(os.path.join(base, text[len("snapshot:"):]))
     return text
+
+
+def _proxy_target(text: str, base: str, loc: Location | None) -> str:
+    """A `proxies:` target; a relative path (`npm:proxy/data/database.sqlite`) is relative to
+    labwarden.yaml, like a `snapshot:` address. An API URL is kept as written."""
+    from labwarden.sources.live.targets import PROXY_SCHEMES
+
+    scheme, _, rest = text.partition(":")
+    if scheme not in PROXY_SCHEMES or not rest:
+        raise ConfigError(f"proxies: {text!r} is not a proxy target (npm:PATH, traefik:PATH "
+                          "or URL, caddy:PATH or URL)", loc)
+    if rest.startswith(("http://", "https://")) or os.path.isabs(rest):
+        return text
+    return f"{scheme}:" + os.path.normpath(os.path.join(base, rest))
 
 
 def _list(spec: Map, key: str) -> list:

@@ -260,6 +260,11 @@ class Diagnostic(FrozenRecord):
         return f"{where}{self.level}[{self.code}]: {self.message}"
 
 
+# The origin of a fact found in the audited tree that is about one of its services, which it
+# names with `belongs_to(service)` (see AuditResult.facts).
+LAB_ORIGIN = "lab:"
+
+
 class AuditResult(Record):
     __slots__ = ("findings", "diagnostics", "targets", "files_scanned", "projects", "services",
                  "rules_run", "started", "duration_s", "facts")
@@ -275,7 +280,9 @@ class AuditResult(Record):
     # What the rules examined, as (origin, asset, fact): the origin is the project
     # directory of Compose facts, the target as written for live ones. Kept only when asked
     # (`AuditOptions.keep_facts`): the checklist needs to know what was examined, not only
-    # what was found.
+    # what was found. Facts found in the audited tree about one of its services, wherever
+    # they were read (a proxy host of the lab's reverse proxy), have the origin LAB_ORIGIN
+    # and say whose they are with `belongs_to(service)`.
     facts: list[tuple[str, str, object]]
 
     def __init__(self, findings: list[Finding], diagnostics: list[Diagnostic],

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labwarden.sources.backup.config import BackupConfig
 
 DEFAULT_TRUSTED_REGISTRIES = (
     "docker.io", "ghcr.io", "lscr.io", "quay.io", "mcr.microsoft.com", "registry.k8s.io",
@@ -32,6 +36,9 @@ class Settings:
     proxy_images: tuple[str, ...] = DEFAULT_PROXY_IMAGES
     proxy_services: tuple[str, ...] = ()       # service names that are the reverse proxy
     require_digest: bool = False               # IMG rules: digest pinning as a finding
+    # BAK rules: the backup policy and the inventory's plans (None: no labwarden.yaml
+    # services or `backup:`; the rules use sources.backup.config.DEFAULT).
+    backup: BackupConfig | None = None
     _name_regex: re.Pattern | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -4,8 +4,11 @@ holds (PASS), evidence that shows it does not (FAIL), and no evidence of its kin
 The cases live in tests/checklist/evidence/: Compose projects in compose.yaml (audited for
 real, facts kept, as `labwarden checklist` does); facts in every other file (live.yaml for
 the live probes and hosts, one file per further source family), in each source's facts.yaml
-format, judged by the same rules without a network. A new prover without its cases fails
-`test_every_proven_item_has_cases`.
+format, judged by the same rules without a network. An item may have cases in several
+files (each family judged apart: `proxmox:3.4.2`, `live:3.4.3`, `proxy:3.3.5`); a file may
+say its service's host is a Proxmox guest (`proxmox_guest: {vmid: N}`) or give the
+service's `urls:` (`service: {urls: […]}`, facts matched by host name). A new prover without
+its cases fails `test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from labwarden.checklist.attest import ServiceRecord
 from labwarden.checklist.catalog import load_catalog
 from labwarden.checklist.evaluate import evaluate
 from labwarden.config import Config
-from labwarden.inventory import Host, InventoryService
+from labwarden.inventory import Host, InventoryService, ProxmoxGuest
 from labwarden.model import AuditResult, Location
 from labwarden.rules.registry import all_rules
 
@@ -32,18 +35,29 @@ HERE = Path(__file__).parent / "evidence"
 COMPOSE = yaml.safe_load((HERE / "compose.yaml").read_text())
 LOADERS: dict[str, str] = {}      # source -> the module whose facts_from_yaml reads it
 BASE: dict[str, dict] = {}        # source -> a complete, clean fact
-LIVE: dict[str, dict] = {}        # item -> its cases
-KIND: dict[str, str] = {}         # item -> the deployment type of the service judged
+# "family:item" -> its cases: an item may have cases in several families (a firewall item
+# answered by a host's iptables and by a Proxmox guest's firewall), each judged apart.
+LIVE: dict[str, dict] = {}
+KIND: dict[str, str] = {}         # "family:item" -> the deployment type of the service judged
+GUEST: dict[str, dict] = {}       # "family:item" -> the service's host as a Proxmox guest
+SERVICE: dict[str, dict] = {}     # "family:item" -> the service's `urls:` and the like
 for _path in sorted(HERE.glob("*.yaml")):
     if _path.name != "compose.yaml":
         _cases = yaml.safe_load(_path.read_text())
-        LOADERS.update(_cases.pop("loaders"))
-        BASE.update(_cases.pop("base"))
+        _loaders, _base = _cases.pop("loaders"), _cases.pop("base")
+        _twice = (set(LOADERS) & set(_loaders)) | (set(BASE) & set(_base))
+        assert not _twice, f"{_path.name}: source names another file uses too: {_twice}"
+        LOADERS.update(_loaders)
+        BASE.update(_base)
         _kind = _cases.pop("deployment_type", "vm")
-        _twice = set(LIVE) & set(_cases)
-        assert not _twice, f"{_path.name}: items with cases in another file too: {_twice}"
-        LIVE.update(_cases)
-        KIND.update(dict.fromkeys(_cases, _kind))
+        _guest = _cases.pop("proxmox_guest", None)     # e.g. {vmid: 101}: the host's guest
+        _service = _cases.pop("service", {})
+        for _item, _case in _cases.items():
+            LIVE[f"{_path.stem}:{_item}"] = _case
+            KIND[f"{_path.stem}:{_item}"] = _kind
+            SERVICE[f"{_path.stem}:{_item}"] = _service
+            if _guest:
+                GUEST[f"{_path.stem}:{_item}"] = _guest
 
 # A service with nothing wrong: each case changes one thing.
 BASELINE = {"image": "nginx:1.27.3", "user": "1000:1000", "read_only": True,
@@ -58,7 +72,7 @@ TARGET = "snapshot:app"     # every fact is taken as collected from the service'
 
 def test_every_proven_item_has_cases() -> None:
     proven = {item for rule in all_rules() for item in rule.proves}
-    cased = set(COMPOSE) | set(LIVE)
+    cased = set(COMPOSE) | {key.split(":", 1)[1] for key in LIVE}
     assert proven - cased == set(), "provers without PASS/FAIL/OPEN fixtures"
     assert cased - proven == set(), "fixtures for items nothing proves"
 
@@ -134,7 +148,7 @@ def _facts(source: str, change: dict, tmp_path: Path) -> list:
     return import_module(LOADERS[source]).facts_from_yaml(str(path))
 
 
-def _live_status(tmp_path: Path, item: str, sides: dict):
+def _live_status(tmp_path: Path, case: str, sides: dict):
     config = Config()
     runner = RuleRunner(config)
     result = AuditResult(findings=[], diagnostics=[], targets=[TARGET])
@@ -143,24 +157,28 @@ def _live_status(tmp_path: Path, item: str, sides: dict):
             runner.run(fact, fact.asset, result.findings, result.diagnostics)
             result.facts.append((TARGET, fact.asset, fact))
     conclude(result.findings, result.diagnostics, config, None)
+    host = Host("app-host", TARGET, "vm")
+    if case in GUEST:              # the host is a Proxmox guest; its node is the same target
+        host.proxmox = ProxmoxGuest("pve1", int(GUEST[case]["vmid"]), TARGET)
     service = InventoryService("app", Location("labwarden.yaml", 1),
-                               deployment_type=KIND[item], host=Host("app-host", TARGET, "vm"))
+                               deployment_type=KIND[case], host=host,
+                               urls=tuple(SERVICE[case].get("urls", ())))
     evaluation = evaluate(service, result, ServiceRecord(), load_catalog(),
                           settings=config.settings)
-    return evaluation.by_id()[item]
+    return evaluation.by_id()[case.split(":", 1)[1]]
 
 
-@pytest.mark.parametrize("item", sorted(LIVE))
+@pytest.mark.parametrize("case", sorted(LIVE))
 @pytest.mark.parametrize("side, expected", [("good", "PASS"), ("bad", "FAIL")])
-def test_live_evidence(tmp_path: Path, item: str, side: str, expected: str) -> None:
-    answer = _live_status(tmp_path, item, LIVE[item][side])
+def test_live_evidence(tmp_path: Path, case: str, side: str, expected: str) -> None:
+    answer = _live_status(tmp_path, case, LIVE[case][side])
     assert answer.status.value == expected, answer.note
 
 
-@pytest.mark.parametrize("item", sorted(LIVE))
-def test_live_items_stay_open_without_their_facts(tmp_path: Path, item: str) -> None:
+@pytest.mark.parametrize("case", sorted(LIVE))
+def test_live_items_stay_open_without_their_facts(tmp_path: Path, case: str) -> None:
     """No fact of the kinds the item needs (or, for an item that needs two kinds, only one
     of them): OPEN, naming what would answer it."""
-    answer = _live_status(tmp_path, item, LIVE[item].get("partial", {}))
+    answer = _live_status(tmp_path, case, LIVE[case].get("partial", {}))
     assert answer.status.value == "OPEN", answer.note
     assert answer.note.startswith("not examined: needs"), answer.note

@@ -102,7 +102,7 @@ def test_the_readme_checklist_commands_run_in_order(tmp_path: Path, monkeypatch,
         ran.append(command)
     # The whole workflow ran, scopes, the bulk file and the walk included.
     assert {"checklist", "attest", "approve", "record", "gate", "archive"} <= set(ran)
-    assert {("lab", "6.4.1"), ("host docker-01", "3.5.3"), ("group apps", "5.1.1"),
+    assert {("lab", "6.4.3"), ("host docker-01", "3.5.3"), ("group apps", "5.1.1"),
             ("lab", "10.2.1"), ("service paperless", "5.4.2")} <= given
     assert list((lab / "records").glob("n8n-*.md"))
     walked = [a for a in book.services["paperless"].items.values()

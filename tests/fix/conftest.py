@@ -52,6 +52,14 @@ def audit_tree(path: Path):
     return audit([str(path)], AuditOptions(config=config))
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_text(encoding="utf-8")
-            for p in sorted(root.rglob("*")) if p.is_file()}
+def snapshot(root: Path) -> dict[str, str | bytes]:
+    """Every file's text; a binary file (the example's NPM database) as its bytes."""
+    found: dict[str, str | bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            try:
+                found[str(path.relative_to(root))] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                found[str(path.relative_to(root))] = data
+    return found

@@ -49,7 +49,8 @@ def test_one_restart_per_service(planned) -> None:
     _, roadmap = planned
     units = [s.unit for _, s in steps(roadmap) if s.restarts != "none"]
     assert len(units) == len(set(units))
-    db = next(s for _, s in steps(roadmap) if s.label == "paperless/db")
+    # its restart (a fix that restarts nothing, such as naming a backup, is a step of its own)
+    db = next(s for _, s in steps(roadmap) if s.label == "paperless/db" and s.restarts != "none")
     assert len(db.findings) >= 3            # several fixes share its one recreate
     assert db.downtime[0] >= 2              # a database restarts slower than a web app
 

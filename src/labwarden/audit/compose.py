@@ -26,6 +26,7 @@ from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef
 from labwarden.sources.envfile import EnvFile
+from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, spec_of, workload_of
 from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, inline_markers
 
@@ -54,7 +55,8 @@ class _Partial(Record):
     """What auditing a share of the projects found (a worker sends it to the parent)."""
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
-                 "project_files", "included", "markers", "rule_ids", "secrets", "kept")
+                 "project_files", "included", "markers", "rule_ids", "secrets", "kept",
+                 "stack", "indexes", "workloads", "proxies")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -74,8 +76,16 @@ class _Partial(Record):
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
         self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
+        # Every service as a reverse proxy's upstream may name it, and the services that
+        # run a proxy: the parent reads the proxies once it has the whole tree.
+        self.workloads: list[Workload] = []
+        self.proxies: list[ProxySpec] = []
         # The projects' secret values: the parent redacts them from what it reports too.
         self.secrets: set[str] = set()
+        # The monitoring stack's services and, with an inventory, every project's names
+        # (sources/monitoring/stack.py): the parent joins them with the inventory.
+        self.stack: list[tuple] = []
+        self.indexes: list[tuple] = []
 
 
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
@@ -116,13 +126,19 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         partial.diagnostics[loaded_from:] = redact_diagnostics(
             partial.diagnostics[loaded_from:], runner.redact)
         runner.run(project, project.asset, findings, partial.diagnostics)
+        origin = os.path.abspath(spec.directory)
         for service in project.services.values():
             runner.run(service, service.asset, findings, partial.diagnostics)
+            workload = workload_of(service, origin)
+            partial.workloads.append(workload)
+            kind = proxy_kind(service.image)
+            if kind is not None:
+                partial.proxies.append(spec_of(kind, service, workload))
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        _monitoring_inputs(project, partial, options)
         if options.keep_facts:
-            origin = os.path.abspath(spec.directory)
             partial.kept.append((origin, project.asset, project))
             partial.kept.extend((origin, service.asset, service)
                                 for service in project.services.values())
@@ -152,6 +168,15 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     partial.findings = findings
     partial.rule_ids = runner.ids
     return partial
+
+
+def _monitoring_inputs(project: ComposeProject, partial: _Partial,
+                       options: AuditOptions) -> None:
+    from labwarden.sources.monitoring import stack
+
+    partial.stack.extend(stack.components(project))
+    if options.config.raw.get("services"):     # only an inventory's services are judged
+        partial.indexes.append(stack.index(project))
 
 
 def _project_secrets(project: ComposeProject) -> set[str]:
@@ -199,17 +224,17 @@ def _read_text(path: str) -> str:
         return ""
 
 
-def _drop_included(partials: list[_Partial], findings: list[Finding]) -> int:
+def _drop_included(partials: list[_Partial], findings: list[Finding]) -> set[str]:
     """A project that another project pulls in with `include` was audited as part of it; its
-    own run would report the same services twice. Returns how many projects were dropped."""
+    own run would report the same services twice. Returns the projects dropped."""
     included = set().union(*(p.included for p in partials))
     if not included:
-        return 0
+        return set()
     dropped = {asset for p in partials for asset, main in p.project_files.items()
                if main in included}
     if dropped:
         findings[:] = [f for f in findings if not _in_projects(f.asset, dropped)]
-    return len(dropped)
+    return dropped
 
 
 def _in_projects(asset: str, projects: set[str]) -> bool:
@@ -398,7 +423,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         result.projects += partial.projects
         result.services += partial.services
         result.facts.extend(partial.kept)
-    result.projects -= _drop_included(partials, findings)
+    dropped = _drop_included(partials, findings)
+    result.projects -= len(dropped)
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
     diagnostics.sort(key=_diagnostic_order)
@@ -417,17 +443,46 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                 markers[path] = inline_markers(path, _read_text(path)) or None
         apply_markers(tree_findings, markers, [])
         findings.extend(tree_findings)
+    proxies = _proxy_stage(partials, dropped, options)
+    if proxies is not None:
+        proxies.read_tree(runner, findings, diagnostics,
+                          result.facts if options.keep_facts else None)
+    live: list[tuple[str, str, object]] = []
     if options.targets:
         from labwarden.audit.live import run_live
 
         run_live(options.targets, options.probe, runner, findings, diagnostics,
-                 compose_paths=paths, load_options=options.load,
-                 kept=result.facts if options.keep_facts else None)
+                 compose_paths=paths, load_options=options.load, kept=live, proxies=proxies)
+        if options.keep_facts:
+            result.facts.extend(live)
+    stack = [part for partial in partials for part in partial.stack]
+    if stack or live:
+        # The monitoring stack judged per inventory service (files, and APIs probed above).
+        from labwarden.audit.monitoring import judge
+
+        judge(stack, [i for p in partials for i in p.indexes], [f for _, _, f in live],
+              options, runner, findings, diagnostics,
+              result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     conclude(findings, diagnostics, options.config, options.today)
     result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _proxy_stage(partials: list[_Partial], dropped: set[str], options: AuditOptions):
+    """The reverse-proxy stage, when the tree runs a proxy or a target names one (the module
+    is imported only then)."""
+    specs = [s for p in partials for s in p.proxies
+             if f"compose:{s.workload.project}" not in dropped]
+    named = any(getattr(t, "scheme", "") in ("npm", "traefik", "caddy") for t in options.targets)
+    if not specs and not named:
+        return None
+    from labwarden.audit.proxies import ProxyStage
+
+    workloads = [w for p in partials for w in p.workloads
+                 if f"compose:{w.project}" not in dropped]
+    return ProxyStage(workloads, specs)
 
 
 def _common_root(paths: list[str], directories: set[str] | None = None) -> str:

@@ -19,30 +19,45 @@ def parse_targets(texts: list[str]) -> list[Target]:
 
 
 def inventory_targets(inventory) -> list[str]:
-    """The URLs and host addresses the inventory names, each once, in a stable order."""
+    """The URLs, host addresses and backup repositories the inventory names (and the Proxmox
+    nodes of hosts that are guests), and its reverse proxy's targets (`proxies:`), each once,
+    in a stable order."""
     seen: dict[str, None] = {}
     for service in inventory.services.values():
         for url in service.urls:
             seen.setdefault(url, None)
         if service.host is not None and service.host.address:
             seen.setdefault(service.host.address, None)
+        for repository in service.backups:
+            seen.setdefault(repository, None)
         if service.host is not None and getattr(service.host, "docker", None):
             seen.setdefault(service.host.docker, None)
+        guest = getattr(service.host, "proxmox", None)
+        if guest is not None and guest.address:      # the Proxmox node of the service's guest
+            seen.setdefault(guest.address, None)
+    for api in inventory.monitoring_targets:   # the lab's Prometheus and Alertmanager APIs
+        seen.setdefault(api, None)
+    for target in getattr(inventory, "proxies", ()):   # the reverse proxy's files and APIs
+        seen.setdefault(target, None)
     return list(seen)
 
 
 def run_live(targets: list[Target], options: ProbeOptions, runner, findings: list[Finding],
              diagnostics: list[Diagnostic], compose_paths: list[str] | tuple[str, ...] = (),
-             load_options=None, kept: list | None = None) -> int:
+             load_options=None, kept: list | None = None, proxies=None) -> int:
     """Probe, then run the rules on every fact. Returns how many facts were collected.
     With `kept`, each fact examined is appended to it as (the target as written, its
     asset, the fact).
 
     A host audited together with Compose paths is taken to run those stacks: its firewall
-    is reconciled with every port they publish."""
+    is reconciled with every port they publish. With the reverse-proxy stage (`proxies`),
+    the routes of proxy targets are matched to the tree's services, and every route is
+    paired with the live answer of its URL."""
     origins: dict[int, str] = {}
     facts, problems = collect_sync(targets, options, origins)
     diagnostics.extend(problems)
+    if proxies is not None:
+        facts = proxies.adopt(facts)
     loaded: list = []           # the audited Compose services, loaded once on first use
 
     def services() -> list:
@@ -55,6 +70,12 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
             kept.append((origins[id(fact)], fact.asset, fact))
+    if proxies is not None:
+        # Each pairing reaches the service of the URL answered, as the HTTP fact does.
+        for check in proxies.checks(facts):
+            runner.run(check, check.asset, findings, diagnostics)
+            if kept is not None:
+                kept.append((origins[id(check.http)], check.asset, check))
     hosts = _host_facts(facts)
     if hosts:
         from labwarden.sources.live.host import build_exposure

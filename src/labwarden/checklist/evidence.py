@@ -12,6 +12,10 @@ live ones), and this module picks the service's share:
   because it is matched by where it came from, never by the name a fact calls itself; a
   fact about one of several tenants of a host (a container) says whose it is with a
   `belongs_to(service)` method;
+- the facts about it found anywhere in the lab: those read in the audited tree about one of
+  its services (origin `LAB_ORIGIN`: a proxy host of the lab's reverse proxy) and those of
+  the targets the inventory ties to every service (`lab_targets`: the proxy's database or
+  API), each taken only where its `belongs_to(service)` says so;
 - the findings on those facts;
 - the proofs: what each rule's provers (`rules.registry.prover`) say positively holds.
 
@@ -25,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 
 from labwarden.inventory import InventoryService
-from labwarden.model import AuditResult, Finding
+from labwarden.model import LAB_ORIGIN, AuditResult, Finding
 
 
 @dataclass(frozen=True)
@@ -79,23 +83,50 @@ def _is_compose(kind: type) -> bool:
 
 def service_origins(service: InventoryService) -> tuple[str | None, set[str]]:
     """The project directory of the service's Compose facts, and the targets (as written)
-    of its live ones."""
+    of its live ones: its URLs, its host's address and, when its host is a Proxmox guest,
+    the node's address (whose facts count only where they say they are the guest's)."""
+    from labwarden.sources.monitoring.facts import MONITORING_ORIGIN
+
     directory = service.compose_dir
     targets = set(service.urls)
     if service.host is not None and service.host.address:
         targets.add(service.host.address)
+    # The backup repositories it names (`backups:`, restic:/… or borg:/…) are targets too:
+    # what reading each showed is about this service's backups.
+    targets.update(service.backups)
     # A host's Docker Engine read through its API rather than its address: its containers
     # say whose they are (belongs_to), like those read through the address.
     docker = getattr(service.host, "docker", None) if service.host is not None else None
     if docker:
         targets.add(docker)
+    # The lab's monitoring stack watches every service: its facts (sources/monitoring) are
+    # kept with this origin, and each per-service one says whose it is (belongs_to).
+    targets.add(MONITORING_ORIGIN)
+    node = _proxmox_node(service)
+    if node:
+        targets.add(node)
+    # Lab-wide evidence: facts found in the tree about one of its services, and the targets
+    # every service shares (the reverse proxy's configuration). Each such fact names its
+    # service with belongs_to(), which `gather` asks.
+    targets.add(LAB_ORIGIN)
+    targets.update(service.lab_targets)
     return (os.path.abspath(directory) if directory else None), targets
+
+
+def _proxmox_node(service: InventoryService) -> str | None:
+    guest = getattr(service.host, "proxmox", None)
+    return getattr(guest, "address", None)
 
 
 def gather(service: InventoryService, result: AuditResult, settings) -> ServiceEvidence:
     from labwarden.sources.compose.model import Service
 
     directory, targets = service_origins(service)
+    # The Proxmox node of the service's guest is another machine: of its facts, only those
+    # that say whose they are (the guest's config, its backup jobs) are the service's; the
+    # node's own sshd and iptables are not.
+    node_only = {_proxmox_node(service)} - {service.host.address if service.host else None,
+                                            *service.urls}
     wanted = set(service.compose_services)
     evidence = ServiceEvidence()
     seen_services: set[str] = set()
@@ -107,7 +138,7 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
                 seen_services.add(fact.name)
         elif origin not in targets:
             continue
-        elif not _belongs(fact, service):
+        elif not _belongs(fact, service, strict=origin in node_only):
             continue
         evidence.facts.append(fact)
         evidence.assets.append(asset)
@@ -121,13 +152,16 @@ def gather(service: InventoryService, result: AuditResult, settings) -> ServiceE
     return evidence
 
 
-def _belongs(fact, service: InventoryService) -> bool:
+def _belongs(fact, service: InventoryService, strict: bool = False) -> bool:
     """A fact from one of the service's targets is the service's, unless the fact says whose
     it is: a container on a shared Docker host answers `belongs_to(service)` from its
     Compose labels. Host-wide facts (sshd, firewall) have no such method: every service on
-    the host gets them."""
+    the host gets them, unless `strict` (a target that is not the service's host: only
+    facts that say they are the service's count)."""
     belongs_to = getattr(fact, "belongs_to", None)
-    return belongs_to is None or bool(belongs_to(service))
+    if belongs_to is None:
+        return not strict
+    return bool(belongs_to(service))
 
 
 def _findings(evidence: ServiceEvidence, findings: list[Finding]) -> list[Finding]:

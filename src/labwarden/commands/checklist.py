@@ -187,30 +187,44 @@ class _Context:
 
     def _live_targets(self, services):
         """The services' targets: a host when it is read from a file or from this machine
-        (`snapshot:`, `local://`: no traffic), and with --live their URLs and an ssh:// host
-        too."""
+        (`snapshot:`, `local://`: no traffic), their backup repositories on this machine, the
+        reverse proxy's files the inventory names (`proxies:`), and with --live their URLs,
+        an ssh:// host, remote repositories and the proxy's API too."""
         from labwarden.audit.live import parse_targets
+        from labwarden.sources.backup.config import DEFAULT
         from labwarden.sources.live.collect import ProbeOptions
 
         live = getattr(self.args, "live", False)
+        backup = self.config.settings.backup or DEFAULT
         texts: list[str] = []
         for service in services:
             mine = list(service.urls) if live else []
             address = service.host.address if service.host is not None else None
-            if address and (live or address.startswith(("snapshot:", "local:"))):
-                mine.append(address)
+            # A host that is a Proxmox guest: its node's files say its firewall and backups.
+            node = getattr(getattr(service.host, "proxmox", None), "address", None)
+            for where in (address, node):
+                if where and (live or where.startswith(("snapshot:", "local:"))):
+                    mine.append(where)
+            mine += [text for text in service.backups
+                     if live or not backup.repository(text).remote]
             docker = getattr(service.host, "docker", None) if service.host is not None \
                 else None
             if docker and (live or _local_engine(docker)):   # a unix socket: no traffic
                 mine.append(docker)
             texts += [t for t in mine if t not in texts]
+        if live:        # the lab's Prometheus and Alertmanager APIs (its files are read anyway)
+            texts += [t for t in self.inventory.monitoring_targets if t not in texts]
+        # The reverse proxy's configuration: its files always, its API with --live.
+        texts += [t for t in self.inventory.proxies
+                  if (live or "://" not in t.partition(":")[2]) and t not in texts]
         if not texts:
             return [], None
         options = ProbeOptions(timeout=getattr(self.args, "timeout", 5.0),
                                ca_file=getattr(self.args, "ca_file", None),
                                ssh_key=getattr(self.args, "ssh_key", None),
                                check_default_credentials=getattr(
-                                   self.args, "check_default_credentials", False))
+                                   self.args, "check_default_credentials", False),
+                               backup=self.config.settings.backup)
         try:
             return parse_targets(texts), options
         except ValueError as exc:

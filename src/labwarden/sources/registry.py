@@ -65,6 +65,7 @@ class Area:
 _COMPOSE = "labwarden.sources.compose.model"
 _HOST = "labwarden.sources.live.host"
 _DOCKER = "labwarden.sources.docker.fact"
+_MON = "labwarden.sources.monitoring.facts"
 
 # Probe order matters only for reading: within a scheme, sources probe in table order.
 SOURCES: tuple[Source, ...] = (
@@ -72,7 +73,7 @@ SOURCES: tuple[Source, ...] = (
            facts=(f"{_COMPOSE}:Service", f"{_COMPOSE}:ComposeProject",
                   f"{_COMPOSE}:ComposeTree", "labwarden.sources.envfile:EnvFile"),
            rules=("compose_schema", "compose_runtime", "compose_mounts", "compose_resources",
-                  "compose_naming", "images", "secrets", "exposure"),
+                  "compose_naming", "images", "secrets", "exposure", "backup_coverage"),
            evidence=("compose", "secrets"),
            hint="the service's `compose:` project in labwarden.yaml"),
     Source("scripts", "Shell scripts (remediation, maintenance, backups)",
@@ -103,6 +104,14 @@ SOURCES: tuple[Source, ...] = (
            rules=("firewall",), evidence=("ports",), probe="labwarden.sources.live.ports",
            schemes=("tcp",), fixtures="facts",
            hint="a tcp:// target of the host and `--live`"),
+    Source("proxy", "Reverse proxies: Nginx Proxy Manager, Traefik, Caddy",
+           facts=tuple(f"labwarden.sources.proxy.model:{name}" for name in
+                       ("ProxyRoute", "ProxyServer", "ProxyLiveCheck")),
+           rules=("proxy",), evidence=("proxy",), probe="labwarden.sources.live.proxy",
+           schemes=("npm", "traefik", "caddy"), fixtures="facts",
+           hint="the proxy's Compose project in the audited tree, or `proxies:` in "
+                "labwarden.yaml (npm:PATH, traefik:PATH|URL, caddy:PATH|URL; APIs with "
+                "--live)"),
     Source("creds", "Default-credential checks (opt-in)",
            facts=("labwarden.sources.live.creds:CredentialCheck",), rules=("creds",),
            evidence=("credentials",), probe="labwarden.sources.live.creds",
@@ -116,6 +125,33 @@ SOURCES: tuple[Source, ...] = (
            fixtures="facts",
            hint="the host's `address:` (local://, ssh:// with --ssh-key, snapshot: with "
                 "docker-inspect.json) or its `docker:` engine"),
+    Source("monitoring", "Prometheus scrape targets and alert rules, Alertmanager routes",
+           facts=(f"{_MON}:ServiceMonitoring", f"{_MON}:HostDiskAlerts",
+                  f"{_MON}:AlertRouting"), rules=("monitoring",),
+           evidence=("monitoring",), probe="labwarden.sources.live.monitoring_api",
+           schemes=("prometheus", "alertmanager"), fixtures="facts",
+           hint="Prometheus in the lab's Compose projects with its prometheus.yml mounted, "
+                "or `monitoring: {prometheus: URL}` in labwarden.yaml and --live"),
+    Source("logs", "Log shippers (Promtail, Alloy, Vector, Fluent Bit) and Loki retention",
+           facts=(f"{_MON}:ServiceLogs", f"{_MON}:LogRetention"), rules=("log_shipping",),
+           evidence=("logs",), fixtures="facts",
+           hint="the log shipper and Loki in the lab's Compose projects, their "
+                "configuration files mounted"),
+    Source("proxmox", "Proxmox VE guests, firewall and backup jobs",
+           facts=tuple(f"labwarden.sources.proxmox.model:{name}" for name in (
+               "ProxmoxCluster", "ProxmoxGuest", "LxcContainer", "BackupJob")),
+           rules=("proxmox",), evidence=("proxmox",), probe="labwarden.sources.live.proxmox",
+           schemes=("ssh", "local", "snapshot", "pve"), requires=(("ssh", "ssh_key"),),
+           fixtures="facts",
+           hint="`proxmox: {node: NODE, vmid: ID}` on the service's host in labwarden.yaml, "
+                "the node's address (snapshot:, local://, ssh:// with --ssh-key, or pve:// "
+                "with LABWARDEN_PVE_TOKEN) and --live for ssh:// and pve://"),
+    Source("backup", "Backup repositories (restic, Borg) and their restore tests",
+           facts=("labwarden.sources.backup.fact:BackupRepository",), rules=("backups",),
+           evidence=("backups",), probe="labwarden.sources.live.backup",
+           schemes=("restic", "borg"), fixtures="facts",
+           hint="the service's `backups:` in labwarden.yaml (restic:/path or borg:/path; "
+                "remote ones with --live) and `labwarden backup verify` for restore tests"),
 )
 
 AREAS: tuple[Area, ...] = (

@@ -269,3 +269,37 @@ def test_sshd_include_files_travel_in_the_snapshot(tmp_path, form):
     assert value == "yes"
     assert option.location.path == "/etc/ssh/sshd_config.d/50-cloud.conf"
     assert sshd.files == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/50-cloud.conf"]
+
+
+@pytest.mark.parametrize("form", ["pve1", "pve1.tar.gz"])
+def test_a_proxmox_node_travels_in_the_snapshot(tmp_path, form):
+    """collect's transport keeps what the Proxmox collector lists and reads (the node's
+    real-format files of tests/live/proxmox/node), and `snapshot:` reads back the same
+    guests and findings, from a directory or a tarball; /etc/pve/priv is not copied."""
+    import shutil
+
+    from labwarden.sources.live import host_snapshot, proxmox
+    from labwarden.sources.proxmox.files import read_config
+    from labwarden.sources.proxmox.model import build_facts
+
+    root = tmp_path / "root"
+    shutil.copytree(HERE.parent / "proxmox" / "node" / "pve1" / "files", root)
+    (root / "etc" / "pve" / "priv").mkdir()
+    (root / "etc" / "pve" / "priv" / "authkey.key").write_text("secret-authkey-9d2\n")
+    (root / "etc" / "pve" / "nodes" / "pve1" / "openvz").mkdir(exist_ok=True)
+    transport = RecordingTransport(timeout=10, root=str(root))
+    here = build_facts(asyncio.run(read_config(transport, "local://", "pve1")))
+    output = tmp_path / form
+    host_snapshot.write(transport.snapshot, str(output))
+    assert not any("priv" in name for name in transport.snapshot.files)
+    again = asyncio.run(proxmox.probe(parse_target(f"snapshot:{output}"), ProbeOptions()))
+
+    def judged_by_asset(facts):
+        return sorted((rule.id, fact.asset) for fact in facts
+                      for rule in registry.rules_for(type(fact))
+                      for _ in rule.check(fact, Settings()))
+
+    assert [(type(f).__name__, f.asset) for f in again] == \
+        [(type(f).__name__, f.asset) for f in here]
+    assert judged_by_asset(again) == judged_by_asset(here)
+    assert {"PVE001", "PVE010", "PVE020"} <= {r for r, _ in judged_by_asset(again)}

@@ -412,3 +412,44 @@ def test_through_collect_no_password_in_any_fact_or_diagnostic(pg_clusters, fake
             if credential["password"] != credential["username"]:
                 assert credential["password"] not in text
     assert "password='" not in text and "'postgres', 'postgres'" not in text
+
+
+def test_ssh_lists_directories_over_sftp(sshd_server, tmp_path):
+    """list_dir: the names SFTP's readdir gives (sorted, without . and ..); None for a
+    directory that is not there, as for the local transport."""
+    (tmp_path / "lxc").mkdir()
+    for name in ("101.conf", "102.conf", ".hidden"):
+        (tmp_path / "lxc" / name).write_text("")
+    transport = SshTransport("127.0.0.1", sshd_server.port, "root", key_path=sshd_server.key,
+                             known_hosts=sshd_server.known_hosts, timeout=5.0)
+
+    async def both():
+        async with transport:
+            return (await transport.list_dir(str(tmp_path / "lxc")),
+                    await transport.list_dir(str(tmp_path / "absent")))
+
+    listed, absent = run(both())
+    assert listed == [".hidden", "101.conf", "102.conf"]
+    assert absent is None
+    local = run(LocalTransport().list_dir(str(tmp_path / "lxc")))
+    assert local == listed
+
+
+def test_the_proxmox_collector_over_ssh_finds_no_proxmox_node_here(sshd_server):
+    """This machine has no /etc/pve: over a real SSH session the collector says "not a
+    Proxmox node" (None, no error) and the probe yields nothing."""
+    from labwarden.sources.live import proxmox
+    from labwarden.sources.proxmox.files import read_config
+
+    assert not Path("/etc/pve").exists(), "the test machine must not be a Proxmox node"
+    transport = SshTransport("127.0.0.1", sshd_server.port, "root", key_path=sshd_server.key,
+                             known_hosts=sshd_server.known_hosts, timeout=5.0)
+
+    async def read():
+        async with transport:
+            assert await transport.list_dir("/etc") is not None     # the session works
+            return await read_config(transport, "ssh://root@127.0.0.1", "127.0.0.1")
+
+    assert run(read()) is None
+    target = parse_target(f"ssh://root@127.0.0.1:{sshd_server.port}")
+    assert run(proxmox.probe(target, ssh_options(sshd_server))) == []

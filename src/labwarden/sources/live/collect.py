@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from labwarden.model import Diagnostic
 from labwarden.sources.live.targets import Target
+
+if TYPE_CHECKING:
+    from labwarden.sources.backup.config import BackupConfig
 
 # Common service and administration ports for `tcp://` scans (seed 3.1 and 9.2).
 DEFAULT_SCAN_PORTS = (
@@ -41,6 +44,10 @@ class ProbeOptions:
     http_port: int | None = None     # the plain-HTTP port for the redirect check; 0: skip
     resolve: dict[str, str] | None = None   # "host[:port]" -> address, like curl --resolve
     tls_connections: int = 8         # handshakes in flight per TLS target
+    # A Proxmox API token (user@realm!id=secret) for pve:// targets; else the environment's
+    # LABWARDEN_PVE_TOKEN. A secret: kept out of the repr.
+    pve_token: str | None = field(default=None, repr=False)
+    backup: BackupConfig | None = None   # restic:/borg: targets: passwords' places, results
     # Many hosts in one run (`audit --hosts`): hosts collected at once, each host's probes
     # bounded by `host_deadline` (else `deadline`), the inventory's name for each target
     # (as written) so that its facts and diagnostics say which host they are about.

@@ -66,6 +66,7 @@ class Snapshot:
     files: dict[str, bytes] = field(default_factory=dict)        # path in the snapshot
     missing: dict[str, str] = field(default_factory=dict)        # snapshot file -> why not
     refused: list[tuple[str, str]] = field(default_factory=list)  # (host path, why)
+    folders: set[str] = field(default_factory=set)   # listed folders, kept even when empty
     # `docker inspect` documents, environment values removed; None: Docker not collected
     containers: list | None = None
     images: list = field(default_factory=list)
@@ -122,6 +123,17 @@ class RecordingTransport(LocalTransport):
             return None
         self._keep(posixpath.join("files", posixpath.normpath("/" + path).lstrip("/")), data)
         return data
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        why = secret_reason(path)
+        if why:
+            self.snapshot.refused.append((path, why))
+            return None
+        names = await super().list_dir(path)
+        if names is not None:      # a folder a collector looked in: there, even if empty
+            self.snapshot.folders.add(posixpath.join(
+                "files", posixpath.normpath("/" + path.lstrip("/")).lstrip("/")))
+        return names
 
     def _docker(self, argv: list[str], result: CommandResult) -> None:
         """`docker ps` says whether Docker is collected; each `docker inspect` adds its
@@ -234,6 +246,9 @@ def write_directory(snapshot: Snapshot, output: str) -> None:
     else:
         os.mkdir(output, 0o700)
     root = os.path.realpath(output)
+    for folder in sorted(snapshot.folders):
+        path = os.path.join(root, *posixpath.normpath(folder).split("/"))
+        os.makedirs(path, mode=0o700, exist_ok=True)
     for name, data in sorted(snapshot.files.items()):
         relative = posixpath.normpath(name)
         if relative.startswith(("/", "..")):
@@ -251,6 +266,10 @@ def tarball_bytes(snapshot: Snapshot) -> bytes:
     buffer = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for folder in sorted(snapshot.folders):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o700, now
+            archive.addfile(info)
         for name, data in sorted(snapshot.files.items()):
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o600, now

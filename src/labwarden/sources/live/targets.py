@@ -11,6 +11,14 @@
     docker+tcp://host:port                     the same over TCP (no TLS)
     docker:                                    the engine DOCKER_HOST names (default: the
                                                local socket)
+    pve://node[:8006]                          the Proxmox VE API (read-only, API token)
+    prometheus://host[:9090][/prefix]          Prometheus's API (targets, rules, alertmanagers)
+    alertmanager://host[:9093][/prefix]        Alertmanager's API (its configuration)
+                                               (plain HTTP; `prometheus+https://` for TLS)
+    restic:LOCATION, borg:LOCATION             a backup repository (sources.backup)
+    npm:PATH                                   Nginx Proxy Manager's SQLite database
+    traefik:PATH | traefik:http://host:port    Traefik's configuration, or its API
+    caddy:PATH | caddy:http://host:port        a Caddyfile or Caddy's JSON, or its admin API
 
 Probes touch only these targets: nothing follows a redirect to another host.
 """
@@ -22,8 +30,15 @@ from urllib.parse import urlsplit
 
 from labwarden.model import Location
 
-SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker")
-DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+# Reverse proxies whose configuration a target names: a path, or the URL of their API.
+PROXY_SCHEMES = ("npm", "traefik", "caddy")
+SCHEMES = ("https", "http", "ssh", "tcp", "local", "snapshot", "docker", "pve", "prometheus",
+           "alertmanager", "restic", "borg") + PROXY_SCHEMES
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22, "pve": 8006, "prometheus": 9090,
+                 "alertmanager": 9093}
+# An API read over HTTP: `prometheus+https://` is the same target over TLS.
+API_SCHEMES = {f"{api}+{web}": api for api in ("prometheus", "alertmanager")
+               for web in ("http", "https")}
 
 
 class TargetError(ValueError):
@@ -55,7 +70,8 @@ class Target:
 
 
 def looks_like_target(text: str) -> bool:
-    return text.startswith(tuple(f"{s}:" for s in SCHEMES)) or text.startswith("docker+")
+    return text.startswith(tuple(f"{s}:" for s in (*SCHEMES, *API_SCHEMES))) or \
+        text.startswith("docker+")
 
 
 def parse_target(text: str) -> Target:
@@ -72,14 +88,30 @@ def parse_target(text: str) -> Target:
         if not directory:
             raise TargetError("snapshot: needs a directory, e.g. snapshot:./host-dump")
         return Target(text, "snapshot", path=directory)
+    if text.startswith(("restic:", "borg:")):
+        from labwarden.sources.backup.config import split
+
+        try:
+            tool, location = split(text)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+        return Target(text, tool, path=location)
+    scheme = text.partition(":")[0]
+    if scheme in PROXY_SCHEMES:
+        return _proxy_target(text, scheme)
     if text.rstrip("/") == "local:":
         return Target(text, "local")
     parts = urlsplit(text)
-    scheme = parts.scheme.lower()
+    scheme = API_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in SCHEMES:
         raise TargetError(f"{text}: unknown scheme (use one of {', '.join(SCHEMES)})")
     if scheme == "local":
         return Target(text, "local")
+    if scheme == "pve" and "@" in parts.netloc:
+        # a token written into the target would be printed with every finding: refuse it,
+        # without quoting the text
+        raise TargetError("pve:// takes no user or token in the address: put the API token "
+                          "in LABWARDEN_PVE_TOKEN")
     if not parts.hostname:
         raise TargetError(f"{text}: no host")
     try:
@@ -90,3 +122,21 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text}: invalid port")
     return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(scheme),
                   parts.username, parts.path or "/")
+
+
+def _proxy_target(text: str, scheme: str) -> Target:
+    rest = text[len(scheme) + 1:]
+    if not rest:
+        raise TargetError(f"{scheme}: needs a path or an API URL, e.g. {scheme}:./config or "
+                          f"{scheme}:http://127.0.0.1:8080")
+    if not rest.startswith(("http://", "https://")):
+        return Target(text, scheme, path=rest)
+    parts = urlsplit(rest)
+    try:
+        port = parts.port
+    except ValueError:
+        raise TargetError(f"{text}: invalid port") from None
+    if not parts.hostname:
+        raise TargetError(f"{text}: no host")
+    return Target(text, scheme, parts.hostname, port or DEFAULT_PORTS.get(parts.scheme),
+                  parts.username, rest)

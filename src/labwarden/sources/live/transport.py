@@ -13,7 +13,8 @@ outputs saved earlier. Every transport accepts only the read-only commands of
     docker ps -a -q --no-trunc, docker inspect --type container ID…,
     docker image inspect sha256:ID…   the containers a Docker host runs (sources/docker)
 
-Files are read with `read_file` (SFTP over SSH), never with `cat`.
+Files are read with `read_file` (SFTP over SSH), never with `cat`; a directory's names with
+`list_dir` (SFTP's readdir over SSH), never with `ls`.
 
 Snapshot layout (`snapshot:DIR`, or `snapshot:HOST.tar.gz`, a tarball of it read in memory,
 never extracted): the outputs of the commands above, saved on the host by `labwarden
@@ -55,7 +56,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
@@ -149,6 +150,24 @@ def _read_bounded(path: str, skipped: list[tuple[str, str]],
 # Commands in flight on one SSH connection (see SshTransport).
 MAX_CHANNELS = 6
 
+MAX_NAMES = 10000     # a directory listing is cut there: a collector never needs more
+
+
+def _list_bounded(path: str) -> list[str] | None:
+    """The names in a directory (at most MAX_NAMES), sorted; None when it is absent, not a
+    directory, or cannot be listed."""
+    try:
+        with os.scandir(path) as entries:
+            names = []
+            for entry in entries:
+                names.append(entry.name)
+                if len(names) >= MAX_NAMES:
+                    break
+    except OSError:
+        return None
+    return sorted(names)
+
+
 # rc for "the command could not be run at all" (missing binary, not in the snapshot).
 NOT_FOUND = 127
 TIMED_OUT = 124
@@ -167,6 +186,11 @@ class Transport:
 
     async def read_file(self, path: str) -> bytes | None:
         raise NotImplementedError
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        """The names in a directory, sorted; None when it is absent or cannot be listed.
+        (A collector that finds a name it then cannot read knows the file is there.)"""
+        return None
 
     async def close(self) -> None:
         return None
@@ -226,6 +250,9 @@ class LocalTransport(Transport):
         return await asyncio.wait_for(asyncio.to_thread(_read_bounded, full, self.skipped),
                                       self.timeout)
 
+    async def list_dir(self, path: str) -> list[str] | None:
+        full = os.path.join(self.root, path.lstrip("/"))
+        return await asyncio.wait_for(asyncio.to_thread(_list_bounded, full), self.timeout)
 
     async def _read_in_prefix(self, path: str) -> bytes | None:
         try:
@@ -278,8 +305,9 @@ class SnapshotTransport(Transport):
         self.directory = directory
         self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
         self._members: dict[str, bytes] | None = None
+        self._dirs: set[str] = set()               # a tarball's folders, empty ones too
         if os.path.isfile(directory):
-            self._members = _tar_members(directory, self.skipped)
+            self._members, self._dirs = _tar_members(directory, self.skipped)
         elif not os.path.isdir(directory):
             raise SnapshotError(f"no snapshot directory or tarball {directory}")
 
@@ -332,6 +360,17 @@ class SnapshotTransport(Transport):
         relative = posixpath.normpath("/" + path).lstrip("/")
         return self._read(posixpath.join("files", relative))
 
+    async def list_dir(self, path: str) -> list[str] | None:
+        relative = posixpath.normpath("/" + path.lstrip("/")).lstrip("/")
+        if self._members is None:
+            return _list_bounded(os.path.join(self.directory, "files", relative))
+        prefix = posixpath.join("files", relative) + "/" if relative else "files/"
+        names = {name[len(prefix):].split("/", 1)[0] for name in (*self._members, *self._dirs)
+                 if name.startswith(prefix) and len(name) > len(prefix)}
+        if not names and prefix.rstrip("/") not in self._dirs:
+            return None
+        return sorted(names)[:MAX_NAMES]
+
     def list_files(self, pattern: str) -> list[str]:
         """The saved files (as paths on the host) that `pattern` matches: sshd's Include."""
         pattern = posixpath.normpath("/" + pattern.lstrip("/"))
@@ -361,10 +400,11 @@ def _sshd_t_result(text: str) -> CommandResult:
     return CommandResult(int(match.group(1)), "", "\n".join(lines[:-1]))
 
 
-def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
+def _tar_members(path: str,
+                 skipped: list[tuple[str, str]]) -> tuple[dict[str, bytes], set[str]]:
     """The regular files of a snapshot tarball, by their path in the snapshot, each bounded
-    like a file of a snapshot directory; links, devices and names leaving the snapshot are
-    left out and listed in `skipped`."""
+    like a file of a snapshot directory, and its folders; links, devices and names leaving
+    the snapshot are left out and listed in `skipped`."""
     import io
     import tarfile
     import zlib
@@ -376,6 +416,7 @@ def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
     except OSError as exc:
         raise SnapshotError(f"snapshot {path}: {exc.strerror or exc}") from None
     members: dict[str, bytes] = {}
+    folders: set[str] = set()
     total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
@@ -389,6 +430,8 @@ def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
                     name = name[2:]
                 name = posixpath.normpath(name or ".")
                 if member.isdir():
+                    if not name.startswith(("/", "..")) and name != ".":
+                        folders.add(name)
                     continue
                 where = f"{path}:{member.name[:200]}"
                 if not member.isreg():
@@ -407,18 +450,21 @@ def _tar_members(path: str, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise SnapshotError(f"snapshot {path}: not a readable tarball "
                             f"({type(exc).__name__})") from None
-    return _without_top_folder(members)
+    return _without_top_folder(members, folders)
 
 
-def _without_top_folder(members: dict[str, bytes]) -> dict[str, bytes]:
+def _without_top_folder(members: dict[str, bytes],
+                        folders: set[str]) -> tuple[dict[str, bytes], set[str]]:
     """`tar czf web1.tar.gz web1/` puts everything under `web1/`: read it as the snapshot."""
     tops = {name.split("/", 1)[0] for name in members}
     if len(tops) != 1 or not all("/" in name for name in members):
-        return members
+        return members, folders
     top = tops.pop()
     if top == "files":
-        return members
-    return {name[len(top) + 1:]: data for name, data in members.items()}
+        return members, folders
+    cut = len(top) + 1
+    return ({name[cut:]: data for name, data in members.items()},
+            {name[cut:] for name in folders if name.startswith(top + "/")})
 
 
 def _asyncssh():
@@ -456,13 +502,19 @@ class SshTransport(Transport):
         self.accept_unknown_host = accept_unknown_host
         self.timeout = timeout
         self.sudo = sudo
-        self._conn = None
-        self._sftp = None
+        self._conn: Any = None                     # asyncssh's connection, once open
+        self._sftp: Any = None                     # and its one SFTP session
         # Commands run on channels of one connection at once; OpenSSH refuses more than
         # MaxSessions (10 by default) open at a time: the commands, plus one SFTP session
         # that every file read shares, stay under it.
         self._channels = asyncio.Semaphore(MAX_CHANNELS)
         self._sftp_lock = asyncio.Lock()
+        self._connect_lock = asyncio.Lock()        # commands sent at once share one connection
+
+    async def _connected(self) -> None:
+        async with self._connect_lock:
+            if self._conn is None:
+                await self.connect()
 
     def _known_hosts_path(self) -> str:
         return self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
@@ -494,8 +546,7 @@ class SshTransport(Transport):
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
-        if self._conn is None:
-            await self.connect()
+        await self._connected()
         command = shlex.join((["sudo", "-n"] if self.sudo else []) + argv)
         command = f"PATH=\"$PATH:{_EXTRA_PATH}\" LC_ALL=C {command}"
         asyncssh = _asyncssh()
@@ -516,8 +567,7 @@ class SshTransport(Transport):
     async def read_file(self, path: str) -> bytes | None:
         import asyncssh
 
-        if self._conn is None:
-            await self.connect()
+        await self._connected()
         try:
             async with self._sftp_lock:      # one SFTP session for every read, not one each
                 if self._sftp is None:
@@ -538,6 +588,20 @@ class SshTransport(Transport):
             return await asyncio.wait_for(read(), self.timeout)
         except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
             return None
+
+    async def list_dir(self, path: str) -> list[str] | None:
+        import asyncssh
+
+        await self._connected()
+        try:
+            async with self._sftp_lock:      # one SFTP session for every read and listing
+                if self._sftp is None:
+                    self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                        self.timeout)
+            names = await asyncio.wait_for(self._sftp.listdir(path), self.timeout)
+        except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
+            return None
+        return sorted(_text(n) for n in names if _text(n) not in (".", ".."))[:MAX_NAMES]
 
     async def close(self) -> None:
         if self._sftp is not None:

@@ -1,0 +1,1 @@
+"""The lab's monitoring stack as evidence: Prometheus, Alertmanager, the log shipper, Loki."""

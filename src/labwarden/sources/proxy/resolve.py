@@ -1,0 +1,73 @@
+"""Which Compose service of the tree a proxy's upstream is.
+
+An upstream names a container the way Docker's DNS does (the service name, the container
+name, Compose's `<project>-<service>-1`), or reaches a port the host publishes (an IP
+address, `host.docker.internal`, the Docker bridge's gateway). A name several projects use
+is taken as the proxy's own project's, as Docker's DNS would within that project's network;
+otherwise it stays unresolved rather than guessed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from labwarden.sources.proxy.model import Upstream
+from labwarden.sources.proxy.workload import Workload
+
+# Names a container uses for the Docker host itself.
+HOST_NAMES = {"host.docker.internal", "gateway.docker.internal", "localhost", "127.0.0.1",
+              "172.17.0.1", "::1"}
+
+
+class Resolver:
+    def __init__(self, workloads: list[Workload], home: Workload | None = None):
+        self.home = home                     # the proxy's own Compose service, if known
+        self.by_name: dict[str, list[Workload]] = {}
+        self.by_host_port: dict[int, list[Workload]] = {}
+        for workload in workloads:
+            for name in workload.names():
+                self.by_name.setdefault(name, []).append(workload)
+            for _, published, _address in workload.exposed_ports():
+                if published is not None and workload not in self.by_host_port.get(published,
+                                                                                   []):
+                    self.by_host_port.setdefault(published, []).append(workload)
+
+    def upstream(self, url: str, default_scheme: str = "http") -> Upstream:
+        """An upstream written as a URL (`http://grafana:3000`) or `host:port`."""
+        text = url if "://" in url else f"{default_scheme}://{url}"
+        try:
+            parts = urlsplit(text)
+            host, port = (parts.hostname or ""), parts.port
+        except ValueError:
+            return Upstream(url)
+        if port is None:
+            port = {"https": 443, "http": 80}.get(parts.scheme)
+        workload, via = self.find(host, port)
+        return Upstream(url, host, port, workload, via)
+
+    def find(self, host: str, port: int | None) -> tuple[Workload | None, str]:
+        name = host.lower().rstrip(".")
+        candidates = self.by_name.get(name, [])
+        if len(candidates) > 1 and self.home is not None:
+            own = [w for w in candidates if w.directory == self.home.directory]
+            candidates = own or candidates
+        if len(candidates) == 1:
+            workload = candidates[0]
+            return workload, ("container name" if name == (workload.container or "").lower()
+                              else "service name")
+        if candidates or port is None:
+            return None, ""
+        if name in HOST_NAMES or _is_ip(name):
+            published = self.by_host_port.get(port, [])
+            if len(published) == 1:
+                return published[0], f"host port {port}"
+        return None, ""
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
