@@ -2,8 +2,9 @@
 
 The snapshot is made by running the probes that read `local://` (the host probe: `ss`,
 `iptables-save`, `ip6tables-save`, `nft`, `sshd -T`, `sshd -t`, the `/proc` and `/etc`
-files, sshd's Include files; the Docker probe: `docker ps`, `docker inspect`) through a
-transport that keeps what they ran and read. So it
+files, sshd's Include files; the Docker probe: `docker ps`, `docker inspect`; the Proxmox
+probe: the files under /etc/pve) through a transport that keeps what they ran, read and
+listed. So it
 holds exactly what host mode would have looked at, and a probe added to host mode later is
 in the snapshot without a second list to keep in step (`SnapshotTransport.FILES` names the
 file of each command's output).
