@@ -14,10 +14,11 @@ cd "$(dirname "$0")/.."
 # source is tested against (its own dockerd on a private socket), with busybox-static the
 # root of the one image it runs (no registry is reached); prometheus and
 # prometheus-alertmanager are the monitoring stack whose APIs the monitoring source reads;
-# restic and borgbackup make real backup repositories on local paths.
+# restic and borgbackup make real backup repositories on local paths; ansible-core runs the
+# fleet playbook (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2
           iptables nftables openssl docker.io busybox-static prometheus prometheus-alertmanager
-          restic borgbackup caddy)
+          restic borgbackup caddy ansible-core)
 need=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || need+=("$package")

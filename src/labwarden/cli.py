@@ -71,10 +71,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                        "from this shell's environment (off by default: audits are "
                        "reproducible)")
     audit.add_argument("--jobs", type=COUNT, default=None, metavar="N",
-                       help="worker processes (default: one per core for large trees)")
+                       help="hosts collected at once (default 8), and worker processes for "
+                       "a large Compose tree (default: one per core)")
     live = audit.add_argument_group("live checks (only the targets you name are touched)")
     live.add_argument("--live", action="store_true", help="also probe the URLs and hosts "
                       "named in the inventory (labwarden.yaml services)")
+    live.add_argument("--hosts", nargs="?", const="all", default=None, metavar="SELECTION",
+                      help="collect the inventory's hosts (labwarden.yaml `hosts:` and the "
+                      "Ansible inventory): all, or names, groups and globs as in Ansible's "
+                      "--limit (`docker:!edge`)")
+    live.add_argument("--host-timeout", type=seconds, default=None, metavar="SECONDS",
+                      help="each host's collection, all its commands together (default 30)")
     live.add_argument("--timeout", type=seconds, default=5.0, metavar="SECONDS",
                       help="per connection (default 5)")
     live.add_argument("--concurrency", type=COUNT, default=32, metavar="N",
@@ -113,7 +120,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     remediation.register(commands)
     fix.register(commands)
     backup.register(commands)
+    from labwarden.commands import collect as collect_command
     from labwarden.commands import scripts as scripts_command
+
+    collect_command.register(commands)
 
     scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
                                   "scripts (bash -n, ShellCheck, SCR rules)")
@@ -150,8 +160,8 @@ def cmd_audit(args) -> int:
     check_output(args.output, paths + args.compose_files + [args.env_file, config_path])
     config = load_config(config_path)
     try:
-        targets = _targets(args, config, target_texts)
-        probe = _probe_options(args, config) if targets else None
+        targets, names, unreachable = _targets(args, config, target_texts)
+        probe = _probe_options(args, config, names, len(targets)) if targets else None
     except ValueError as exc:   # a malformed target
         raise UsageError(str(exc)) from None
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file,
@@ -162,7 +172,8 @@ def cmd_audit(args) -> int:
                            compose_files=list(args.compose_files), targets=targets,
                            probe=probe, keep_facts=keep)
     result = run(paths, options)
-    if not targets:
+    result.diagnostics.extend(unreachable)    # selected hosts with no address to collect
+    if not targets and not unreachable:
         nothing_checked(result, paths, "Compose file", result.projects)
 
     from labwarden.report import render
@@ -207,21 +218,38 @@ def _report_context(paths: list[str], config, result, fmt: str) -> dict:
 
 
 def _targets(args, config, texts: list[str]):
-    if not texts and not args.live:
-        return []   # the common case: files only, no asyncio or probe modules imported
+    """The targets to probe, the inventory's name for each host target, and an error for
+    each selected host that has no address."""
+    if not texts and not args.live and args.hosts is None:
+        return [], {}, []   # the common case: files only, no asyncio or probe modules imported
     from labwarden.audit.live import inventory_targets, parse_targets
 
-    if args.live:
+    names: dict[str, str] = {}
+    unreachable: list = []
+    if args.live or args.hosts is not None:
+        from labwarden.audit import fleet
         from labwarden.inventory import load_inventory
 
-        texts = texts + [t for t in inventory_targets(load_inventory(config)) if t not in texts]
-    return parse_targets(texts)
+        if args.hosts is not None and not config.path:
+            raise UsageError("--hosts: no labwarden.yaml here to read the hosts from (`hosts:` "
+                             "or `ansible_inventory:`); name it with --config")
+        inventory = load_inventory(config)
+        names = fleet.inventory_names(inventory)
+        if args.live:
+            texts = texts + [t for t in inventory_targets(inventory) if t not in texts]
+        if args.hosts is not None:
+            chosen, _, unreachable = fleet.host_targets(
+                fleet.select_hosts(inventory, args.hosts))
+            texts = texts + [t for t in chosen if t not in texts]
+            unreachable += fleet.network_only(chosen, bool(args.ssh_key))
+    return parse_targets(texts), names, unreachable
 
 
-def _probe_options(args, config):
+def _probe_options(args, config, names: dict[str, str] | None = None, count: int = 0):
+    from labwarden.audit.progress import for_terminal
     from labwarden.sources.live.collect import DEFAULT_SCAN_PORTS, ProbeOptions
 
-    ports = DEFAULT_SCAN_PORTS
+    ports: tuple[int, ...] = DEFAULT_SCAN_PORTS
     if args.ports:
         try:
             ports = tuple(int(p) for p in args.ports.split(",") if p.strip())
@@ -244,7 +272,9 @@ def _probe_options(args, config):
                         ssh_accept_unknown_host=args.ssh_accept_unknown_host,
                         ssh_sudo=args.ssh_sudo,
                         scan_ports=ports, http_port=args.http_port,
-                        backup=config.settings.backup)
+                        backup=config.settings.backup,
+                        host_jobs=args.jobs or 8, host_deadline=args.host_timeout,
+                        host_names=names or None, progress=for_terminal(count))
 
 
 def cmd_rules(args) -> int:

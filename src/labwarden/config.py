@@ -192,7 +192,8 @@ class _Either(_Kind):
 TEXT, FLAG, WHOLE, NUMBER = _Text(), _Flag(), _Whole(), _Number()
 TEXTS = _ListOf(TEXT)
 TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
-WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT}))
+WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT,
+                                     "host_group": TEXT}))
 # Where a backup repository's password is: a file or an environment variable's name, never
 # the password (sources/backup/config.py).
 PASSWORD_PLACE = {"password_file": TEXT, "password_env": TEXT}
@@ -207,7 +208,9 @@ SERVICE = _Table({
     "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
                # the host is a Proxmox guest: the node (a host name here) and its vmid
-               "proxmox": _Table({"node": TEXT, "vmid": WHOLE})})
+               "proxmox": _Table({"node": TEXT, "vmid": WHOLE}), "groups": TEXT_OR_TEXTS})
+# An Ansible inventory (labwarden.ansible_inventory): paths, or Ansible itself to run.
+ANSIBLE_INVENTORY = _Either(TEXT, TEXTS, _Table({"path": TEXT_OR_TEXTS, "use_ansible": FLAG}))
 # A lab part the checklist names: text, or an inventory service (shown with its host).
 LAB_PART = _Either(TEXT, _Table({"service": TEXT, "name": TEXT}))
 SCHEMA = _Table({
@@ -226,6 +229,7 @@ SCHEMA = _Table({
         _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
+    "ansible_inventory": ANSIBLE_INVENTORY,
     "lab": _Table({key: LAB_PART for key in LAB_KEYS}),
     # The reverse proxy's configuration when no Compose project of the tree runs it:
     # npm:PATH, traefik:PATH|URL, caddy:PATH|URL (files on every run, APIs with --live).
@@ -415,11 +419,14 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
         raise ConfigError(f"expires must be a date (YYYY-MM-DD), not {expires!r}",
                           entry.loc_of("expires")) from None
     scope = entry.get("scope")
-    if isinstance(scope, Map):     # SCHEMA allows text or {service, path, host} of text
-        service, path, host = (None if scope.get(k) is None else str(scope[k])
-                               for k in ("service", "path", "host"))
+    host_group = None
+    if isinstance(scope, Map):     # SCHEMA allows text or {service, path, host…} of text
+        service, path, host, host_group = (None if scope.get(k) is None else str(scope[k])
+                                           for k in ("service", "path", "host", "host_group"))
     else:
         service, path, host = None if scope is None else str(scope), None, None
+    # A host group's hosts come from the inventory, which the audit resolves
+    # (labwarden.audit.host_groups): the inventory imports this module, not the reverse.
     return Waiver(rule=rule_ref, justification=str(entry["justification"]),
                   owner=str(entry["owner"]), expires=expiry, location=loc,
-                  service=service, path=path, host=host)
+                  service=service, path=path, host=host, host_group=host_group)

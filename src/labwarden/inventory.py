@@ -20,11 +20,18 @@ and what the audit needs to find its evidence (Compose project, host, URLs, expo
                                                   # open them: sources/backup/config.py)
         stateful_volumes: [grafana-data]          # state besides database images
     hosts:
-      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm,
+      docker-01: {address: "ssh://admin@10.0.0.5", deployment_type: vm, groups: [docker],
                   proxmox: {node: pve1, vmid: 101}}   # a Proxmox guest: its node and vmid
       pve1: {address: "ssh://root@10.0.0.2"}
       nas: {docker: "docker+unix:///run/docker.sock"}   # its Docker Engine's API, when
                                      # not read through `address:` (docker+tcp://, docker:)
+    ansible_inventory: inventory/hosts.yml   # more hosts, with their groups (see below)
+
+Hosts come from `hosts:` and from the Ansible inventory `ansible_inventory:` names (a file, a
+directory or a list of them; `{path: …, use_ansible: true}` runs `ansible-inventory` for
+dynamic inventories): `labwarden.ansible_inventory` reads it. A host in both keeps the
+`hosts:` address and deployment type and gets the groups of both. Host groups answer
+waivers (`scope: {host_group: docker}`) and, through `hosts_in_group`, attestation scopes.
 """
 
 from __future__ import annotations
@@ -64,6 +71,9 @@ class Host:
     deployment_type: str | None
     docker: str | None = None            # its Docker Engine's API (docker+unix://, docker:…)
     proxmox: ProxmoxGuest | None = None
+    groups: tuple[str, ...] = ()          # its host groups, Ansible's parents included
+    location: Location | None = None      # where labwarden.yaml or the inventory names it
+    note: str | None = None               # why it has no address (an Ansible winrm host…)
 
 
 @dataclass
@@ -131,6 +141,27 @@ class Inventory:
                 found.setdefault(group, []).append(service)
         return found
 
+    @property
+    def host_groups(self) -> dict[str, set[str]]:
+        """Every host group (`hosts:` `groups:` and the Ansible inventory's), with the names
+        of its hosts; `all` holds every host, as in Ansible."""
+        return groups_of(self.hosts)
+
+
+def groups_of(hosts: dict[str, Host]) -> dict[str, set[str]]:
+    """Each host group with the names of its hosts; `all` holds every host."""
+    found: dict[str, set[str]] = {"all": set(hosts)}
+    for host in hosts.values():
+        for group in host.groups:
+            found.setdefault(group, set()).add(host.name)
+    return found
+
+
+def hosts_in_group(inventory: Inventory, name: str) -> set[str]:
+    """The names of the hosts in the host group `name` (empty when no host is in it): for
+    the scopes of waivers and attestations."""
+    return set(inventory.host_groups.get(name, ()))
+
 
 def load_inventory(config: Config) -> Inventory:
     """The inventory of a configuration that `load_config` checked against its SCHEMA (keys,
@@ -146,13 +177,8 @@ def load_inventory(config: Config) -> Inventory:
         setattr(inventory, attr, os.path.join(base, getattr(inventory, attr)))
     inventory.proxies = tuple(_proxy_target(str(t), base, raw.loc_of("proxies"))
                               for t in _list(raw, "proxies"))
+    inventory.hosts = load_hosts(config)
     hosts = raw.get("hosts") or Map()
-    for name, spec in hosts.items():
-        kind = spec.get("deployment_type")
-        _choice(kind, DEPLOYMENT_TYPES, "deployment_type", spec.loc_of("deployment_type"),
-                optional=True)
-        inventory.hosts[name] = Host(name, _address(spec.get("address"), base), kind,
-                                     _docker_address(spec))
     for name, spec in hosts.items():
         if spec.get("proxmox") is not None:
             inventory.hosts[name].proxmox = _guest_of(inventory, name, spec["proxmox"],
@@ -165,6 +191,63 @@ def load_inventory(config: Config) -> Inventory:
     for name, spec in services.items():
         inventory.services[name] = _service(inventory, name, spec, services.loc_of(name))
     return inventory
+
+
+def load_hosts(config: Config) -> dict[str, Host]:
+    """The hosts of `hosts:` and of the Ansible inventory, by name (`hosts:` first)."""
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    raw = config.raw
+    found: dict[str, Host] = {}
+    hosts = raw.get("hosts") or Map()
+    for name, spec in hosts.items():
+        kind = spec.get("deployment_type")
+        kind = _choice(kind, DEPLOYMENT_TYPES, "deployment_type",
+                       spec.loc_of("deployment_type"), optional=True)
+        groups = spec.get("groups")
+        for index, group in enumerate(_list(spec, "groups")):
+            problem = name_problem(group, "group")
+            if problem:
+                raise ConfigError(problem, groups.loc_of(index) if isinstance(groups, Seq)
+                                  else spec.loc_of("groups"))
+        found[name] = Host(name, _address(spec.get("address"), base), kind,
+                           docker=_docker_address(spec),
+                           groups=tuple(dict.fromkeys(str(g) for g in _list(spec, "groups"))),
+                           location=hosts.loc_of(name))
+    setting = raw.get("ansible_inventory")
+    if setting is not None:
+        _add_ansible_hosts(found, setting, raw.loc_of("ansible_inventory"), base)
+    return found
+
+
+def _add_ansible_hosts(found: dict[str, Host], setting, where: Location | None,
+                       base: str) -> None:
+    """The Ansible inventory's hosts, added to `found`: a host `hosts:` also names keeps its
+    address (when it has one) and gains the inventory's groups."""
+    from labwarden import ansible_inventory
+
+    use_ansible = False
+    if isinstance(setting, Map):     # SCHEMA: {path: text or texts, use_ansible: flag}
+        use_ansible = setting.get("use_ansible") is True
+        where = setting.loc_of("path") or where
+        setting = setting.get("path")
+        if setting is None:
+            raise ConfigError("ansible_inventory needs a `path:`", where)
+    paths = [os.path.join(base, str(p)) for p in (setting if isinstance(setting, Seq)
+                                                   else [setting])]
+    loaded = ansible_inventory.load(paths, use_ansible=use_ansible, cwd=base, where=where)
+    for name, entry in loaded.hosts.items():
+        problem = name_problem(name, "host")
+        if problem:
+            raise ConfigError(f"{problem} (give it an alias in the Ansible inventory)",
+                              entry.location)
+        mine = found.get(name)
+        if mine is None:
+            found[name] = Host(name, entry.address, None, groups=entry.groups,
+                               location=entry.location, note=entry.note)
+            continue
+        mine.groups = tuple(dict.fromkeys(mine.groups + entry.groups))
+        if mine.address is None:
+            mine.address, mine.note = entry.address, entry.note
 
 
 def _service(inventory: Inventory, name: str, spec: Map, loc: Location) -> InventoryService:

@@ -20,15 +20,17 @@ _INLINE = re.compile(r"#\s*labwarden:\s*ignore\[(?P<refs>[^\]]*)\](?P<reason>[^\
 
 class Waiver(Record):
     __slots__ = ("rule", "justification", "owner", "expires", "location", "service", "path",
-                 "host", "used")
+                 "host", "host_group", "group_hosts", "used")
     _compared = ("rule", "justification", "owner", "expires", "location", "service", "path",
-                 "host")                       # not `used`
+                 "host", "host_group")         # not `used`, nor what the group resolved to
 
     def __init__(self, rule: str, justification: str, owner: str, expires: dt.date | None,
                  location: Location,
                  service: str | None = None,   # glob over "project/service" or the asset
                  path: str | None = None,      # glob over the finding's file path
-                 host: str | None = None, used: bool = False):
+                 host: str | None = None,
+                 host_group: str | None = None,   # an inventory host group (Ansible's too)
+                 used: bool = False):
         self.rule = rule
         self.justification = justification
         self.owner = owner
@@ -37,6 +39,11 @@ class Waiver(Record):
         self.service = service
         self.path = path
         self.host = host
+        self.host_group = host_group
+        # What the hosts of `host_group` are called in assets (inventory name, address,
+        # snapshot name), set by labwarden.audit.host_groups; None: not resolved yet, and
+        # then the waiver matches nothing.
+        self.group_hosts: frozenset[str] | None = None
         self.used = used
 
     def matches(self, finding: Finding) -> bool:
@@ -51,7 +58,22 @@ class Waiver(Record):
             return False
         if self.host and not fnmatch.fnmatchcase(asset, self.host):
             return False
+        if self.host_group is not None and not _on_hosts(asset, self.group_hosts):
+            return False
         return True
+
+
+def _on_hosts(subject: str, hosts: frozenset[str] | None) -> bool:
+    """Whether an asset's subject (`web01`, `10.0.0.5:22`, `[::1]:22`, `grafana.lab:443`)
+    is one of `hosts` or a port on one of them."""
+    if not hosts:
+        return False
+    if subject in hosts:
+        return True
+    host, sep, port = subject.rpartition(":")
+    if sep and port.isdigit():
+        return host in hosts or host.strip("[]") in hosts
+    return False
 
 
 def _rule_matches(ref: str, finding: Finding) -> bool:

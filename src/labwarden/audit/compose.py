@@ -396,6 +396,10 @@ def _diagnostic_order(diagnostic: Diagnostic) -> tuple:
 
 def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     started = time.perf_counter()
+    if any(w.host_group is not None for w in options.config.waivers):
+        from labwarden.audit.host_groups import resolve_waivers
+
+        resolve_waivers(options.config)      # before any work: an unknown group is an error
     diagnostics: list[Diagnostic] = []
     directories: set[str] = set()
     specs = discover(paths, diagnostics, directories=directories)

@@ -543,13 +543,13 @@ def parse_sshd_t_result(rc: int, stdout: str = "", stderr: str = "") -> SshdVali
 # --- over a host transport ----------------------------------------------------------------
 
 async def collect_sshd(transport, *, host: str = "", config_path: str = DEFAULT_CONFIG,
-                       match: dict | None = None, sshd_T=None) -> SshdConfig:
+                       match: dict | None = None, sshd_T=None, sshd_t=None) -> SshdConfig:
     """sshd's effective configuration on the host behind `transport` (`run(argv)` and
     `read_file(path)`, see `labwarden.sources.live.transport`; an optional
     `async glob(pattern)` lists Include globs remotely): `sshd -T` for the values (pass
-    `sshd_T`, a result with rc/stdout/stderr, when it was already run), the files for their
-    lines and Match blocks, `sshd -t` for the verdict. Falls back to the files (with
-    OpenSSH's defaults) when `sshd -T` cannot run. Never raises."""
+    `sshd_T`, a result with rc/stdout/stderr, when it was already run; `sshd_t` likewise),
+    the files for their lines and Match blocks, `sshd -t` for the verdict. Falls back to the
+    files (with OpenSSH's defaults) when `sshd -T` cannot run. Never raises."""
     diagnostics: list = []
     files: dict[str, str | None] = {}
 
@@ -599,7 +599,7 @@ async def collect_sshd(transport, *, host: str = "", config_path: str = DEFAULT_
             await fetch(path)
 
     result_T = sshd_T if sshd_T is not None else await _run(transport, ["sshd", "-T"])
-    result_t = await _run(transport, ["sshd", "-t"])
+    result_t = sshd_t if sshd_t is not None else await _run(transport, ["sshd", "-t"])
     validation = parse_sshd_t_result(result_t.rc, result_t.stdout, result_t.stderr)
 
     if result_T.rc == 0 and result_T.stdout.strip():
@@ -650,13 +650,8 @@ def _transport_glob(transport) -> Glob | None:
             base = os.path.join(root, pattern.lstrip("/"))
             return ["/" + os.path.relpath(p, root).lstrip("/") for p in globlib.glob(base)]
         return local_glob
-    if name == "snapshot" and getattr(transport, "directory", None):
-        files = os.path.join(transport.directory, "files")
-
-        def snapshot_glob(pattern: str) -> list[str]:
-            base = os.path.join(files, pattern.lstrip("/"))
-            return ["/" + os.path.relpath(p, files) for p in globlib.glob(base)]
-        return snapshot_glob
+    if name == "snapshot" and callable(getattr(transport, "list_files", None)):
+        return transport.list_files      # a directory or a tarball: it knows its files
     return None
 
 

@@ -178,7 +178,7 @@ async def collect_transport(target, transport, name: str) -> list:
     from labwarden.sources.live.transport import NOT_FOUND, SnapshotTransport
 
     if isinstance(transport, SnapshotTransport):
-        return _from_snapshot(target, transport.directory, name)
+        return _from_snapshot(target, transport, name)
     engine = DockerEngine(target.raw, name, transport.name)
     listed = await transport.run(["docker", "ps", "-a", "-q", "--no-trunc"])
     if listed.rc == NOT_FOUND:
@@ -212,25 +212,23 @@ async def collect_transport(target, transport, name: str) -> list:
     return _facts(engine, documents, images, target, None)
 
 
-def _from_snapshot(target, directory: str, name: str) -> list:
-    from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
-
+def _from_snapshot(target, transport, name: str) -> list:
+    """The snapshot's docker files, through its transport: a directory or a tarball."""
     engine = DockerEngine(target.raw, name, "snapshot")
+    directory = transport.directory
     path = os.path.join(directory, SNAPSHOT_CONTAINERS)
-    if not os.path.lexists(path):
+    if not transport.has(SNAPSHOT_CONTAINERS):
         return []                          # Docker not collected on that host
     loaded: dict[str, list | None] = {}
     for file in (SNAPSHOT_CONTAINERS, SNAPSHOT_IMAGES):
         full = os.path.join(directory, file)
-        if file == SNAPSHOT_IMAGES and not os.path.lexists(full):
+        if file == SNAPSHOT_IMAGES and not transport.has(file):
             loaded[file] = []
             continue
-        try:
-            data = read_regular(full, MAX_RESPONSE)
-        except (NotRegularFile, FileTooLarge, OSError) as exc:
-            return [_unavailable(engine, f"{file} not read: "
-                                 f"{getattr(exc, 'strerror', None) or type(exc).__name__}",
-                                 Location(full))]
+        data = transport.saved(file, MAX_RESPONSE)
+        if data is None:
+            why = next((w for p, w in transport.skipped if p.endswith(file)), "not readable")
+            return [_unavailable(engine, f"{file} not read: {why}", Location(full))]
         loaded[file] = _json_list(data.decode("utf-8", "replace"))
         if loaded[file] is None:
             return [_unavailable(engine, f"{file} is not `docker inspect` output (a JSON "
@@ -299,8 +297,11 @@ async def probe(target, options) -> list:
         return await collect_api(target, target.path, timeout)
     from labwarden.sources.live.host import _name, transport_for
 
-    transport = transport_for(target, options)
-    name = _name(target)
+    try:
+        transport = transport_for(target, options)
+    except ValueError:                   # a snapshot that cannot be read: the host probe
+        return []                        # reports it, once
+    name = _name(target, options)
     engine = DockerEngine(target.raw, name, target.scheme)
     try:
         async with transport:

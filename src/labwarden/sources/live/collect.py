@@ -9,9 +9,10 @@ a Diagnostic of level "error" at the target, so the exit code says the audit is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labwarden.model import Diagnostic
 from labwarden.sources.live.targets import Target
@@ -47,6 +48,14 @@ class ProbeOptions:
     # LABWARDEN_PVE_TOKEN. A secret: kept out of the repr.
     pve_token: str | None = field(default=None, repr=False)
     backup: BackupConfig | None = None   # restic:/borg: targets: passwords' places, results
+    # Many hosts in one run (`audit --hosts`): hosts collected at once, each host's probes
+    # bounded by `host_deadline` (else `deadline`), the inventory's name for each target
+    # (as written) so that its facts and diagnostics say which host they are about.
+    host_jobs: int = 8
+    host_deadline: float | None = None
+    host_names: dict[str, str] | None = None
+    progress: Any = None             # start(total), done(label, failed), stop(); or None
+    transport: Any = None            # a host transport every host probe uses (collect)
 
 
 def probes_for(target: Target, options: ProbeOptions) -> tuple[str, ...]:
@@ -65,25 +74,38 @@ def fact_types(kind: str) -> set[type]:
             for t in s.fact_types()}
 
 
+# Targets that are hosts: `--jobs` bounds how many of them are collected at once.
+HOST_SCHEMES = ("ssh", "local", "snapshot")
+
+
 async def collect(targets: list[Target], options: ProbeOptions,
                   origins: dict[int, str] | None = None) -> tuple[list, list[Diagnostic]]:
     """Every probe's facts, and its diagnostics. With `origins`, `id(fact)` maps to the
-    target it came from, as written: a host's facts belong to it whatever name they carry."""
+    target it came from, as written: a host's facts belong to it whatever name they carry.
+
+    Hosts are collected at most `host_jobs` at a time (their probes, and every other
+    target's, at most `concurrency` at a time), each probe of a host within its
+    `host_deadline`: a dead or slow host is a diagnostic naming it, and the others go on."""
     semaphore = asyncio.Semaphore(options.concurrency)
+    hosts_at_once = asyncio.Semaphore(max(1, options.host_jobs))
+    names = options.host_names or {}
+    progress = options.progress
     diagnostics: list[Diagnostic] = []
 
-    async def run(kind: str, target: Target) -> list:
+    async def run(kind: str, target: Target, found_here: list[Diagnostic]) -> list:
+        is_host = target.scheme in HOST_SCHEMES
+        deadline = (options.host_deadline or options.deadline) if is_host else options.deadline
         async with semaphore:
             try:
                 module = importlib.import_module(f"labwarden.sources.live.{kind}")
-                found = await asyncio.wait_for(module.probe(target, options), options.deadline)
+                found = await asyncio.wait_for(module.probe(target, options), deadline)
             except asyncio.TimeoutError:
-                diagnostics.append(Diagnostic(
+                found_here.append(Diagnostic(
                     "error", "probe-timeout", f"{kind} probe gave no answer within "
-                    f"{options.deadline:g} s: not checked", target.location))
+                    f"{deadline:g} s: not checked", target.location))
                 return []
             except Exception as exc:  # noqa: BLE001 - one probe's bug must not end the audit
-                diagnostics.append(Diagnostic(
+                found_here.append(Diagnostic(
                     "error", "probe-failed", f"{kind} probe failed: {type(exc).__name__}",
                     target.location))
                 return []
@@ -92,12 +114,38 @@ async def collect(targets: list[Target], options: ProbeOptions,
             if origins is not None:
                 origins[id(fact)] = target.raw
             for diagnostic in getattr(fact, "diagnostics", ()) or ():
-                diagnostics.append(diagnostic)
+                found_here.append(diagnostic)
         return facts
 
-    jobs = [run(kind, target) for target in targets for kind in probes_for(target, options)]
-    results = await asyncio.gather(*jobs)
+    async def run_target(target: Target) -> list:
+        found_here: list[Diagnostic] = []
+        kinds = probes_for(target, options)
+        gate = hosts_at_once if target.scheme in HOST_SCHEMES else contextlib.nullcontext()
+        async with gate:
+            results = await asyncio.gather(*(run(kind, target, found_here) for kind in kinds))
+        name = names.get(target.raw)
+        diagnostics.extend(_named(d, name) for d in found_here)
+        if progress is not None:
+            progress.done(name or target.raw,
+                          any(d.level == "error" for d in found_here))
+        return [fact for facts in results for fact in facts]
+
+    if progress is not None:
+        progress.start(len(targets))
+    try:
+        results = await asyncio.gather(*(run_target(target) for target in targets))
+    finally:
+        if progress is not None:
+            progress.stop()
     return [fact for facts in results for fact in facts], diagnostics
+
+
+def _named(diagnostic: Diagnostic, name: str | None) -> Diagnostic:
+    """A diagnostic about an inventory host says which one, whatever address it names."""
+    if not name or diagnostic.message.startswith(f"{name}: "):
+        return diagnostic
+    return Diagnostic(diagnostic.level, diagnostic.code, f"{name}: {diagnostic.message}",
+                      diagnostic.location)
 
 
 def collect_sync(targets: list[Target], options: ProbeOptions,

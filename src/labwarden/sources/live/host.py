@@ -29,9 +29,11 @@ from labwarden.sources.live.transport import (
     CommandResult,
     HostKeyError,
     LocalTransport,
+    SnapshotError,
     SnapshotTransport,
     SshTransport,
     Transport,
+    snapshot_name,
 )
 from labwarden.sources.sockets import Listener, parse_ss
 
@@ -128,6 +130,9 @@ class HostExposure:
 # --- collection ------------------------------------------------------------------------------
 
 def transport_for(target, options) -> Transport:
+    given = getattr(options, "transport", None)
+    if given is not None:           # `labwarden collect` records what the probes run
+        return given
     timeout = max(float(getattr(options, "timeout", 5.0)), 1.0)
     if target.scheme == "local":
         return LocalTransport(timeout=timeout * 2)
@@ -142,9 +147,14 @@ def transport_for(target, options) -> Transport:
     raise ValueError(f"no host transport for {target.scheme}://")
 
 
-def _name(target) -> str:
+def _name(target, options=None) -> str:
+    """The host's name in its assets: the inventory's name for it when the audit took it
+    from the inventory (`ProbeOptions.host_names`), else what the target says."""
+    named = (getattr(options, "host_names", None) or {}).get(target.raw)
+    if named:
+        return named
     if target.scheme == "snapshot":
-        return os.path.basename(os.path.normpath(target.path)) or target.path
+        return snapshot_name(target.path)
     if target.scheme == "local":
         return "local"
     return target.host
@@ -154,11 +164,11 @@ async def probe(target, options):
     """HostFacts for local://, snapshot:DIR, ssh:// (with options.ssh_key); plus the sshd
     configuration fact when `labwarden.sources.sshd_config` is available. Never raises."""
     location = target.location
-    facts = HostFacts(target.raw, _name(target), target.scheme)
-    if target.scheme == "snapshot" and not os.path.isdir(target.path):
-        return _failed(facts, "not-found", f"no snapshot directory {target.path}", location)
+    facts = HostFacts(target.raw, _name(target, options), target.scheme)
     try:
         transport = transport_for(target, options)
+    except SnapshotError as exc:
+        return _failed(facts, "not-found", str(exc), location)
     except ValueError as exc:
         return _failed(facts, "unsupported", str(exc), location)
     try:
@@ -186,18 +196,22 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
     """Fill `facts` through `transport`; returns [facts] or [facts, sshd fact]."""
     location = location or facts.location
     commands = ([["ss", "-tulpn"]] + [argv for _, argv in FIREWALL_COMMANDS] +
-                [NFT_JSON_COMMAND, ["sshd", "-T"]])
+                [NFT_JSON_COMMAND, ["sshd", "-T"], ["sshd", "-t"]])
     files = ["/proc/net/dev", "/proc/net/route", "/proc/net/fib_trie", "/proc/net/if_inet6",
              "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/disable_ipv6",
              "/etc/hostname", "/etc/ssh/sshd_config"]
-    # The first command opens the SSH connection; the rest share it.
-    first = await transport.run(commands[0])
-    rest = await asyncio.gather(*(transport.run(argv) for argv in commands[1:]))
-    results: list[CommandResult] = [first, *rest]
-    contents = await asyncio.gather(*(transport.read_file(path) for path in files))
+    # Over SSH, the connection is opened first and then every command and file read goes
+    # at once, each on its own channel: a host costs one round of shell start-ups (its
+    # login shell runs each command, rc files and all), not one per command.
+    connect = getattr(transport, "connect", None)
+    if callable(connect):
+        await connect()
+    results, contents = await asyncio.gather(
+        asyncio.gather(*(transport.run(argv) for argv in commands)),
+        asyncio.gather(*(transport.read_file(path) for path in files)))
     by_file = dict(zip(files, contents))
 
-    ss, iptables, ip6tables, nft, nft_json, sshd = results
+    ss, iptables, ip6tables, nft, nft_json, sshd, sshd_t = results
     if ss.ok:
         facts.listeners = parse_ss(ss.stdout)
     else:
@@ -231,7 +245,7 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
 
     found: list = [facts]
     if sshd.ok or by_file["/etc/ssh/sshd_config"] is not None:   # the host runs sshd
-        sshd_fact = await _sshd_fact(transport, sshd, facts, location)
+        sshd_fact = await _sshd_fact(transport, sshd, sshd_t, facts, location)
         if sshd_fact is not None:
             found.append(sshd_fact)
     for path, why in getattr(transport, "skipped", ()):
@@ -284,8 +298,8 @@ def _why(result: CommandResult) -> str:
     return f"failed (exit {result.rc}{': ' + message if message else ''})"
 
 
-async def _sshd_fact(transport: Transport, sshd: CommandResult, facts: HostFacts,
-                     location: Location):
+async def _sshd_fact(transport: Transport, sshd: CommandResult, sshd_t: CommandResult,
+                     facts: HostFacts, location: Location):
     """The sshd configuration fact, from `labwarden.sources.sshd_config`: its collector
     (sshd -T, sshd -t and the files, over the same transport) when it has one, else its
     `sshd -T` parser. None when that module is absent."""
@@ -295,8 +309,8 @@ async def _sshd_fact(transport: Transport, sshd: CommandResult, facts: HostFacts
         return None
     try:
         collector = getattr(sshd_config, "collect_sshd", None)
-        if collector is not None:
-            return await collector(transport, host=facts.name)
+        if collector is not None:     # both ran already: one run each per host, not two
+            return await collector(transport, host=facts.name, sshd_T=sshd, sshd_t=sshd_t)
         parse = getattr(sshd_config, "parse_sshd_T", None)
         if parse is not None and sshd.ok:
             return parse(sshd.stdout, host=facts.name)

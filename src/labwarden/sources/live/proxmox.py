@@ -12,8 +12,6 @@ local:// and snapshot: targets, reports it once.
 
 from __future__ import annotations
 
-import os
-
 
 async def probe(target, options) -> list:
     if target.scheme == "pve":
@@ -25,15 +23,13 @@ async def probe(target, options) -> list:
     from labwarden.sources.proxmox.files import read_config
     from labwarden.sources.proxmox.model import build_facts
 
-    if target.scheme == "snapshot" and not os.path.isdir(target.path):
-        return []
     try:
         transport = transport_for(target, options)
-    except ValueError:
+    except ValueError:                   # not a snapshot (directory or tarball) it can read
         return []
     try:
         async with transport:
-            config = await read_config(transport, target.raw, node_name(target))
+            config = await read_config(transport, target.raw, node_name(target, options))
     except (HostKeyError, TimeoutError, OSError):
         return []
     except Exception as exc:  # noqa: BLE001 - asyncssh's errors: the host probe reports them
@@ -43,10 +39,9 @@ async def probe(target, options) -> list:
     return [] if config is None else build_facts(config)
 
 
-def node_name(target) -> str:
-    """The node as the target names it (what the cluster's asset is called)."""
-    if target.scheme == "snapshot":
-        return os.path.basename(os.path.normpath(target.path)) or target.path
-    if target.scheme == "local":
-        return "local"
-    return target.host
+def node_name(target, options=None) -> str:
+    """The node as the host probe names it (what the cluster's asset is called): the
+    inventory's name for it, else what the target says (a snapshot's folder or tarball)."""
+    from labwarden.sources.live.host import _name
+
+    return _name(target, options)

@@ -16,9 +16,10 @@ outputs saved earlier. Every transport accepts only the read-only commands of
 Files are read with `read_file` (SFTP over SSH), never with `cat`; a directory's names with
 `list_dir` (SFTP's readdir over SSH), never with `ls`.
 
-Snapshot layout (`snapshot:DIR`): the outputs of the commands above, saved on the host by
-any means, one file per command; a file that is absent means "not collected" (an empty
-file means "the command printed nothing", e.g. no nftables rules)::
+Snapshot layout (`snapshot:DIR`, or `snapshot:HOST.tar.gz`, a tarball of it read in memory,
+never extracted): the outputs of the commands above, saved on the host by `labwarden
+collect` or any other means, one file per command; a file that is absent means "not
+collected" (an empty file means "the command printed nothing", e.g. no nftables rules)::
 
     DIR/ss.txt                   ss -tulpn
     DIR/iptables-save.txt        iptables-save
@@ -26,7 +27,9 @@ file means "the command printed nothing", e.g. no nftables rules)::
     DIR/nft.txt                  nft list ruleset
     DIR/nft-ruleset.json         nft -j list ruleset (read instead of nft.txt when present)
     DIR/sshd_T.txt               sshd -T
-    DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config, etc/hostname,
+    DIR/sshd_t.txt               sshd -t: what it printed, then `exit status N`
+    DIR/files/<absolute path>    copies of files: etc/ssh/sshd_config (and the files its
+                                 Include lines name), etc/hostname,
                                  proc/net/{dev,route,fib_trie,if_inet6} (interfaces,
                                  default route, addresses), proc/sys/net/ipv4/ip_forward,
                                  proc/sys/net/ipv6/conf/all/disable_ipv6
@@ -37,6 +40,7 @@ directory to the auditing machine); a command that fails leaves no file behind::
     D=host-snapshot; mkdir -p "$D"; for c in "ss -tulpn:ss" "iptables-save:iptables-save" \
       "ip6tables-save:ip6tables-save" "nft list ruleset:nft" "sshd -T:sshd_T"; do \
       ${c%%:*} > "$D/${c##*:}.txt" 2>/dev/null || rm -f "$D/${c##*:}.txt"; done; \
+      { sshd -t 2>&1; echo "exit status $?"; } > "$D/sshd_t.txt"; \
       nft -j list ruleset > "$D/nft-ruleset.json" 2>/dev/null || rm -f "$D/nft-ruleset.json"; \
       for f in /etc/ssh/sshd_config /etc/hostname /proc/net/dev /proc/net/route \
       /proc/net/fib_trie /proc/net/if_inet6 /proc/sys/net/ipv4/ip_forward \
@@ -128,19 +132,23 @@ class CommandResult:
 MAX_FILE = 4 << 20
 
 
-def _read_bounded(path: str, skipped: list[tuple[str, str]]) -> bytes | None:
+def _read_bounded(path: str, skipped: list[tuple[str, str]],
+                  limit: int = MAX_FILE) -> bytes | None:
     """At most MAX_FILE bytes of a regular file (in small reads: sysctl files refuse one huge
     read); None when it is absent or unreadable. One that is there but not read (a FIFO
     would block the reader, a device never ends, or it is too large) is added to `skipped`
     with the reason, for the collector to report."""
     try:
-        return read_regular(path, MAX_FILE)
+        return read_regular(path, limit)
     except (NotRegularFile, FileTooLarge) as exc:
         skipped.append((path, exc.strerror))
         return None
     except OSError:
         return None
 
+
+# Commands in flight on one SSH connection (see SshTransport).
+MAX_CHANNELS = 6
 
 MAX_NAMES = 10000     # a directory listing is cut there: a collector never needs more
 
@@ -262,42 +270,212 @@ class LocalTransport(Transport):
         return out if process.returncode == 0 else None
 
 
+class SnapshotError(ValueError):
+    """A snapshot that cannot be read at all (no such directory, not a tarball)."""
+
+
+# A tarball is read into memory, never extracted: a snapshot fetched from a host that may
+# be compromised must not be able to write anywhere. These bound what it may cost.
+MAX_TARBALL = 64 << 20
+MAX_TAR_MEMBER = 32 << 20        # `docker inspect` of a few hundred containers
+MAX_TAR_MEMBERS = 10_000
+TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+
+
+def snapshot_name(path: str) -> str:
+    """The host a snapshot stands for, by default: its directory's or tarball's name."""
+    name = os.path.basename(os.path.normpath(path)) or path
+    for suffix in TARBALL_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
 class SnapshotTransport(Transport):
-    """Outputs saved in a directory (layout in the module docstring)."""
+    """Outputs saved in a directory, or in a tarball of that directory (`labwarden collect
+    --output HOST.tar.gz`; a single top-level folder in it is allowed). Layout in the
+    module docstring."""
 
     name = "snapshot"
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
              "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
-             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt"}
+             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt", "sshd -t": "sshd_t.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
         self.skipped: list[tuple[str, str]] = []   # (path, why): there but not read
+        self._members: dict[str, bytes] | None = None
+        self._dirs: set[str] = set()               # a tarball's folders, empty ones too
+        if os.path.isfile(directory):
+            self._members, self._dirs = _tar_members(directory, self.skipped)
+        elif not os.path.isdir(directory):
+            raise SnapshotError(f"no snapshot directory or tarball {directory}")
 
-    def _read(self, path: str) -> bytes | None:
-        return _read_bounded(path, self.skipped)
-
-    async def run(self, argv: list[str]) -> CommandResult:
-        check_command(argv)
-        name = posixpath.basename(argv[0])
+    @staticmethod
+    def file_name(argv: list[str]) -> str | None:
+        """The snapshot file that holds the output of `argv` (None: none does)."""
+        name = posixpath.basename(argv[0]) if argv else ""
         if name == "nft" and argv[1:2] == ["-j"]:
             name = "nft -j"
         if name == "sshd" and argv[1:] == ["-t"]:
-            return CommandResult(NOT_FOUND, "", "sshd -t: not in the snapshot")
-        if name not in self.FILES:       # read from its own files by its collector
-            return CommandResult(NOT_FOUND, "", f"{name}: not in the snapshot")
-        data = self._read(os.path.join(self.directory, self.FILES[name]))
+            name = "sshd -t"
+        return SnapshotTransport.FILES.get(name)
+
+    def _read(self, relative: str, limit: int = MAX_FILE) -> bytes | None:
+        if self._members is not None:
+            data = self._members.get(relative)
+            if data is not None and len(data) > limit:
+                self.skipped.append((f"{self.directory}:{relative}", "too large"))
+                return None
+            return data
+        return _read_bounded(os.path.join(self.directory, relative), self.skipped, limit)
+
+    def has(self, relative: str) -> bool:
+        """Whether the snapshot has the file at all (read or not)."""
+        if self._members is not None:
+            return relative in self._members
+        return os.path.lexists(os.path.join(self.directory, relative))
+
+    def saved(self, relative: str, limit: int = MAX_FILE) -> bytes | None:
+        """A file of the snapshot by its path in it (`docker-inspect.json`), at most `limit`
+        bytes: for collectors that keep their own files (sources/docker), in a directory or
+        a tarball alike. None when absent or not read (see `skipped`)."""
+        return self._read(posixpath.normpath(relative), limit)
+
+    async def run(self, argv: list[str]) -> CommandResult:
+        check_command(argv)
+        name = self.file_name(argv)
+        if name is None:                 # read from its own files by its collector
+            return CommandResult(NOT_FOUND, "", f"{posixpath.basename(argv[0])}: not in "
+                                 "the snapshot")
+        data = self._read(name)
         if data is None:
-            return CommandResult(NOT_FOUND, "", f"{self.FILES[name]}: not in the snapshot")
-        return CommandResult(0, data.decode("utf-8", "replace"), "")
+            return CommandResult(NOT_FOUND, "", f"{name}: not in the snapshot")
+        text = data.decode("utf-8", "replace")
+        if name == "sshd_t.txt":
+            return _sshd_t_result(text)
+        return CommandResult(0, text, "")
 
     async def read_file(self, path: str) -> bytes | None:
         relative = posixpath.normpath("/" + path).lstrip("/")
-        return self._read(os.path.join(self.directory, "files", relative))
+        return self._read(posixpath.join("files", relative))
 
     async def list_dir(self, path: str) -> list[str] | None:
-        relative = posixpath.normpath("/" + path).lstrip("/")
-        return _list_bounded(os.path.join(self.directory, "files", relative))
+        relative = posixpath.normpath("/" + path.lstrip("/")).lstrip("/")
+        if self._members is None:
+            return _list_bounded(os.path.join(self.directory, "files", relative))
+        prefix = posixpath.join("files", relative) + "/" if relative else "files/"
+        names = {name[len(prefix):].split("/", 1)[0] for name in (*self._members, *self._dirs)
+                 if name.startswith(prefix) and len(name) > len(prefix)}
+        if not names and prefix.rstrip("/") not in self._dirs:
+            return None
+        return sorted(names)[:MAX_NAMES]
+
+    def list_files(self, pattern: str) -> list[str]:
+        """The saved files (as paths on the host) that `pattern` matches: sshd's Include."""
+        pattern = posixpath.normpath("/" + pattern.lstrip("/"))
+        if self._members is None:
+            import glob as globlib
+
+            files = os.path.join(self.directory, "files")
+            return ["/" + os.path.relpath(p, files)
+                    for p in globlib.glob(os.path.join(files, pattern.lstrip("/")))]
+        import fnmatch
+
+        found = ["/" + name[len("files/"):] for name in self._members
+                 if name.startswith("files/")]
+        return sorted(p for p in found if fnmatch.fnmatchcase(p, pattern)
+                      and p.count("/") == pattern.count("/"))
+
+
+_EXIT_LINE = re.compile(r"^exit status (\d+)$")
+
+
+def _sshd_t_result(text: str) -> CommandResult:
+    """`sshd_t.txt`: what `sshd -t` printed, then `exit status N` on the last line."""
+    lines = text.rstrip("\n").splitlines()
+    match = _EXIT_LINE.match(lines[-1].strip()) if lines else None
+    if match is None:
+        return CommandResult(NOT_FOUND, "", "sshd_t.txt: no `exit status N` line")
+    return CommandResult(int(match.group(1)), "", "\n".join(lines[:-1]))
+
+
+def _tar_members(path: str,
+                 skipped: list[tuple[str, str]]) -> tuple[dict[str, bytes], set[str]]:
+    """The regular files of a snapshot tarball, by their path in the snapshot, each bounded
+    like a file of a snapshot directory, and its folders; links, devices and names leaving
+    the snapshot are left out and listed in `skipped`."""
+    import io
+    import tarfile
+    import zlib
+
+    try:
+        data = read_regular(path, MAX_TARBALL)
+    except (NotRegularFile, FileTooLarge) as exc:
+        raise SnapshotError(f"snapshot {path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path}: {exc.strerror or exc}") from None
+    members: dict[str, bytes] = {}
+    folders: set[str] = set()
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            for count, member in enumerate(archive):
+                if count >= MAX_TAR_MEMBERS:
+                    skipped.append((path, f"more than {MAX_TAR_MEMBERS} members: the rest "
+                                    "not read"))
+                    break
+                name = member.name
+                while name.startswith("./"):
+                    name = name[2:]
+                name = posixpath.normpath(name or ".")
+                if member.isdir():
+                    if not name.startswith(("/", "..")) and name != ".":
+                        folders.add(name)
+                    continue
+                where = f"{path}:{member.name[:200]}"
+                if not member.isreg():
+                    skipped.append((where, "not a regular file"))
+                    continue
+                if name.startswith(("/", "../")) or name == "..":
+                    skipped.append((where, "names a place outside the snapshot"))
+                    continue
+                if member.size > MAX_TAR_MEMBER or total + member.size > MAX_TARBALL:
+                    skipped.append((where, "too large"))
+                    continue
+                handle = archive.extractfile(member)
+                content = handle.read(MAX_TAR_MEMBER + 1) if handle is not None else b""
+                total += len(content)
+                members[name] = content
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise SnapshotError(f"snapshot {path}: not a readable tarball "
+                            f"({type(exc).__name__})") from None
+    return _without_top_folder(members, folders)
+
+
+def _without_top_folder(members: dict[str, bytes],
+                        folders: set[str]) -> tuple[dict[str, bytes], set[str]]:
+    """`tar czf web1.tar.gz web1/` puts everything under `web1/`: read it as the snapshot."""
+    tops = {name.split("/", 1)[0] for name in members}
+    if len(tops) != 1 or not all("/" in name for name in members):
+        return members, folders
+    top = tops.pop()
+    if top == "files":
+        return members, folders
+    cut = len(top) + 1
+    return ({name[cut:]: data for name, data in members.items()},
+            {name[cut:] for name in folders if name.startswith(top + "/")})
+
+
+def _asyncssh():
+    """asyncssh, imported without cryptography's DSA deprecation warnings: its import
+    prints five of them on stderr, once per run, about a key type labwarden never uses."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="DSA is deprecated")
+        import asyncssh
+    return asyncssh
 
 
 class HostKeyError(Exception):
@@ -324,14 +502,25 @@ class SshTransport(Transport):
         self.accept_unknown_host = accept_unknown_host
         self.timeout = timeout
         self.sudo = sudo
-        self._conn = None
-        self._sftp = None
+        self._conn: Any = None                     # asyncssh's connection, once open
+        self._sftp: Any = None                     # and its one SFTP session
+        # Commands run on channels of one connection at once; OpenSSH refuses more than
+        # MaxSessions (10 by default) open at a time: the commands, plus one SFTP session
+        # that every file read shares, stay under it.
+        self._channels = asyncio.Semaphore(MAX_CHANNELS)
+        self._sftp_lock = asyncio.Lock()
+        self._connect_lock = asyncio.Lock()        # commands sent at once share one connection
+
+    async def _connected(self) -> None:
+        async with self._connect_lock:
+            if self._conn is None:
+                await self.connect()
 
     def _known_hosts_path(self) -> str:
         return self.known_hosts or os.path.expanduser("~/.ssh/known_hosts")
 
     async def connect(self) -> None:
-        import asyncssh
+        asyncssh = _asyncssh()
 
         path = self._known_hosts_path()
         if os.path.exists(path):
@@ -357,28 +546,33 @@ class SshTransport(Transport):
 
     async def run(self, argv: list[str]) -> CommandResult:
         check_command(argv)
-        if self._conn is None:
-            await self.connect()
+        await self._connected()
         command = shlex.join((["sudo", "-n"] if self.sudo else []) + argv)
         command = f"PATH=\"$PATH:{_EXTRA_PATH}\" LC_ALL=C {command}"
+        asyncssh = _asyncssh()
         try:
-            result = await asyncio.wait_for(self._conn.run(command, check=False, stdin=None),
-                                            self.timeout)
+            async with self._channels:
+                result = await asyncio.wait_for(
+                    self._conn.run(command, check=False, stdin=None), self.timeout)
         except TimeoutError:
             return CommandResult(TIMED_OUT, "", f"{argv[0]}: no answer within "
                                  f"{self.timeout:g} s")
+        except asyncssh.ChannelOpenError as exc:
+            # A host with a lower MaxSessions: the command was not run, and says so.
+            return CommandResult(NOT_FOUND, "", f"{argv[0]}: the host refused a session "
+                                 f"({exc.reason or 'MaxSessions'})")
         rc = result.exit_status if result.exit_status is not None else 255
         return CommandResult(rc, _text(result.stdout), _text(result.stderr))
 
     async def read_file(self, path: str) -> bytes | None:
         import asyncssh
 
-        if self._conn is None:
-            await self.connect()
+        await self._connected()
         try:
-            if self._sftp is None:
-                self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
-                                                    self.timeout)
+            async with self._sftp_lock:      # one SFTP session for every read, not one each
+                if self._sftp is None:
+                    self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                        self.timeout)
 
             async def read() -> bytes:
                 chunks, size = [], 0
@@ -398,15 +592,13 @@ class SshTransport(Transport):
     async def list_dir(self, path: str) -> list[str] | None:
         import asyncssh
 
-        if self._conn is None:
-            await self.connect()
-        conn: Any = self._conn
+        await self._connected()
         try:
-            sftp: Any = self._sftp
-            if sftp is None:
-                sftp = await asyncio.wait_for(conn.start_sftp_client(), self.timeout)
-                self._sftp = sftp
-            names = await asyncio.wait_for(sftp.listdir(path), self.timeout)
+            async with self._sftp_lock:      # one SFTP session for every read and listing
+                if self._sftp is None:
+                    self._sftp = await asyncio.wait_for(self._conn.start_sftp_client(),
+                                                        self.timeout)
+            names = await asyncio.wait_for(self._sftp.listdir(path), self.timeout)
         except (TimeoutError, asyncssh.SFTPError, asyncssh.Error, OSError):
             return None
         return sorted(_text(n) for n in names if _text(n) not in (".", ".."))[:MAX_NAMES]
