@@ -168,7 +168,7 @@ def test_replacing_says_what_it_replaced(lab, capsys) -> None:
     (["n8m", "1.2.1"], "no service 'n8m' in the inventory"),
     (["--host", "docker01", "1.2.1"], "host 'docker01' is not defined under `hosts:` in the "
      "inventory; did you mean 'docker-01'?"),
-    (["--group", "app", "1.2.1"], "group 'app' is not declared by any service (`groups:`); "
+    (["--group", "app", "1.2.1"], "group 'app' is not declared by any service or host (`groups:`, or the Ansible inventory); "
      "did you mean 'apps'?"),
     (["--host", "docker-01", "n8n", "1.2.1"], "no checklist item 'n8n'"),
     (["n8n"], "name the SERVICE, then the items"),

@@ -137,7 +137,7 @@ def test_which_services_a_scope_answers_for(lab) -> None:
     ("hosts:\n  pve-1:\n    items: {}\n", 2, "host 'pve-1' is not defined under `hosts:` in "
      "the inventory; did you mean 'pve1'?"),
     ("groups:\n  meda:\n    items: {}\n", 2, "group 'meda' is not declared by any service "
-     "(`groups:`); did you mean 'media'?"),
+     "or host (`groups:`, or the Ansible inventory); did you mean 'media'?"),
     ("services:\n  sonar:\n    items: {}\n", 2, "service 'sonar' is not defined in the "
      "inventory; did you mean 'sonarr'?"),
     ("lab:\n  items:\n    \"5.1.9\": {by: a, date: 2026-11-01}\n", 3,
@@ -188,3 +188,20 @@ def test_a_single_group_may_be_written_as_text(tmp_path: Path) -> None:
     assert inventory.services["y"].groups == ("media", "web")
     assert {g: [s.name for s in m] for g, m in inventory.groups.items()} == \
         {"media": ["x", "y"], "web": ["y"]}
+
+
+def test_a_host_group_answers_for_the_services_on_its_hosts(tmp_path: Path) -> None:
+    """Groups of hosts (labwarden.yaml's or the Ansible inventory's) are scopes too:
+    "SSH hardened on every host of group hypervisors" answers for every service on them,
+    below the service's own groups and its host in precedence."""
+    (tmp_path / "labwarden.yaml").write_text(INVENTORY.replace(
+        "pve1: {deployment_type: vm}", "pve1: {deployment_type: vm, groups: [hypervisors]}"))
+    inventory = load_inventory(load_config(str(tmp_path / "labwarden.yaml")))
+    book = book_of(tmp_path, inventory, BOOK.replace("groups:\n", "groups:\n  hypervisors:\n"
+                   "    items:\n      \"1.1.4\": {by: ops, date: 2026-11-05, note: root off}\n"
+                   "      \"3.4.4\": {by: ops, date: 2026-11-05, note: group rule}\n", 1))
+    assert answer(book, inventory, "vault", "1.1.4") == ("group hypervisors", "ops")
+    assert answer(book, inventory, "vault", "3.4.4") == ("host pve1", "hostie")   # host wins
+    assert answer(book, inventory, "wiki", "1.1.4") is None                       # on pve2
+    assert [s.name for s in services_in(parse_scope("group hypervisors"), inventory)] == \
+        ["jellyfin", "sonarr", "vault"]

@@ -114,6 +114,10 @@ def scopes_of(service: InventoryService) -> list[Scope]:
     scopes += [Scope("group", group) for group in service.groups]
     if service.host is not None:
         scopes.append(Scope("host", service.host.name))
+        # Its host's groups (labwarden.yaml or the Ansible inventory): "SSH hardened on
+        # every host of group docker" answers for every service on those hosts.
+        scopes += [Scope("group", group) for group in service.host.groups
+                   if group not in service.groups]
     scopes.append(Scope("lab"))
     return scopes
 
@@ -127,7 +131,9 @@ def unknown_scope(scope: Scope, inventory: Inventory) -> str | None:
     elif scope.kind == "host":
         known, where = list(inventory.hosts), "defined under `hosts:` in the inventory"
     else:
-        known, where = list(inventory.groups), "declared by any service (`groups:`)"
+        known = list(inventory.groups) + [g for g in inventory.host_groups
+                                          if g != "all" and g not in inventory.groups]
+        where = "declared by any service or host (`groups:`, or the Ansible inventory)"
     if scope.name in known:
         return None
     hint = _did_you_mean(scope.name, known) or (
