@@ -77,7 +77,13 @@ class BackupRepository:
 
     @property
     def last_restore_test(self) -> RestoreTest | None:
-        return max(self.restore_tests, key=lambda t: t.date, default=None)
+        # The one recorded last among the newest: two tests within the same second (a
+        # failed verify, then one after the repair) must give the later one.
+        if not self.restore_tests:
+            return None
+        order = max(range(len(self.restore_tests)),
+                    key=lambda i: (self.restore_tests[i].date, i))
+        return self.restore_tests[order]
 
 
 def parse_time(text: object) -> dt.datetime:
