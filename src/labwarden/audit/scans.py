@@ -45,7 +45,7 @@ def judge(workloads: list[Workload], options, runner, findings: list[Finding],
         fact = ImageScan(workload.directory, workload.project, workload.service,
                          workload.image, workload.location,
                          newest([r for r in reports if report_matches(r, workload.image)]),
-                         read_at)
+                         read_at, policy=policy)
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
             kept.append((LAB_ORIGIN, fact.asset, fact))

@@ -1,6 +1,6 @@
 """Image vulnerability rules (checklist 4.1.3, 4.1.4, 9.2.2), judged from `ImageScan` facts:
 what the newest Trivy or Grype report about a Compose service's image says. The policy is
-`scans:` in labwarden.yaml (`Settings.scans`): how old a report may be (`max_age`, default
+`scans:` in labwarden.yaml (`Settings.scans`, carried by each fact): how old a report may be (`max_age`, default
 14d) and which vulnerabilities are ignored, with a reason and an expiry.
 
 Policy, not noise: a fixable CRITICAL or HIGH fails the image (one finding per image, the
@@ -17,7 +17,7 @@ from labwarden.rules.registry import prover, rule
 from labwarden.sources.backup.config import format_duration
 from labwarden.sources.backup.fact import describe_age
 from labwarden.sources.scans.fact import ImageScan
-from labwarden.sources.scans.policy import DEFAULT, Ignore, ScanPolicy
+from labwarden.sources.scans.policy import Ignore, ScanPolicy
 from labwarden.sources.scans.report import SEVERITIES, Vulnerability
 
 REDEPLOY = Impact("service", (1, 5))
@@ -28,13 +28,14 @@ SHOWN = 3           # the worst few IDs a finding names
 SERIOUS = ("CRITICAL", "HIGH")
 
 
-def _policy(settings) -> ScanPolicy:
-    return getattr(settings, "scans", None) or DEFAULT
+def _policy(scan: ImageScan) -> ScanPolicy:
+    """The policy the fact was read under (the stage takes it from `Settings.scans`)."""
+    return scan.policy
 
 
 def _fresh(scan: ImageScan, settings) -> bool:
     age = scan.age()
-    return age is not None and age <= _policy(settings).max_age
+    return age is not None and age <= _policy(scan).max_age
 
 
 def judged(scan: ImageScan, settings) -> tuple[list[Vulnerability],
@@ -46,7 +47,7 @@ def judged(scan: ImageScan, settings) -> tuple[list[Vulnerability],
     today = scan.read_at.date()
     counted, expired = [], []
     for vuln in scan.report.vulnerabilities:
-        ignore = next((i for i in _policy(settings).ignores
+        ignore = next((i for i in _policy(scan).ignores
                        if i.covers(vuln.id, scan.image)), None)
         if ignore is None:
             counted.append(vuln)
@@ -166,7 +167,7 @@ def stale(scan: ImageScan, settings):
     if scan.report is None or _fresh(scan, settings):
         return
     age = scan.age()
-    limit = format_duration(_policy(settings).max_age)
+    limit = format_duration(_policy(scan).max_age)
     said = ("does not say when it was made" if age is None
             else f"is {describe_age(age)} old (scans.max_age: {limit})")
     yield Hit(f"scan report of {scan.image} ({scan.project}/{scan.service}) {said}: it "

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from labwarden.model import Location
-from labwarden.sources.scans.policy import same_image
+from labwarden.sources.scans.policy import DEFAULT, Ignore, ScanPolicy, same_image
 from labwarden.sources.scans.report import ScanReport, Vulnerability, parse_time
 
 
@@ -29,6 +29,9 @@ class ImageScan:
     report: ScanReport | None
     read_at: dt.datetime            # when labwarden read the report: ages count from it
     report_at: Location | None = None   # where findings about the report point (its file)
+    # The policy it is judged under (labwarden.yaml `scans:`): the stage sets it, so a fact
+    # carries its own max_age and ignores into the rules and the checklist.
+    policy: ScanPolicy = DEFAULT
 
     @property
     def asset(self) -> str:
@@ -66,8 +69,8 @@ def report_matches(report: ScanReport, image: str) -> bool:
 def facts_from_yaml(path: str) -> list[ImageScan]:
     """Scans described in a fixture: a YAML list of `{image, service, project, read_at,
     report: {tool, age or created, image, digests, vulnerabilities: [{id, package,
-    installed, fixed, severity, published or published_age}]}}`; without `report:` the
-    image has none. Ages (14d, 36h) count back from `read_at` (default
+    installed, fixed, severity, published or published_age}]}, max_age, ignore: [{id,
+    image, reason, expires}]}`; without `report:` the image has none. Ages (14d, 36h) count back from `read_at` (default
     2026-12-01T12:00:00Z). Each fact is located at its item's line."""
     from labwarden.sources.backup.config import parse_duration
     from labwarden.sources.sshd_config import yaml_items
@@ -99,7 +102,13 @@ def facts_from_yaml(path: str) -> list[ImageScan]:
             report = ScanReport(path, str(spec.get("tool", "trivy")),
                                 str(spec.get("image", image)), tuple(spec.get("digests") or ()),
                                 moment({"age": "1d", **spec}, "created", "age", now), vulns)
+        policy = ScanPolicy(max_age=parse_duration(str(item.get("max_age", "14d")))
+                            or DEFAULT.max_age,
+                            ignores=tuple(Ignore(str(i["id"]), i.get("image"), str(i["reason"]),
+                                                 dt.date.fromisoformat(str(i["expires"]))
+                                                 if i.get("expires") else None, where)
+                                          for i in item.get("ignore") or ()))
         facts.append(ImageScan("/lab/" + str(item.get("project", "app")),
                                str(item.get("project", "app")), str(item.get("service", "app")),
-                               image, where, report, now, report_at=where))
+                               image, where, report, now, report_at=where, policy=policy))
     return facts
