@@ -65,7 +65,9 @@ def _fixable_serious(scan: ImageScan, settings) -> list[Vulnerability]:
 
 def _tool(scan: ImageScan) -> str:
     assert scan.report is not None
-    return f"{scan.report.tool} report {scan.report.path}"
+    made = scan.report.created.strftime("%Y-%m-%d %H:%M UTC") if scan.report.created \
+        else "undated"
+    return f"{scan.report.tool} report of {scan.report.image}, {made}"
 
 
 @rule("IMG010", "image-fixable-critical-vulnerabilities", Severity.HIGH,

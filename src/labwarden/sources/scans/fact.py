@@ -35,7 +35,9 @@ class ImageScan:
 
     @property
     def asset(self) -> str:
-        return f"compose:{self.project}/{self.service}#image"
+        # The Compose service's own asset (a service runs one image): its findings join the
+        # service's others, and updating the image is the service's one redeploy.
+        return f"compose:{self.project}/{self.service}"
 
     @property
     def location(self) -> Location:
