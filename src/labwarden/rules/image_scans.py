@@ -1,7 +1,8 @@
 """Image vulnerability rules (checklist 4.1.3, 4.1.4, 9.2.2), judged from `ImageScan` facts:
 what the newest Trivy or Grype report about a Compose service's image says. The policy is
-`scans:` in labwarden.yaml (`Settings.scans`, carried by each fact): how old a report may be (`max_age`, default
-14d) and which vulnerabilities are ignored, with a reason and an expiry.
+`scans:` in labwarden.yaml (`Settings.scans`, carried by each fact): how old a report may
+be (`max_age`, default 14d) and which vulnerabilities are ignored, with a reason and an
+expiry.
 
 Policy, not noise: a fixable CRITICAL or HIGH fails the image (one finding per image, the
 worst few named with their fixed versions); what no fix exists for yet is one LOW summary

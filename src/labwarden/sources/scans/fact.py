@@ -72,8 +72,9 @@ def facts_from_yaml(path: str) -> list[ImageScan]:
     """Scans described in a fixture: a YAML list of `{image, service, project, read_at,
     report: {tool, age or created, image, digests, vulnerabilities: [{id, package,
     installed, fixed, severity, published or published_age}]}, max_age, ignore: [{id,
-    image, reason, expires}]}`; without `report:` the image has none. Ages (14d, 36h) count back from `read_at` (default
-    2026-12-01T12:00:00Z). Each fact is located at its item's line."""
+    image, reason, expires}]}`; without `report:` the image has none. Ages (14d, 36h)
+    count back from `read_at` (default 2026-12-01T12:00:00Z). Each fact is located at
+    its item's line."""
     from labwarden.sources.backup.config import parse_duration
     from labwarden.sources.sshd_config import yaml_items
 
