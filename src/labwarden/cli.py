@@ -73,6 +73,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     audit.add_argument("--jobs", type=COUNT, default=None, metavar="N",
                        help="hosts collected at once (default 8), and worker processes for "
                        "a large Compose tree (default: one per core)")
+    audit.add_argument("--scan-report", dest="scan_reports", action="append", default=[],
+                       metavar="FILE", help="a Trivy (`trivy image -f json`) or Grype "
+                       "(`grype -o json`) report of an image the tree runs (repeatable)")
+    audit.add_argument("--scan", action="store_true", help="run `trivy image` on every "
+                       "image the tree runs (trivy must be on PATH)")
     live = audit.add_argument_group("live checks (only the targets you name are touched)")
     live.add_argument("--live", action="store_true", help="also probe the URLs and hosts "
                       "named in the inventory (labwarden.yaml services)")
@@ -170,7 +175,8 @@ def cmd_audit(args) -> int:
     keep = args.format == "html" and bool(config.path) and bool(config.raw.get("services"))
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
-                           probe=probe, keep_facts=keep)
+                           probe=probe, keep_facts=keep, scan_reports=args.scan_reports,
+                           run_scan=args.scan)
     result = run(paths, options)
     result.diagnostics.extend(unreachable)    # selected hosts with no address to collect
     if not targets and not unreachable:

@@ -239,6 +239,9 @@ SCHEMA = _Table({
     "monitoring": _Table({"prometheus": TEXT_OR_TEXTS, "alertmanager": TEXT_OR_TEXTS}),
     "backup": _Table({"max_age": TEXT, "restore_test_max_age": TEXT, "min_history": TEXT,
                       "results": TEXT, **PASSWORD_PLACE}),
+    # Image vulnerability scan reports and their policy (sources/scans/policy.py).
+    "scans": _Table({"reports": TEXT_OR_TEXTS, "max_age": TEXT, "ignore": _ListOf(_Table({
+        "id": TEXT, "image": TEXT, "reason": TEXT, "expires": TEXT}))}),
 }, extension="x-")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -346,6 +349,13 @@ def load_config(path: str | None) -> Config:
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
     if data.get("backup") or data.get("services"):
         _apply_backup(config, data, path)
+    if data.get("scans"):
+        from labwarden.sources.scans import policy as scans
+
+        try:
+            config.settings.scans = scans.read(data["scans"], path)
+        except scans.ScanPolicyError as exc:
+            raise ConfigError(str(exc), exc.location) from None
     return config
 
 

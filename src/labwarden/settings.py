@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from labwarden.sources.backup.config import BackupConfig
+    from labwarden.sources.scans.policy import ScanPolicy
 
 DEFAULT_TRUSTED_REGISTRIES = (
     "docker.io", "ghcr.io", "lscr.io", "quay.io", "mcr.microsoft.com", "registry.k8s.io",
@@ -39,6 +40,8 @@ class Settings:
     # BAK rules: the backup policy and the inventory's plans (None: no labwarden.yaml
     # services or `backup:`; the rules use sources.backup.config.DEFAULT).
     backup: BackupConfig | None = None
+    # IMG010+: the scan policy, `scans:` (None: sources.scans.policy.DEFAULT).
+    scans: ScanPolicy | None = None
     _name_regex: re.Pattern | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -7,8 +7,9 @@ the live probes and hosts, one file per further source family), in each source's
 format, judged by the same rules without a network. An item may have cases in several
 files (each family judged apart: `proxmox:3.4.2`, `live:3.4.3`, `proxy:3.3.5`); a file may
 say its service's host is a Proxmox guest (`proxmox_guest: {vmid: N}`) or give the
-service's `urls:` (`service: {urls: […]}`, facts matched by host name). A new prover without
-its cases fails `test_every_proven_item_has_cases`.
+service's `urls:` (`service: {urls: […]}`, facts matched by host name) or its Compose
+file (`service: {compose: /lab/app/compose.yaml}`, facts matched by project directory). A
+new prover without its cases fails `test_every_proven_item_has_cases`.
 """
 
 from __future__ import annotations
@@ -162,7 +163,9 @@ def _live_status(tmp_path: Path, case: str, sides: dict):
         host.proxmox = ProxmoxGuest("pve1", int(GUEST[case]["vmid"]), TARGET)
     service = InventoryService("app", Location("labwarden.yaml", 1),
                                deployment_type=KIND[case], host=host,
-                               urls=tuple(SERVICE[case].get("urls", ())))
+                               urls=tuple(SERVICE[case].get("urls", ())),
+                               # facts that name their service by its Compose project
+                               compose=SERVICE[case].get("compose"))
     evaluation = evaluate(service, result, ServiceRecord(), load_catalog(),
                           settings=config.settings)
     return evaluation.by_id()[case.split(":", 1)[1]]

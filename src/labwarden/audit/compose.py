@@ -49,6 +49,8 @@ class AuditOptions:
     # Keep every fact the rules examined in the result (AuditResult.facts), in one process:
     # the checklist answers items from what was examined, not only from what was found.
     keep_facts: bool = False
+    scan_reports: list[str] = field(default_factory=list)  # --scan-report: Trivy/Grype JSON
+    run_scan: bool = False                            # --scan: run trivy image on each image
 
 
 class _Partial(Record):
@@ -447,6 +449,14 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     if proxies is not None:
         proxies.read_tree(runner, findings, diagnostics,
                           result.facts if options.keep_facts else None)
+    from labwarden.audit import scans
+
+    if scans.wanted(options):
+        # Image scan reports, tied to the services running each image (sources/scans).
+        workloads = [w for p in partials for w in p.workloads
+                     if f"compose:{w.project}" not in dropped]
+        scans.judge(workloads, options, runner, findings, diagnostics,
+                    result.facts if options.keep_facts else None)
     live: list[tuple[str, str, object]] = []
     if options.targets:
         from labwarden.audit.live import run_live

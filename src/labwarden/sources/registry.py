@@ -152,6 +152,12 @@ SOURCES: tuple[Source, ...] = (
            schemes=("restic", "borg"), fixtures="facts",
            hint="the service's `backups:` in labwarden.yaml (restic:/path or borg:/path; "
                 "remote ones with --live) and `labwarden backup verify` for restore tests"),
+    Source("scans", "Image vulnerability scans (Trivy and Grype JSON reports)",
+           facts=("labwarden.sources.scans.fact:ImageScan",), rules=("image_scans",),
+           evidence=("scans",), fixtures="facts",
+           hint="a Trivy or Grype JSON report of the service's image: `scans: {reports: "
+                "[GLOB]}` in labwarden.yaml, `audit --scan-report FILE`, or `audit --scan` "
+                "with trivy on PATH"),
 )
 
 AREAS: tuple[Area, ...] = (
