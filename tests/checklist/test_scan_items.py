@@ -29,6 +29,8 @@ def test_a_service_whose_images_no_report_covers_stays_open(lab, capsys) -> None
 
 
 def test_a_stale_report_fails_the_scan_items_and_proves_nothing(lab, capsys) -> None:
+    config = lab / "labwarden.yaml"       # the lab's policy, not the example's year
+    config.write_text(config.read_text().replace("  max_age: 365d\n", "  max_age: 14d\n"))
     grafana = items(capsys, "grafana", today="2026-12-20")     # 24 days after the scan
     assert grafana["4.1.3"]["status"] == "FAIL" and "IMG012" in grafana["4.1.3"]["rules"]
     assert grafana["9.2.2"]["status"] == "FAIL"
@@ -36,7 +38,7 @@ def test_a_stale_report_fails_the_scan_items_and_proves_nothing(lab, capsys) -> 
 
 def test_an_ignore_with_a_reason_lifts_the_high(lab, capsys) -> None:
     config = lab / "labwarden.yaml"
-    config.write_text(config.read_text().replace("  max_age: 14d\n", """  max_age: 14d
+    config.write_text(config.read_text().replace("  max_age: 365d\n", """  max_age: 14d
   ignore:
     - id: CVE-2025-22869
       image: grafana/grafana:11.3.0

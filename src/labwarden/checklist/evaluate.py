@@ -242,7 +242,8 @@ def _why_open(item: Item, proving: list[Rule], evidence: ServiceEvidence,
     """Why the item is still open, how it could be answered, and which sources would."""
     from labwarden.sources.registry import source_of
 
-    kinds = {r.fact for r in proving}
+    # In rule order: the note names the sources the same way on every run.
+    kinds = list(dict.fromkeys(r.fact for r in sorted(proving, key=lambda r: r.id)))
     if evidence.incomplete and any(k in evidence.examined and k.__module__.startswith(
             "labwarden.sources.compose") for k in kinds):
         return ("evidence incomplete: " + "; ".join(evidence.incomplete[:2]), "evidence", ())
