@@ -64,14 +64,22 @@ def render(result: AuditResult) -> str:
     and neither a dict per finding nor the encoder's small chunks for all of them are held
     at once, which doubled the peak memory of a large run.
     """
+    return "".join(pieces(result))
+
+
+def pieces(result: AuditResult) -> list[str]:
+    """`render(result)` in pieces of a few hundred entries, to be written one after the
+    other. Joined, they would be one more copy of the report, and a wide one: a single `…`
+    of a redacted value makes the whole string two bytes a character, all of which the
+    output then encodes again; piece by piece, most are ASCII, copied as they are."""
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
     strings = _Strings()
-    return "".join((head[:-1], ',"findings":[',
-                    *_batches(_finding_json(f, rules, strings) for f in result.findings),
-                    '],"diagnostics":[',
-                    *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
-                    "]}\n"))
+    return [head[:-1] + ',"findings":[',
+            *_batches(_finding_json(f, rules, strings) for f in result.findings),
+            '],"diagnostics":[',
+            *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
+            "]}\n"]
 
 
 def _batches(entries, size: int = 256) -> list[str]:
