@@ -247,15 +247,18 @@ def _in_projects(asset: str, projects: set[str]) -> bool:
 
 
 def _pack(f: Finding) -> tuple:
-    """A finding as a tuple of Finding's arguments, in order, its rule by ID."""
+    """A finding as a tuple of Finding's arguments, in order, its rule by ID; then its
+    fingerprint, hashed in the worker while the parent is busy with its own share."""
     return (f.rule.id, f.severity, f.message, f.location, f.asset, f.resource, f.evidence,
-            f.fix, f.suppression, f.id, f.checklist)
+            f.fix, f.suppression, f.id, f.checklist, f.fingerprint)
 
 
 def _unpack(row: tuple) -> Finding:
     rule = registry.get(row[0])
     assert rule is not None, row[0]     # a worker runs the same registry
-    return Finding(rule, *row[1:])
+    finding = Finding(rule, *row[1:-1])
+    finding.hashed(row[-1])
+    return finding
 
 
 def _send(partial: _Partial) -> bytes:
