@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.checklist.lab import LAB_KEYS
 from labwarden.errors import UsageError
 from labwarden.model import Location, Severity
@@ -35,15 +35,29 @@ class ConfigError(UsageError):
         self.prefix = "configuration error: " if location else ""
 
 
-@dataclass
-class Config:
-    path: str | None = None
-    settings: Settings = field(default_factory=Settings)
-    waivers: list[Waiver] = field(default_factory=list)
-    fail_on: Severity | None = None
-    disabled: set[str] = field(default_factory=set)
-    severity_overrides: dict[str, Severity] = field(default_factory=dict)
-    raw: Map = field(default_factory=Map)
+class Config(Record):
+    __slots__ = ("path", "settings", "waivers", "fail_on", "disabled", "severity_overrides",
+                 "raw")
+    path: str | None
+    settings: Settings
+    waivers: list[Waiver]
+    fail_on: Severity | None
+    disabled: set[str]
+    severity_overrides: dict[str, Severity]
+    raw: Map
+
+    def __init__(self, path: str | None = None, settings: Settings | None = None,
+                 waivers: list[Waiver] | None = None, fail_on: Severity | None = None,
+                 disabled: set[str] | None = None,
+                 severity_overrides: dict[str, Severity] | None = None,
+                 raw: Map | None = None):
+        self.path = path
+        self.settings = Settings() if settings is None else settings
+        self.waivers = [] if waivers is None else waivers
+        self.fail_on = fail_on
+        self.disabled = set() if disabled is None else disabled
+        self.severity_overrides = {} if severity_overrides is None else severity_overrides
+        self.raw = Map() if raw is None else raw
 
 
 # --- names ---------------------------------------------------------------------------------

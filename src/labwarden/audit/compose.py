@@ -12,8 +12,7 @@ import gc
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -36,19 +35,33 @@ if TYPE_CHECKING:   # the live modules load only when a target is probed
 PARALLEL_MIN_PROJECTS = 48
 
 
-@dataclass
-class AuditOptions:
-    stage: ClassVar[str] = "compose"          # which part of `audit.run` reads these
-    load: LoadOptions = field(default_factory=LoadOptions)
-    config: Config = field(default_factory=Config)
-    jobs: int | None = None          # None: one per core for large trees, else serial
-    today: dt.date | None = None
-    compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
-    targets: list = field(default_factory=list)       # live targets (sources.live.targets)
-    probe: ProbeOptions | None = None                 # how to probe them
+class AuditOptions(Record):
+    __slots__ = ("load", "config", "jobs", "today", "compose_files", "targets", "probe",
+                 "keep_facts")
+    stage = "compose"                # which part of `audit.run` reads these (not a field)
+    load: LoadOptions
+    config: Config
+    jobs: int | None                 # None: one per core for large trees, else serial
+    today: dt.date | None
+    compose_files: list[str]         # `-f A -f B`: one project
+    targets: list                    # live targets (sources.live.targets)
+    probe: ProbeOptions | None       # how to probe them
     # Keep every fact the rules examined in the result (AuditResult.facts), in one process:
     # the checklist answers items from what was examined, not only from what was found.
-    keep_facts: bool = False
+    keep_facts: bool
+
+    def __init__(self, load: LoadOptions | None = None, config: Config | None = None,
+                 jobs: int | None = None, today: dt.date | None = None,
+                 compose_files: list[str] | None = None, targets: list | None = None,
+                 probe: ProbeOptions | None = None, keep_facts: bool = False):
+        self.load = LoadOptions() if load is None else load
+        self.config = Config() if config is None else config
+        self.jobs = jobs
+        self.today = today
+        self.compose_files = [] if compose_files is None else compose_files
+        self.targets = [] if targets is None else targets
+        self.probe = probe
+        self.keep_facts = keep_facts
 
 
 class _Partial(Record):
