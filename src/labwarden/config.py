@@ -345,16 +345,16 @@ def load_config(path: str | None) -> Config:
         from labwarden.rules import registry
 
         for ref, loc in _strings(rules, "disable"):
-            found = registry.get(ref)
+            found = registry.rule_id(ref)
             if found is None:
                 raise ConfigError(f"no rule {ref!r} to disable", loc)
-            config.disabled.add(found.id)
+            config.disabled.add(found)
         overrides = rules.get("severity") or Map()
         for ref, level in overrides.items():
-            found = registry.get(ref)
+            found = registry.rule_id(ref)
             if found is None:
                 raise ConfigError(f"no rule {ref!r}", overrides.loc_of(ref))
-            config.severity_overrides[found.id] = _severity(level, overrides.loc_of(ref))
+            config.severity_overrides[found] = _severity(level, overrides.loc_of(ref))
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
@@ -424,7 +424,7 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
     from labwarden.rules import registry
 
     rule_ref = str(entry["rule"])
-    if rule_ref != "*" and registry.get(rule_ref) is None:
+    if rule_ref != "*" and registry.rule_id(rule_ref) is None:
         raise ConfigError(f"waiver names no known rule: {rule_ref!r}", entry.loc_of("rule"))
     expires = entry["expires"]
     try:

@@ -156,6 +156,28 @@ def get(ref: str) -> Rule | None:
     return found
 
 
+def rule_id(ref: str) -> str | None:
+    """The ID of the rule `ref` names, as `get(ref).id`, from the table of IDs and names
+    (`rules._index`) rather than by importing every rule module; a reference the table does
+    not know is looked up as `get` looks it up."""
+    from labwarden.rules._index import RULES
+
+    upper = ref.upper()
+    if upper in RULES:
+        return upper
+    global _index_by_name
+    if _index_by_name is None:
+        _index_by_name = {name: id_ for id_, name in RULES.items()}
+    found_id = _index_by_name.get(ref.lower())
+    if found_id is not None:
+        return found_id
+    found = get(ref)
+    return None if found is None else found.id
+
+
+_index_by_name: dict[str, str] | None = None
+
+
 def rules_for(fact_type: type) -> list[Rule]:
     """The rules that judge `fact_type`, importing only the rule modules of its source."""
     load(rule_modules(fact_type))
