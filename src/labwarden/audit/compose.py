@@ -12,7 +12,6 @@ import gc
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -29,6 +28,7 @@ from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, sp
 from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, inline_markers
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:   # the live modules load only when a target is probed
     from labwarden.sources.live.collect import ProbeOptions
 
