@@ -44,3 +44,17 @@ def test_a_workers_share_comes_back_as_it_was(tmp_path: Path) -> None:
     assert moved.fingerprint != before
     moved.asset = moved.asset.removesuffix("-renamed")
     assert moved.fingerprint == before
+
+
+def test_the_shares_cover_every_project_once_in_order() -> None:
+    """The parent audits a slightly larger share (its results need not be sent); every
+    project is audited once, and each share keeps the projects' order."""
+    from labwarden.audit.compose import _shares
+
+    for count, jobs in ((1076, 2), (1076, 4), (48, 2), (7, 3), (0, 2)):
+        shares = _shares(list(range(count)), jobs)
+        assert len(shares) == jobs
+        assert sorted(sum(shares, [])) == list(range(count))
+        assert all(share == sorted(share) for share in shares)
+    parent, worker = map(len, _shares(list(range(1076)), 2))
+    assert worker < parent < worker * 1.1
