@@ -131,3 +131,23 @@ def test_the_report_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> 
     one, two = report("1"), report("2")
     assert one["summary"]["projects"] == 60 and one["diagnostics"]
     assert one == two
+
+
+@pytest.mark.parametrize("pieces", [["{\"a\":", "1}\n"], ["no newline"], ["a\n", ""], [""], [],
+                                    ["é…", "\x85 ", "x\n"]])
+def test_a_report_in_pieces_is_written_as_if_joined(pieces, tmp_path, capsys) -> None:
+    """`emit` writes a report given in pieces (the JSON of a large tree) one piece after
+    the other: stdout and the file get what the joined text would have given them, the
+    line ended on stdout only when the joined text does not end it."""
+    from labwarden.commands.common import emit
+
+    joined = "".join(pieces)
+    emit(joined, None)
+    expected = capsys.readouterr().out
+    emit(pieces, None)
+    assert capsys.readouterr().out == expected == (joined if joined.endswith("\n")
+                                                   else joined + "\n")
+    emit(joined, str(tmp_path / "joined"))
+    emit(pieces, str(tmp_path / "pieces"))
+    assert (tmp_path / "pieces").read_bytes() == (tmp_path / "joined").read_bytes() == \
+        joined.encode()

@@ -182,15 +182,14 @@ def cmd_audit(args) -> int:
     if not targets and not unreachable:
         nothing_checked(result, paths, "Compose file", result.projects)
 
-    from labwarden.report import render
+    from labwarden.report import render_pieces
 
     # A report written to a file never gets colour codes, whatever the terminal is.
     color = False if args.output and args.color is None else args.color
     extra = {}
     if args.format in ("html", "markdown"):
         extra = _report_context(paths, config, result, args.format)
-    text = render(result, args.format, color=color, **extra)
-    emit(text, args.output)
+    emit(render_pieces(result, args.format, color=color, **extra), args.output)
     return finish(result, args, config)
 
 

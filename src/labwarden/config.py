@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.checklist.lab import LAB_KEYS
 from labwarden.errors import UsageError
 from labwarden.model import Location, Severity
@@ -35,15 +35,29 @@ class ConfigError(UsageError):
         self.prefix = "configuration error: " if location else ""
 
 
-@dataclass
-class Config:
-    path: str | None = None
-    settings: Settings = field(default_factory=Settings)
-    waivers: list[Waiver] = field(default_factory=list)
-    fail_on: Severity | None = None
-    disabled: set[str] = field(default_factory=set)
-    severity_overrides: dict[str, Severity] = field(default_factory=dict)
-    raw: Map = field(default_factory=Map)
+class Config(Record):
+    __slots__ = ("path", "settings", "waivers", "fail_on", "disabled", "severity_overrides",
+                 "raw")
+    path: str | None
+    settings: Settings
+    waivers: list[Waiver]
+    fail_on: Severity | None
+    disabled: set[str]
+    severity_overrides: dict[str, Severity]
+    raw: Map
+
+    def __init__(self, path: str | None = None, settings: Settings | None = None,
+                 waivers: list[Waiver] | None = None, fail_on: Severity | None = None,
+                 disabled: set[str] | None = None,
+                 severity_overrides: dict[str, Severity] | None = None,
+                 raw: Map | None = None):
+        self.path = path
+        self.settings = Settings() if settings is None else settings
+        self.waivers = [] if waivers is None else waivers
+        self.fail_on = fail_on
+        self.disabled = set() if disabled is None else disabled
+        self.severity_overrides = {} if severity_overrides is None else severity_overrides
+        self.raw = Map() if raw is None else raw
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -334,16 +348,16 @@ def load_config(path: str | None) -> Config:
         from labwarden.rules import registry
 
         for ref, loc in _strings(rules, "disable"):
-            found = registry.get(ref)
+            found = registry.rule_id(ref)
             if found is None:
                 raise ConfigError(f"no rule {ref!r} to disable", loc)
-            config.disabled.add(found.id)
+            config.disabled.add(found)
         overrides = rules.get("severity") or Map()
         for ref, level in overrides.items():
-            found = registry.get(ref)
+            found = registry.rule_id(ref)
             if found is None:
                 raise ConfigError(f"no rule {ref!r}", overrides.loc_of(ref))
-            config.severity_overrides[found.id] = _severity(level, overrides.loc_of(ref))
+            config.severity_overrides[found] = _severity(level, overrides.loc_of(ref))
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
@@ -420,7 +434,7 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
     from labwarden.rules import registry
 
     rule_ref = str(entry["rule"])
-    if rule_ref != "*" and registry.get(rule_ref) is None:
+    if rule_ref != "*" and registry.rule_id(rule_ref) is None:
         raise ConfigError(f"waiver names no known rule: {rule_ref!r}", entry.loc_of("rule"))
     expires = entry["expires"]
     try:

@@ -221,14 +221,22 @@ class Finding(Record):
 
     @property
     def fingerprint(self) -> str:
-        # Rule + asset + resource, never the line: history and baselines survive edits.
-        key = "\x1f".join((self.rule.id, self.asset, self.resource or self.message))
+        key = self._fingerprint_key()
         cached = self._fingerprint    # (key, digest): hashed once, again only if key changes
         if cached is None or cached[0] != key:
             from hashlib import sha256  # here: the audit itself never needs it
 
             cached = self._fingerprint = (key, sha256(key.encode()).hexdigest()[:20])
         return cached[1]
+
+    def _fingerprint_key(self) -> str:
+        # Rule + asset + resource, never the line: history and baselines survive edits.
+        return "\x1f".join((self.rule.id, self.asset, self.resource or self.message))
+
+    def hashed(self, fingerprint: str) -> None:
+        """Take `fingerprint` as this finding's, as it is now: what `fingerprint` gave for
+        it in another process (a worker), which need not be hashed again here."""
+        self._fingerprint = (self._fingerprint_key(), fingerprint)
 
     @property
     def waived(self) -> bool:

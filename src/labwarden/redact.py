@@ -275,12 +275,22 @@ def redactor(values=()) -> Callable[[str], str]:
 
 
 class _KnownValues:
-    __slots__ = ("values",)
+    __slots__ = ("values", "done")
 
     def __init__(self, values: tuple[str, ...]):
         self.values = values
+        # Each text searched once: rules write the same message, resource or fix for several
+        # services, and a search is one pass over the text per value (over a hundred values
+        # for the rules over the whole tree, which may quote any project's).
+        self.done: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
+        found = self.done.get(text)
+        if found is None:
+            found = self.done[text] = self._redacted(text)
+        return found
+
+    def _redacted(self, text: str) -> str:
         text = scrub(text)
         for value in self.values:
             if value in text:

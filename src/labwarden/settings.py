@@ -7,9 +7,10 @@ themselves; `config.py` builds a `Settings` from `labwarden.yaml`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from labwarden._record import Record
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
     from labwarden.sources.backup.config import BackupConfig
     from labwarden.sources.scans.policy import ScanPolicy
@@ -27,22 +28,45 @@ DEFAULT_PROXY_IMAGES = (
 )
 
 
-@dataclass
-class Settings:
-    trusted_registries: tuple[str, ...] = DEFAULT_TRUSTED_REGISTRIES
-    container_name_pattern: str = DEFAULT_CONTAINER_NAME
-    internet_facing_ports: tuple[int, ...] = (80, 443)
-    expected_open_ports: tuple[int, ...] = (22,)   # open on hosts, internal only (seed 3.1)
-    tls_expiry_warning_days: int = 30              # a certificate closer to expiry is HIGH
-    proxy_images: tuple[str, ...] = DEFAULT_PROXY_IMAGES
-    proxy_services: tuple[str, ...] = ()       # service names that are the reverse proxy
-    require_digest: bool = False               # IMG rules: digest pinning as a finding
+class Settings(Record):
+    __slots__ = ("trusted_registries", "container_name_pattern", "internet_facing_ports",
+                 "expected_open_ports", "tls_expiry_warning_days", "proxy_images",
+                 "proxy_services", "require_digest", "backup", "scans", "_name_regex")
+    _fields = __slots__[:-1]             # `_name_regex` caches the property: no field
+    trusted_registries: tuple[str, ...]
+    container_name_pattern: str
+    internet_facing_ports: tuple[int, ...]
+    expected_open_ports: tuple[int, ...]   # open on hosts, internal only (seed 3.1)
+    tls_expiry_warning_days: int           # a certificate closer to expiry is HIGH
+    proxy_images: tuple[str, ...]
+    proxy_services: tuple[str, ...]        # service names that are the reverse proxy
+    require_digest: bool                   # IMG rules: digest pinning as a finding
     # BAK rules: the backup policy and the inventory's plans (None: no labwarden.yaml
     # services or `backup:`; the rules use sources.backup.config.DEFAULT).
-    backup: BackupConfig | None = None
+    backup: BackupConfig | None
     # IMG010+: the scan policy, `scans:` (None: sources.scans.policy.DEFAULT).
-    scans: ScanPolicy | None = None
-    _name_regex: re.Pattern | None = field(default=None, repr=False, compare=False)
+    scans: ScanPolicy | None
+    _name_regex: re.Pattern | None
+
+    def __init__(self, trusted_registries: tuple[str, ...] = DEFAULT_TRUSTED_REGISTRIES,
+                 container_name_pattern: str = DEFAULT_CONTAINER_NAME,
+                 internet_facing_ports: tuple[int, ...] = (80, 443),
+                 expected_open_ports: tuple[int, ...] = (22,),
+                 tls_expiry_warning_days: int = 30,
+                 proxy_images: tuple[str, ...] = DEFAULT_PROXY_IMAGES,
+                 proxy_services: tuple[str, ...] = (), require_digest: bool = False,
+                 backup: BackupConfig | None = None, scans: ScanPolicy | None = None):
+        self.trusted_registries = trusted_registries
+        self.container_name_pattern = container_name_pattern
+        self.internet_facing_ports = internet_facing_ports
+        self.expected_open_ports = expected_open_ports
+        self.tls_expiry_warning_days = tls_expiry_warning_days
+        self.proxy_images = proxy_images
+        self.proxy_services = proxy_services
+        self.require_digest = require_digest
+        self.backup = backup
+        self.scans = scans
+        self._name_regex = None
 
     @property
     def container_name_regex(self) -> re.Pattern:

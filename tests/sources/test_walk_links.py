@@ -85,3 +85,23 @@ def test_link_to_the_filesystem_root(tree, command):
     assert [(d["code"], d["location"]["path"]) for d in report["diagnostics"]
             if d["level"] != "gap"] == [("symlink-outside-tree", str(tree / "stack" / "root"))]
     assert report["summary"]["files_scanned"] >= 1
+
+
+def test_exists_and_lexists_answer_as_os_path_does(tmp_path):
+    """Discovery asks whether an override file or a `.env` is there with access(F_OK) rather
+    than os.path's stat() (cheaper when the answer is no): the answers must be the same,
+    links and broken links included."""
+    from labwarden.sources._walk import exists, lexists
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir").mkdir()
+    os.symlink(tmp_path / "file", tmp_path / "link")
+    os.symlink(tmp_path / "gone", tmp_path / "broken")
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    cases = ["file", "dir", "link", "broken", "loop", "missing", "file/under-a-file", "dir/.."]
+    for name in cases:
+        path = str(tmp_path / name)
+        assert (exists(path), lexists(path)) == (os.path.exists(path), os.path.lexists(path)), name
+    assert (exists("bad\0path"), lexists("bad\0path")) == (False, False)
+    assert [exists(str(tmp_path / n)) for n in ("link", "broken")] == [True, False]
+    assert [lexists(str(tmp_path / n)) for n in ("broken", "loop")] == [True, True]

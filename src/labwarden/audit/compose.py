@@ -12,8 +12,6 @@ import gc
 import os
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
 
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -30,27 +28,45 @@ from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, sp
 from labwarden.sources.yamlfile import MAX_FILE_BYTES
 from labwarden.suppress import apply_markers, inline_markers
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:   # the live modules load only when a target is probed
     from labwarden.sources.live.collect import ProbeOptions
 
 PARALLEL_MIN_PROJECTS = 48
 
 
-@dataclass
-class AuditOptions:
-    stage: ClassVar[str] = "compose"          # which part of `audit.run` reads these
-    load: LoadOptions = field(default_factory=LoadOptions)
-    config: Config = field(default_factory=Config)
-    jobs: int | None = None          # None: one per core for large trees, else serial
-    today: dt.date | None = None
-    compose_files: list[str] = field(default_factory=list)  # `-f A -f B`: one project
-    targets: list = field(default_factory=list)       # live targets (sources.live.targets)
-    probe: ProbeOptions | None = None                 # how to probe them
+class AuditOptions(Record):
+    __slots__ = ("load", "config", "jobs", "today", "compose_files", "targets", "probe",
+                 "keep_facts", "scan_reports", "run_scan")
+    stage = "compose"                # which part of `audit.run` reads these (not a field)
+    load: LoadOptions
+    config: Config
+    jobs: int | None                 # None: one per core for large trees, else serial
+    today: dt.date | None
+    compose_files: list[str]         # `-f A -f B`: one project
+    targets: list                    # live targets (sources.live.targets)
+    probe: ProbeOptions | None       # how to probe them
     # Keep every fact the rules examined in the result (AuditResult.facts), in one process:
     # the checklist answers items from what was examined, not only from what was found.
-    keep_facts: bool = False
-    scan_reports: list[str] = field(default_factory=list)  # --scan-report: Trivy/Grype JSON
-    run_scan: bool = False                            # --scan: run trivy image on each image
+    keep_facts: bool
+    scan_reports: list[str]          # --scan-report: Trivy/Grype JSON
+    run_scan: bool                   # --scan: run trivy image on each image
+
+    def __init__(self, load: LoadOptions | None = None, config: Config | None = None,
+                 jobs: int | None = None, today: dt.date | None = None,
+                 compose_files: list[str] | None = None, targets: list | None = None,
+                 probe: ProbeOptions | None = None, keep_facts: bool = False,
+                 scan_reports: list[str] | None = None, run_scan: bool = False):
+        self.load = LoadOptions() if load is None else load
+        self.config = Config() if config is None else config
+        self.jobs = jobs
+        self.today = today
+        self.compose_files = [] if compose_files is None else compose_files
+        self.targets = [] if targets is None else targets
+        self.probe = probe
+        self.keep_facts = keep_facts
+        self.scan_reports = [] if scan_reports is None else scan_reports
+        self.run_scan = run_scan
 
 
 class _Partial(Record):
@@ -249,15 +265,18 @@ def _in_projects(asset: str, projects: set[str]) -> bool:
 
 
 def _pack(f: Finding) -> tuple:
-    """A finding as a tuple of Finding's arguments, in order, its rule by ID."""
+    """A finding as a tuple of Finding's arguments, in order, its rule by ID; then its
+    fingerprint, hashed in the worker while the parent is busy with its own share."""
     return (f.rule.id, f.severity, f.message, f.location, f.asset, f.resource, f.evidence,
-            f.fix, f.suppression, f.id, f.checklist)
+            f.fix, f.suppression, f.id, f.checklist, f.fingerprint)
 
 
 def _unpack(row: tuple) -> Finding:
     rule = registry.get(row[0])
     assert rule is not None, row[0]     # a worker runs the same registry
-    return Finding(rule, *row[1:])
+    finding = Finding(rule, *row[1:-1])
+    finding.hashed(row[-1])
+    return finding
 
 
 def _send(partial: _Partial) -> bytes:
@@ -315,8 +334,27 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+# A worker's share is done only once its results are pickled and sent (fingerprints,
+# findings, diagnostics), a few percent of the time it took to audit them, which the
+# parent's own share does not need: each worker gives one project in this many to the
+# parent, so that the parent's share and the workers' results arrive together.
+PARENT_EXTRA = 32
+
+
+def _shares(specs: list[ProjectSpec], jobs: int) -> list[list[ProjectSpec]]:
+    """The projects of each process, the parent's first: every `jobs`-th, the parent's a
+    little larger (PARENT_EXTRA). Each share keeps the projects in their order."""
+    chunks: list[list[ProjectSpec]] = [[] for _ in range(jobs)]
+    for index, spec in enumerate(specs):
+        share = index % jobs
+        if share and index // jobs % PARENT_EXTRA == PARENT_EXTRA - 1:
+            share = 0
+        chunks[share].append(spec)
+    return chunks
+
+
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
-    chunks = [specs[i::jobs] for i in range(jobs)]
+    chunks = _shares(specs, jobs)
     children = []
     parent = os.getpid()
     for chunk in chunks[1:]:

@@ -14,7 +14,7 @@ table and the substitution only, nothing that loads the catalogue.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 # name: (the seed's wording, what the operator names with it and where the seed uses it).
 # Plain tuples, not records: `config` imports this on every command's start-up.

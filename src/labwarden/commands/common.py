@@ -143,17 +143,24 @@ def described_input(args) -> str:
     return "`labwarden " + scrub(" ".join(words)) + "`"
 
 
-def emit(text: str, output: str | None) -> None:
-    """Write a report to `output` (already accepted by `check_output`), or to stdout."""
+def emit(text: str | list[str], output: str | None) -> None:
+    """Write a report to `output` (already accepted by `check_output`), or to stdout; in
+    pieces when it comes in pieces (`report.render_pieces`), as if joined."""
+    pieces = [text] if isinstance(text, str) else text
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                for piece in pieces:
+                    handle.write(piece)
         except OSError as exc:   # a full disk, a directory made meanwhile, no permission
             raise OutputError(f"cannot write the report to {output}: "
                               f"{exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        for piece in pieces:
+            sys.stdout.write(piece)
+        last = next((piece for piece in reversed(pieces) if piece), "")
+        if not last.endswith("\n"):        # a report on stdout ends its line
+            sys.stdout.write("\n")
 
 
 class OutputError(UsageError):

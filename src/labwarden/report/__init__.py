@@ -41,3 +41,12 @@ def render(result: AuditResult, fmt: str, *, color: bool | None = None,
     if fmt == "markdown":
         return module.render(result, roadmap=roadmap)
     return module.render(result)
+
+
+def render_pieces(result: AuditResult, fmt: str, **options) -> list[str]:
+    """`render(result, fmt, **options)` as pieces to write one after the other: the JSON
+    report of a large tree is megabytes, which joined would be one more copy to make and
+    then to encode whole; other formats come as one piece."""
+    if fmt == "json":
+        return importlib.import_module(_MODULES[fmt]).pieces(result)
+    return [render(result, fmt, **options)]

@@ -36,6 +36,20 @@ def _encode(value: object) -> str:
     """Any other value as JSON, escaped as `_string` escapes."""
     return json_text(_ENCODER.encode(value))
 
+
+class _Strings(dict):
+    """`_string` of each text, remembered for one report: a finding's path, asset,
+    resource, message and evidence are each shared by many findings (one file has many
+    findings, one rule writes the same message for many services), and a lookup costs less
+    than encoding the text again. Per report, so no text outlives it."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> str:
+        encoded = self[text] = _string(text)
+        return encoded
+
+
 _SEVERITY_NAMES = {s: s.name for s in Severity}
 _SEVERITY_JSON = {s: _string(s.name) for s in Severity}
 
@@ -50,12 +64,22 @@ def render(result: AuditResult) -> str:
     and neither a dict per finding nor the encoder's small chunks for all of them are held
     at once, which doubled the peak memory of a large run.
     """
+    return "".join(pieces(result))
+
+
+def pieces(result: AuditResult) -> list[str]:
+    """`render(result)` in pieces of a few hundred entries, to be written one after the
+    other. Joined, they would be one more copy of the report, and a wide one: a single `…`
+    of a redacted value makes the whole string two bytes a character, all of which the
+    output then encodes again; piece by piece, most are ASCII, copied as they are."""
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
-    return "".join((head[:-1], ',"findings":[',
-                    *_batches(_finding_json(f, rules) for f in result.findings),
-                    '],"diagnostics":[', *_batches(_diagnostic_json(d) for d in result.diagnostics),
-                    "]}\n"))
+    strings = _Strings()
+    return [head[:-1] + ',"findings":[',
+            *_batches(_finding_json(f, rules, strings) for f in result.findings),
+            '],"diagnostics":[',
+            *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
+            "]}\n"]
 
 
 def _batches(entries, size: int = 256) -> list[str]:
@@ -94,8 +118,10 @@ def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
             f',"impact":{encode(impact)}}}')
 
 
-def _finding_json(f: Finding, rules: dict) -> str:
-    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report."""
+def _finding_json(f: Finding, rules: dict, strings: _Strings) -> str:
+    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report, and
+    `strings` the JSON of its texts (but the ID and fingerprint, which no other finding
+    has)."""
     rule = rules.get(f.rule.id)
     if rule is None:
         rule = rules[f.rule.id] = _rule_json(f)
@@ -106,29 +132,29 @@ def _finding_json(f: Finding, rules: dict) -> str:
         if type(location.line) is not int or type(location.column) is not int:
             raise TypeError
         return (f'{{"id":{_string(f.id)}{head}{_SEVERITY_JSON[f.severity]}{default_severity}'
-                f'{_string(f.message)},"location":{{"path":{_string(location.path)},'
+                f'{strings[f.message]},"location":{{"path":{strings[location.path]},'
                 f'"line":{location.line},"column":{location.column}}},'
-                f'"asset":{_string(f.asset)},"resource":{_string(f.resource)},'
-                f'"fingerprint":{_string(f.fingerprint)},"evidence":{_string(f.evidence)},'
-                f'"fix":{_string(f.fix) if f.fix else rule_fix_json}{lists}'
+                f'"asset":{strings[f.asset]},"resource":{strings[f.resource]},'
+                f'"fingerprint":{_string(f.fingerprint)},"evidence":{strings[f.evidence]},'
+                f'"fix":{strings[f.fix] if f.fix else rule_fix_json}{lists}'
                 f'{"false" if s is None else "true"},"suppression":'
                 f'{"null" if s is None else _encode(_suppression(s))}{impact}')
     except (TypeError, AttributeError):  # a field of an unusual type: the encoder decides
         return _encode(_finding(f))
 
 
-def _diagnostic_json(d: Diagnostic) -> str:
+def _diagnostic_json(d: Diagnostic, strings: _Strings) -> str:
     location = d.location
     try:
         if location is None:
             where = "null"
         elif type(location.line) is int and type(location.column) is int:
-            where = (f'{{"path":{_string(location.path)},"line":{location.line},'
+            where = (f'{{"path":{strings[location.path]},"line":{location.line},'
                      f'"column":{location.column}}}')
         else:
             raise TypeError
-        return (f'{{"level":{_string(d.level)},"code":{_string(d.code)},'
-                f'"message":{_string(d.message)},"location":{where}}}')
+        return (f'{{"level":{strings[d.level]},"code":{strings[d.code]},'
+                f'"message":{strings[d.message]},"location":{where}}}')
     except (TypeError, AttributeError):
         return _encode(_diagnostic(d))
 

@@ -12,9 +12,12 @@ Items whose evidence is the *presence* of something (a healthcheck, a memory lim
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from labwarden.rules.registry import _RULES, prover
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def quiet(fact, settings, rule_ids: tuple[str, ...], item: str) -> bool:

@@ -8,7 +8,6 @@ report.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable
 
@@ -27,9 +26,28 @@ class RuleDefinitionError(Exception):
     pass
 
 
+def cleandoc(doc: str) -> str:
+    """What `inspect.cleandoc(doc)` gives (a test holds it to that), without importing
+    `inspect`: with the `ast`, `dis` and `tokenize` it imports, a tenth of the start-up of
+    `labwarden audit` on one file, which reads every rule's docstring when the rules load.
+    The first line loses its leading whitespace, the others the indentation they share;
+    blank lines at either end go."""
+    lines = doc.expandtabs().split("\n")
+    margin = min((len(line) - len(line.lstrip()) for line in lines[1:] if line.lstrip()),
+                 default=None)
+    lines[0] = lines[0].lstrip()
+    if margin is not None:
+        lines[1:] = [line[margin:] for line in lines[1:]]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
 def parse_doc(rule_id: str, docstring: str | None) -> RuleDoc:
     """Split a docstring into the fixed headings: a summary, then Why it matters / Example / Fix."""
-    text = inspect.cleandoc(docstring or "")
+    text = cleandoc(docstring or "")
     positions = []
     for heading in DOC_HEADINGS:
         match = re.search(rf"^{re.escape(heading)}[ \t]*$", text, re.M)
@@ -40,7 +58,7 @@ def parse_doc(rule_id: str, docstring: str | None) -> RuleDoc:
     if starts[:-1] != sorted(starts[:-1]):
         raise RuleDefinitionError(f"{rule_id}: doc headings must come in the order {DOC_HEADINGS}")
     what = text[: positions[0][0]].strip()
-    sections = [inspect.cleandoc(text[positions[i][1]: starts[i + 1]]) for i in range(3)]
+    sections = [cleandoc(text[positions[i][1]: starts[i + 1]]) for i in range(3)]
     if not what or not all(sections):
         raise RuleDefinitionError(f"{rule_id}: every doc section needs text")
     return RuleDoc(what=what, why=sections[0], example=sections[1], fix=sections[2])
@@ -136,6 +154,28 @@ def get(ref: str) -> Rule | None:
         load()
         found = _RULES.get(ref.upper()) or _BY_NAME.get(ref.lower())
     return found
+
+
+def rule_id(ref: str) -> str | None:
+    """The ID of the rule `ref` names, as `get(ref).id`, from the table of IDs and names
+    (`rules._index`) rather than by importing every rule module; a reference the table does
+    not know is looked up as `get` looks it up."""
+    from labwarden.rules._index import RULES
+
+    upper = ref.upper()
+    if upper in RULES:
+        return upper
+    global _index_by_name
+    if _index_by_name is None:
+        _index_by_name = {name: id_ for id_, name in RULES.items()}
+    found_id = _index_by_name.get(ref.lower())
+    if found_id is not None:
+        return found_id
+    found = get(ref)
+    return None if found is None else found.id
+
+
+_index_by_name: dict[str, str] | None = None
 
 
 def rules_for(fact_type: type) -> list[Rule]:

@@ -14,14 +14,16 @@ Adding a source is one module under `labwarden.sources` plus one `Source(...)` l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import import_module
 
+from labwarden._record import FrozenRecord, set_frozen
 
-@dataclass(frozen=True, slots=True)
-class Source:
+
+class Source(FrozenRecord):
     """One kind of evidence labwarden collects."""
 
+    __slots__ = ("name", "title", "facts", "rules", "evidence", "probe", "schemes", "requires",
+                 "fixtures", "hint")
     name: str
     title: str
     facts: tuple[str, ...]          # "module:Class" of every fact type it yields
@@ -29,16 +31,31 @@ class Source:
     evidence: tuple[str, ...]       # checklist `automated_by` kinds its facts answer
     # Live sources: the module with `async def probe(target, options)`, the target schemes
     # that call it, and per scheme ("*" for all) the probe option that must be set for it.
-    probe: str | None = None
-    schemes: tuple[str, ...] = ()
-    requires: tuple[tuple[str, str], ...] = ()
+    probe: str | None
+    schemes: tuple[str, ...]
+    requires: tuple[tuple[str, str], ...]
     # How a rule's fixture directory is read: "tree" (audited as a directory of files, the
     # way the source's command reads one) or "facts" (facts.yaml, through the fact module's
     # `facts_from_yaml`).
-    fixtures: str = "tree"
+    fixtures: str
     # How an operator gets this evidence collected for a service, for the checklist's
     # "not examined: needs …" notes.
-    hint: str = ""
+    hint: str
+
+    def __init__(self, name: str, title: str, facts: tuple[str, ...], rules: tuple[str, ...],
+                 evidence: tuple[str, ...], probe: str | None = None,
+                 schemes: tuple[str, ...] = (), requires: tuple[tuple[str, str], ...] = (),
+                 fixtures: str = "tree", hint: str = ""):
+        set_frozen(self, "name", name)
+        set_frozen(self, "title", title)
+        set_frozen(self, "facts", facts)
+        set_frozen(self, "rules", rules)
+        set_frozen(self, "evidence", evidence)
+        set_frozen(self, "probe", probe)
+        set_frozen(self, "schemes", schemes)
+        set_frozen(self, "requires", requires)
+        set_frozen(self, "fixtures", fixtures)
+        set_frozen(self, "hint", hint)
 
     def fact_types(self) -> tuple[type, ...]:
         return tuple(_resolve(path) for path in self.facts)
@@ -53,13 +70,18 @@ class Source:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Area:
+class Area(FrozenRecord):
     """A rule-ID prefix: the band of rules about one area, and its SARIF tag."""
 
+    __slots__ = ("prefix", "tag", "title")
     prefix: str
     tag: str
     title: str
+
+    def __init__(self, prefix: str, tag: str, title: str):
+        set_frozen(self, "prefix", prefix)
+        set_frozen(self, "tag", tag)
+        set_frozen(self, "title", title)
 
 
 _COMPOSE = "labwarden.sources.compose.model"

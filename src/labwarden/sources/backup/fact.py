@@ -69,7 +69,12 @@ class BackupRepository:
 
     @property
     def newest(self) -> Snapshot | None:
-        return max(self.snapshots, key=lambda s: s.time, default=None)
+        """The newest snapshot; of two in the same second, the one listed last (the tools
+        list oldest first, and their times have no finer grain)."""
+        if not self.snapshots:
+            return None
+        return self.snapshots[max(range(len(self.snapshots)),
+                                  key=lambda i: (self.snapshots[i].time, i))]
 
     @property
     def oldest(self) -> Snapshot | None:

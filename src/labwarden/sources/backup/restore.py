@@ -50,7 +50,9 @@ async def _verify(repository: Repository, credential: Credential | None,
     snapshots, _ = await tools.read_repository(repository, credential, timeout)
     if not snapshots:
         raise tools.ToolError("it holds no snapshot to restore")
-    newest = max(snapshots, key=lambda s: s.time)
+    # The tools list snapshots oldest first; of two within the same second (their times
+    # have no finer grain), the one listed last is the newer.
+    newest = snapshots[max(range(len(snapshots)), key=lambda i: (snapshots[i].time, i))]
     parent = os.path.abspath(scratch or tempfile.gettempdir())
     if not os.path.isdir(parent):
         raise tools.ToolError(f"the scratch folder {parent} does not exist")

@@ -17,7 +17,7 @@ import stat
 
 from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
-from labwarden.sources._walk import walk
+from labwarden.sources._walk import exists, walk
 
 PROJECT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
@@ -46,10 +46,10 @@ def override_for(path: str) -> list[str]:
     directory, name = os.path.split(path)
     if name not in PROJECT_FILES:
         return []
+    prefix = os.path.join(directory, "")      # prefix + name is os.path.join(directory, name)
     for candidate in OVERRIDE_FILES:
-        candidate = os.path.join(directory, candidate)
-        if os.path.exists(candidate):
-            return [candidate]
+        if exists(prefix + candidate):
+            return [prefix + candidate]
     return []
 
 

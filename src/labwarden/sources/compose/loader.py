@@ -14,6 +14,7 @@ import re
 
 from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
+from labwarden.sources._walk import lexists
 from labwarden.sources.compose import spec
 from labwarden.sources.compose.discover import ProjectSpec
 from labwarden.sources.compose.interpolate import (
@@ -104,7 +105,7 @@ def _load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic], options: Lo
     dotenv_path = options.env_file or os.path.join(directory, ".env")
     dotenv = None
     environment: dict[str, str] = {}
-    if os.path.lexists(dotenv_path):          # a file, or a link (even a broken one)
+    if lexists(dotenv_path):                  # a file, or a link (even a broken one)
         lookup = os.environ.get if options.use_environment else None
         dotenv = read_env_file(dotenv_path, lookup, role="dotenv")
         for code, message, loc in dotenv.problems:
