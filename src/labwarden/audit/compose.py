@@ -487,10 +487,12 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     if proxies is not None:
         proxies.read_tree(runner, findings, diagnostics,
                           result.facts if options.keep_facts else None)
-    from labwarden.audit import scans
+    # Image scan reports, tied to the services running each image (sources/scans); the
+    # module is imported only when reports are named: an audit without scans stays lean.
+    policy = options.config.settings.scans
+    if (policy is not None and policy.reports) or options.scan_reports or options.run_scan:
+        from labwarden.audit import scans
 
-    if scans.wanted(options):
-        # Image scan reports, tied to the services running each image (sources/scans).
         workloads = [w for p in partials for w in p.workloads
                      if f"compose:{w.project}" not in dropped]
         scans.judge(workloads, options, runner, findings, diagnostics,
