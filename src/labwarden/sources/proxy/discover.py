@@ -53,14 +53,23 @@ def read_tree(specs: list[ProxySpec], workloads: list[Workload]) -> Reading:
         server = ProxyServer(spec.kind, label, origin=spec.workload.location,
                              workload=spec.workload)
         resolver = Resolver(workloads, home=spec.workload)
-        if spec.kind == "npm":
-            routes = _npm(spec, server, resolver, reading)
-        elif spec.kind == "traefik":
-            routes = _traefik(spec, server, resolver, reading,
-                              [] if labels_used else workloads)
-            labels_used = labels_used or any(r.name.endswith("@docker") for r in routes)
-        else:
-            routes = _caddy(spec, server, resolver, reading)
+        try:
+            if spec.kind == "npm":
+                routes = _npm(spec, server, resolver, reading)
+            elif spec.kind == "traefik":
+                routes = _traefik(spec, server, resolver, reading,
+                                  [] if labels_used else workloads)
+                labels_used = labels_used or any(r.name.endswith("@docker") for r in routes)
+            else:
+                routes = _caddy(spec, server, resolver, reading)
+        except Exception as exc:  # noqa: BLE001 - one proxy's odd configuration is a
+            # diagnostic; the rest of the audit goes on (the exception may quote the input:
+            # only its type is named)
+            server.error = f"its configuration could not be read ({type(exc).__name__})"
+            reading.diagnostics.append(Diagnostic(
+                "error", "proxy-unreadable", f"{spec.kind} ({label}): {server.error}; not "
+                "judged", spec.workload.location))
+            routes = []
         reading.add(server, routes)
     return reading
 

@@ -330,8 +330,13 @@ def dynamic_from_labels(config: TraefikConfig, workloads: list[Workload]) -> Non
             entry = table.setdefault(parts[3], {"@where": where})
             node = entry
             for part in parts[4:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):     # `a.b=x` and `a.b.c=y` both written:
+                    break                           # Traefik itself rejects the pair
+                node = child
+            else:
+                if not isinstance(node.get(parts[-1]), dict):
+                    node[parts[-1]] = value
         for name, spec in middlewares.items():
             spec.pop("@where", None)
             if spec:
