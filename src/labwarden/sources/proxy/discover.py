@@ -17,7 +17,7 @@ from labwarden.model import Diagnostic, Location
 from labwarden.sources.proxy import caddy, traefik
 from labwarden.sources.proxy.model import ProxyRoute, ProxyServer
 from labwarden.sources.proxy.npm import read_npm
-from labwarden.sources.proxy.resolve import Resolver
+from labwarden.sources.proxy.resolve import Index, Resolver
 from labwarden.sources.proxy.workload import ALL_INTERFACES, ProxySpec, Workload, _loopback
 
 NPM_DATABASE = "/data/database.sqlite"
@@ -45,6 +45,7 @@ def read_tree(specs: list[ProxySpec], workloads: list[Workload]) -> Reading:
     reading = Reading()
     labels: dict[str, int] = {}
     labels_used = False
+    index = Index(workloads)              # one index for every proxy of the tree
     for spec in specs:
         label = spec.workload.project
         labels[label] = labels.get(label, 0) + 1
@@ -52,7 +53,7 @@ def read_tree(specs: list[ProxySpec], workloads: list[Workload]) -> Reading:
             label = f"{label}-{spec.workload.service}"
         server = ProxyServer(spec.kind, label, origin=spec.workload.location,
                              workload=spec.workload)
-        resolver = Resolver(workloads, home=spec.workload)
+        resolver = Resolver(index, home=spec.workload)
         try:
             if spec.kind == "npm":
                 routes = _npm(spec, server, resolver, reading)

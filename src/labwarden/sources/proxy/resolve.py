@@ -20,18 +20,29 @@ HOST_NAMES = {"host.docker.internal", "gateway.docker.internal", "localhost", "1
               "172.17.0.1", "::1"}
 
 
-class Resolver:
-    def __init__(self, workloads: list[Workload], home: Workload | None = None):
-        self.home = home                     # the proxy's own Compose service, if known
+class Index:
+    """The tree's Compose services by every name Docker's DNS gives them and by the host
+    ports they publish: built once per audit, shared by every proxy's resolver."""
+
+    def __init__(self, workloads: list[Workload]):
         self.by_name: dict[str, list[Workload]] = {}
         self.by_host_port: dict[int, list[Workload]] = {}
+        seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
         for workload in workloads:
             for name in workload.names():
                 self.by_name.setdefault(name, []).append(workload)
             for _, published, _address in workload.exposed_ports():
-                if published is not None and workload not in self.by_host_port.get(published,
-                                                                                   []):
+                if published is not None and (published, id(workload)) not in seen:
+                    seen.add((published, id(workload)))
                     self.by_host_port.setdefault(published, []).append(workload)
+
+
+class Resolver:
+    def __init__(self, workloads: list[Workload] | Index, home: Workload | None = None):
+        self.home = home                     # the proxy's own Compose service, if known
+        index = workloads if isinstance(workloads, Index) else Index(workloads)
+        self.by_name = index.by_name
+        self.by_host_port = index.by_host_port
 
     def upstream(self, url: str, default_scheme: str = "http") -> Upstream:
         """An upstream written as a URL (`http://grafana:3000`) or `host:port`."""
