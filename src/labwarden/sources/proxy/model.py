@@ -10,43 +10,61 @@ the rules judge only what is known.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from labwarden._record import Record
 from labwarden.model import Location
 from labwarden.sources.proxy.workload import Workload
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:                    # the HTTP probe's module loads only with live targets
     from labwarden.sources.live.http import HttpFact
 
 SIX_MONTHS = 15_768_000          # HSTS max-age the seed and the HTTP rules ask for
 
 
-@dataclass
-class Hsts:
+class Hsts(Record):
     """HSTS as the proxy will send it."""
 
+    __slots__ = ("max_age", "subdomains", "preload")
     max_age: int
-    subdomains: bool = False
-    preload: bool = False
+    subdomains: bool
+    preload: bool
+
+    def __init__(self, max_age: int, subdomains: bool = False, preload: bool = False):
+        self.max_age = max_age
+        self.subdomains = subdomains
+        self.preload = preload
 
 
-@dataclass
-class Certificate:
+class Certificate(Record):
+    __slots__ = ("name", "provider", "expires")
     name: str
-    provider: str = ""               # letsencrypt | other (uploaded) | internal | acme …
-    expires: dt.datetime | None = None
+    provider: str                    # letsencrypt | other (uploaded) | internal | acme …
+    expires: dt.datetime | None
+
+    def __init__(self, name: str, provider: str = "", expires: dt.datetime | None = None):
+        self.name = name
+        self.provider = provider
+        self.expires = expires
 
 
-@dataclass
-class Upstream:
+class Upstream(Record):
     """Where a route forwards to, and the Compose service that is, when the tree shows it."""
 
+    __slots__ = ("url", "host", "port", "workload", "via")
     url: str                         # as configured: http://monitoring-grafana:3000
-    host: str = ""
-    port: int | None = None
-    workload: Workload | None = None
-    via: str = ""                    # how it was matched: container name, host port…
+    host: str
+    port: int | None
+    workload: Workload | None
+    via: str                         # how it was matched: container name, host port…
+
+    def __init__(self, url: str, host: str = "", port: int | None = None,
+                 workload: Workload | None = None, via: str = ""):
+        self.url = url
+        self.host = host
+        self.port = port
+        self.workload = workload
+        self.via = via
 
     @property
     def shown(self) -> str:
@@ -77,30 +95,65 @@ def domain_matches(pattern: str, host: str) -> bool:
     return pattern == host
 
 
-@dataclass
-class ProxyRoute:
+class ProxyRoute(Record):
+    __slots__ = ("proxy", "label", "name", "source", "origin", "domains", "upstreams", "not_served",
+                 "tls", "force_https", "force_note", "hsts", "hsts_note", "hsts_known", "http2",
+                 "block_exploits", "websockets", "auth", "sso", "headers", "certificate",
+                 "read_at")
     proxy: str                       # npm | traefik | caddy
     label: str                       # which proxy: its Compose project, or the target
     name: str                        # the proxy host's first domain, the router's name…
-    source: str = ""                 # what was read: the database, a file, an API
-    origin: Location | None = None
-    domains: tuple[str, ...] = ()
-    upstreams: list[Upstream] = field(default_factory=list)
-    not_served: str | None = None    # why the proxy does not serve it: an error
-    tls: bool | None = None          # served over HTTPS
-    force_https: bool | None = None  # plain HTTP redirected to HTTPS
-    force_note: str = ""             # what shows it, or why not
-    hsts: Hsts | None = None         # as sent; None: not sent
-    hsts_note: str = ""              # HSTS configured but not sent, and why
-    hsts_known: bool = True          # False: the configuration read cannot tell
-    http2: bool | None = None
-    block_exploits: bool | None = None
-    websockets: bool | None = None
-    auth: str | None = None          # what authenticates or restricts clients, in words
-    sso: bool = False                # the authentication is a forward-auth gateway
-    headers: tuple[str, ...] | None = None   # security response headers it sets (lower-case)
-    certificate: Certificate | None = None
-    read_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    source: str                      # what was read: the database, a file, an API
+    origin: Location | None
+    domains: tuple[str, ...]
+    upstreams: list[Upstream]
+    not_served: str | None           # why the proxy does not serve it: an error
+    tls: bool | None                 # served over HTTPS
+    force_https: bool | None         # plain HTTP redirected to HTTPS
+    force_note: str                  # what shows it, or why not
+    hsts: Hsts | None                # as sent; None: not sent
+    hsts_note: str                   # HSTS configured but not sent, and why
+    hsts_known: bool                 # False: the configuration read cannot tell
+    http2: bool | None
+    block_exploits: bool | None
+    websockets: bool | None
+    auth: str | None                 # what authenticates or restricts clients, in words
+    sso: bool                        # the authentication is a forward-auth gateway
+    headers: tuple[str, ...] | None          # security response headers it sets (lower-case)
+    certificate: Certificate | None
+    read_at: dt.datetime
+
+    def __init__(self, proxy: str, label: str, name: str, source: str = "",
+                 origin: Location | None = None, domains: tuple[str, ...] = (),
+                 upstreams: list[Upstream] | None = None, not_served: str | None = None,
+                 tls: bool | None = None, force_https: bool | None = None, force_note: str = "",
+                 hsts: Hsts | None = None, hsts_note: str = "", hsts_known: bool = True,
+                 http2: bool | None = None, block_exploits: bool | None = None,
+                 websockets: bool | None = None, auth: str | None = None, sso: bool = False,
+                 headers: tuple[str, ...] | None = None, certificate: Certificate | None = None,
+                 read_at: dt.datetime | None = None):
+        self.proxy = proxy
+        self.label = label
+        self.name = name
+        self.source = source
+        self.origin = origin
+        self.domains = domains
+        self.upstreams = [] if upstreams is None else upstreams
+        self.not_served = not_served
+        self.tls = tls
+        self.force_https = force_https
+        self.force_note = force_note
+        self.hsts = hsts
+        self.hsts_note = hsts_note
+        self.hsts_known = hsts_known
+        self.http2 = http2
+        self.block_exploits = block_exploits
+        self.websockets = websockets
+        self.auth = auth
+        self.sso = sso
+        self.headers = headers
+        self.certificate = certificate
+        self.read_at = dt.datetime.now(dt.timezone.utc) if read_at is None else read_at
 
     @property
     def asset(self) -> str:
@@ -129,26 +182,48 @@ class ProxyRoute:
         return [u.workload for u in self.upstreams if u.workload is not None]
 
 
-@dataclass
-class ProxyServer:
+class ProxyServer(Record):
     """A reverse proxy itself: its admin interface, and what could not be read of it."""
 
+    __slots__ = ("proxy", "label", "source", "origin", "workload", "routes", "dashboard_open",
+                 "dashboard_known", "admin_listen", "admin_known", "admin_ports", "error",
+                 "diagnostics")
     proxy: str
     label: str
-    source: str = ""
-    origin: Location | None = None
-    workload: Workload | None = None   # its own Compose service, when in the tree
-    routes: int = 0                  # routes read
+    source: str
+    origin: Location | None
+    workload: Workload | None          # its own Compose service, when in the tree
+    routes: int                      # routes read
     # Traefik: the API and dashboard served without authentication, and where.
-    dashboard_open: str | None = None
-    dashboard_known: bool = False
+    dashboard_open: str | None
+    dashboard_known: bool
     # Caddy: the admin API's listen address; None when it is off or not read.
-    admin_listen: str | None = None
-    admin_known: bool = False
+    admin_listen: str | None
+    admin_known: bool
     # NPM: its admin port published on a specific non-loopback address: (spec, where).
-    admin_ports: list[tuple[str, Location]] = field(default_factory=list)
-    error: str | None = None
-    diagnostics: list = field(default_factory=list)
+    admin_ports: list[tuple[str, Location]]
+    error: str | None
+    diagnostics: list
+
+    def __init__(self, proxy: str, label: str, source: str = "", origin: Location | None = None,
+                 workload: Workload | None = None, routes: int = 0,
+                 dashboard_open: str | None = None, dashboard_known: bool = False,
+                 admin_listen: str | None = None, admin_known: bool = False,
+                 admin_ports: list[tuple[str, Location]] | None = None, error: str | None = None,
+                 diagnostics: list | None = None):
+        self.proxy = proxy
+        self.label = label
+        self.source = source
+        self.origin = origin
+        self.workload = workload
+        self.routes = routes
+        self.dashboard_open = dashboard_open
+        self.dashboard_known = dashboard_known
+        self.admin_listen = admin_listen
+        self.admin_known = admin_known
+        self.admin_ports = [] if admin_ports is None else admin_ports
+        self.error = error
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     @property
     def asset(self) -> str:
@@ -163,13 +238,17 @@ class ProxyServer:
         return self.workload is not None and self.workload.belongs_to(service)
 
 
-@dataclass
-class ProxyLiveCheck:
+class ProxyLiveCheck(Record):
     """A route paired with the live HTTP answer of one of its domains: what the proxy is
     configured to do against what the site does."""
 
+    __slots__ = ("route", "http")
     route: ProxyRoute
     http: HttpFact
+
+    def __init__(self, route: ProxyRoute, http: HttpFact):
+        self.route = route
+        self.http = http
 
     @property
     def asset(self) -> str:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
+from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.proxy.model import Hsts, ProxyRoute, ProxyServer, Upstream
 from labwarden.sources.proxy.resolve import Resolver
@@ -49,41 +49,84 @@ _QUOTED = re.compile(r"[`\"']([^`\"']+)[`\"']")
 
 # --- the model ----------------------------------------------------------------------------
 
-@dataclass
-class EntryPoint:
+class EntryPoint(Record):
+    __slots__ = ("name", "address", "tls", "redirect", "middlewares")
     name: str
-    address: str = ""
-    tls: bool = False
-    redirect: str | None = None      # the entry point plain HTTP is redirected to (https)
-    middlewares: list[str] = field(default_factory=list)
+    address: str
+    tls: bool
+    redirect: str | None             # the entry point plain HTTP is redirected to (https)
+    middlewares: list[str]
+
+    def __init__(self, name: str, address: str = "", tls: bool = False,
+                 redirect: str | None = None, middlewares: list[str] | None = None):
+        self.name = name
+        self.address = address
+        self.tls = tls
+        self.redirect = redirect
+        self.middlewares = [] if middlewares is None else middlewares
 
 
-@dataclass
-class Router:
+class Router(Record):
+    __slots__ = ("name", "rule", "entrypoints", "middlewares", "service", "tls", "error", "where",
+                 "workload")
     name: str                        # qualified: grafana@file
-    rule: str = ""
-    entrypoints: list[str] = field(default_factory=list)
-    middlewares: list[str] = field(default_factory=list)   # qualified
-    service: str = ""                # qualified
-    tls: bool = False
-    error: str | None = None         # why Traefik does not serve it
-    where: Location | None = None
-    workload: Workload | None = None  # the container whose labels define it
+    rule: str
+    entrypoints: list[str]
+    middlewares: list[str]                                 # qualified
+    service: str                     # qualified
+    tls: bool
+    error: str | None                # why Traefik does not serve it
+    where: Location | None
+    workload: Workload | None         # the container whose labels define it
+
+    def __init__(self, name: str, rule: str = "", entrypoints: list[str] | None = None,
+                 middlewares: list[str] | None = None, service: str = "", tls: bool = False,
+                 error: str | None = None, where: Location | None = None,
+                 workload: Workload | None = None):
+        self.name = name
+        self.rule = rule
+        self.entrypoints = [] if entrypoints is None else entrypoints
+        self.middlewares = [] if middlewares is None else middlewares
+        self.service = service
+        self.tls = tls
+        self.error = error
+        self.where = where
+        self.workload = workload
 
 
-@dataclass
-class TraefikConfig:
+class TraefikConfig(Record):
+    __slots__ = ("source", "entrypoints", "entrypoints_known", "routers", "middlewares", "services",
+                 "api_insecure", "api_where", "docker", "exposed_by_default", "diagnostics")
     source: str
-    entrypoints: dict[str, EntryPoint] = field(default_factory=dict)
-    entrypoints_known: bool = False  # the static configuration was read
-    routers: dict[str, Router] = field(default_factory=dict)
-    middlewares: dict[str, tuple[str, dict, Location | None]] = field(default_factory=dict)
-    services: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # urls, children
-    api_insecure: bool = False       # from a static file (the command line is NET006's)
-    api_where: Location | None = None
-    docker: bool = False             # the Docker provider is on
-    exposed_by_default: bool = True
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    entrypoints: dict[str, EntryPoint]
+    entrypoints_known: bool          # the static configuration was read
+    routers: dict[str, Router]
+    middlewares: dict[str, tuple[str, dict, Location | None]]
+    services: dict[str, tuple[list[str], list[str]]]                                # urls, children
+    api_insecure: bool               # from a static file (the command line is NET006's)
+    api_where: Location | None
+    docker: bool                     # the Docker provider is on
+    exposed_by_default: bool
+    diagnostics: list[Diagnostic]
+
+    def __init__(self, source: str, entrypoints: dict[str, EntryPoint] | None = None,
+                 entrypoints_known: bool = False, routers: dict[str, Router] | None = None,
+                 middlewares: dict[str, tuple[str, dict, Location | None]] | None = None,
+                 services: dict[str, tuple[list[str], list[str]]] | None = None,
+                 api_insecure: bool = False, api_where: Location | None = None,
+                 docker: bool = False, exposed_by_default: bool = True,
+                 diagnostics: list[Diagnostic] | None = None):
+        self.source = source
+        self.entrypoints = {} if entrypoints is None else entrypoints
+        self.entrypoints_known = entrypoints_known
+        self.routers = {} if routers is None else routers
+        self.middlewares = {} if middlewares is None else middlewares
+        self.services = {} if services is None else services
+        self.api_insecure = api_insecure
+        self.api_where = api_where
+        self.docker = docker
+        self.exposed_by_default = exposed_by_default
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
 
 def _get(mapping, *keys, default=None):
