@@ -136,10 +136,20 @@ def _get(mapping, *keys, default=None):
         if not isinstance(node, dict):
             return default
         lowered = key.lower()
-        node = next((v for k, v in node.items() if str(k).lower() == lowered), None)
+        # Labels are read lower-cased, and most files spell keys as documented: a direct
+        # look-up first; the scan (the first key equal but for case) only when it misses.
+        # A key written in two cases (`Rule:` and `rule:`, which Traefik does not define)
+        # is read in the spelling asked for.
+        found = node.get(key)
+        if found is None and lowered != key:
+            found = node.get(lowered)
+        if found is None:
+            found = next((v for k, v in node.items() if str(k).lower() == lowered), None)
+        node = found
         if node is None:
             return default
     return node
+
 
 
 def _key_loc(mapping, key: str) -> Location | None:
