@@ -9,11 +9,11 @@ import shutil
 import socket
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from server_process import serving
 
 from labwarden.audit import AuditOptions, run
 from labwarden.audit.live import parse_targets
@@ -158,26 +158,9 @@ def caddy(tmp_path_factory):
                                 "caddyfile"], cwd=directory, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{admin}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/config/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"caddy exited: {process.stderr.read().decode()[-500:]}")
-            time.sleep(0.1)
-        else:
-            pytest.fail("caddy did not serve its admin API within 10 s")
+    with serving(process, lambda: httpx.get(f"{url}/config/", timeout=1).status_code == 200,
+                 "caddy's admin API"):
         yield url, path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_admin_api_says_what_the_caddyfile_says(caddy) -> None:

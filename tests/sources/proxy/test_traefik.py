@@ -11,11 +11,11 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from server_process import serving
 
 from labwarden.audit import AuditOptions, run
 from labwarden.audit.live import parse_targets
@@ -127,27 +127,12 @@ def traefik(tmp_path_factory):
     process = subprocess.Popen([traefik_binary(), f"--configFile={static}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{api}"
-    try:
-        for _ in range(100):
-            try:
-                routers = httpx.get(f"{url}/api/http/routers", timeout=1).json()
-                if any(r.get("name") == "grafana@file" for r in routers):
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"traefik exited: {process.stderr.read().decode()[:500]}")
-            time.sleep(0.1)
-        else:
-            pytest.fail("traefik did not serve its API within 10 s")
+    def routed() -> bool:
+        routers = httpx.get(f"{url}/api/http/routers", timeout=1).json()
+        return any(r.get("name") == "grafana@file" for r in routers)
+
+    with serving(process, routed, "traefik's API"):
         yield url, static
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _shape(route: ProxyRoute) -> dict:
