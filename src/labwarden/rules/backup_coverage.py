@@ -51,7 +51,8 @@ def marked_mounts(service: Service, marked: tuple[str, ...]) -> list[str]:
 def stateful_without_backup(service: Service, settings):
     """Reports a Compose service that holds state (a database image, or a volume the
     inventory marks with `stateful_volumes:`) while the inventory service it belongs to
-    names no backup (`backups:` in labwarden.yaml: a restic or Borg repository).
+    names no backup (`backups:` in labwarden.yaml: a restic or Borg repository) and does not
+    run on a Proxmox VE guest (whose vzdump jobs PVE020 judges).
 
     Why it matters:
     Containers are disposable, their data is not: a database volume on one disk is one
@@ -65,14 +66,15 @@ def stateful_without_backup(service: Service, settings):
     Fix:
     Back the data up (a nightly `pg_dump` into a folder a restic or Borg job saves, or the
     volume itself) and name the repository under the service:
-    `backups: ["restic:/srv/backup/paperless"]`. A service covered another way (a Proxmox
-    Backup Server job for its guest) can be waived for this rule with that justification.
+    `backups: ["restic:/srv/backup/paperless"]`. A service whose host is a Proxmox VE guest
+    (`hosts.H.proxmox` in labwarden.yaml) is left to PVE020, which reads whether a vzdump job
+    backs the whole guest up; covered another way, waive this rule with that justification.
     """
     config = getattr(settings, "backup", None)
     if config is None or not config.plans:
         return
     plans = config.plans_for(os.path.abspath(service.project.directory), service.name)
-    if not plans or any(plan.repositories for plan in plans):
+    if not plans or any(plan.repositories or plan.proxmox_guest for plan in plans):
         return
     reasons = []
     database = database_of(service)

@@ -93,6 +93,9 @@ class ServicePlan:
     repositories: tuple[str, ...] = ()
     stateful_volumes: tuple[str, ...] = ()
     where: Location | None = None
+    # Its host is a Proxmox VE guest (`hosts.H.proxmox`): the node's vzdump jobs may back the
+    # whole guest up, which the Proxmox rules judge (PVE020), not the missing `backups:`.
+    proxmox_guest: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,9 +223,14 @@ def read(data: Mapping, config_path: str) -> BackupConfig:
             name=str(name), compose_dir=_compose_dir(spec.get("compose"), base),
             compose_services=_texts(spec.get("compose_services")),
             repositories=tuple(named), stateful_volumes=_texts(spec.get("stateful_volumes")),
-            where=_loc(services, name)))
+            where=_loc(services, name), proxmox_guest=_on_proxmox_guest(data, spec)))
     return BackupConfig(credential=credential, repositories=repositories, plans=tuple(plans),
                         results=results, base_dir=base, **durations)
+
+
+def _on_proxmox_guest(data: Mapping, service: Mapping) -> bool:
+    host = (data.get("hosts") or {}).get(str(service.get("host") or ""))
+    return isinstance(host, Mapping) and host.get("proxmox") is not None
 
 
 def _repository(text: str, item: Mapping | None, where: Location | None, base: str,
