@@ -161,7 +161,9 @@ class _Context:
         and `checklist --save` do, a look does not)."""
         service = self.inventory.service(name)
         _ = self.catalog                # a bad overlay stops the command before the audit
-        return self.evaluate_from(service, self.audit([service]), store=store)
+        result = self.audit([service])
+        _say_unexamined(result)         # where a verdict is shown: attest stays quiet
+        return self.evaluate_from(service, result, store=store)
 
     def audit(self, services):
         """One audit of the lab and of the targets of `services`, from which each of them
@@ -170,9 +172,10 @@ class _Context:
 
         targets, probe = self._live_targets(services)
         # The facts are kept: an item passes on what was examined, not on what was not found.
-        return run([self.inventory.base_dir], AuditOptions(
+        result = run([self.inventory.base_dir], AuditOptions(
             config=self.config, today=self.today, targets=targets, probe=probe,
             keep_facts=True))
+        return result
 
     def evaluate_from(self, service, result, book=None, store: bool = False):
         from labwarden.checklist.evaluate import evaluate
@@ -249,6 +252,26 @@ class _Context:
             store.record(mine, service=evaluation.service.name, score=overall.percent,
                          risk=evaluation.score.risk, items_total=overall.total,
                          items_completed=overall.completed)
+
+
+SHOWN_ERRORS = 5
+
+
+def _say_unexamined(result) -> None:
+    """What the audit behind a checklist could not read, on stderr: its items stay OPEN
+    ("not examined"), and without this line nothing would say why."""
+    errors = result.errors
+    gaps = [d for d in result.diagnostics if d.level == "gap"]
+    if not errors and not gaps:
+        return
+    lines = [f"labwarden: the audit behind this checklist could not examine everything "
+             f"({len(errors)} errors, {len(gaps)} coverage gaps); the items that needed it "
+             "stay OPEN:"]
+    lines += [f"  {d}" for d in (errors + gaps)[:SHOWN_ERRORS]]
+    if len(errors) + len(gaps) > SHOWN_ERRORS:
+        lines.append(f"  … and {len(errors) + len(gaps) - SHOWN_ERRORS} more "
+                     "(`labwarden audit` lists them all)")
+    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def _local_engine(address: str) -> bool:
