@@ -324,10 +324,11 @@ def _docker_address(spec: Map) -> str | None:
         raise ConfigError(f"docker must be a Docker Engine address (docker+unix:///run/"
                           f"docker.sock, docker+tcp://host:port), not {text!r}",
                           spec.loc_of("docker"))
-    from labwarden.sources.docker.address import engine_url
+    from labwarden.sources.docker.address import engine_tls, engine_url
 
     try:
         engine_url(text, environ={})
+        engine_tls(text, environ={})                 # `?tls=` spelt right
     except ValueError as exc:
         raise ConfigError(str(exc), spec.loc_of("docker")) from None
     return text

@@ -709,9 +709,11 @@ def orphan_compose_container(container: Container, settings):
       title="Docker Engine API on TCP without TLS", on=DockerEngine, checklist=["3.1.4"],
       refs=[f"{CIS} 2.6", "CWE-306"], impact=Impact("host", (5, 15)))
 def engine_api_without_tls(engine: DockerEngine, settings):
-    """Reports a Docker Engine that answered its API over plain TCP (`-H tcp://…:2375`):
-    anyone who reaches the port controls the engine, without a password. On a loopback
-    address it is HIGH (every local user and process is then root).
+    """Reports a Docker Engine that answered its API over plain TCP (`-H tcp://…:2375`),
+    or over TLS without asking for a client certificate (`--tls` without `--tlsverify`):
+    either way anyone who reaches the port controls the engine, without a password. On a
+    loopback address it is HIGH (every local user and process is then root). An engine that
+    refuses a client without a certificate (mutual TLS) is not reported.
 
     Why it matters:
     The Engine API is root on the host: one request starts a privileged container with the
@@ -728,15 +730,24 @@ def engine_api_without_tls(engine: DockerEngine, settings):
     Remove the TCP listener and reach the engine over SSH (`DOCKER_HOST=ssh://user@host`);
     if TCP is needed, require mutual TLS (`tlsverify`, port 2376, client certificates).
     """
-    if engine.error is None and engine.address.startswith("tcp://"):
+    if engine.error is None and engine.address.startswith("tcp://") and \
+            engine.tls in ("", "any-client"):
         host = engine.address[len("tcp://"):].rpartition(":")[0].strip("[]")
         loopback = not _reachable(host)
-        yield Hit(f"the Docker Engine at {engine.address} answered without TLS: whoever "
-                  "reaches it controls the host", engine.location, resource="api",
-                  evidence=f"GET /_ping over {engine.address}: OK",
-                  severity=Severity.HIGH if loopback else None,
-                  fix="remove the tcp:// listener (use ssh:// to reach the engine) or "
-                      "require mutual TLS on 2376")
+        if engine.tls:
+            said = ("answered over TLS without asking for a client certificate: TLS only "
+                    "encrypts, and whoever reaches it controls the host")
+            evidence = f"GET /_ping over TLS to {engine.address}, no client certificate: OK"
+            fix = ("require client certificates: run dockerd with --tlsverify and "
+                   "--tlscacert (tlsverify: true in daemon.json)")
+        else:
+            said = "answered without TLS: whoever reaches it controls the host"
+            evidence = f"GET /_ping over {engine.address}: OK"
+            fix = ("remove the tcp:// listener (use ssh:// to reach the engine) or require "
+                   "mutual TLS on 2376")
+        yield Hit(f"the Docker Engine at {engine.address} {said}", engine.location,
+                  resource="api", evidence=evidence,
+                  severity=Severity.HIGH if loopback else None, fix=fix)
 
 
 # --- DKR050 -------------------------------------------------------------------------------

@@ -77,14 +77,12 @@ def _static(path: str) -> bool:
     return head.startswith(b"\x7fELF") and b"/ld-linux" not in head and b"/ld-musl" not in head
 
 
-@pytest.fixture(scope="session")
-def engine():
-    dockerd = need("dockerd", "docker.io")
+@contextlib.contextmanager
+def dockerd(*extra: str):
+    """A private dockerd (see the module's docstring), with `extra` arguments; stopped and
+    cleaned up on the way out."""
+    binary = need("dockerd", "docker.io")
     docker = need("docker", "docker.io")
-    busybox = need("busybox", "busybox-static")
-    if not _static(busybox):
-        pytest.fail(f"{busybox} is not statically linked: install the Debian package "
-                    "busybox-static", pytrace=False)
     directory = tempfile.mkdtemp(prefix="lw-dkr-")
     sock = os.path.join(directory, "docker.sock")
     config = os.path.join(directory, "daemon.json")
@@ -92,10 +90,10 @@ def engine():
         handle.write("{}\n")
     log = open(os.path.join(directory, "dockerd.log"), "wb")
     process = subprocess.Popen(
-        [dockerd, "--data-root", os.path.join(directory, "data"),
+        [binary, "--data-root", os.path.join(directory, "data"),
          "--exec-root", os.path.join(directory, "exec"),
          "--pidfile", os.path.join(directory, "docker.pid"),
-         "--config-file", config, "-H", f"unix://{sock}",
+         "--config-file", config, "-H", f"unix://{sock}", *extra,
          "--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false",
          "--ip-masq=false", "--userland-proxy=false", "--shutdown-timeout=1"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -113,7 +111,6 @@ def engine():
                 pytest.fail(f"dockerd did not start (exit {process.poll()}): {tail}",
                             pytrace=False)
             time.sleep(0.1)
-        _import_image(running)
         yield running
     finally:
         if process.poll() is None:
@@ -130,6 +127,17 @@ def engine():
         log.close()
         _unmount_below(directory)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    busybox = need("busybox", "busybox-static")
+    if not _static(busybox):
+        pytest.fail(f"{busybox} is not statically linked: install the Debian package "
+                    "busybox-static", pytrace=False)
+    with dockerd() as running:
+        _import_image(running)
+        yield running
 
 
 def _import_image(engine: Engine) -> None:

@@ -43,6 +43,9 @@ _ID = re.compile(r"^[0-9a-f]{64}$")
 _IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
+UNTRUSTED = "the engine's certificate is not trusted"
+
+
 class EngineUnavailable(Exception):
     """The engine could not be read: the message says why, in a few words."""
 
@@ -53,7 +56,7 @@ class EngineApi:
     """A read-only Engine API client: GET only, each call bounded by `timeout` seconds and
     MAX_RESPONSE bytes."""
 
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float, tls=None, client_cert: bool = True):
         import httpx
 
         self.url = url
@@ -61,9 +64,13 @@ class EngineApi:
         if url.startswith("unix://"):
             transport = httpx.AsyncHTTPTransport(uds=url[len("unix://"):], retries=0)
             base = "http://docker"
-        else:
+        elif tls is None:
             transport = httpx.AsyncHTTPTransport(retries=0)
             base = "http://" + url[len("tcp://"):]
+        else:
+            transport = httpx.AsyncHTTPTransport(retries=0,
+                                                 verify=tls_context(tls, client_cert))
+            base = "https://" + url[len("tcp://"):]
         # trust_env=False: no proxy from the environment between us and the engine.
         self.client = httpx.AsyncClient(transport=transport, base_url=base, trust_env=False,
                                         timeout=httpx.Timeout(timeout),
@@ -109,9 +116,42 @@ class EngineApi:
                                     "Engine?)") from None
 
 
+def tls_context(tls, client_cert: bool = True):
+    """The TLS context for an engine: its certificate checked against ca.pem when `verify`
+    (else only encrypted, as DOCKER_TLS), and this client's cert.pem/key.pem presented when
+    `client_cert` and both are there. EngineUnavailable when a file cannot be used."""
+    import ssl
+
+    ca = tls.file("ca.pem")
+    if tls.verify and ca is None:
+        raise EngineUnavailable(f"no ca.pem in {tls.cert_path} to check the engine's "
+                                "certificate (DOCKER_CERT_PATH, or ?certs=DIR)")
+    try:
+        context = ssl.create_default_context(cafile=ca if tls.verify else None)
+        if not tls.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        cert, key = tls.file("cert.pem"), tls.file("key.pem")
+        if client_cert and cert and key:
+            context.load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        # The error names the file, never its content (key.pem is a secret).
+        raise EngineUnavailable(f"the TLS files in {tls.cert_path} cannot be used "
+                                f"({type(exc).__name__})") from None
+    return context
+
+
 def _reason(exc: Exception) -> str:
-    cause = exc.__cause__ or exc.__context__
-    for error in (exc, cause):
+    import ssl
+
+    chain: list[BaseException] = [exc]         # httpx wraps httpcore, which wraps ssl
+    while len(chain) < 6 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
+    for error in chain:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return f"{UNTRUSTED}: {error.verify_message or error.reason}"
+        if isinstance(error, ssl.SSLError):
+            return f"TLS failed: {error.reason or type(error).__name__}"
         if isinstance(error, OSError) and error.strerror:
             return error.strerror
     text = str(exc).strip()
@@ -124,10 +164,16 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-async def collect_api(target, url: str, timeout: float) -> list:
-    """[DockerEngine, Container…] from the Engine API at `url`."""
+async def collect_api(target, url: str, timeout: float, tls=None) -> list:
+    """[DockerEngine, Container…] from the Engine API at `url` (over TLS with `tls`)."""
     engine = DockerEngine(target.raw, _api_name(url), "api", address=url)
-    api = EngineApi(url, timeout)
+    try:
+        if tls is not None:
+            engine.tls = await _client_auth(url, timeout, tls)
+        api = EngineApi(url, timeout, tls)
+    except EngineUnavailable as exc:
+        return [_unavailable(engine, f"cannot read the Docker Engine at {_where(url)}: {exc}",
+                             target.location)]
     try:
         ping = await api.get("/_ping")
         if not isinstance(ping, str) or ping.strip() != "OK":
@@ -158,6 +204,28 @@ async def collect_api(target, url: str, timeout: float) -> list:
         await api.close()
     by_id = {i: image for i, image in zip(image_ids, images) if isinstance(image, dict)}
     return _facts(engine, documents, by_id, target, None)
+
+
+async def _client_auth(url: str, timeout: float, tls) -> str:
+    """Whether the engine asks for a client certificate: "mutual" when a connection without
+    one is refused, "any-client" when it answers anyway (TLS then only encrypts: whoever
+    reaches the port drives the engine). EngineUnavailable when it must have one and this
+    client has none."""
+    anonymous = EngineApi(url, timeout, tls, client_cert=False)
+    try:
+        ping = await anonymous.get("/_ping")
+    except EngineUnavailable as exc:
+        if UNTRUSTED in str(exc):
+            raise
+        if tls.file("cert.pem") is None or tls.file("key.pem") is None:
+            raise EngineUnavailable(f"{exc}; the engine may want a client certificate: "
+                                    f"put cert.pem and key.pem in {tls.cert_path}") from None
+        return "mutual"
+    finally:
+        await anonymous.close()
+    if isinstance(ping, str) and ping.strip() == "OK":
+        return "any-client"
+    return "mutual"
 
 
 def _api_name(url: str) -> str:
@@ -294,7 +362,15 @@ async def probe(target, options) -> list:
     (`local://`, `ssh://`, `snapshot:`)."""
     timeout = max(float(getattr(options, "timeout", 5.0)), 0.1)
     if target.scheme == "docker":
-        return await collect_api(target, target.path, timeout)
+        from labwarden.sources.docker.address import engine_tls
+
+        try:
+            tls = engine_tls(target.raw)
+        except ValueError as exc:
+            engine = DockerEngine(target.raw, _api_name(target.path), "api",
+                                  address=target.path)
+            return [_unavailable(engine, str(exc), target.location)]
+        return await collect_api(target, target.path, timeout, tls)
     from labwarden.sources.live.host import _name, transport_for
 
     try:

@@ -223,6 +223,9 @@ class DockerEngine:
     error: str | None = None
     diagnostics: list = field(default_factory=list)
     origin: Location | None = None
+    # On TCP: "" plain HTTP; "mutual": TLS that refuses a client without a certificate;
+    # "any-client": TLS that answered this client without one (it only encrypts).
+    tls: str = ""
 
     @property
     def asset(self) -> str:
@@ -480,7 +483,8 @@ def facts_from_yaml(path: str) -> list:
             facts.append(DockerEngine(target, engine, "api" if address else "snapshot",
                                       address=address,
                                       containers=int(item.get("containers", 0)),
-                                      error=item.get("error"), origin=where))
+                                      error=item.get("error"), origin=where,
+                                      tls=str(item.get("tls", ""))))
         elif kind == "deployment":
             facts.append(_deployment_from_item(item, where, engine, target))
         else:

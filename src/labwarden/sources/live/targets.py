@@ -84,9 +84,10 @@ def looks_like_target(text: str) -> bool:
 def parse_target(text: str) -> Target:
     if text.startswith(("docker:", "docker+")):
         # A Docker Engine: `path` holds its API address (unix:///… or tcp://host:port).
-        from labwarden.sources.docker.address import engine_url
+        from labwarden.sources.docker.address import engine_tls, engine_url
 
         try:
+            engine_tls(text)                 # a bad `?tls=` is an error here, not later
             return Target(text, "docker", path=engine_url(text))
         except ValueError as exc:
             raise TargetError(str(exc)) from None
