@@ -101,7 +101,7 @@ def _error_line(exc: BaseException, lab_root: str) -> str:
     from labwarden.errors import UsageError
 
     if isinstance(exc, UsageError):
-        return "labwarden metrics: " + exc.lines()
+        return exc.lines()
     from labwarden.commands.common import unexpected
 
     class _Described:
