@@ -40,9 +40,8 @@ class LabCollector:
                  ssh_key: str | None = None, clock=time.time):
         self.lab_root = lab_root
         self.ttl = ttl
-        self._options = {"live": live, "ca_file": ca_file, "timeout": timeout,
-                         "ssh_key": ssh_key}
-        self._clock = clock
+        self.live, self.ca_file, self.timeout, self.ssh_key = live, ca_file, timeout, ssh_key
+        self.clock = clock
         self._lock = threading.Lock()
         self._state: LabState | None = None
         self._attempted = float("-inf")     # monotonic time of the last evaluation tried
@@ -60,7 +59,8 @@ class LabCollector:
     def _refresh_locked(self) -> LabState:
         self._attempted = time.monotonic()
         try:
-            state = collect(self.lab_root, **self._options)
+            state = collect(self.lab_root, live=self.live, ca_file=self.ca_file,
+                            timeout=self.timeout, ssh_key=self.ssh_key)
         except BaseException:
             self.ok = False
             self.failures += 1
@@ -83,6 +83,11 @@ class LabCollector:
     def state(self) -> LabState | None:
         return self.refresh_if_stale()
 
+    @property
+    def last_state(self) -> LabState | None:
+        """The state of the last good evaluation, without evaluating."""
+        return self._state
+
     # --- prometheus_client's Collector interface -----------------------------------------
 
     def describe(self):
@@ -91,7 +96,7 @@ class LabCollector:
         return []
 
     def collect(self):
-        return families(self.refresh_if_stale(), self.ok, self._clock())
+        return families(self.refresh_if_stale(), self.ok, self.clock())
 
 
 def _error_line(exc: BaseException, lab_root: str) -> str:
@@ -222,7 +227,21 @@ def families(state: LabState | None, ok: bool, now: float) -> list:
     return out + [evaluated, duration, errors]
 
 
-def make_registry(collector: LabCollector):
+class _Rendered:
+    """The collector's last state as it stands, never evaluating: what the ASGI app renders
+    in the event loop after refreshing in a thread."""
+
+    def __init__(self, collector: LabCollector):
+        self.collector = collector
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        return families(self.collector.last_state, self.collector.ok, self.collector.clock())
+
+
+def make_registry(collector):
     """A registry holding only the lab's collector (no process or platform metrics: the
     console's host is not the lab)."""
     from prometheus_client import CollectorRegistry
@@ -244,7 +263,7 @@ def metrics_app(lab_root: str, *, ttl: float = DEFAULT_TTL_S, collector=None, **
     from prometheus_client import make_asgi_app
 
     collector = collector or LabCollector(lab_root, ttl, **options)
-    render = make_asgi_app(make_registry(collector))
+    render = make_asgi_app(make_registry(_Rendered(collector)))
 
     async def app(scope, receive, send):
         if scope["type"] == "lifespan":           # served alone under uvicorn
