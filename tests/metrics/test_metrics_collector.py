@@ -152,3 +152,18 @@ def test_a_broken_lab_stops_the_command_before_it_listens(tmp_path) -> None:
                           timeout=60)
     assert done.returncode == 2
     assert "labwarden.yaml:" in done.stderr and "serving" not in done.stdout
+
+
+def test_concurrent_scrapes_share_one_evaluation(tmp_path) -> None:
+    """Scrapes that arrive while the lab is evaluated wait for that evaluation; none
+    starts its own (an audit per scrape would pile up on a slow lab)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prometheus_client import generate_latest
+
+    collector = LabCollector(str(_minimal_lab(tmp_path)), ttl=3600)
+    registry = make_registry(collector)
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(lambda _: generate_latest(registry).decode(), range(16)))
+    assert collector.evaluations == 1
+    assert len(set(texts)) == 1 and "labwarden_service_score{" in texts[0]

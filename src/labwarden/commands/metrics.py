@@ -16,6 +16,7 @@ import sys
 
 EXIT_OK, EXIT_ERROR = 0, 2
 DEFAULT_LISTEN = "127.0.0.1:9817"
+OFFLINE_TTL_S, LIVE_TTL_S = 60.0, 900.0
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -42,8 +43,10 @@ def register(commands) -> None:
                          help="the lab's folder, holding labwarden.yaml (default: here)")
     metrics.add_argument("--listen", type=listen_address, default=DEFAULT_LISTEN,
                          metavar="HOST:PORT", help=f"default {DEFAULT_LISTEN}")
-    metrics.add_argument("--ttl", type=seconds, default=60.0, metavar="SECONDS",
-                         help="reuse one evaluation of the lab for this long (default 60)")
+    metrics.add_argument("--ttl", type=seconds, default=None, metavar="SECONDS",
+                         help="reuse one evaluation of the lab for this long (default "
+                         f"{OFFLINE_TTL_S:g}, or {LIVE_TTL_S:g} with --live: each live "
+                         "evaluation probes every URL and host again)")
     live = metrics.add_argument_group("live evidence")
     live.add_argument("--live", action="store_true", help="each evaluation also probes the "
                       "services' URLs and hosts (TLS certificates, headers, SSH…)")
@@ -67,7 +70,8 @@ def cmd_metrics(args) -> int:
             from None
     from labwarden.metrics.exposition import LabCollector, make_registry
 
-    collector = LabCollector(args.root, args.ttl, live=args.live, ca_file=args.ca_file,
+    ttl = args.ttl if args.ttl is not None else LIVE_TTL_S if args.live else OFFLINE_TTL_S
+    collector = LabCollector(args.root, ttl, live=args.live, ca_file=args.ca_file,
                              timeout=args.timeout, ssh_key=args.ssh_key)
     state = collector.refresh()            # a lab that cannot be evaluated: exit 2 here
     host, port = args.listen
@@ -89,7 +93,7 @@ def cmd_metrics(args) -> int:
                          "service's score, risk and open finding counts (no secret, no "
                          "finding text)\n")
     sys.stdout.write(f"labwarden metrics: serving http://{shown}:{bound}/metrics for "
-                     f"{len(state.services)} services (one evaluation per {args.ttl:g} s at "
+                     f"{len(state.services)} services (one evaluation per {ttl:g} s at "
                      "most)\n")
     sys.stdout.flush()
     stop = threading.Event()

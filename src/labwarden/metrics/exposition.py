@@ -46,6 +46,7 @@ class LabCollector:
         self._state: LabState | None = None
         self._attempted = float("-inf")     # monotonic time of the last evaluation tried
         self.ok = False
+        self.evaluations = 0                # tried, for the console's status and the tests
         self.failures = 0
 
     # --- the expensive part, cached ------------------------------------------------------
@@ -58,6 +59,7 @@ class LabCollector:
 
     def _refresh_locked(self) -> LabState:
         self._attempted = time.monotonic()
+        self.evaluations += 1
         try:
             state = collect(self.lab_root, live=self.live, ca_file=self.ca_file,
                             timeout=self.timeout, ssh_key=self.ssh_key)
