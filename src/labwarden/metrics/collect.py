@@ -204,6 +204,11 @@ def _add_history(states: dict[str, ServiceState], path: str) -> None:
     whose history does not exist yet has no last audit."""
     import sqlite3
 
+    from labwarden.store import StoreError
+
+    if os.path.isdir(path):
+        raise StoreError(f"history database {path}: is a directory (`history:` in "
+                         "labwarden.yaml names the database file)")
     if not os.path.isfile(path):
         return
     try:
@@ -216,8 +221,6 @@ def _add_history(states: dict[str, ServiceState], path: str) -> None:
         finally:
             db.close()
     except sqlite3.Error as exc:
-        from labwarden.store import StoreError
-
         raise StoreError(f"history database {path}: cannot read the runs: {exc}") from None
     for service, started, score in rows:
         state = states.get(service)
