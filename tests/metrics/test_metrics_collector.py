@@ -95,13 +95,10 @@ def test_one_evaluation_per_ttl_and_a_change_shows_after_it(tmp_path) -> None:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".labwarden", "records"))
     cached = LabCollector(str(root), ttl=3600)
     fresh = LabCollector(str(root), ttl=0)
-    key = ("labwarden_service_items", (("host", "docker-01"), ("service", "grafana"),
-                                       ("status", "ATTESTED")))
 
-    def attested(collector) -> float:
-        from prometheus_client import generate_latest
-
-        return _samples(generate_latest(make_registry(collector)).decode())[key]
+    def attested(collector) -> int:
+        state = collector.refresh_if_stale(wait=True)
+        return state.services["grafana"].items_by_status.get("ATTESTED", 0)
 
     before = attested(cached), attested(fresh)
     assert before[0] == before[1]
@@ -111,19 +108,40 @@ def test_one_evaluation_per_ttl_and_a_change_shows_after_it(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert attested(cached) == before[0]            # within its TTL: the same evaluation
     assert attested(fresh) == before[1] + 2         # the attestation file is read again
+    assert (cached.evaluations, fresh.evaluations) == (1, 2)
+
+
+def test_a_stale_state_is_answered_at_once_and_refreshed_behind(tmp_path) -> None:
+    """A scrape never waits for an audit once there is something to show."""
+    root = _minimal_lab(tmp_path)
+    collector = LabCollector(str(root), ttl=3600)
+    first = collector.refresh()
+    (root / "web" / "compose.yaml").write_text(COMPOSE.replace("    read_only: true\n", ""))
+    collector.ttl = 0
+    assert collector.refresh_if_stale() is first     # stale: answered, refresh started
+    collector.ttl = 3600
+    collector.join()
+    second = collector.refresh_if_stale()
+    assert second is not first and collector.evaluations == 2
+    assert second.services["web"].score < first.services["web"].score   # read_only is gone
 
 
 def test_a_lab_that_breaks_keeps_its_last_samples_with_ok_0(tmp_path, capsys) -> None:
     root = _minimal_lab(tmp_path)
-    collector = LabCollector(str(root), ttl=0)
-    first = _samples(_get(metrics_app(str(root), collector=collector))[1].decode())
+    collector = LabCollector(str(root), ttl=3600)
+    app = metrics_app(str(root), collector=collector)
+    first = _samples(_get(app)[1].decode())
     (root / "labwarden.yaml").write_text("version: 1\nservices:\n  web: {compose: web\n")
-    second = _samples(_get(metrics_app(str(root), collector=collector))[1].decode())
+    collector.ttl = 0
+    _get(app)                                      # starts the evaluation that fails
+    collector.ttl = 3600
+    collector.join()
+    second = _samples(_get(app)[1].decode())
     assert second[("labwarden_evaluation_ok", ())] == 0.0
     key = ("labwarden_service_score", (("host", ""), ("service", "web")))
     assert second[key] == first[key]
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "labwarden.yaml" in err
+    assert len(err.strip().splitlines()) == 1 and "labwarden.yaml:" in err
     assert "Traceback" not in err
 
 

@@ -1,10 +1,12 @@
 """The lab's state in the Prometheus exposition format.
 
-`LabCollector` is a custom `prometheus_client` collector: each scrape reads the lab as it is
-now (labwarden.yaml, attestations, the history, the audited files), but the evaluation, an
-audit of the whole lab, is reused for `ttl` seconds, so a Prometheus scraping every 15 s and
-a console polling /metrics do not run an audit each. Ages (backup, certificate days) are
-taken at scrape time from the moments the evaluation found, so they grow between audits.
+`LabCollector` is a custom `prometheus_client` collector over the lab's current files
+(labwarden.yaml, attestations, the history, the audited files). The evaluation, an audit of
+the whole lab, is reused for `ttl` seconds, so a Prometheus scraping every 15 s and a
+console polling /metrics do not run an audit each, and a stale one is refreshed in a thread
+while the scrape is answered with the last (stale-while-revalidate). Ages (backup,
+certificate days) are taken at scrape time from the moments the evaluation found, so they
+grow between audits.
 
 A lab that stops evaluating (a broken labwarden.yaml, an unreadable history) keeps its last
 good samples with `labwarden_evaluation_ok 0`: dropping them would resolve every firing
@@ -33,7 +35,13 @@ DAY_S = 86400.0
 
 
 class LabCollector:
-    """Collects a lab's metrics; `ttl` seconds between two evaluations at most once."""
+    """Collects a lab's metrics, evaluating the lab at most once per `ttl` seconds.
+
+    A scrape never waits for an evaluation once there is a state: a stale one starts a
+    refresh in a thread and is answered with the state as it stands (its age is
+    `labwarden_evaluation_timestamp_seconds`). An audit of a large lab, or a live one that
+    probes every URL, can outlast Prometheus's scrape timeout; the numbers it changes can
+    wait one scrape. Only the first scrape, with nothing to show yet, waits."""
 
     def __init__(self, lab_root: str, ttl: float = DEFAULT_TTL_S, *, live: bool = False,
                  ca_file: str | None = None, timeout: float = 5.0,
@@ -42,47 +50,79 @@ class LabCollector:
         self.ttl = ttl
         self.live, self.ca_file, self.timeout, self.ssh_key = live, ca_file, timeout, ssh_key
         self.clock = clock
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._running = False               # an evaluation is under way
         self._state: LabState | None = None
-        self._attempted = float("-inf")     # monotonic time of the last evaluation tried
+        self._attempted = float("-inf")     # monotonic time of the last evaluation started
         self.ok = False
-        self.evaluations = 0                # tried, for the console's status and the tests
+        self.evaluations = 0                # started, for the console's status and the tests
         self.failures = 0
 
     # --- the expensive part, cached ------------------------------------------------------
 
     def refresh(self) -> LabState:
-        """Evaluate the lab now. Raises what `collect` raises (the caller decides whether a
-        failure is fatal: the command's first evaluation is, a scrape's is not)."""
-        with self._lock:
-            return self._refresh_locked()
+        """Evaluate the lab now, in this thread. Raises what `collect` raises (the caller
+        decides whether a failure is fatal: the command's first evaluation is, a scrape's
+        is not)."""
+        with self._changed:
+            while self._running:
+                self._changed.wait()
+            self._start()
+        state = self._evaluate(report=False)
+        assert state is not None             # a failure raised
+        return state
 
-    def _refresh_locked(self) -> LabState:
+    def _start(self) -> None:
+        """Claim the next evaluation (the condition's lock held)."""
+        self._running = True
         self._attempted = time.monotonic()
         self.evaluations += 1
+
+    def _evaluate(self, report: bool) -> LabState | None:
+        """Run the claimed evaluation; `report`: a failure goes to stderr (a scrape's
+        refresh) rather than to the caller."""
+        state, failed = None, True
         try:
             state = collect(self.lab_root, live=self.live, ca_file=self.ca_file,
                             timeout=self.timeout, ssh_key=self.ssh_key)
-        except BaseException:
-            self.ok = False
-            self.failures += 1
-            raise
-        self._state, self.ok = state, True
+            failed = False
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer; stderr says why
+            if not report:
+                raise
+            sys.stderr.write(_error_line(exc, self.lab_root))
+        finally:
+            with self._changed:
+                if failed:
+                    self.ok = False
+                    self.failures += 1
+                else:
+                    self._state, self.ok = state, True
+                self._running = False
+                self._changed.notify_all()
         return state
 
-    def refresh_if_stale(self) -> LabState | None:
-        """The state, evaluated again when older than `ttl`. One evaluation at a time:
-        scrapes that arrive meanwhile wait for it and share it. A failure is reported on
-        stderr and retried after `ttl`, not on every scrape."""
-        with self._lock:
-            if time.monotonic() - self._attempted >= self.ttl:
-                try:
-                    self._refresh_locked()
-                except Exception as exc:  # noqa: BLE001 - a scrape must answer; stderr says why
-                    sys.stderr.write(_error_line(exc, self.lab_root))
+    def refresh_if_stale(self, wait: bool = False) -> LabState | None:
+        """The state as it stands; when it is older than `ttl` (and no evaluation is under
+        way) a new one starts in a thread. Waits for that evaluation when `wait`, or when
+        there is no state yet. A failure is reported on stderr and retried after `ttl`,
+        not on every scrape; the last good state stays."""
+        with self._changed:
+            if not self._running and time.monotonic() - self._attempted >= self.ttl:
+                self._start()
+                threading.Thread(target=self._evaluate, args=(True,), daemon=True,
+                                 name="labwarden-metrics-evaluation").start()
+            while self._running and (wait or self._state is None):
+                self._changed.wait()
             return self._state
 
+    def join(self) -> None:
+        """Wait for the evaluation under way, if any."""
+        with self._changed:
+            while self._running:
+                self._changed.wait()
+
     def state(self) -> LabState | None:
+        """For the console's pages: the same state the metrics show."""
         return self.refresh_if_stale()
 
     @property
@@ -109,12 +149,11 @@ def _error_line(exc: BaseException, lab_root: str) -> str:
 
     if isinstance(exc, UsageError):
         return exc.lines()
+    from types import SimpleNamespace
+
     from labwarden.commands.common import unexpected
 
-    class _Described:
-        command = "metrics"
-        lab = lab_root
-    return unexpected(exc, _Described()) + "\n"
+    return unexpected(exc, SimpleNamespace(command="metrics", path=lab_root)) + "\n"
 
 
 def families(state: LabState | None, ok: bool, now: float) -> list:
@@ -256,9 +295,10 @@ def make_registry(collector):
 def metrics_app(lab_root: str, *, ttl: float = DEFAULT_TTL_S, collector=None, **options):
     """The ASGI app the console mounts at /metrics (`Mount("/metrics", metrics_app(root))`).
 
-    prometheus_client's ASGI app renders in the event loop; an evaluation (an audit of the
-    lab) must not block it, so a stale state is refreshed in a worker thread before the
-    render, which then only formats numbers. `collector` lets the console share one
+    prometheus_client's ASGI app renders in the event loop, which must never wait for an
+    evaluation (an audit of the lab): the collector is asked in a worker thread (the first
+    request waits there for the first evaluation; later ones start a refresh and go on),
+    and the render only formats the state as it stands. `collector` lets the console share one
     `LabCollector` (and its cached state) with its own pages."""
     import asyncio
 
