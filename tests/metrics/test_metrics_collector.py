@@ -185,3 +185,23 @@ def test_concurrent_scrapes_share_one_evaluation(tmp_path) -> None:
         texts = list(pool.map(lambda _: generate_latest(registry).decode(), range(16)))
     assert collector.evaluations == 1
     assert len(set(texts)) == 1 and "labwarden_service_score{" in texts[0]
+
+
+def test_a_service_where_nothing_applies_has_no_score_sample() -> None:
+    """The CLI shows such a service as "all N/A" (its risk Unacceptable), never as 0 %."""
+    from prometheus_client.core import Metric
+
+    from labwarden.metrics.collect import LabState, ServiceState
+    from labwarden.metrics.exposition import families
+
+    def service(name: str, total: int) -> ServiceState:
+        return ServiceState(name=name, host="", score=0.0, items_total=total,
+                            items_completed=0, items_by_status={}, risk="Unacceptable",
+                            gate_go=False, open_findings={}, waived_findings=0)
+
+    state = LabState({"na": service("na", 0), "web": service("web", 10)}, {}, 0.0, 0.0, 0)
+    found: list[Metric] = families(state, True, 0.0)
+    score = next(f for f in found if f.name == "labwarden_service_score")
+    assert [s.labels["service"] for s in score.samples] == ["web"]
+    risk = next(f for f in found if f.name == "labwarden_service_risk_level")
+    assert {s.labels["service"] for s in risk.samples} == {"na", "web"}

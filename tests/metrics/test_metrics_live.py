@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from labwarden.metrics.collect import collect
+from labwarden.metrics.exposition import LabCollector
 
 from .test_metrics_collector import COMPOSE
 
@@ -107,7 +108,8 @@ def test_live_certificate_expiry_is_the_handshakes_leaf(tmp_path, tls_server) ->
 
     offline = collect(str(lab))
     assert offline.services["web"].certificate_expiry is None     # no handshake, unknown
-    live = collect(str(lab), live=True, ca_file=str(ca_file), timeout=5)
-    state = live.services["web"]
+    # As the exporter runs it: in the collector's evaluation thread (asyncio in a thread).
+    collector = LabCollector(str(lab), live=True, ca_file=str(ca_file), timeout=5)
+    state = collector.refresh_if_stale(wait=True).services["web"]
     assert state.certificate_expiry == expires.timestamp()
     assert state.certificates_seen == 1

@@ -178,7 +178,8 @@ def families(state: LabState | None, ok: bool, now: float) -> list:
     sv = ("service", "host")
     score = gauge("labwarden_service_score", "Checklist score: completed (PASS or ATTESTED) "
                   "over applicable items, in percent (0-100), exact as `labwarden checklist "
-                  "--format json` score.percent", sv)
+                  "--format json` score.percent; no sample when no item applies (all N/A)",
+                  sv)
     items = gauge("labwarden_service_items", "Checklist items by status (PASS, FAIL, "
                   "ATTESTED, N/A, OPEN)", sv + ("status",))
     risk_level = gauge("labwarden_service_risk_level", "Risk level as a number: 1 Low, "
@@ -210,7 +211,8 @@ def families(state: LabState | None, ok: bool, now: float) -> list:
                        "--save; Unix time); no sample before its first run", sv)
     for s in state.services.values():
         key = [s.name, s.host]
-        score.add_metric(key, s.score)
+        if s.items_total:                 # all N/A: the CLI shows "all N/A", not 0 %
+            score.add_metric(key, s.score)
         for status in ("PASS", "FAIL", "ATTESTED", "N/A", "OPEN"):
             items.add_metric(key + [status], float(s.items_by_status.get(status, 0)))
         risk_level.add_metric(key, float(s.risk_level))
