@@ -205,3 +205,18 @@ def test_a_service_where_nothing_applies_has_no_score_sample() -> None:
     assert [s.labels["service"] for s in score.samples] == ["web"]
     risk = next(f for f in found if f.name == "labwarden_service_risk_level")
     assert {s.labels["service"] for s in risk.samples} == {"na", "web"}
+
+
+def test_unreadable_inputs_and_coverage_gaps_are_counted(tmp_path) -> None:
+    """What `labwarden audit` would exit 2 for (a Compose file that is not YAML) and what it
+    reads as empty (an unset variable) are counts, never texts."""
+    root = _minimal_lab(tmp_path)
+    (root / "web" / "compose.yaml").write_text(COMPOSE + "    environment:\n"
+                                               "      - TAG=${WEB_TAG}\n")
+    (root / "broken").mkdir()
+    (root / "broken" / "compose.yaml").write_text("services: [unclosed\n")
+    text = _get(metrics_app(str(root)))[1].decode()
+    samples = _samples(text)
+    assert samples[("labwarden_evaluation_input_errors", ())] == 1.0
+    assert samples[("labwarden_evaluation_coverage_gaps", ())] >= 1.0
+    assert "WEB_TAG" not in text and "unclosed" not in text

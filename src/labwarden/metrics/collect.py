@@ -75,6 +75,7 @@ class LabState:
     evaluated_at: float                    # epoch seconds, when this state was computed
     duration_s: float
     input_errors: int                      # inputs the audit could not read (exit-2 kind)
+    coverage_gaps: int = 0                 # values read the way Compose would (unset ${VAR})
 
 
 class _Args:
@@ -129,8 +130,9 @@ def collect(lab_root: str, *, live: bool = False, ca_file: str | None = None,
         states[service.name] = _service_state(evaluation, context.decide(evaluation))
     _add_history(states, context.inventory.history_path)
     hosts = _host_states(context.inventory, result, states)
+    gaps = sum(1 for d in result.diagnostics if d.level == "gap")
     return LabState(states, hosts, time.time(), time.monotonic() - started,
-                    len(result.errors))
+                    len(result.errors), gaps)
 
 
 def _service_state(evaluation, decision) -> ServiceState:

@@ -267,7 +267,11 @@ def families(state: LabState | None, ok: bool, now: float) -> list:
     errors = gauge("labwarden_evaluation_input_errors", "Inputs the evaluation's audit could "
                    "not read (what makes `labwarden audit` exit 2): their items stay OPEN")
     errors.add_metric([], float(state.input_errors))
-    return out + [evaluated, duration, errors]
+    gaps = gauge("labwarden_evaluation_coverage_gaps", "Coverage gaps of the evaluation's "
+                 "audit: values read the way Compose would (an unset ${VARIABLE}, a missing "
+                 "env_file), each reported by `labwarden audit` with its file and line")
+    gaps.add_metric([], float(state.coverage_gaps))
+    return out + [evaluated, duration, errors, gaps]
 
 
 class _Rendered:
