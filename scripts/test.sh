@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 # network namespace; git tells tracked env files; docker.io is the Docker Engine the Docker
 # source is tested against (its own dockerd on a private socket), with busybox-static the
 # root of the one image it runs (no registry is reached); prometheus and
-# prometheus-alertmanager are the monitoring stack whose APIs the monitoring source reads;
+# prometheus-alertmanager are the monitoring stack whose APIs the monitoring source reads
+# (and Prometheus scrapes `labwarden metrics`; promtool checks examples/monitoring);
 # restic and borgbackup make real backup repositories on local paths; ansible-core runs the
 # fleet playbook (contrib/ansible) and reads the Ansible inventories labwarden must agree with.
 packages=(git nginx gnutls-bin openssh-server dropbear-bin postgresql chromium iproute2

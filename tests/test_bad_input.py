@@ -133,6 +133,13 @@ CASES = [
     ("backup verify service without backups", "backup verify n8n --config {cfg}"),
     ("backup verify bad config", "backup verify n8n --config {bad}"),
     ("backup verify --timeout nan", "backup verify n8n --timeout nan --config {cfg}"),
+    ("metrics missing lab", "metrics {missing}"),
+    ("metrics folder without labwarden.yaml", "metrics {empty}"),
+    ("metrics bad config", "metrics {bad}"),
+    ("metrics history is a directory", "metrics {history-dir}"),
+    ("metrics history is not a database", "metrics {history-text}"),
+    ("metrics --listen without port", "metrics --listen 127.0.0.1 {lab}"),
+    ("metrics --ttl 0", "metrics --ttl 0 {lab}"),
 ]
 
 
