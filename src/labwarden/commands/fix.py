@@ -100,14 +100,21 @@ def run(args) -> int:
         paths or args.compose_files))
     config = load_config(config_path)
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file)
-    result = run(paths, AuditOptions(load=load, config=config,
+    rules = selected if selected is not None else {r for r, f in FIXERS.items() if f.safe}
+    ports = bool(rules & {"NET001", "NET002", "NET003"})   # the lab's layout: kept facts
+    result = run(paths, AuditOptions(load=load, config=config, keep_facts=ports,
                                        compose_files=list(args.compose_files)))
     nothing_checked(result, paths, "Compose file", result.projects)
     for diagnostic in result.errors:
         err.write(f"labwarden: not checked, so not fixed: {diagnostic}\n")
 
-    rules = selected if selected is not None else {r for r, f in FIXERS.items() if f.safe}
     context = FixContext(settings=config.settings)
+    if ports:
+        from labwarden.fix.reach import Layout
+        from labwarden.inventory import load_inventory
+
+        context.layout = Layout.from_facts(result.facts, load_inventory(config),
+                                           config.settings)
     if rules & {"IMG001", "IMG002"}:
         book = DigestBook()
         directories = _directories(paths or args.compose_files)

@@ -41,9 +41,12 @@ FIXERS: dict[str, Fixer] = {f.rule: f for f in (
           "or `docker image inspect` output", "digest"),
     Fixer("IMG002", True, "pin the image to the digest its tag resolves to, from a lock file "
           "or `docker image inspect` output", "digest"),
-    Fixer("NET001", False, "bind the published port to 127.0.0.1", "ports"),
+    Fixer("NET001", False, "keep the port for whoever needs it: join the reverse proxy's "
+          "network and `expose:` it, bind it to the host's LAN address when the proxy is on "
+          "another host, else bind it to 127.0.0.1", "ports"),
     Fixer("NET002", False, "bind the published database port to 127.0.0.1", "ports"),
-    Fixer("NET003", False, "bind the published administration port to 127.0.0.1", "ports"),
+    Fixer("NET003", False, "as NET001, for an administration port (the proxy's own: "
+          "127.0.0.1)", "ports"),
     Fixer("CMP090", False, "rename the container to the suggested `<stack>-<service>` name",
           "container_name"),
     Fixer("CMP001", False, "rename the misspelled key to the one Compose defines",
@@ -66,6 +69,7 @@ class FixContext:
     container_names: set[str] | None = None   # None: not collected
     claimed_names: dict[str, tuple] = field(default_factory=dict)  # renamed to, by which finding
     notes: list[str] = field(default_factory=list)
+    layout: object = None                     # labwarden.fix.reach.Layout: who needs a port
 
 
 def service_name(finding) -> str:
