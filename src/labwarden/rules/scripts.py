@@ -19,6 +19,7 @@ from labwarden.redact import redact, redact_assignment, scrub, url_password
 from labwarden.rules.registry import rule
 from labwarden.sources.scripts import (
     Command, ContainerUse, Part, ShellScript, Word, _split_assignment)
+from labwarden.sources.scripts.meant import meant, role_of_words
 
 NO_RESTART = Impact("none", (0, 0))
 ROLLBACK_PLAN = "11.3.2"             # "Rollback plan ready": the scripts that carry it out
@@ -890,7 +891,8 @@ def _closest(name: str, candidates: list[str]) -> str | None:
 
 
 def _container_suggestion(use: ContainerUse, known) -> tuple[str | None, str]:
-    """(the container meant, why we think so)."""
+    """(the container meant, why we think so): Compose v1's name, the service's container,
+    else what the lab's structure says (`sources.scripts.meant`), never spelling alone."""
     name = use.name.lstrip("/")
     v1 = re.fullmatch(r"(.+)_(.+)_(\d+)", name)      # docker-compose v1 naming
     if v1:
@@ -901,8 +903,7 @@ def _container_suggestion(use: ContainerUse, known) -> tuple[str | None, str]:
     if len(by_service) == 1:
         return by_service[0].name, f"`{name}` is the service name; docker wants the " \
             "container name"
-    best = _closest(name, known.names())
-    return best, ""
+    return meant(name, known)
 
 
 def _replace_last(command: str, old: str, new: str) -> str:
@@ -960,7 +961,7 @@ def unknown_container_name(script: ShellScript, settings):
                     not _CONTAINER_NAME.fullmatch(use.name):
                 continue
             if use.verb == "inspect" and _closest(name, known.names()) is None and \
-                    not known.by_service(name):
+                    not known.by_service(name) and meant(name, known)[0] is None:
                 continue                 # inspect also takes images, volumes, networks
         else:
             projects = known.projects_for(use)
@@ -983,7 +984,8 @@ def unknown_container_name(script: ShellScript, settings):
 def _container_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
     known = script.known
     suggestion, why = _container_suggestion(use, known)
-    message = f"`{use.command}`: no container `{use.name}` is defined by the Compose " \
+    held = f" ({use.via} holds `{use.name}`)" if use.via else ""
+    message = f"`{use.command}`{held}: no container `{use.name}` is defined by the Compose " \
               f"projects of the tree"
     if suggestion:
         where = known.containers.get(suggestion)
@@ -1013,7 +1015,11 @@ def _service_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
         why = f"`{use.name}` is the container name; `docker compose {use.verb}` takes the " \
               f"service name `{suggestion}`"
     else:
-        suggestion = _closest(use.name, services)
+        wanted = role_of_words(use.name)
+        same_role = [s for s in services if wanted and role_of_words(s) == wanted]
+        suggestion = same_role[0] if len(same_role) == 1 else _closest(use.name, services)
+        if suggestion and wanted and role_of_words(suggestion) not in (wanted, None):
+            suggestion = None            # the nearest string has another role: no guess
         why = f"did you mean `{suggestion}`?" if suggestion else ""
     if len(projects) == 1:
         scope = f"project `{projects[0].compose_name}` has no service"

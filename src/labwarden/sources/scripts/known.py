@@ -20,6 +20,7 @@ class KnownContainer:
     service: str
     explicit: bool                   # container_name, else Compose's default name
     location: Location
+    image: str = ""                  # what it runs: the suggestions read its role from it
 
 
 @dataclass(slots=True)
@@ -41,6 +42,9 @@ class KnownContainers:
     created: set[str] = field(default_factory=set)
     complete: bool = True
     roots: list[str] = field(default_factory=list)
+    # A container name two services of the lab define: which container a script reaches is
+    # whichever started last.
+    twice: dict[str, list[KnownContainer]] = field(default_factory=dict)
 
     def __contains__(self, name: str) -> bool:
         return name in self.containers or name in self.created
@@ -107,8 +111,16 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
                                   service.location))
             entry.services[service.name] = [n for n, _, _ in names]
             for name, is_explicit, location in names:
-                known.containers.setdefault(name, KnownContainer(
-                    name, project.compose_name, service.name, is_explicit, location))
+                container = KnownContainer(name, project.compose_name, service.name,
+                                           is_explicit, location, service.image or "")
+                first = known.containers.get(name)
+                if first is not None and (first.location.path, first.service) == \
+                        (location.path, service.name):
+                    continue         # one file read as part of two projects
+                if first is not None:
+                    known.twice.setdefault(name, [known.containers[name]]).append(container)
+                    continue
+                known.containers[name] = container
         known.projects.append(entry)
     for d in compose_diagnostics:
         if d.level == "error":
