@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 from labwarden.audit.scripts import ScriptAuditOptions, audit_scripts
-from labwarden.model import Diagnostic
 from labwarden.sources.scripts.known import load_known_containers
 from labwarden.sources.scripts.meant import meant
 
@@ -125,3 +124,26 @@ def test_scr008_message_says_why_and_reads_names_from_for_lists_and_variables(tm
     assert db.fix == "docker exec paperless-db" and db.location.line == 7
     loop = found["container:paperless-webservr"]
     assert "($c holds `paperless-webservr`)" in loop.message and loop.location.line == 5
+
+
+def test_a_name_two_services_define_is_reported_where_a_script_uses_it(tmp_path):
+    write(tmp_path, {"netbox/compose.yaml": """
+        services:
+          redis: {image: "redis:7", container_name: shared-redis}
+    """, "paperless/compose.yaml": """
+        services:
+          broker: {image: "redis:7", container_name: shared-redis}
+    """, "scripts/flush.sh": """
+        #!/bin/bash
+        set -euo pipefail
+        docker exec shared-redis redis-cli FLUSHALL
+    """})
+    result = audit_scripts([str(tmp_path / "scripts")],
+                           ScriptAuditOptions(compose_roots=[str(tmp_path)],
+                                              use_shellcheck=False))
+    [finding] = [f for f in result.findings if f.rule.id == "SCR008"]
+    assert finding.resource == "container-twice:shared-redis"
+    assert "defined twice in the lab" in finding.message
+    assert "service `redis` of `netbox`" in finding.message
+    assert "service `broker` of `paperless`" in finding.message
+    assert "netbox-redis" in finding.fix and "paperless-broker" in finding.fix

@@ -923,8 +923,12 @@ def unknown_container_name(script: ShellScript, settings):
     default `<project>-<service>-<n>`, nor created by a scanned script with
     `docker run --name`; and a service name given to `docker compose exec|logs|restart…`
     that the project addressed (`-p`, `-f`, `--project-directory` or the last `cd`) does
-    not have. The closest real name is the fix. Names held in variables are skipped; one
-    finding per wrong name and script, at its first use.
+    not have; and a container name that two services of the lab define (`docker exec`
+    reaches whichever started last). The fix is the container the lab's structure says was
+    meant: the same stack's service, or its one container with the role the name states
+    (`paperless-postgres` → the stack's database), else a close name of that stack. Names
+    in a literal `for` list or a variable assigned once are checked; other variables are
+    skipped. One finding per wrong name and script, at its first use.
 
     Why it matters:
     A remediation step that names the wrong container fails when it is needed (`Error: No
@@ -957,6 +961,10 @@ def unknown_container_name(script: ShellScript, settings):
             continue
         if use.kind == "container":
             name = use.name.lstrip("/")
+            if name in known.twice and name not in script.created:
+                reported[key] = [use.line]
+                first[key] = use
+                continue
             if name in known or name in script.created or _CONTAINER_ID.fullmatch(name) or \
                     not _CONTAINER_NAME.fullmatch(use.name):
                 continue
@@ -975,7 +983,9 @@ def unknown_container_name(script: ShellScript, settings):
         also = sorted(set(lines[1:]) - {lines[0]})
         more = f"; also on line{'s' if len(also) > 1 else ''} " \
             f"{', '.join(map(str, also))}" if also else ""
-        if use.kind == "container":
+        if use.kind == "container" and use.name.lstrip("/") in known.twice:
+            yield _twice_hit(script, use, more)
+        elif use.kind == "container":
             yield _container_hit(script, use, more)
         else:
             yield _service_hit(script, use, more)
@@ -1001,6 +1011,21 @@ def _container_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
         message += " (some Compose projects could not be loaded; see the coverage gaps)"
     return Hit(message + more, script.loc(use.line), resource=f"container:{use.name}",
                evidence=_short(scrub(use.command)), fix=fix)
+
+
+def _twice_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
+    name = use.name.lstrip("/")
+    owners = script.known.twice[name]
+    where = " and ".join(f"service `{c.service}` of `{c.project}` ({c.location})"
+                         for c in owners[:3])
+    held = f" ({use.via} holds `{name}`)" if use.via else ""
+    return Hit(f"`{use.command}`{held}: container `{name}` is defined twice in the lab, by "
+               f"{where}: the command reaches whichever started last" + more,
+               script.loc(use.line), resource=f"container-twice:{name}",
+               evidence=_short(scrub(use.command)),
+               fix=f"give each service its own container_name (`{owners[0].project}-"
+                   f"{owners[0].service}`, `{owners[1].project}-{owners[1].service}`) and "
+                   "use the one meant here")
 
 
 def _service_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
