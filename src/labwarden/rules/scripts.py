@@ -620,7 +620,44 @@ def script_secrets(script: ShellScript) -> list[tuple[int, str, str, str]]:
     return sorted(found.values())
 
 
+# A password written in an SQL statement: `ALTER USER app PASSWORD '…'`, `CREATE ROLE …
+# ENCRYPTED PASSWORD '…'`, `IDENTIFIED [WITH plugin] BY '…'`, `SET PASSWORD … = '…'`.
+_SQL_PASSWORD = re.compile(
+    r"(?:\bPASSWORD\s*(?:=\s*)?(?:PASSWORD\s*\(\s*)?|\bIDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+)"
+    r"'((?:[^']|'')*)'", re.I)
+# The SQL clients and the option that takes a statement.
+_SQL_OPTIONS = {"psql": ("-c", "--command"), **{m: ("-e", "--execute") for m in _MYSQL}}
+
+
+def _sql_secrets(command: Command, add) -> None:
+    """Passwords in statements given to `psql -c` / `mysql -e`, wherever the client runs
+    (`docker exec db psql -c …`)."""
+    words = command.words
+    client = None
+    for index, word in enumerate(words):
+        text = word.value
+        base = text.rsplit("/", 1)[-1]
+        if base in _SQL_OPTIONS:
+            client = base
+            continue
+        if client is None:
+            continue
+        short, long_ = _SQL_OPTIONS[client]
+        statement = None
+        if text in (short, long_) and index + 1 < len(words):
+            statement = words[index + 1].value
+        elif text.startswith(long_ + "="):
+            statement = text[len(long_) + 1:]
+        elif text.startswith(short) and len(text) > 2 and not text.startswith("--"):
+            statement = text[2:]
+        if statement:
+            for match in _SQL_PASSWORD.finditer(statement):
+                add(command.line, f"{client} {short}", match.group(1).replace("''", "'"),
+                    "sql")
+
+
 def _argument_secrets(command: Command, program: str | None, args: list[Word], add) -> None:
+    _sql_secrets(command, add)
     values = [w.literal for w in args]
     line = command.line
     for index, word in enumerate(args):
@@ -688,8 +725,10 @@ def secret_in_script(script: ShellScript, settings):
     """Reports a password, token or key written in the script: an assignment to a
     secret-named variable (`DB_PASSWORD=…`, `export API_TOKEN=…`, `PGPASSWORD=… psql`), a
     secret on a command line (`mysql -p…`, `--password …`, `sshpass -p`, `curl -u user:…`,
-    `Authorization: Bearer …`, `grafana-cli admin reset-admin-password …`), a URL with
-    credentials, or a secret-named line in a here-document (a `.env` written by the
+    `Authorization: Bearer …`, `grafana-cli admin reset-admin-password …`), a password in
+    an SQL statement given to `psql -c` or `mysql -e` (`ALTER USER … PASSWORD '…'`,
+    `IDENTIFIED BY '…'`, also through `docker exec`), a URL with credentials, or a
+    secret-named line in a here-document (a `.env` written by the
     script). Values from variables, command substitutions and files are not reported. The
     value is never shown: evidence carries its length and, for long ones, two characters.
 
@@ -718,13 +757,18 @@ def secret_in_script(script: ShellScript, settings):
         elif kind == "assignment":
             message = f"secret `{label}` is assigned a literal value in the script"
             evidence = redact_assignment(label, value)
+        elif kind == "sql":
+            message = f"a password is written in the SQL statement given to `{label}`"
+            evidence = f"{label} \"… PASSWORD {redact(value)} …\""
         else:
             message = f"a secret is passed on the command line (`{label}`)"
             evidence = f"{label} {redact(value)}"
         reason = data.default_reason(value)
         if reason:
             message += f"; it is {reason}"
-        yield Hit(message, script.loc(line), resource=f"secret:{label}:{kind}",
+        # `secret:psql` and `password:psql` read as credentials to the redactor
+        resource = f"sql-statement:{label}" if kind == "sql" else f"secret:{label}:{kind}"
+        yield Hit(message, script.loc(line), resource=resource,
                   evidence=evidence,
                   fix="read the secret at run time from a root-only file or the password "
                       "manager, then rotate it")
