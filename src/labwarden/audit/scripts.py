@@ -107,11 +107,11 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
 
     runner = RuleRunner(options.config)
     findings: list[Finding] = []
-    secrets: set[str] = set()
+    secrets: set[str] = set(known.secrets)
     for script in scripts:
         values = {value for _, _, value, _ in _script_rules.script_secrets(script)}
         secrets |= values
-        runner.use_secrets(values)
+        runner.use_secrets(values | known.secrets)
         runner.run(script, script.asset, findings, diagnostics)
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
     runner.use_secrets(secrets)

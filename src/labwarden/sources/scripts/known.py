@@ -45,6 +45,9 @@ class KnownContainers:
     # A container name two services of the lab define: which container a script reaches is
     # whichever started last.
     twice: dict[str, list[KnownContainer]] = field(default_factory=dict)
+    # The projects' secret values (`.env`, environment, env_files): a container name built
+    # from one (`vault-${APP_TOKEN}`) must be redacted wherever a script finding shows it.
+    secrets: set[str] = field(default_factory=set)
 
     def __contains__(self, name: str) -> bool:
         return name in self.containers or name in self.created
@@ -88,6 +91,7 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
     A project that fails to load makes the set incomplete; that is said once per problem as
     a coverage gap, since `labwarden audit` is where Compose problems are reported.
     """
+    from labwarden.audit.compose import _project_secrets
     from labwarden.sources.compose.discover import discover
     from labwarden.sources.compose.loader import LoadOptions, load_project
 
@@ -98,6 +102,7 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
         project = load_project(spec, compose_diagnostics, LoadOptions())
         if project is None:
             continue
+        known.secrets |= _project_secrets(project)
         entry = KnownProject(project.name, project.compose_name,
                              os.path.abspath(project.directory), list(project.files), {})
         for service in project.services.values():
