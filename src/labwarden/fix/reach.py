@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from labwarden.sources.compose.model import Service
 
 # Which host a service runs on is the inventory's; a host's LAN address is its `lan_address`,
 # else the address it is reached at when that is an IP or a name (ssh://admin@10.0.0.5).
@@ -72,12 +76,12 @@ class Layout:
     """The Compose services, proxies and hosts of the audited lab."""
 
     def __init__(self) -> None:
-        self.services: dict[tuple[str, str], object] = {}   # (directory, name) -> Service
+        self.services: dict[tuple[str, str], Service] = {}  # (directory, name) -> Service
         self.by_asset: dict[str, tuple[str, str]] = {}      # compose:<project>/<service>
         self.proxies: dict[tuple[str, str], str] = {}       # (directory, service) -> kind
         self.routes: dict[tuple[str, str], list[Route]] = {}
         self.unread: list[str] = []      # proxies whose routes could not be read
-        self.host_of_dir: dict[str, object] = {}             # project directory -> Host
+        self.host_of_dir: dict[str, Any] = {}                # project directory -> Host
         self.proxy_names: tuple[str, ...] = ()               # policy.proxy_services
 
     # --- reading ----------------------------------------------------------------------

@@ -169,8 +169,8 @@ def known_values(commands: list[Command], loop_values: dict | None = None
                 match = _ASSIGNMENT.fullmatch(word.value)
                 if match:
                     literal = word.literal
-                    note(match.group(1), None if literal is None else
-                         _ASSIGNMENT.fullmatch(literal).group(2))
+                    value = _ASSIGNMENT.fullmatch(literal) if literal is not None else None
+                    note(match.group(1), value.group(2) if value else None)
         elif program in ("read", "mapfile", "readarray", "getopts"):
             for word in args:
                 if word.literal and not word.literal.startswith("-"):
@@ -194,7 +194,7 @@ def _expand(word: Word, values: dict[str, tuple[str, ...]]) -> list[tuple[str, b
     if literal is not None or not values:
         value = word.value
         return [(value, bool(_DYNAMIC.search(value)) or literal is None, "")]
-    results = [("", [])]
+    results: list[tuple[str, list[str]]] = [("", [])]
     for part in word.parts:
         if part.kind == "lit":
             results = [(text + part.text, via) for text, via in results]
