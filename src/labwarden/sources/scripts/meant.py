@@ -2,8 +2,9 @@
 than from spelling alone (issue 16): a misspelt `paperless-postgres` is the paperless
 stack's database container, not the stack's Redis that happens to be the nearest string.
 
-The name is split into its stack (a Compose project's name, or the first word its
-containers share) and its component. Within that stack, in order: the component is a
+A name a letter or two away from one real name (of the role the name states, if any) is
+that name. Otherwise the name is split into its stack (a Compose project's name, or the
+first word its containers share) and its component. Within that stack, in order: the component is a
 service's name; the component names a role (database, cache, proxy, web…) that exactly one
 container of the stack has, by its image or its own name; the component is close to one
 service or container suffix. Without a stack, the nearest name of the whole lab, but never
@@ -37,11 +38,14 @@ _SPLIT = re.compile(r"[-_.]")
 
 
 def role_of_words(text: str) -> str | None:
+    """The role the last word states (the component comes last: `nginx-golang-backend`
+    is a backend, not a proxy)."""
     words = [w for w in _SPLIT.split(text.lower()) if w and not w.isdigit()]
-    for word in reversed(words):                 # the component comes last
-        for role, vocabulary in ROLE_WORDS.items():
-            if word in vocabulary:
-                return role
+    if not words:
+        return None
+    for role, vocabulary in ROLE_WORDS.items():
+        if words[-1] in vocabulary:
+            return role
     return None
 
 
@@ -51,6 +55,12 @@ def role_of(container) -> str | None:
         if container.image and _images.matches(container.image, images):
             return role
     return role_of_words(container.service) or role_of_words(container.name)
+
+
+def _roles(container) -> set[str | None]:
+    """Every role a container can be named by: its image's, its service's, its name's (an
+    nginx image serving the stack's `web`)."""
+    return {role_of(container), role_of_words(container.service), role_of_words(container.name)}
 
 
 def _stack(name: str, known) -> tuple[list, str]:
@@ -89,8 +99,40 @@ def _suffix(container) -> str:
     return re.sub(r"[-_]\d+$", "", name)
 
 
+# A name this close to one real name is a typo of it (a letter dropped or swapped), and
+# the structure is not asked: a typo in the stack's own name would hide the stack. Low
+# enough for `paperless-webservr`, far above `paperless-postgres` vs `paperless-broker`.
+TYPO_RATIO = 0.85
+TYPO_MARGIN = 0.03          # over the second closest, or the typo is ambiguous
+
+
+def _typo_of(name: str, known) -> str | None:
+    candidates = sorted(set(known.containers) | known.created)
+    scored = []
+    for candidate in candidates:
+        matcher = difflib.SequenceMatcher(None, name, candidate)
+        if matcher.real_quick_ratio() >= TYPO_RATIO and matcher.quick_ratio() >= TYPO_RATIO:
+            ratio = matcher.ratio()
+            if ratio >= TYPO_RATIO:
+                scored.append((ratio, candidate))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < TYPO_MARGIN:
+        return None
+    best = scored[0][1]
+    wanted = role_of_words(name)
+    container = known.containers.get(best)
+    if container is not None and wanted and wanted not in _roles(container):
+        return None              # `chevereto-db` is not a typo of `chevereto`: ask the stack
+    return best
+
+
 def meant(name: str, known) -> tuple[str | None, str]:
     """(the container the name meant, why), or (None, "") when the lab does not tell."""
+    typo = _typo_of(name, known)
+    if typo is not None:
+        return typo, ""
     members, component = _stack(name, known)
     component = re.sub(r"[-_]\d+$", "", component)
     wanted = role_of_words(component) if members else role_of_words(name)
