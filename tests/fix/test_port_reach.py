@@ -134,3 +134,42 @@ def test_lan_address_must_be_an_ip(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "labwarden.yaml:43: lan_address must be an IP address" in err
     assert "Traceback" not in err
+
+
+def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path, run_fix):
+    from conftest import write
+
+    write(tmp_path, {
+        "proxy/compose.yaml": """
+            services:
+              traefik:
+                image: traefik:v3.1
+                command: ["--providers.file.filename=/etc/traefik/dynamic.yml"]
+                ports: ["80:80", "443:443"]
+                volumes: ["./dynamic.yml:/etc/traefik/dynamic.yml:ro"]
+        """,
+        "proxy/dynamic.yml": """
+            http:
+              routers:
+                wiki: {rule: "Host(`wiki.lab.example`)", service: wiki}
+              services:
+                wiki: {loadBalancer: {servers: [{url: "http://10.0.0.5:8000"}]}}
+        """,
+        "app/compose.yaml": """
+            services:
+              wiki:
+                image: ghcr.io/example/wiki:1.2
+                ports:
+                  - "8000:3000"   # the wiki
+        """,
+    })
+    result = run_fix(str(tmp_path), "--no-config", "--apply", "--rule", "NET001",
+                     cwd=tmp_path)
+    assert result.code == 0, result.err
+    line = result.line("NET001", "fixed")
+    assert "the proxy reaches it by host port 8000: change wiki.lab.example's upstream " \
+           "`http://10.0.0.5:8000` to `app-wiki-1:3000`" in line
+    service = _compose(tmp_path / "app" / "compose.yaml")["services"]["wiki"]
+    assert service["expose"] == ["3000"] and service["networks"] == ["default",
+                                                                      "proxy_default"]
+    assert "# the wiki" in (tmp_path / "app" / "compose.yaml").read_text()
