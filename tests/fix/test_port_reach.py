@@ -173,3 +173,45 @@ def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path
     assert service["expose"] == ["3000"] and service["networks"] == ["default",
                                                                       "proxy_default"]
     assert "# the wiki" in (tmp_path / "app" / "compose.yaml").read_text()
+
+
+def test_a_service_with_other_ports_keeps_them(tmp_path, run_fix):
+    from conftest import write
+
+    write(tmp_path, {
+        "proxy/compose.yaml": """
+            services:
+              traefik:
+                image: traefik:v3.1
+                command: ["--providers.file.filename=/etc/traefik/dynamic.yml"]
+                ports: ["80:80", "443:443"]
+                volumes: ["./dynamic.yml:/etc/traefik/dynamic.yml:ro"]
+        """,
+        "proxy/dynamic.yml": """
+            http:
+              routers:
+                wiki: {rule: "Host(`wiki.lab.example`)", service: wiki}
+              services:
+                wiki: {loadBalancer: {servers: [{url: "http://10.0.0.5:8000"}]}}
+        """,
+        "app/compose.yaml": """
+            services:
+              wiki:
+                image: ghcr.io/example/wiki:1.2
+                ports:
+                  - "127.0.0.1:9000:9000"   # metrics, for the local agent
+                  - "8000:3000"             # the wiki
+        """,
+    })
+    shown = run_fix(str(tmp_path), "--no-config", "--rule", "NET001", cwd=tmp_path)
+    result = run_fix(str(tmp_path), "--no-config", "--apply", "--rule", "NET001",
+                     cwd=tmp_path)
+    assert result.code == 0 and "fixed" in result.line("NET001"), result.err
+    text = (tmp_path / "app" / "compose.yaml").read_text()
+    service = _compose(tmp_path / "app" / "compose.yaml")["services"]["wiki"]
+    assert service["ports"] == ["127.0.0.1:9000:9000"] and service["expose"] == ["3000"]
+    assert "# metrics, for the local agent" in text
+    # What the dry run showed is what was written.
+    added = [l[1:] for l in shown.out.splitlines() if l.startswith("+") and
+             not l.startswith("+++")]
+    assert added and all(l in text.splitlines() for l in added)

@@ -263,8 +263,25 @@ def _behind_proxy(doc: Document, name: str, service: CommentedMap, ports: Commen
         doc.touch("services", name, "ports")
         doc.touch("services", name, "expose")
     else:
-        raise Skip(f"service `{name}` publishes other ports too: move `{item}` to `expose:` "
-                   f"and join the proxy's network by hand")
+        # Other ports stay published: this entry leaves `ports:` for `expose:`.
+        if len(ports) > 1 and index != len(ports) - 1:
+            raise Skip(f"service `{name}` publishes other ports after `{item}`: move it to "
+                       "`expose:` and join the proxy's network by hand")
+        del ports[index]
+        doc.touch_node(ports)
+        if has_own(service, "expose"):
+            expose = own(service, "expose")
+            if not isinstance(expose, CommentedSeq) or doc.index.shared(expose):
+                raise Skip("`expose` is not a list of its own; move the port by hand")
+            append_item(doc, expose, exposed)
+        elif merged_from(service, "expose") is not None:
+            raise Skip(f"`expose` comes from {describe_merge(service, 'expose')}; move the "
+                       "port by hand")
+        else:
+            value = CommentedSeq([exposed])
+            value.fa.set_flow_style()
+            insert_after(doc, service, ("ports",), "expose", value)
+        doc.touch("services", name, "expose")
     old = str(item)
     change = f"no longer publishes `{old}` on the host: `expose: [\"{target}\"]`"
     if notes:
