@@ -2,11 +2,12 @@
 
 Each fixer turns one finding into an edit of the YAML file and line the finding points at,
 and is registered below with whether it is *safe*. A safe fix does not change what the
-service does for its users (it adds a restart policy, log rotation, no-new-privileges, or
-pins the image the tag already resolves to) and applies by default. A behaviour-changing fix
-(a port bound to loopback is no longer reachable from the LAN; a renamed container breaks
-whatever used the old name; a misspelled key that starts to work changes the container)
-applies only when its rule is named with `--rule`.
+service does for its users (it adds a restart policy, log rotation, no-new-privileges where
+the image needs no sudo or setuid, or pins the image the tag already resolves to) and
+applies by default. A behaviour-changing fix (a port moved behind the proxy or bound to one
+address is no longer where it was; a renamed container breaks whatever used the old name; a
+misspelled key that starts to work changes the container) applies only when its rule is
+named with `--rule`.
 
 This table is cheap to import (no YAML library): the fixer modules, which need ruamel.yaml,
 are imported when a fixer runs.
@@ -33,7 +34,8 @@ class Fixer:
 
 FIXERS: dict[str, Fixer] = {f.rule: f for f in (
     Fixer("CMP012", True, "add `security_opt: [no-new-privileges:true]` (only that: cap_drop, "
-          "read_only and user change what the container may do)", "hardening"),
+          "read_only and user change what the container may do; not for images that need "
+          "sudo, setuid or file capabilities, such as a `SUDO_PASSWORD`)", "hardening"),
     Fixer("CMP071", True, "add `restart: unless-stopped`", "restart"),
     Fixer("CMP073", True, "add json-file log rotation (max-size 10m, max-file 3), or the "
           "missing option", "log_rotation"),
