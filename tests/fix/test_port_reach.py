@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import audit_tree
+from conftest import audit_tree, write
 
 from labwarden.sources.yamlfile import parse_yaml
 
@@ -137,7 +137,6 @@ def test_lan_address_must_be_an_ip(tmp_path, capsys, monkeypatch):
 
 
 def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path, run_fix):
-    from conftest import write
 
     write(tmp_path, {
         "proxy/compose.yaml": """
@@ -176,7 +175,6 @@ def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path
 
 
 def test_a_service_with_other_ports_keeps_them(tmp_path, run_fix):
-    from conftest import write
 
     write(tmp_path, {
         "proxy/compose.yaml": """
