@@ -221,6 +221,8 @@ SERVICE = _Table({
     "monitoring": _Table({"job": TEXT_OR_TEXTS, "instance": TEXT_OR_TEXTS}),
     "backups": _ListOf(BACKUP_REPOSITORY, or_one=True), "stateful_volumes": TEXT_OR_TEXTS})
 HOST = _Table({"address": TEXT, "deployment_type": TEXT, "docker": TEXT,
+               # the address its published ports bind to on the LAN (fix NET001/NET003)
+               "lan_address": TEXT,
                # the host is a Proxmox guest: the node (a host name here) and its vmid
                "proxmox": _Table({"node": TEXT, "vmid": WHOLE}), "groups": TEXT_OR_TEXTS})
 # An Ansible inventory (labwarden.ansible_inventory): paths, or Ansible itself to run.

@@ -74,6 +74,7 @@ class Host:
     groups: tuple[str, ...] = ()          # its host groups, Ansible's parents included
     location: Location | None = None      # where labwarden.yaml or the inventory names it
     note: str | None = None               # why it has no address (an Ansible winrm host…)
+    lan_address: str | None = None        # where its ports bind on the LAN (`lan_address:`)
 
 
 @dataclass
@@ -212,7 +213,8 @@ def load_hosts(config: Config) -> dict[str, Host]:
         found[name] = Host(name, _address(spec.get("address"), base), kind,
                            docker=_docker_address(spec),
                            groups=tuple(dict.fromkeys(str(g) for g in _list(spec, "groups"))),
-                           location=hosts.loc_of(name))
+                           location=hosts.loc_of(name),
+                           lan_address=_lan_address(spec))
     setting = raw.get("ansible_inventory")
     if setting is not None:
         _add_ansible_hosts(found, setting, raw.loc_of("ansible_inventory"), base)
@@ -311,6 +313,19 @@ def _guest_of(inventory: Inventory, name: str, spec: Map, loc: Location) -> Prox
         raise ConfigError(f"hosts.{name}.proxmox.vmid: Proxmox guest IDs are 100 to "
                           f"999999999, not {vmid}", spec.loc_of("vmid"))
     return ProxmoxGuest(str(node), int(vmid), inventory.hosts[str(node)].address)
+
+
+def _lan_address(spec: Map) -> str | None:
+    value = spec.get("lan_address")
+    if value is None:
+        return None
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise ConfigError(f"lan_address must be an IP address, not {str(value)!r}",
+                          spec.loc_of("lan_address")) from None
 
 
 def _docker_address(spec: Map) -> str | None:

@@ -309,6 +309,9 @@ def test_a_container_is_renamed_to_the_suggestion(tmp_path, run_fix):
     """)
     assert "another container is already named `paperless-db`" in \
         result.line("CMP090", "skipped")
+    # A behaviour-changing fix says what to check afterwards (issue 16).
+    assert "check afterwards that `docker ps` shows `paperless-redis` and nothing still " \
+           "asks for `redis`" in result.line("CMP090", "fixed")
 
 
 def test_a_container_referred_to_by_its_old_name_is_not_renamed(tmp_path, run_fix):

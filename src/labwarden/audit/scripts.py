@@ -3,8 +3,9 @@ same `AuditResult` as a Compose audit, so that reports, suppressions, waivers, n
 (CRITICAL-001…) and exit codes are the audit's own.
 
 The container names scripts use are checked against the Compose projects of a tree: the
-directories given as `compose_roots`, or by default the repository holding the first
-script path (the nearest parent with `.git`), or else the script paths themselves.
+directories given as `compose_roots`, or by default the lab's root that labwarden.yaml
+marks (its directory), else the repository holding the first script path (the nearest
+parent with `.git`), or else the script paths themselves.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ def repository_root(paths: list[str]) -> str | None:
     return repo_root(os.path.join(first, "x") if os.path.isdir(first) else first)
 
 
-def default_compose_roots(paths: list[str]) -> list[str]:
-    """The repository of the first path, else the directories of the paths themselves."""
+def default_compose_roots(paths: list[str], config: Config | None = None) -> list[str]:
+    """The lab's root (labwarden.yaml's directory), else the repository of the first path,
+    else the directories of the paths themselves."""
+    if config is not None and config.path:
+        return [os.path.dirname(os.path.abspath(config.path))]
     repository = repository_root(paths)
     if repository:
         return [repository]
@@ -77,7 +81,7 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     files = source.find_scripts(paths, diagnostics)
 
     roots = options.compose_roots if options.compose_roots is not None else \
-        default_compose_roots(paths)
+        default_compose_roots(paths, options.config)
     for root in roots:
         if not os.path.exists(root):
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory "
@@ -103,16 +107,18 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
 
     runner = RuleRunner(options.config)
     findings: list[Finding] = []
-    secrets: set[str] = set()
+    secrets: set[str] = set(known.secrets)
     for script in scripts:
         values = {value for _, _, value, _ in _script_rules.script_secrets(script)}
         secrets |= values
-        runner.use_secrets(values)
+        runner.use_secrets(values | known.secrets)
         runner.run(script, script.asset, findings, diagnostics)
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
     runner.use_secrets(secrets)
     conclude(findings, diagnostics, options.config, options.today, runner.redact)
     result.findings = findings
+    # The scripts themselves, for the fix guide and the verdicts (report/scripts_guide.py).
+    result.facts.extend((s.path, s.asset, s) for s in scripts)
     result.files_scanned = len(scripts)
     result.projects = len(known.projects)
     result.services = sum(len(p.services) for p in known.projects)

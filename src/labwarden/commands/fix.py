@@ -2,10 +2,11 @@
 
 Without `--rule`, every *safe* fixer runs (restart policy, log rotation, no-new-privileges,
 digest pins when digests are recorded). `--rule ID` (repeatable, or comma-separated; IDs or
-names) runs exactly the fixers named, including behaviour-changing ones (ports bound to
-127.0.0.1, container renames, misspelled keys). The unified diff goes to standard output
-(`labwarden fix > fixes.patch` makes a patch for `git apply`), the summary of what was fixed
-and skipped, with reasons, to standard error.
+names) runs exactly the fixers named, including behaviour-changing ones (published ports
+moved behind the reverse proxy or bound to the LAN address or 127.0.0.1, as the lab's
+layout needs: `fix/reach.py`; container renames, misspelled keys). The unified diff goes
+to standard output (`labwarden fix > fixes.patch` makes a patch for `git apply`), the
+summary of what was fixed and skipped, with reasons, to standard error.
 
 Exit codes: 0 nothing left to change (or --apply wrote it all); 1 changes shown but not
 written (a dry run that found work, as `ruff format --diff` does); 2 usage, configuration or
@@ -26,9 +27,10 @@ EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Show the fixes labwarden can make to Compose files as a unified "
                           "diff, and write them with --apply. Safe fixes run by default; "
-                          "behaviour-changing ones (NET001-NET003 bind ports to 127.0.0.1, "
-                          "CMP090 renames containers, CMP001 renames misspelled keys) only "
-                          "when named with --rule.")
+                          "behaviour-changing ones (NET001-NET003 keep a port for whoever "
+                          "needs it: the reverse proxy's network and expose, the host's LAN "
+                          "address, or 127.0.0.1; CMP090 renames containers, CMP001 renames "
+                          "misspelled keys) only when named with --rule.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="directories to search for Compose projects, or Compose files "
                         "(default: the current directory)")
@@ -100,14 +102,21 @@ def run(args) -> int:
         paths or args.compose_files))
     config = load_config(config_path)
     load = LoadOptions(use_environment=args.use_env, env_file=args.env_file)
-    result = run(paths, AuditOptions(load=load, config=config,
+    rules = selected if selected is not None else {r for r, f in FIXERS.items() if f.safe}
+    ports = bool(rules & {"NET001", "NET002", "NET003"})   # the lab's layout: kept facts
+    result = run(paths, AuditOptions(load=load, config=config, keep_facts=ports,
                                        compose_files=list(args.compose_files)))
     nothing_checked(result, paths, "Compose file", result.projects)
     for diagnostic in result.errors:
         err.write(f"labwarden: not checked, so not fixed: {diagnostic}\n")
 
-    rules = selected if selected is not None else {r for r, f in FIXERS.items() if f.safe}
     context = FixContext(settings=config.settings)
+    if ports:
+        from labwarden.fix.reach import Layout
+        from labwarden.inventory import load_inventory
+
+        context.layout = Layout.from_facts(result.facts, load_inventory(config),
+                                           config.settings)
     if rules & {"IMG001", "IMG002"}:
         book = DigestBook()
         directories = _directories(paths or args.compose_files)

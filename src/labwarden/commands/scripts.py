@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "whose shebang names a shell (default: the current directory)")
     parser.add_argument("--compose", action="append", metavar="DIR", default=None,
                         help="directory (or Compose file) holding the projects whose "
-                        "containers the scripts address (repeatable; default: the repository "
-                        "of the first PATH, else the PATHs)")
+                        "containers the scripts address (repeatable; default: the lab's root, "
+                        "where labwarden.yaml is; else the repository of the first PATH, else "
+                        "the PATHs)")
     from labwarden.commands.common import add_report_options
 
     add_report_options(parser)
@@ -60,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
 
     color = False if args.output and args.color is None else args.color
     text = render(result, args.format, color=color)
+    if args.format in ("terminal", "markdown"):
+        from labwarden.report import scripts_guide
+
+        guide = scripts_guide.render(result, markdown=args.format == "markdown")
+        text = f"{text.rstrip(chr(10))}\n\n{guide}" if guide else text
     emit(text, args.output)
     return finish(result, args, config)
 

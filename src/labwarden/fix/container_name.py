@@ -78,5 +78,6 @@ def fix(doc: Document, finding, context) -> str:
         names.add(new)
         claimed[new] = owner
     doc.touch("services", name, "container_name")
-    return f"renamed container `{old}` to `{new}` (update scripts, proxy upstreams and " \
-           "monitoring that use the old name)"
+    return f"renamed container `{old}` to `{new}`: update scripts, proxy upstreams and " \
+           f"monitoring that use the old name; check afterwards that `docker ps` shows " \
+           f"`{new}` and nothing still asks for `{old}` (`labwarden scripts`)"

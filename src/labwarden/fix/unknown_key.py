@@ -33,4 +33,8 @@ def fix(doc: Document, finding, context) -> str:
     rename_key(mapping, old, new)
     doc.touch_node(mapping, old)
     doc.touch_node(mapping, new)
-    return f"renamed `{old}` to `{new}`"
+    # The key starts to work: the container changes (a `read-only` that did nothing becomes
+    # `read_only: true`), so say what to look at once it is recreated.
+    return f"renamed `{old}` to `{new}`: it takes effect when the container is recreated; " \
+           f"check afterwards that the service starts and works with `{new}` in force " \
+           "(`docker compose up -d`, then `docker compose ps` and its logs)"

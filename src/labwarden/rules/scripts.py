@@ -19,6 +19,7 @@ from labwarden.redact import redact, redact_assignment, scrub, url_password
 from labwarden.rules.registry import rule
 from labwarden.sources.scripts import (
     Command, ContainerUse, Part, ShellScript, Word, _split_assignment)
+from labwarden.sources.scripts.meant import meant, role_of_words
 
 NO_RESTART = Impact("none", (0, 0))
 ROLLBACK_PLAN = "11.3.2"             # "Rollback plan ready": the scripts that carry it out
@@ -619,7 +620,44 @@ def script_secrets(script: ShellScript) -> list[tuple[int, str, str, str]]:
     return sorted(found.values())
 
 
+# A password written in an SQL statement: `ALTER USER app PASSWORD '…'`, `CREATE ROLE …
+# ENCRYPTED PASSWORD '…'`, `IDENTIFIED [WITH plugin] BY '…'`, `SET PASSWORD … = '…'`.
+_SQL_PASSWORD = re.compile(
+    r"(?:\bPASSWORD\s*(?:=\s*)?(?:PASSWORD\s*\(\s*)?|\bIDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+)"
+    r"'((?:[^']|'')*)'", re.I)
+# The SQL clients and the option that takes a statement.
+_SQL_OPTIONS = {"psql": ("-c", "--command"), **{m: ("-e", "--execute") for m in _MYSQL}}
+
+
+def _sql_secrets(command: Command, add) -> None:
+    """Passwords in statements given to `psql -c` / `mysql -e`, wherever the client runs
+    (`docker exec db psql -c …`)."""
+    words = command.words
+    client = None
+    for index, word in enumerate(words):
+        text = word.value
+        base = text.rsplit("/", 1)[-1]
+        if base in _SQL_OPTIONS:
+            client = base
+            continue
+        if client is None:
+            continue
+        short, long_ = _SQL_OPTIONS[client]
+        statement = None
+        if text in (short, long_) and index + 1 < len(words):
+            statement = words[index + 1].value
+        elif text.startswith(long_ + "="):
+            statement = text[len(long_) + 1:]
+        elif text.startswith(short) and len(text) > 2 and not text.startswith("--"):
+            statement = text[2:]
+        if statement:
+            for match in _SQL_PASSWORD.finditer(statement):
+                add(command.line, f"{client} {short}", match.group(1).replace("''", "'"),
+                    "sql")
+
+
 def _argument_secrets(command: Command, program: str | None, args: list[Word], add) -> None:
+    _sql_secrets(command, add)
     values = [w.literal for w in args]
     line = command.line
     for index, word in enumerate(args):
@@ -687,8 +725,10 @@ def secret_in_script(script: ShellScript, settings):
     """Reports a password, token or key written in the script: an assignment to a
     secret-named variable (`DB_PASSWORD=…`, `export API_TOKEN=…`, `PGPASSWORD=… psql`), a
     secret on a command line (`mysql -p…`, `--password …`, `sshpass -p`, `curl -u user:…`,
-    `Authorization: Bearer …`, `grafana-cli admin reset-admin-password …`), a URL with
-    credentials, or a secret-named line in a here-document (a `.env` written by the
+    `Authorization: Bearer …`, `grafana-cli admin reset-admin-password …`), a password in
+    an SQL statement given to `psql -c` or `mysql -e` (`ALTER USER … PASSWORD '…'`,
+    `IDENTIFIED BY '…'`, also through `docker exec`), a URL with credentials, or a
+    secret-named line in a here-document (a `.env` written by the
     script). Values from variables, command substitutions and files are not reported. The
     value is never shown: evidence carries its length and, for long ones, two characters.
 
@@ -717,13 +757,18 @@ def secret_in_script(script: ShellScript, settings):
         elif kind == "assignment":
             message = f"secret `{label}` is assigned a literal value in the script"
             evidence = redact_assignment(label, value)
+        elif kind == "sql":
+            message = f"a password is written in the SQL statement given to `{label}`"
+            evidence = f"{label} \"… PASSWORD {redact(value)} …\""
         else:
             message = f"a secret is passed on the command line (`{label}`)"
             evidence = f"{label} {redact(value)}"
         reason = data.default_reason(value)
         if reason:
             message += f"; it is {reason}"
-        yield Hit(message, script.loc(line), resource=f"secret:{label}:{kind}",
+        # `secret:psql` and `password:psql` read as credentials to the redactor
+        resource = f"sql-statement:{label}" if kind == "sql" else f"secret:{label}:{kind}"
+        yield Hit(message, script.loc(line), resource=resource,
                   evidence=evidence,
                   fix="read the secret at run time from a root-only file or the password "
                       "manager, then rotate it")
@@ -890,7 +935,8 @@ def _closest(name: str, candidates: list[str]) -> str | None:
 
 
 def _container_suggestion(use: ContainerUse, known) -> tuple[str | None, str]:
-    """(the container meant, why we think so)."""
+    """(the container meant, why we think so): Compose v1's name, the service's container,
+    else what the lab's structure says (`sources.scripts.meant`), never spelling alone."""
     name = use.name.lstrip("/")
     v1 = re.fullmatch(r"(.+)_(.+)_(\d+)", name)      # docker-compose v1 naming
     if v1:
@@ -901,8 +947,7 @@ def _container_suggestion(use: ContainerUse, known) -> tuple[str | None, str]:
     if len(by_service) == 1:
         return by_service[0].name, f"`{name}` is the service name; docker wants the " \
             "container name"
-    best = _closest(name, known.names())
-    return best, ""
+    return meant(name, known)
 
 
 def _replace_last(command: str, old: str, new: str) -> str:
@@ -922,8 +967,12 @@ def unknown_container_name(script: ShellScript, settings):
     default `<project>-<service>-<n>`, nor created by a scanned script with
     `docker run --name`; and a service name given to `docker compose exec|logs|restart…`
     that the project addressed (`-p`, `-f`, `--project-directory` or the last `cd`) does
-    not have. The closest real name is the fix. Names held in variables are skipped; one
-    finding per wrong name and script, at its first use.
+    not have; and a container name that two services of the lab define (`docker exec`
+    reaches whichever started last). The fix is the container the lab's structure says was
+    meant: the same stack's service, or its one container with the role the name states
+    (`paperless-postgres` → the stack's database), else a close name of that stack. Names
+    in a literal `for` list or a variable assigned once are checked; other variables are
+    skipped. One finding per wrong name and script, at its first use.
 
     Why it matters:
     A remediation step that names the wrong container fails when it is needed (`Error: No
@@ -956,11 +1005,15 @@ def unknown_container_name(script: ShellScript, settings):
             continue
         if use.kind == "container":
             name = use.name.lstrip("/")
+            if name in known.twice and name not in script.created:
+                reported[key] = [use.line]
+                first[key] = use
+                continue
             if name in known or name in script.created or _CONTAINER_ID.fullmatch(name) or \
                     not _CONTAINER_NAME.fullmatch(use.name):
                 continue
             if use.verb == "inspect" and _closest(name, known.names()) is None and \
-                    not known.by_service(name):
+                    not known.by_service(name) and meant(name, known)[0] is None:
                 continue                 # inspect also takes images, volumes, networks
         else:
             projects = known.projects_for(use)
@@ -974,7 +1027,9 @@ def unknown_container_name(script: ShellScript, settings):
         also = sorted(set(lines[1:]) - {lines[0]})
         more = f"; also on line{'s' if len(also) > 1 else ''} " \
             f"{', '.join(map(str, also))}" if also else ""
-        if use.kind == "container":
+        if use.kind == "container" and use.name.lstrip("/") in known.twice:
+            yield _twice_hit(script, use, more)
+        elif use.kind == "container":
             yield _container_hit(script, use, more)
         else:
             yield _service_hit(script, use, more)
@@ -983,7 +1038,8 @@ def unknown_container_name(script: ShellScript, settings):
 def _container_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
     known = script.known
     suggestion, why = _container_suggestion(use, known)
-    message = f"`{use.command}`: no container `{use.name}` is defined by the Compose " \
+    held = f" ({use.via} holds `{use.name}`)" if use.via else ""
+    message = f"`{use.command}`{held}: no container `{use.name}` is defined by the Compose " \
               f"projects of the tree"
     if suggestion:
         where = known.containers.get(suggestion)
@@ -1001,6 +1057,21 @@ def _container_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
                evidence=_short(scrub(use.command)), fix=fix)
 
 
+def _twice_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
+    name = use.name.lstrip("/")
+    owners = script.known.twice[name]
+    where = " and ".join(f"service `{c.service}` of `{c.project}` ({c.location})"
+                         for c in owners[:3])
+    held = f" ({use.via} holds `{name}`)" if use.via else ""
+    return Hit(f"`{use.command}`{held}: container `{name}` is defined twice in the lab, by "
+               f"{where}: the command reaches whichever started last" + more,
+               script.loc(use.line), resource=f"container-twice:{name}",
+               evidence=_short(scrub(use.command)),
+               fix=f"give each service its own container_name (`{owners[0].project}-"
+                   f"{owners[0].service}`, `{owners[1].project}-{owners[1].service}`) and "
+                   "use the one meant here")
+
+
 def _service_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
     known = script.known
     projects = known.projects_for(use)
@@ -1013,7 +1084,11 @@ def _service_hit(script: ShellScript, use: ContainerUse, more: str) -> Hit:
         why = f"`{use.name}` is the container name; `docker compose {use.verb}` takes the " \
               f"service name `{suggestion}`"
     else:
-        suggestion = _closest(use.name, services)
+        wanted = role_of_words(use.name)
+        same_role = [s for s in services if wanted and role_of_words(s) == wanted]
+        suggestion = same_role[0] if len(same_role) == 1 else _closest(use.name, services)
+        if suggestion and wanted and role_of_words(suggestion) not in (wanted, None):
+            suggestion = None            # the nearest string has another role: no guess
         why = f"did you mean `{suggestion}`?" if suggestion else ""
     if len(projects) == 1:
         scope = f"project `{projects[0].compose_name}` has no service"

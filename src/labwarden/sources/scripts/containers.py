@@ -2,6 +2,11 @@
 (`ContainerUse`), each with its line and, for Compose, what says which project is meant
 (`-p`, `-f`, `--project-directory`, or the last `cd`); and the container names the script
 creates itself (`docker run --name`, `docker create --name`, `docker rename`).
+
+A name held in a variable is checked when the script says what it holds: a `for` list of
+literal words (`for c in paperless-db paperless-broker; do docker restart "$c"`), or a
+variable assigned a literal once (`DB=paperless-db` … `docker exec "$DB" …`, and
+`"${STACK}-db"`); each value is a use of its own, with `via` naming the variable.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class ContainerUse:
     project_file: str | None = None  # docker compose -f FILE
     project_dir: str | None = None   # --project-directory DIR, or the last `cd DIR`
     origin: str = ""
+    via: str = ""                    # the variable the name came from (`$c`), "" if written
 
 
 # Options taking a value, per verb (those not listed are flags).
@@ -140,9 +146,76 @@ def _evidence(program: str, words: list[Word], upto: Word) -> str:
     return " ".join(out)
 
 
-def container_uses(commands: list[Command]) -> tuple[list[ContainerUse], set[str]]:
+_DECLARE = frozenset({"export", "readonly", "local", "declare", "typeset"})
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
+MAX_EXPANSIONS = 32
+
+
+def known_values(commands: list[Command], loop_values: dict | None = None
+                 ) -> dict[str, tuple[str, ...]]:
+    """What variables hold when the script says so: a loop variable whose only `for` list
+    is literal words, or a variable assigned once, a literal, and never read into."""
+    assigned: dict[str, list[str | None]] = {}
+
+    def note(name: str, value: str | None) -> None:
+        assigned.setdefault(name, []).append(value)
+
+    for command in commands:
+        for name, word in command.assignments:
+            note(name, word.literal)
+        program, args, _ = command.unwrapped()
+        if program in _DECLARE:
+            for word in args:
+                match = _ASSIGNMENT.fullmatch(word.value)
+                if match:
+                    literal = word.literal
+                    value = _ASSIGNMENT.fullmatch(literal) if literal is not None else None
+                    note(match.group(1), value.group(2) if value else None)
+        elif program in ("read", "mapfile", "readarray", "getopts"):
+            for word in args:
+                if word.literal and not word.literal.startswith("-"):
+                    note(word.literal, None)
+    values: dict[str, tuple[str, ...]] = {}
+    for name, found in assigned.items():
+        if len(found) == 1 and found[0] and not _DYNAMIC.search(found[0]):
+            values[name] = (found[0],)
+    for name, lists in (loop_values or {}).items():
+        values.pop(name, None)
+        if len(lists) == 1 and lists[0] and name not in assigned and \
+                all(w.literal and not _DYNAMIC.search(w.literal) for w in lists[0]):
+            values[name] = tuple(w.literal for w in lists[0])
+    return values
+
+
+def _expand(word: Word, values: dict[str, tuple[str, ...]]) -> list[tuple[str, bool, str]]:
+    """(name, dynamic, via) for each value a word can have: itself when literal, each value
+    of the known variables it is made of, else itself as dynamic."""
+    literal = word.literal
+    if literal is not None or not values:
+        value = word.value
+        return [(value, bool(_DYNAMIC.search(value)) or literal is None, "")]
+    results: list[tuple[str, list[str]]] = [("", [])]
+    for part in word.parts:
+        if part.kind == "lit":
+            results = [(text + part.text, via) for text, via in results]
+        elif part.kind == "param" and part.op in ("", ":-", "-") and part.name in values:
+            results = [(text + v, via + [part.name]) for text, via in results
+                       for v in values[part.name]]
+            if len(results) > MAX_EXPANSIONS:
+                break
+        else:
+            return [(word.value, True, "")]
+    if len(results) > MAX_EXPANSIONS:
+        return [(word.value, True, "")]
+    return [(text, bool(_DYNAMIC.search(text)), ", ".join(f"${n}" for n in dict.fromkeys(via)))
+            for text, via in results]
+
+
+def container_uses(commands: list[Command], loop_values: dict | None = None
+                   ) -> tuple[list[ContainerUse], set[str]]:
     """The names docker and docker compose commands are given, and the container names the
     script creates (`docker run --name X`, `docker create --name X`, `docker rename A X`)."""
+    values = known_values(commands, loop_values)
     uses: list[ContainerUse] = []
     created: set[str] = set()
     cwd: str | None = None
@@ -159,7 +232,7 @@ def container_uses(commands: list[Command]) -> tuple[list[ContainerUse], set[str
             sub = rest[0].literal
             tail = rest[1:]
             if sub == "compose":
-                uses.extend(_compose_uses(command, "docker compose", tail, cwd))
+                uses.extend(_compose_uses(command, "docker compose", tail, cwd, values))
                 continue
             label = "docker"
             if sub == "container" and tail and tail[0].literal:
@@ -173,9 +246,9 @@ def container_uses(commands: list[Command]) -> tuple[list[ContainerUse], set[str
                 _, names = _options_and_positionals(tail, set())
                 if len(names) > 1 and names[1].literal:
                     created.add(names[1].literal)
-            uses.extend(_container_verb_uses(command, sub, tail, label))
+            uses.extend(_container_verb_uses(command, sub, tail, label, values))
         elif program == "docker-compose":
-            uses.extend(_compose_uses(command, "docker-compose", args, cwd))
+            uses.extend(_compose_uses(command, "docker-compose", args, cwd, values))
     return uses, created
 
 
@@ -192,7 +265,8 @@ _RUN_VALUE = frozenset({"-a", "--attach", "-c", "--cpu-shares", "--cidfile", "--
 
 
 def _container_verb_uses(command: Command, verb: str, args: list[Word],
-                         label: str = "docker") -> list[ContainerUse]:
+                         label: str = "docker", values: dict | None = None
+                         ) -> list[ContainerUse]:
     spec = _CONTAINER_VERBS.get(verb)
     if spec is None:
         return []
@@ -211,16 +285,16 @@ def _container_verb_uses(command: Command, verb: str, args: list[Word],
                                          bool(_DYNAMIC.search(prefix)), origin=command.origin))
         return uses
     for word in positionals[:count] if count else positionals:
-        value = word.value
-        uses.append(ContainerUse(value, "container", verb, command.line,
-                                 _evidence(f"{label} {verb}", args, word),
-                                 bool(_DYNAMIC.search(value)) or word.literal is None,
-                                 origin=command.origin))
+        for value, dynamic, via in _expand(word, values or {}):
+            evidence = _evidence(f"{label} {verb}", args, word)
+            uses.append(ContainerUse(value, "container", verb, command.line,
+                                     evidence.replace(word.raw, value) if via else evidence,
+                                     dynamic, origin=command.origin, via=via))
     return uses
 
 
 def _compose_uses(command: Command, program: str, args: list[Word],
-                  cwd: str | None) -> list[ContainerUse]:
+                  cwd: str | None, values: dict | None = None) -> list[ContainerUse]:
     options, rest = _options_and_positionals_until_verb(args)
     if not rest or rest[0].literal not in _COMPOSE_VERBS:
         return []
@@ -244,12 +318,16 @@ def _compose_uses(command: Command, program: str, args: list[Word],
     for name, word in names:
         if verb in ("up", "create") and "=" in name:
             continue
-        dynamic = bool(_DYNAMIC.search(name)) or word.literal is None
-        uses.append(ContainerUse(
-            name, "service", verb, command.line, _evidence(f"{program}", args, word),
-            dynamic, project_name=_dynamic_none(project_name),
-            project_file=_dynamic_none(project_file), project_dir=_dynamic_none(project_dir),
-            origin=command.origin))
+        expanded = [(name, bool(_DYNAMIC.search(name)) or word.literal is None, "")] \
+            if verb == "cp" else _expand(word, values or {})
+        for value, dynamic, via in expanded:
+            evidence = _evidence(f"{program}", args, word)
+            uses.append(ContainerUse(
+                value, "service", verb, command.line,
+                evidence.replace(word.raw, value) if via else evidence,
+                dynamic, project_name=_dynamic_none(project_name),
+                project_file=_dynamic_none(project_file), project_dir=_dynamic_none(project_dir),
+                origin=command.origin, via=via))
     return uses
 
 

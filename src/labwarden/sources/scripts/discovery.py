@@ -80,7 +80,7 @@ def read_script(path: str, display: str, known: KnownContainers,
         diagnostics.append(Diagnostic("error", "too-deep", "substitutions nest deeper than "
                                       f"{MAX_SUBSTITUTION_DEPTH} levels: the commands inside "
                                       "them are not checked", Location(path, parsed.too_deep)))
-    uses, created = container_uses(parsed.commands)
+    uses, created = container_uses(parsed.commands, parsed.loop_values)
     return ShellScript(path=path, display=display, text=text, lines=lines, shebang=shebang,
                        shell=shell or "bash", shebang_flags=flags, executable=executable,
                        commands=parsed.commands, heredocs=parsed.heredocs,

@@ -20,6 +20,7 @@ class KnownContainer:
     service: str
     explicit: bool                   # container_name, else Compose's default name
     location: Location
+    image: str = ""                  # what it runs: the suggestions read its role from it
 
 
 @dataclass(slots=True)
@@ -41,6 +42,12 @@ class KnownContainers:
     created: set[str] = field(default_factory=set)
     complete: bool = True
     roots: list[str] = field(default_factory=list)
+    # A container name two services of the lab define: which container a script reaches is
+    # whichever started last.
+    twice: dict[str, list[KnownContainer]] = field(default_factory=dict)
+    # The projects' secret values (`.env`, environment, env_files): a container name built
+    # from one (`vault-${APP_TOKEN}`) must be redacted wherever a script finding shows it.
+    secrets: set[str] = field(default_factory=set)
 
     def __contains__(self, name: str) -> bool:
         return name in self.containers or name in self.created
@@ -84,6 +91,7 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
     A project that fails to load makes the set incomplete; that is said once per problem as
     a coverage gap, since `labwarden audit` is where Compose problems are reported.
     """
+    from labwarden.audit.compose import _project_secrets
     from labwarden.sources.compose.discover import discover
     from labwarden.sources.compose.loader import LoadOptions, load_project
 
@@ -94,6 +102,7 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
         project = load_project(spec, compose_diagnostics, LoadOptions())
         if project is None:
             continue
+        known.secrets |= _project_secrets(project)
         entry = KnownProject(project.name, project.compose_name,
                              os.path.abspath(project.directory), list(project.files), {})
         for service in project.services.values():
@@ -107,8 +116,16 @@ def load_known_containers(paths: list[str], diagnostics: list[Diagnostic]) -> Kn
                                   service.location))
             entry.services[service.name] = [n for n, _, _ in names]
             for name, is_explicit, location in names:
-                known.containers.setdefault(name, KnownContainer(
-                    name, project.compose_name, service.name, is_explicit, location))
+                container = KnownContainer(name, project.compose_name, service.name,
+                                           is_explicit, location, service.image or "")
+                first = known.containers.get(name)
+                if first is not None and (first.location.path, first.service) == \
+                        (location.path, service.name):
+                    continue         # one file read as part of two projects
+                if first is not None:
+                    known.twice.setdefault(name, [known.containers[name]]).append(container)
+                    continue
+                known.containers[name] = container
         known.projects.append(entry)
     for d in compose_diagnostics:
         if d.level == "error":

@@ -32,6 +32,8 @@ class _Parser(_Lexer):
         self.case_depth = 0
         if root is None:
             self.loop_vars: set[str] = set()
+            # `for c in a b c`: each loop variable's word lists (one per loop naming it)
+            self.loop_values: dict[str, list[list[Word]]] = {}
             self.all_heredocs: list[Heredoc] = []
 
     def _parse_substitution(self, start: int, opener: str) -> tuple[list[Command], int, int]:
@@ -124,6 +126,11 @@ class _Parser(_Lexer):
             if cur.loop_var is None and text is not None and _NAME.fullmatch(text):
                 cur.loop_var = text
                 self.root.loop_vars.add(text)
+            elif cur.loop_var is not None and cur.loop_in is None and text == "in":
+                cur.loop_in = []
+                self.root.loop_values.setdefault(cur.loop_var, []).append(cur.loop_in)
+            elif cur.loop_in is not None and text != "do":
+                cur.loop_in.append(word)
             return
         if cur.case_header:
             if text == "in":
@@ -208,6 +215,7 @@ class _Builder:
     heredocs: list[Heredoc] = field(default_factory=list)
     skip: bool = False               # a for/select header
     loop_var: str | None = None
+    loop_in: list[Word] | None = None    # the words after `in`
     case_header: bool = False
     skip_next: bool = False          # the name after `function`
     dbracket: bool = False
@@ -252,6 +260,7 @@ class ParsedScript:
     heredocs: list[Heredoc]
     loop_vars: set[str]
     too_deep: int = 0               # the line of the first substitution left unparsed, or 0
+    loop_values: dict[str, list[list[Word]]] = field(default_factory=dict)
 
 
 _REMOTE_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash"})
@@ -282,7 +291,8 @@ def _parse_script(text: str) -> ParsedScript:
             commands.append(inner)
             queue.append((inner, depth + 1))
     commands.sort(key=lambda c: c.line)          # stable: nested first on a shared line
-    return ParsedScript(commands, root.all_heredocs, root.loop_vars, root.too_deep)
+    return ParsedScript(commands, root.all_heredocs, root.loop_vars, root.too_deep,
+                        root.loop_values)
 
 
 def _handed_on(command: Command, root: _Parser) -> list[Command]:
