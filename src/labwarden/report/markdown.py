@@ -15,6 +15,7 @@ from labwarden.report._common import (
     fix_text, impact_text, plural, report_date, rule_fix, suppression_summary, tool_version,
     waived)
 from labwarden.report.escape import markdown_block, markdown_cell, markdown_code, markdown_prose
+from labwarden.report.subject import project_service, service_label
 
 GAP_EXAMPLES = 5
 
@@ -74,10 +75,14 @@ def _summary(out: list[str], result: AuditResult) -> None:
                 "could not be checked; see [Coverage and input problems]"
                 "(#coverage-and-input-problems).", ""]
     if result.findings:
-        out += ["| ID | Title | Location | Rule |", "| --- | --- | --- | --- |"]
+        out += ["| ID | Title | Location | Service | Rule |",
+                "| --- | --- | --- | --- | --- |"]
         for f in [f for f in result.findings if not f.waived] + accepted:
+            service = service_label(f.asset)
             out.append(f"| {f.id} | {markdown_cell(f.rule.title)} | "
-                       f"{markdown_code(display_location(f.location), table=True)} | {f.rule.id} |")
+                       f"{markdown_code(display_location(f.location), table=True)} | "
+                       f"{markdown_code(service, table=True) if service else ''} | "
+                       f"{f.rule.id} |")
         out.append("")
     else:
         out += ["No findings.", ""]
@@ -87,6 +92,9 @@ def _finding(out: list[str], f: Finding) -> None:
     rule = f.rule
     out += [f"### {f.id}: {markdown_prose(rule.title)}", "", markdown_prose(f.message), ""]
     out.append(f"- **Location:** {markdown_code(display_location(f.location))}")
+    project, service = project_service(f.asset)
+    if service:
+        out.append(f"- **Service:** {markdown_code(service)} (project {markdown_code(project)})")
     asset = markdown_code(f.asset)
     if f.resource:
         asset += f" ({markdown_code(f.resource)})"

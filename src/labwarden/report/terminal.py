@@ -22,6 +22,7 @@ from labwarden.report._common import (
     SEVERITIES, by_code, by_severity, diagnostics_by_level, display_location, fix_text, plural,
     suppression_summary, waived)
 from labwarden.report.escape import terminal
+from labwarden.report.subject import service_label
 
 Segment = tuple[str, "str | None"]
 Line = list[Segment]
@@ -126,8 +127,8 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
 
 
 def _header(out: _Layout, result: AuditResult) -> None:
-    targets = ", ".join(result.targets) or "(nothing)"
-    out.add(("labwarden", "heading"), (f" audit of {targets}", None))
+    targets = ", ".join(result.targets)
+    out.add(("labwarden", "heading"), (f" audit of {targets}" if targets else " audit", None))
     out.prose(0, "", f"{plural(result.projects, 'project')}, "
               f"{plural(result.services, 'service')}, "
               f"{plural(result.files_scanned, 'file')} scanned, "
@@ -138,8 +139,11 @@ def _finding(out: _Layout, f: Finding) -> None:
     out.blank()
     label = "WAIVED" if f.waived else f.severity.name
     segments: list[Segment] = [("  ", None), (f.id or label, label), ("  ", None),
-                               (display_location(f.location), "path"), ("  ", None),
-                               (f.rule.id, "rule"), (f" {f.rule.name}", "dim")]
+                               (display_location(f.location), "path"), ("  ", None)]
+    service = service_label(f.asset)
+    if service:    # one .env line read by three services is three findings: say whose
+        segments += [("service ", "label"), (service, "heading"), ("  ", None)]
+    segments += [(f.rule.id, "rule"), (f" {f.rule.name}", "dim")]
     if f.waived:
         segments.append((f"  [{f.severity.name}]", f.severity.name))
     elif f.severity != f.rule.severity:
