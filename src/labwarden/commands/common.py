@@ -65,8 +65,12 @@ COUNT = whole_number(1, 4096)
 def add_report_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that reports findings shares (audit, scripts), colour
     included."""
-    parser.add_argument("--format", choices=FORMATS, default="terminal")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="report format (default: from the -o file's extension: .html, "
+                        ".json, .sarif, .md, .xml for JUnit; else terminal text); an explicit "
+                        "--format wins over the extension")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE "
+                        "(default: standard output)")
     parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
                         help="lowest severity that makes the exit code 1 (default: high, or "
                         "policy.fail_on in labwarden.yaml)")
@@ -77,8 +81,10 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
                         "root)")
     parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
     color = parser.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
+    color.add_argument("--color", dest="color", action="store_true", default=None,
+                       help="colour the terminal report even when not writing to a terminal")
+    color.add_argument("--no-color", dest="color", action="store_false",
+                       help="never colour the terminal report (NO_COLOR does the same)")
 
 
 def guarded(handler, args) -> int:
@@ -236,7 +242,10 @@ def finish(result, args, config) -> int:
     if code == EXIT_ERROR:
         errors = result.errors
         more = f" (and {len(errors) - 1} more, in the report)" if len(errors) > 1 else ""
-        sys.stderr.write(f"labwarden: not checked: {errors[0]}{more}; exit 2 "
+        from labwarden.redact import scrub
+
+        # scrub: the location may be a target as written, a password in its URL included.
+        sys.stderr.write(f"labwarden: not checked: {scrub(str(errors[0]))}{more}; exit 2 "
                          "(--allow-partial accepts a partial check)\n")
     return code
 
