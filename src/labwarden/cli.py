@@ -155,6 +155,9 @@ def cmd_audit(args) -> int:
     from labwarden.sources.compose.loader import LoadOptions
     from labwarden.sources.live.targets import looks_like_target
 
+    from labwarden.commands.output_format import resolve_format
+
+    resolve_format(args)
     target_texts = [p for p in args.paths if looks_like_target(p)]
     paths = [p for p in args.paths if not looks_like_target(p)]
     if not paths and not args.compose_files and not target_texts:

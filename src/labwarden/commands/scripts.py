@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from labwarden.model import Diagnostic
     from labwarden.report import render
 
+    from labwarden.commands.output_format import resolve_format
+
+    resolve_format(args)
     paths = list(args.paths) or ["."]
     config_path = None if args.no_config else (args.config or find_config(paths))
     check_output(args.output, paths + [config_path])

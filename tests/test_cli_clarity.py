@@ -1,0 +1,175 @@
+"""A clearer command line (issue 15): reports name each finding's service, the JSON report
+has project and service fields, `-o` picks the format from its extension, the header names
+what was audited.
+
+In-process through `cli.main`, as the console entry point calls it: the parser, the audit
+and the reporters are the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labwarden.cli import main
+from labwarden.commands.output_format import format_of_path, output_format
+from labwarden.report.subject import project_service, service_label
+
+# Three services read one .env line holding a default password: three findings at the same
+# place with the same text; only the service tells them apart. The project is named like
+# one of its services (the directory `portainer`).
+SHARED_ENV = """\
+services:
+  portainer:
+    image: portainer/portainer-ce:2.21.0
+    env_file: .env
+  worker:
+    image: portainer/portainer-ce:2.21.0
+    env_file: .env
+  cron:
+    image: portainer/portainer-ce:2.21.0
+    env_file: .env
+"""
+
+
+@pytest.fixture
+def shared_env(tmp_path: Path, monkeypatch) -> Path:
+    project = tmp_path / "portainer"
+    project.mkdir()
+    (project / "compose.yaml").write_text(SHARED_ENV)
+    env = project / ".env"
+    env.write_text("DB_PASSWORD=changeme\n")
+    env.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def audit(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["audit", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _default_password_findings(document: dict) -> list[dict]:
+    return [f for f in document["findings"] if f["location"]["path"].endswith(".env")
+            and f["rule_id"] == "SEC002"]
+
+
+# ----- the subject of a finding --------------------------------------------------------
+
+@pytest.mark.parametrize("asset, expected", [
+    ("compose:portainer/portainer", ("portainer", "portainer")),
+    ("compose:portainer", ("portainer", None)),
+    ("compose:paperless:.env", ("paperless", None)),
+    ("compose:paperless:sub/app.env", ("paperless", None)),
+    ("docker:app-host/paperless/db", ("paperless", "db")),
+    ("docker:app-host/paperless-db-1", (None, None)),
+    ("npm:proxy/paperless.lab.example", (None, None)),
+    ("https://grafana.lab:443", (None, None)),
+    ("compose-tree:/srv", (None, None)),
+    ("", (None, None)),
+])
+def test_project_and_service_of_an_asset(asset, expected):
+    assert project_service(asset) == expected
+
+
+def test_service_label_only_for_a_service():
+    assert service_label("compose:app/web") == "app/web"
+    assert service_label("compose:app") == ""
+    assert service_label("compose:app:.env") == ""
+
+
+def test_json_names_project_and_service_in_fields_of_their_own(shared_env, capsys):
+    code, out, _ = audit(capsys, ".", "--format", "json", "--no-config")
+    assert code == 1
+    document = json.loads(out)
+    found = _default_password_findings(document)
+    assert sorted(f["service"] for f in found) == ["cron", "portainer", "worker"]
+    assert {f["project"] for f in found} == {"portainer"}
+    for f in document["findings"]:
+        assert (f["project"], f["service"]) == project_service(f["asset"])
+
+
+# ----- terminal and Markdown reports name the service --------------------------------
+
+def test_terminal_names_the_service_of_each_finding(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-color", "--no-config")
+    heads = [line for line in out.splitlines() if "portainer/.env:1" in line
+             and "SEC002" in line]
+    assert len(heads) == 3
+    assert sorted(h.split("service ")[1].split()[0] for h in heads) == \
+        ["portainer/cron", "portainer/portainer", "portainer/worker"]
+
+
+def test_markdown_names_the_service_of_each_finding(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--format", "markdown", "--no-config")
+    assert "| ID | Title | Location | Service | Rule |" in out
+    rows = [line for line in out.splitlines() if line.startswith("| CRITICAL-")
+            and "portainer/.env:1" in line]
+    assert sorted(row.split("|")[4].strip() for row in rows) == \
+        ["`portainer/cron`", "`portainer/portainer`", "`portainer/worker`"]
+    assert "- **Service:** `worker` (project `portainer`)" in out
+
+
+# ----- -o picks the format from the extension -----------------------------------------
+
+@pytest.mark.parametrize("name, fmt", [
+    ("report.html", "html"), ("r.HTM", "html"), ("report.json", "json"),
+    ("results.sarif", "sarif"), ("results.sarif.json", "sarif"), ("report.md", "markdown"),
+    ("junit.xml", "junit"), ("report.txt", "terminal"), ("report", None), (".json", None),
+    (None, None),
+])
+def test_format_of_a_report_file(name, fmt):
+    assert format_of_path(name) == fmt
+
+
+def test_an_explicit_format_wins_with_a_note():
+    assert output_format(None, None) == ("terminal", None)
+    assert output_format(None, "out/report.unknown") == ("terminal", None)
+    assert output_format("sarif", "results.json") == ("sarif", None)   # a CI habit
+    fmt, note = output_format("json", "report.html")
+    assert fmt == "json" and "extension suggests html" in note
+
+
+@pytest.mark.parametrize("name, starts", [
+    ("report.html", "<!DOCTYPE html>"), ("report.json", '{"schema_version"'),
+    ("report.sarif", '{"$schema"'), ("report.md", "# Security audit report"),
+    ("report.xml", "<?xml"), ("report.txt", "labwarden audit of"),
+])
+def test_output_file_without_format_is_written_in_its_extensions_format(
+        shared_env, capsys, name, starts):
+    code, _, err = audit(capsys, ".", "--no-config", "-o", name)
+    assert code == 1, err
+    assert (shared_env / name).read_text(encoding="utf-8").lstrip().startswith(starts)
+
+
+def test_explicit_format_wins_over_the_extension(shared_env, capsys):
+    code, _, err = audit(capsys, ".", "--no-config", "--format", "json", "-o", "report.html")
+    assert code == 1
+    json.loads((shared_env / "report.html").read_text())
+    assert "note: writing json to report.html" in err
+
+
+# ----- the header names what was audited ---------------------------------------------
+
+def test_header_names_compose_files_given_with_f(shared_env, capsys):
+    _, out, _ = audit(capsys, "-f", "portainer/compose.yaml", "--no-color", "--no-config")
+    assert out.splitlines()[0] == "labwarden audit of portainer/compose.yaml"
+    _, out, _ = audit(capsys, "-f", "portainer/compose.yaml", "--format", "markdown",
+                      "--no-config")
+    assert "- **Targets:** `portainer/compose.yaml`" in out
+
+
+def test_header_names_live_targets_with_their_password_redacted(tmp_path, capsys,
+                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # Port 1 on loopback: nothing listens, the probe fails at once (exit 2, unreachable).
+    code, out, err = audit(capsys, "https://admin:Hunter2Secret@127.0.0.1:1", "--timeout", "1",
+                           "--no-color", "--no-config")
+    assert code == 2
+    head = out.splitlines()[0]
+    assert head.startswith("labwarden audit of https://admin:") and "127.0.0.1:1" in head
+    assert "(nothing)" not in out
+    assert "Hunter2Secret" not in head and "Hunter2Secret" not in err
