@@ -173,3 +173,46 @@ def test_header_names_live_targets_with_their_password_redacted(tmp_path, capsys
     assert head.startswith("labwarden audit of https://admin:") and "127.0.0.1:1" in head
     assert "(nothing)" not in out
     assert "Hunter2Secret" not in head and "Hunter2Secret" not in err
+
+
+# ----- `scripts` given a YAML file ----------------------------------------------------
+
+def _recording_shellcheck(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in ShellCheck executable that writes down the files it was given and finds
+    nothing (ShellCheck is not installed everywhere the tests run)."""
+    log = tmp_path / "shellcheck-args.log"
+    binary = tmp_path / "shellcheck"
+    binary.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{log}'\n"
+                      "echo '{\"comments\": []}'\n")
+    binary.chmod(0o755)
+    return binary, log
+
+
+def test_scripts_does_not_shellcheck_a_yaml_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compose.yaml").write_text(SHARED_ENV)
+    (tmp_path / "backup.cgi").write_text("#!/bin/sh\nset -eu\necho done\n")
+    (tmp_path / "deploy.sh").write_text("#!/bin/bash\nset -euo pipefail\necho deploy\n")
+    binary, log = _recording_shellcheck(tmp_path)
+    code = main(["scripts", "compose.yaml", "backup.cgi", "deploy.sh", "--compose", ".",
+                 "--shellcheck", str(binary), "--format", "json", "--no-config"])
+    document = json.loads(capsys.readouterr().out)
+    checked = log.read_text().splitlines()
+    assert any(arg.endswith("deploy.sh") for arg in checked)
+    assert any(arg.endswith("backup.cgi") for arg in checked)     # a shell shebang counts
+    assert not any(arg.endswith("compose.yaml") for arg in checked)
+    assert document["summary"]["files_scanned"] == 2
+    notes = [d for d in document["diagnostics"] if d["code"] == "not-a-shell-script"]
+    assert [d["location"]["path"] for d in notes] == ["compose.yaml"]
+    assert code == 0
+
+
+def test_scripts_given_only_yaml_checks_nothing_and_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compose.yaml").write_text(SHARED_ENV)
+    binary, log = _recording_shellcheck(tmp_path)
+    code = main(["scripts", "compose.yaml", "--compose", ".", "--shellcheck", str(binary),
+                 "--no-color", "--no-config"])
+    out, err = capsys.readouterr()
+    assert not log.exists()
+    assert code == 2 and "not-a-shell-script" in out and "nothing-to-audit" in err
