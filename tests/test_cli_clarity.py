@@ -216,3 +216,86 @@ def test_scripts_given_only_yaml_checks_nothing_and_says_so(tmp_path, capsys, mo
     out, err = capsys.readouterr()
     assert not log.exists()
     assert code == 2 and "not-a-shell-script" in out and "nothing-to-audit" in err
+
+
+# ----- waivers in partial audits ------------------------------------------------------
+
+PRIVILEGED = """\
+services:
+  {service}:
+    image: nginx:1.27.3
+    privileged: true
+"""
+
+WAIVERS = """\
+waivers:
+  - rule: CMP010
+    scope: {service: "alpha/web"}
+    justification: alpha's web needs it
+    owner: ann
+    expires: 2099-01-01
+  - rule: CMP010
+    scope: {service: "beta/api"}
+    justification: beta's api needs it
+    owner: bob
+    expires: 2099-01-01
+  - rule: CMP010
+    scope: {service: "alpha/retired"}
+    justification: a service removed from alpha since
+    owner: ann
+    expires: 2099-01-01
+  - rule: CMP050
+    scope: {service: "gamma/*"}
+    justification: gamma was deleted from the lab
+    owner: cid
+    expires: 2099-01-01
+  - rule: CMP010
+    scope: {service: "beta/old"}
+    justification: expired long ago
+    owner: dan
+    expires: 2020-01-01
+  - rule: SCR001
+    justification: a scripts rule, which a Compose audit does not run
+    owner: eve
+    expires: 2099-01-01
+"""
+
+
+@pytest.fixture
+def waived_lab(tmp_path: Path, monkeypatch) -> Path:
+    for project, service in (("alpha", "web"), ("beta", "api")):
+        (tmp_path / project).mkdir()
+        (tmp_path / project / "compose.yaml").write_text(PRIVILEGED.format(service=service))
+    (tmp_path / "labwarden.yaml").write_text(WAIVERS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _waiver_notes(capsys, *args: str) -> dict[str, list[int]]:
+    main(["audit", *args, "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    notes: dict[str, list[int]] = {}
+    for d in document["diagnostics"]:
+        if d["code"] in ("unused-waiver", "waiver-expired"):
+            notes.setdefault(d["code"], []).append(d["location"]["line"])
+    return notes
+
+
+def test_whole_audit_reports_unused_and_expired_waivers(waived_lab, capsys):
+    # Lines: 2 alpha/web, 7 beta/api, 12 alpha/retired, 17 gamma/*, 22 beta/old (expired),
+    # 27 SCR001 (a rule a Compose audit does not run: not judged here).
+    assert _waiver_notes(capsys, ".") == {"unused-waiver": [12, 17], "waiver-expired": [22]}
+
+
+def test_one_project_does_not_call_other_projects_waivers_unused(waived_lab, capsys):
+    # beta's and gamma's waivers are not judged by an audit of alpha; alpha's own stale
+    # one is; the expired one is expired whatever was audited.
+    assert _waiver_notes(capsys, "alpha") == {"unused-waiver": [12], "waiver-expired": [22]}
+
+
+@pytest.mark.parametrize("args", [("-f", "beta/compose.yaml"), ("beta/compose.yaml",)],
+                         ids=["-f", "pre-commit"])
+def test_compose_files_given_alone_are_a_partial_audit(waived_lab, capsys, args):
+    # `-f FILE`, and the pre-commit hook's `labwarden audit CHANGED_FILE…`.
+    assert _waiver_notes(capsys, *args, "--config", "labwarden.yaml") == \
+        {"waiver-expired": [22]}

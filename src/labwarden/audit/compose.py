@@ -515,10 +515,29 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
               options, runner, findings, diagnostics,
               result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
-    conclude(findings, diagnostics, options.config, options.today)
-    result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
+    rule_ids = runner.ids.union(*(p.rule_ids for p in partials))
+    conclude(findings, diagnostics, options.config, options.today,
+             scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None)
+    result.rules_run = len(rule_ids)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _scope(paths: list[str], options: AuditOptions, partials: list[_Partial],
+           rule_ids: set[str]):
+    """What this audit examined, for the waivers that matched nothing (audit.scope)."""
+    from labwarden.audit.scope import AuditScope, covers_config_root
+
+    subjects: set[str] = set()
+    for partial in partials:
+        for asset in partial.project_files:              # compose:PROJECT
+            subjects.update((asset, asset.partition(":")[2]))
+        for w in partial.workloads:
+            subjects.update((f"{w.project}/{w.service}", f"compose:{w.project}/{w.service}"))
+    files = {path for partial in partials for path in partial.markers}
+    whole = covers_config_root(paths, options.compose_files, options.config.path)
+    return AuditScope(rule_ids, whole=whole, subjects=subjects, files=files,
+                      live=bool(options.targets))
 
 
 def _audited(paths: list[str], options: AuditOptions) -> list[str]:
