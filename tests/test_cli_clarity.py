@@ -299,3 +299,67 @@ def test_compose_files_given_alone_are_a_partial_audit(waived_lab, capsys, args)
     # `-f FILE`, and the pre-commit hook's `labwarden audit CHANGED_FILE…`.
     assert _waiver_notes(capsys, *args, "--config", "labwarden.yaml") == \
         {"waiver-expired": [22]}
+
+
+# ----- --min-severity and --compact ----------------------------------------------------
+
+def test_min_severity_hides_lower_findings_but_not_from_the_exit_code(shared_env, capsys):
+    _, full, _ = audit(capsys, ".", "--format", "json", "--no-config")
+    everything = json.loads(full)
+    severities = {f["severity"] for f in everything["findings"]}
+    assert {"CRITICAL", "MEDIUM"} <= severities         # the lab has both, or this is moot
+    code, out, _ = audit(capsys, ".", "--format", "json", "--no-config",
+                         "--min-severity", "critical")
+    document = json.loads(out)
+    assert code == 1
+    assert {f["severity"] for f in document["findings"]} == {"CRITICAL"}
+    assert document["summary"] == everything["summary"] | {
+        "waived": document["summary"]["waived"]}          # counts still count everything
+    hidden = len(everything["findings"]) - len(document["findings"])
+    note = next(d for d in document["diagnostics"] if d["code"] == "findings-hidden")
+    assert note["message"].startswith(f"{hidden} findings below CRITICAL not shown")
+
+
+def test_min_severity_cannot_loosen_the_gate(tmp_path, capsys, monkeypatch):
+    # A HIGH finding only (a published admin port), hidden by --min-severity critical: the
+    # default --fail-on high still fails the run, and the note says why.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "compose.yaml").write_text(
+        "services:\n  pf:\n    image: portainer/portainer-ce:2.21.0\n"
+        "    ports: ['9443:9443']\n")
+    code, out, _ = audit(capsys, ".", "--no-config", "--no-color", "--min-severity",
+                         "critical")
+    assert "HIGH-001" not in out and "No findings at the severity shown" in out
+    assert code == 1
+    assert "still count for the exit code (--fail-on high)" in " ".join(out.split())
+    code, _, _ = audit(capsys, ".", "--no-config", "--min-severity", "critical",
+                       "--fail-on", "critical")
+    assert code == 0
+
+
+def test_compact_terminal_is_one_line_per_finding(shared_env, capsys):
+    _, full, _ = audit(capsys, ".", "--no-config", "--format", "json")
+    ids = [f["id"] for f in json.loads(full)["findings"]]
+    code, out, _ = audit(capsys, ".", "--no-config", "--no-color", "--compact")
+    assert code == 1
+    for finding_id in ids:
+        lines = [line for line in out.splitlines() if line.startswith(f"  {finding_id}  ")]
+        assert len(lines) == 1, finding_id
+        assert len(lines[0]) <= 100
+    assert "evidence:" not in out and "fix:" not in out
+    assert "portainer/.env:1  portainer/worker  SEC002" in out
+    assert out.rstrip().splitlines()[-1].startswith("Summary: ")
+
+
+def test_compact_markdown_has_the_table_without_sections(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-config", "--format", "markdown", "--compact")
+    assert "| ID | Title | Location | Service | Rule |" in out
+    assert "### CRITICAL-001" not in out and "**Fix:**" not in out
+
+
+def test_compact_refuses_a_machine_format(shared_env, capsys):
+    code, _, err = audit(capsys, ".", "--no-config", "--format", "json", "--compact")
+    assert code == 2
+    assert err.strip() == ("labwarden: --compact applies to the terminal and markdown "
+                           "formats, not --format json")

@@ -158,6 +158,9 @@ def cmd_audit(args) -> int:
     from labwarden.commands.output_format import resolve_format
 
     resolve_format(args)
+    from labwarden.commands.report_view import check_view_options, view
+
+    check_view_options(args)
     target_texts = [p for p in args.paths if looks_like_target(p)]
     paths = [p for p in args.paths if not looks_like_target(p)]
     if not paths and not args.compose_files and not target_texts:
@@ -190,9 +193,11 @@ def cmd_audit(args) -> int:
     # A report written to a file never gets colour codes, whatever the terminal is.
     color = False if args.output and args.color is None else args.color
     extra = {}
-    if args.format in ("html", "markdown"):
+    if args.format in ("html", "markdown") and not args.compact:
+        # From the whole result: the roadmap and the checklist do not follow --min-severity.
         extra = _report_context(paths, config, result, args.format)
-    emit(render_pieces(result, args.format, color=color, **extra), args.output)
+    emit(render_pieces(view(result, args, config), args.format, color=color,
+                       compact=args.compact, **extra), args.output)
     return finish(result, args, config)
 
 

@@ -16,6 +16,7 @@ from labwarden.errors import UsageError
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 
 # --- argument types: a bad value is a usage error from argparse, not a crash later ---------
@@ -74,6 +75,13 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
                         help="lowest severity that makes the exit code 1 (default: high, or "
                         "policy.fail_on in labwarden.yaml)")
+    parser.add_argument("--min-severity", choices=SEVERITY_NAMES, default=None,
+                        help="show only findings at or above this severity; a note counts "
+                        "the rest, and the exit code is still decided over every finding "
+                        "by --fail-on")
+    parser.add_argument("--compact", action="store_true",
+                        help="one line per finding, without evidence or fix (terminal and "
+                        "markdown formats)")
     parser.add_argument("--allow-partial", action="store_true",
                         help="exit 0/1 even when some input could not be checked")
     parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "

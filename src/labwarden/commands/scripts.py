@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from labwarden.commands.output_format import resolve_format
 
     resolve_format(args)
+    from labwarden.commands.report_view import check_view_options, view
+
+    check_view_options(args)
     paths = list(args.paths) or ["."]
     config_path = None if args.no_config else (args.config or find_config(paths))
     check_output(args.output, paths + [config_path])
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                                              "SCR002 was not checked"))
 
     color = False if args.output and args.color is None else args.color
-    text = render(result, args.format, color=color)
+    text = render(view(result, args, config), args.format, color=color, compact=args.compact)
     emit(text, args.output)
     return finish(result, args, config)
 

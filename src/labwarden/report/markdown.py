@@ -20,10 +20,15 @@ from labwarden.report.subject import project_service, service_label
 GAP_EXAMPLES = 5
 
 
-def render(result: AuditResult, roadmap=None) -> str:
+def render(result: AuditResult, roadmap=None, compact: bool = False) -> str:
+    """The report; `compact`: the header, the summary and its table of findings, and the
+    coverage problems, without each finding's section or the roadmap."""
     out: list[str] = []
     _header(out, result)
     _summary(out, result)
+    if compact:
+        _diagnostics(out, result)
+        return "\n".join(out).rstrip("\n") + "\n"
     groups = by_severity(result)
     for severity in SEVERITIES:
         if groups[severity]:
@@ -85,7 +90,9 @@ def _summary(out: list[str], result: AuditResult) -> None:
                        f"{f.rule.id} |")
         out.append("")
     else:
-        out += ["No findings.", ""]
+        # Every finding left out by --min-severity (report.display): the counts say so.
+        out += ["No findings at the severity shown." if sum(counts.values()) else
+                "No findings.", ""]
 
 
 def _finding(out: list[str], f: Finding) -> None:

@@ -57,10 +57,12 @@ RICH_STYLES = {
 _FENCE = re.compile(r"^\s*(```|~~~)[\w-]*\s*$")      # Markdown fences in a fix snippet
 
 
-def render(result: AuditResult, *, color: bool | None = None, width: int | None = None) -> str:
+def render(result: AuditResult, *, color: bool | None = None, width: int | None = None,
+           compact: bool = False) -> str:
+    """The report; `compact`: one line per finding and per kind of problem (a CI log)."""
     use_color = _color_wanted() if color is None else color
     width = max(MIN_WIDTH, width or _terminal_width())
-    lines = build(result, width)
+    lines = build_compact(result, width) if compact else build(result, width)
     if use_color:
         return _render_rich(lines, width)
     return _render_plain(lines)
@@ -119,11 +121,70 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
             _finding(out, finding)
     if not result.findings:
         out.blank()
-        out.add(("No findings.", "ok"))
+        out.add(_nothing_listed(result))
     _diagnostics(out, result)
     out.blank()
     _summary(out, result)
     return out.lines
+
+
+def build_compact(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
+    """The compact report: the header, one line per finding (ID, place, service, rule and
+    the message cut to the width), one line per diagnostic code, the summary."""
+    out = _Layout(width)
+    _header(out, result)
+    groups = by_severity(result)
+    for severity in SEVERITIES:
+        if groups[severity]:
+            out.blank()
+            out.add((severity.name, severity.name), (f" ({len(groups[severity])})", "heading"))
+            for finding in groups[severity]:
+                _finding_line(out, finding)
+    accepted = waived(result)
+    if accepted:
+        out.blank()
+        out.add(("WAIVED", "WAIVED"), (f" ({len(accepted)})", "heading"))
+        for finding in accepted:
+            _finding_line(out, finding)
+    if not result.findings:
+        out.blank()
+        out.add(_nothing_listed(result))
+    if result.diagnostics:
+        out.blank()
+        levels = diagnostics_by_level(result)
+        for level, title in (("error", "errors"), ("gap", "coverage gaps"),
+                             ("warning", "warnings"), ("info", "notes")):
+            if levels.get(level):
+                codes = ", ".join(f"{code} ×{len(items)}" for code, items in
+                                  by_code(levels[level]))
+                out.prose(0, f"{title} ({len(levels[level])}): ", codes, level)
+    out.blank()
+    _summary(out, result)
+    return out.lines
+
+
+def _finding_line(out: _Layout, f: Finding) -> None:
+    label = "WAIVED" if f.waived else f.severity.name
+    head: list[Segment] = [("  ", None), (f.id or label, label), ("  ", None),
+                           (display_location(f.location), "path"), ("  ", None)]
+    service = service_label(f.asset)
+    if service:
+        head += [(service, "heading"), ("  ", None)]
+    head += [(f.rule.id, "rule"), ("  ", None)]
+    # The rule's title, not the message: short enough for one line; the full report (and
+    # `labwarden rule ID`) has the rest.
+    used = sum(len(terminal(text)) for text, _ in head)
+    title = f.rule.title
+    room = max(20, out.width - used)
+    if len(title) > room:
+        title = title[:room - 1].rstrip() + "…"
+    out.add(*head, (title, None))
+
+
+def _nothing_listed(result: AuditResult) -> Segment:
+    if any(result.counts().values()):      # all left out by --min-severity (report.display)
+        return ("No findings at the severity shown; see the notes.", "dim")
+    return ("No findings.", "ok")
 
 
 def _header(out: _Layout, result: AuditResult) -> None:
