@@ -363,3 +363,45 @@ def test_compact_refuses_a_machine_format(shared_env, capsys):
     assert code == 2
     assert err.strip() == ("labwarden: --compact applies to the terminal and markdown "
                            "formats, not --format json")
+
+
+# ----- a snippet shared by several services is shown once -------------------------------
+
+def _blocks(text: str) -> dict[str, str]:
+    """Each terminal finding's block by its ID."""
+    blocks: dict[str, str] = {}
+    for block in text.split("\n\n"):
+        head = block.lstrip("\n").split("\n", 1)[0].split()
+        if head and head[0].startswith(("CRITICAL-", "HIGH-", "MEDIUM-", "LOW-", "INFO-")):
+            blocks[head[0]] = block
+    return blocks
+
+
+def test_terminal_shows_a_shared_hardening_snippet_once(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-config", "--no-color")
+    hardening = {fid: block for fid, block in _blocks(out).items() if "CMP012" in block}
+    assert len(hardening) == 3
+    with_snippet = [fid for fid, block in hardening.items() if "cap_drop:\n" in block]
+    assert len(with_snippet) == 1
+    first = with_snippet[0]
+    others = sorted(set(hardening) - {first})
+    assert ("same fix for: " + ", ".join(
+        f"{fid} (portainer/{hardening[fid].split('service portainer/')[1].split()[0]})"
+        for fid in others)) in " ".join(hardening[first].split()).replace(" ,", ",")
+    for fid in others:
+        assert f"fix: the same snippet as {first} (portainer/portainer)" in hardening[fid]
+    # one-line fixes stay where they are
+    assert out.count("fix: set `DB_PASSWORD` to a random value") == 3
+
+
+def test_markdown_shows_a_shared_hardening_snippet_once(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-config", "--format", "markdown")
+    sections = {part.split(":", 1)[0]: part for part in out.split("\n### ")[1:]}
+    hardening = {fid: text for fid, text in sections.items()
+                 if "CMP012" in text and fid.startswith("MEDIUM-")}
+    assert len(hardening) == 3
+    assert sum("\ncap_drop:\n  - ALL" in text for text in hardening.values()) == 1
+    first = next(fid for fid, text in hardening.items() if "\ncap_drop:\n  - ALL" in text)
+    assert "The same fix applies to: " in hardening[first]
+    for fid in set(hardening) - {first}:
+        assert f"**Fix:** the same as {first} (portainer/portainer) above." in hardening[fid]

@@ -22,6 +22,7 @@ from labwarden.report._common import (
     SEVERITIES, by_code, by_severity, diagnostics_by_level, display_location, fix_text, plural,
     suppression_summary, waived)
 from labwarden.report.escape import terminal
+from labwarden.report.shared_fixes import SharedFix, in_order, shared_fixes, subject
 from labwarden.report.subject import service_label
 
 Segment = tuple[str, "str | None"]
@@ -104,6 +105,7 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
     """The whole report as lines of (text, style) segments."""
     out = _Layout(width)
     _header(out, result)
+    shared = shared_fixes(in_order(result.findings), fix_text)
     groups = by_severity(result)
     for severity in SEVERITIES:
         findings = groups[severity]
@@ -112,13 +114,13 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
         out.blank()
         out.add((f"{severity.name}", severity.name), (f" ({len(findings)})", "heading"))
         for finding in findings:
-            _finding(out, finding)
+            _finding(out, finding, shared.get(id(finding)))
     accepted = waived(result)
     if accepted:
         out.blank()
         out.add(("WAIVED", "WAIVED"), (f" ({len(accepted)}) — accepted, not counted", "heading"))
         for finding in accepted:
-            _finding(out, finding)
+            _finding(out, finding, shared.get(id(finding)))
     if not result.findings:
         out.blank()
         out.add(_nothing_listed(result))
@@ -196,7 +198,7 @@ def _header(out: _Layout, result: AuditResult) -> None:
               f"{plural(result.rules_run, 'rule')} run in {result.duration_s:.2f} s", "dim")
 
 
-def _finding(out: _Layout, f: Finding) -> None:
+def _finding(out: _Layout, f: Finding, shared: SharedFix | None = None) -> None:
     out.blank()
     label = "WAIVED" if f.waived else f.severity.name
     segments: list[Segment] = [("  ", None), (f.id or label, label), ("  ", None),
@@ -214,8 +216,13 @@ def _finding(out: _Layout, f: Finding) -> None:
     if f.evidence:
         out.prose(4, "evidence: ", f.evidence, "evidence")
     fix = fix_text(f)
-    if fix:
+    if shared is not None and shared.first is not f:
+        out.prose(4, "fix: ", f"the same snippet as {subject(shared.first)}", "fix")
+    elif fix:
         out.prose(4, "fix: ", fix, "fix")
+        if shared is not None:
+            out.prose(4, "same fix for: ", ", ".join(subject(o) for o in shared.others),
+                      "dim")
     if f.waived:
         s = f.suppression
         out.prose(4, "accepted: ", suppression_summary(f), "WAIVED")
