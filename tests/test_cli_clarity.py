@@ -405,3 +405,100 @@ def test_markdown_shows_a_shared_hardening_snippet_once(shared_env, capsys):
     assert "The same fix applies to: " in hardening[first]
     for fid in set(hardening) - {first}:
         assert f"**Fix:** the same as {first} (portainer/portainer) above." in hardening[fid]
+
+
+# ----- --help: every option described; did-you-mean for rules ------------------------
+
+# Options hidden from --help on purpose: a test hook and a retired flag that now explains
+# itself as a usage error.
+HIDDEN = {("archive", "--overwrite")} | {(command, "--today") for command in (
+    "checklist", "approve", "record", "gate", "archive", "history", "attest")}
+
+
+def _commands():
+    """(command words, parser) for every subcommand, nested ones too (`backup verify`)."""
+    import argparse
+
+    from labwarden.cli import build_parser
+
+    def walk(parser, words):
+        yield words, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, words + [name])
+
+    return list(walk(build_parser(), []))
+
+
+def test_every_subcommand_is_walked():
+    names = {" ".join(words) for words, _ in _commands()}
+    assert {"audit", "scripts", "rule", "checklist", "history", "roadmap",
+            "backup verify", "attest", "docs"} <= names
+
+
+def test_every_option_of_every_subcommand_has_help_text():
+    import argparse
+
+    missing = []
+    for words, parser in _commands():
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction,
+                                   argparse._SubParsersAction)):
+                continue
+            name = (action.option_strings or [action.dest])[-1]
+            key = (" ".join(words), name)
+            if action.help == argparse.SUPPRESS:
+                assert key in HIDDEN, f"{key} is hidden from --help"
+            elif not (action.help or "").strip():
+                missing.append(f"labwarden {key[0]} {key[1]}")
+    assert not missing, "options without help text:\n" + "\n".join(missing)
+
+
+def test_help_shows_only_options_that_apply():
+    parsers = {" ".join(words): parser for words, parser in _commands()}
+    # history reads the history store: it probes nothing
+    history = parsers["history"].format_help()
+    assert "--live" not in history and "--ca-file" not in history
+    assert "--live" in parsers["checklist"].format_help()
+    audit_help = parsers["audit"].format_help()
+    for option in ("--min-severity", "--compact", "--format", "--ssh-known-hosts"):
+        assert option in audit_help
+
+
+def test_help_of_every_subcommand_renders(capsys):
+    for words, _ in _commands():
+        with pytest.raises(SystemExit) as exited:
+            main([*words, "--help"])
+        assert exited.value.code == 0, words
+        assert "usage: labwarden" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ref, first", [
+    ("COMP01", "CMP001"), ("cmp-10", "CMP010"), ("sec02", "SEC002"),
+    ("privileged-containr", "CMP010"), ("docker-socket", "CMP050"),
+])
+def test_rule_did_you_mean(ref, first, capsys):
+    assert main(["rule", ref]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"labwarden: no rule {ref!r}; did you mean ")
+    assert err.split("did you mean ", 1)[1].startswith(first)
+
+
+def test_rule_without_anything_close_points_to_the_list(capsys):
+    assert main(["rule", "XYZ999"]) == 2
+    assert capsys.readouterr().err == ("labwarden: no rule 'XYZ999'; `labwarden rules` "
+                                       "lists them\n")
+
+
+def test_waiver_naming_no_rule_suggests_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "compose.yaml").write_text(SHARED_ENV)
+    (tmp_path / "labwarden.yaml").write_text(
+        "waivers:\n  - rule: privileged-containers\n    justification: j\n    owner: o\n"
+        "    expires: 2099-01-01\n")
+    code, _, err = audit(capsys, ".")
+    assert code == 2
+    assert "labwarden.yaml:2" in err
+    assert "'privileged-containers'; did you mean CMP010 (privileged-container)" in err

@@ -102,7 +102,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                       help="connect to ADDR for HOST, like curl --resolve (repeatable)")
     live.add_argument("--ssh-key", metavar="FILE", help="key for reading hosts over SSH "
                       "(read-only commands)")
-    live.add_argument("--ssh-known-hosts", metavar="FILE")
+    live.add_argument("--ssh-known-hosts", metavar="FILE",
+                      help="known_hosts file to check host keys against (default: "
+                      "~/.ssh/known_hosts)")
     live.add_argument("--ssh-accept-unknown-host", action="store_true",
                       help="accept a host key not in known_hosts (a changed key is still "
                       "refused)")
@@ -114,7 +116,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("rule_id", metavar="ID", help="rule ID (CMP050) or name")
     docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
-    docs.add_argument("--output", default="docs/rules", metavar="DIR")
+    docs.add_argument("--output", default="docs/rules", metavar="DIR",
+                      help="directory for the pages (default: docs/rules)")
 
     if command in BUILTIN_COMMANDS:
         return parser
@@ -310,7 +313,10 @@ def cmd_rule(args) -> int:
 
     found = get(args.rule_id)
     if found is None:
-        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}; `labwarden rules` lists them\n")
+        from labwarden.rules.suggest import did_you_mean
+
+        hint = did_you_mean(args.rule_id) or "; `labwarden rules` lists them"
+        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}{hint}\n")
         return EXIT_ERROR
     emit(render_rule(found), None)
     return EXIT_OK

@@ -18,8 +18,9 @@ import os
 class AuditScope:
     __slots__ = ("rule_ids", "whole", "subjects", "files", "live", "_names")
 
-    def __init__(self, rule_ids: set[str], *, whole: bool, subjects: set[str] = frozenset(),
-                 files: set[str] = frozenset(), live: bool = False):
+    def __init__(self, rule_ids: set[str], *, whole: bool,
+                 subjects: set[str] | frozenset[str] = frozenset(),
+                 files: set[str] | frozenset[str] = frozenset(), live: bool = False):
         self.rule_ids = rule_ids          # the rules that ran
         self.whole = whole                # the audit covered everything the config is about
         self.subjects = subjects          # `project`, `project/service`, assets as written

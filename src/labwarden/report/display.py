@@ -19,6 +19,7 @@ class ShownResult(AuditResult):
 
     __slots__ = ("whole_counts",)
     _fields = AuditResult._fields + ("whole_counts",)
+    whole_counts: dict[Severity, int]
 
     def counts(self) -> dict[Severity, int]:
         return dict(self.whole_counts)
