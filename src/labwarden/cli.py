@@ -313,7 +313,7 @@ def cmd_rule(args) -> int:
 
     found = get(args.rule_id)
     if found is None:
-        from labwarden.rules.suggest import did_you_mean
+        from labwarden.rules._suggest import did_you_mean
 
         hint = did_you_mean(args.rule_id) or "; `labwarden rules` lists them"
         sys.stderr.write(f"labwarden: no rule {args.rule_id!r}{hint}\n")

@@ -429,7 +429,7 @@ def _severity(value, loc: Location) -> Severity:
 
 
 def _did_you_mean(ref: str) -> str:
-    from labwarden.rules.suggest import did_you_mean
+    from labwarden.rules._suggest import did_you_mean
 
     return did_you_mean(ref)
 
