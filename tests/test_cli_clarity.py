@@ -502,3 +502,12 @@ def test_waiver_naming_no_rule_suggests_one(tmp_path, capsys, monkeypatch):
     assert code == 2
     assert "labwarden.yaml:2" in err
     assert "'privileged-containers'; did you mean CMP010 (privileged-container)" in err
+
+
+def test_compact_with_min_severity_says_what_it_left_out(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-config", "--no-color", "--compact",
+                      "--min-severity", "critical")
+    assert "MEDIUM-001" not in out and "CRITICAL-001" in out
+    note = next(line for line in out.splitlines() if line.startswith("notes (1): "))
+    assert note.startswith("notes (1): findings-hidden: ")
+    assert "below CRITICAL not shown" in " ".join(out.split())

@@ -156,10 +156,12 @@ def build_compact(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]
         levels = diagnostics_by_level(result)
         for level, title in (("error", "errors"), ("gap", "coverage gaps"),
                              ("warning", "warnings"), ("info", "notes")):
-            if levels.get(level):
-                codes = ", ".join(f"{code} ×{len(items)}" for code, items in
-                                  by_code(levels[level]))
-                out.prose(0, f"{title} ({len(levels[level])}): ", codes, level)
+            items = levels.get(level)
+            if items and len(items) == 1:       # one: what it says, not just its code
+                out.prose(0, f"{title} (1): ", f"{items[0].code}: {items[0].message}", level)
+            elif items:
+                codes = ", ".join(f"{code} ×{len(group)}" for code, group in by_code(items))
+                out.prose(0, f"{title} ({len(items)}): ", codes, level)
     out.blank()
     _summary(out, result)
     return out.lines
