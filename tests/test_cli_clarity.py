@@ -313,8 +313,7 @@ def test_min_severity_hides_lower_findings_but_not_from_the_exit_code(shared_env
     document = json.loads(out)
     assert code == 1
     assert {f["severity"] for f in document["findings"]} == {"CRITICAL"}
-    assert document["summary"] == everything["summary"] | {
-        "waived": document["summary"]["waived"]}          # counts still count everything
+    assert document["summary"] == everything["summary"]   # counts still count everything
     hidden = len(everything["findings"]) - len(document["findings"])
     note = next(d for d in document["diagnostics"] if d["code"] == "findings-hidden")
     assert note["message"].startswith(f"{hidden} findings below CRITICAL not shown")
@@ -511,3 +510,19 @@ def test_compact_with_min_severity_says_what_it_left_out(shared_env, capsys):
     note = next(line for line in out.splitlines() if line.startswith("notes (1): "))
     assert note.startswith("notes (1): findings-hidden: ")
     assert "below CRITICAL not shown" in " ".join(out.split())
+
+
+def test_min_severity_keeps_waived_findings_listed(waived_lab, capsys):
+    # A waived LOW finding (no resource limits) stays listed under --min-severity high;
+    # the active LOW ones are left out.
+    (waived_lab / "labwarden.yaml").write_text(
+        "waivers:\n  - rule: resource-limits-missing\n    scope: {service: alpha/web}\n"
+        "    justification: sized by the host\n    owner: ann\n    expires: 2099-01-01\n")
+    main(["audit", ".", "--format", "json", "--min-severity", "high"])
+    document = json.loads(capsys.readouterr().out)
+    waived = [f for f in document["findings"] if f["waived"]]
+    assert [(f["rule_id"], f["severity"], f["service"]) for f in waived] == \
+        [("CMP070", "LOW", "web")]
+    assert {f["severity"] for f in document["findings"] if not f["waived"]} <= \
+        {"CRITICAL", "HIGH"}
+    assert document["summary"]["waived"] == 1 and document["summary"]["low"] >= 1

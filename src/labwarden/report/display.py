@@ -1,8 +1,9 @@
 """`--min-severity`: what a report shows, apart from what decides the exit code.
 
-The filter is for reading: the report lists the findings at or above the level (waived ones
-too, by their own severity) and says, in a note, how many it left out; its summary counts
-still count every finding, as the exit code does. The exit code is
+The filter is for reading: the report lists the active findings at or above the level and
+says, in a note, how many it left out; waived findings stay listed, for the record (they
+count for nothing), so that every count in the summary is still the whole audit's, as the
+exit code is. The exit code is
 still decided over every finding by --fail-on (or policy.fail_on), so a CI gate cannot be
 loosened by a display option: `--min-severity critical` with the default --fail-on high
 still exits 1 on a HIGH finding, and the note says so.
@@ -31,12 +32,11 @@ def shown(result: AuditResult, min_severity: Severity | None,
     without the findings below `min_severity`, and a note of how many were left out."""
     if min_severity is None:
         return result
-    kept = [f for f in result.findings if f.severity >= min_severity]
-    hidden = [f for f in result.findings if f.severity < min_severity]
+    kept = [f for f in result.findings if f.waived or f.severity >= min_severity]
+    hidden = [f for f in result.findings if not f.waived and f.severity < min_severity]
     diagnostics = list(result.diagnostics)
     if hidden:
-        gating = sum(1 for f in hidden if not f.waived and fail_on is not None
-                     and f.severity >= fail_on)
+        gating = sum(1 for f in hidden if fail_on is not None and f.severity >= fail_on)
         counted = (f"; {gating} of them still count for the exit code (--fail-on "
                    f"{fail_on.name.lower()})") if gating and fail_on is not None else ""
         word = "finding" if len(hidden) == 1 else "findings"
