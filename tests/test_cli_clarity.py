@@ -526,3 +526,11 @@ def test_min_severity_keeps_waived_findings_listed(waived_lab, capsys):
     assert {f["severity"] for f in document["findings"] if not f["waived"]} <= \
         {"CRITICAL", "HIGH"}
     assert document["summary"]["waived"] == 1 and document["summary"]["low"] >= 1
+
+
+def test_sarif_results_name_project_and_service(shared_env, capsys):
+    _, out, _ = audit(capsys, ".", "--no-config", "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    env = [r["properties"] for r in results if r["ruleId"] == "SEC002"]
+    assert sorted(p["service"] for p in env) == ["cron", "portainer", "worker"]
+    assert {p["project"] for p in env} == {"portainer"}
