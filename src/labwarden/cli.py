@@ -102,7 +102,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                       help="connect to ADDR for HOST, like curl --resolve (repeatable)")
     live.add_argument("--ssh-key", metavar="FILE", help="key for reading hosts over SSH "
                       "(read-only commands)")
-    live.add_argument("--ssh-known-hosts", metavar="FILE")
+    live.add_argument("--ssh-known-hosts", metavar="FILE",
+                      help="known_hosts file to check host keys against (default: "
+                      "~/.ssh/known_hosts)")
     live.add_argument("--ssh-accept-unknown-host", action="store_true",
                       help="accept a host key not in known_hosts (a changed key is still "
                       "refused)")
@@ -114,7 +116,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("rule_id", metavar="ID", help="rule ID (CMP050) or name")
     docs = commands.add_parser("docs", help="write docs/rules/ from the rule metadata")
-    docs.add_argument("--output", default="docs/rules", metavar="DIR")
+    docs.add_argument("--output", default="docs/rules", metavar="DIR",
+                      help="directory for the pages (default: docs/rules)")
 
     if command in BUILTIN_COMMANDS:
         return parser
@@ -158,6 +161,12 @@ def cmd_audit(args) -> int:
     from labwarden.sources.compose.loader import LoadOptions
     from labwarden.sources.live.targets import looks_like_target
 
+    from labwarden.commands.output_format import resolve_format
+
+    resolve_format(args)
+    from labwarden.commands.report_view import check_view_options, view
+
+    check_view_options(args)
     target_texts = [p for p in args.paths if looks_like_target(p)]
     paths = [p for p in args.paths if not looks_like_target(p)]
     if not paths and not args.compose_files and not target_texts:
@@ -190,9 +199,11 @@ def cmd_audit(args) -> int:
     # A report written to a file never gets colour codes, whatever the terminal is.
     color = False if args.output and args.color is None else args.color
     extra = {}
-    if args.format in ("html", "markdown"):
+    if args.format in ("html", "markdown") and not args.compact:
+        # From the whole result: the roadmap and the checklist do not follow --min-severity.
         extra = _report_context(paths, config, result, args.format)
-    emit(render_pieces(result, args.format, color=color, **extra), args.output)
+    emit(render_pieces(view(result, args, config), args.format, color=color,
+                       compact=args.compact, **extra), args.output)
     return finish(result, args, config)
 
 
@@ -305,7 +316,10 @@ def cmd_rule(args) -> int:
 
     found = get(args.rule_id)
     if found is None:
-        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}; `labwarden rules` lists them\n")
+        from labwarden.rules._suggest import did_you_mean
+
+        hint = did_you_mean(args.rule_id) or "; `labwarden rules` lists them"
+        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}{hint}\n")
         return EXIT_ERROR
     emit(render_rule(found), None)
     return EXIT_OK

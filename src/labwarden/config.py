@@ -352,13 +352,14 @@ def load_config(path: str | None) -> Config:
         for ref, loc in _strings(rules, "disable"):
             found = registry.rule_id(ref)
             if found is None:
-                raise ConfigError(f"no rule {ref!r} to disable", loc)
+                raise ConfigError(f"no rule {ref!r} to disable{_did_you_mean(ref)}", loc)
             config.disabled.add(found)
         overrides = rules.get("severity") or Map()
         for ref, level in overrides.items():
             found = registry.rule_id(ref)
             if found is None:
-                raise ConfigError(f"no rule {ref!r}", overrides.loc_of(ref))
+                raise ConfigError(f"no rule {ref!r}{_did_you_mean(ref)}",
+                                  overrides.loc_of(ref))
             config.severity_overrides[found] = _severity(level, overrides.loc_of(ref))
     waivers = data.get("waivers") or Seq()
     for index, entry in enumerate(waivers):
@@ -429,6 +430,12 @@ def _severity(value, loc: Location) -> Severity:
         raise ConfigError(str(exc), loc) from None
 
 
+def _did_you_mean(ref: str) -> str:
+    from labwarden.rules._suggest import did_you_mean
+
+    return did_you_mean(ref)
+
+
 def _waiver(entry: Map, loc: Location) -> Waiver:
     missing = [k for k in ("rule", "justification", "owner", "expires") if not entry.get(k)]
     if missing:
@@ -437,7 +444,8 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
 
     rule_ref = str(entry["rule"])
     if rule_ref != "*" and registry.rule_id(rule_ref) is None:
-        raise ConfigError(f"waiver names no known rule: {rule_ref!r}", entry.loc_of("rule"))
+        raise ConfigError(f"waiver names no known rule: {rule_ref!r}{_did_you_mean(rule_ref)}",
+                          entry.loc_of("rule"))
     expires = entry["expires"]
     try:
         expiry = dt.date.fromisoformat(str(expires))

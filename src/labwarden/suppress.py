@@ -171,7 +171,10 @@ class _WaiverIndex:
 
 
 def apply_waivers(findings: list[Finding], waivers: list[Waiver], diagnostics: list[Diagnostic],
-                  today: dt.date | None = None) -> None:
+                  today: dt.date | None = None, covers=None) -> None:
+    """Mark the findings each waiver accepts. A waiver that matched nothing is reported:
+    expired if it has expired, else unused when `covers(waiver)` (None: always) says this
+    audit could have matched it (audit.scope: a partial audit cannot tell for the rest)."""
     if not waivers:      # most audits: nothing to match, nothing to report unused
         return
     today = today or dt.date.today()
@@ -197,7 +200,15 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], diagnostics: l
                 expires=str(waiver.expires or ""), location=waiver.location)
             break
     for waiver in waivers:
-        if not waiver.used:
+        if waiver.used:
+            continue
+        if waiver.expires and waiver.expires < today:
+            # Expired says more than unused, and is true whatever part was audited.
+            diagnostics.append(Diagnostic(
+                "warning", "waiver-expired", f"the waiver for {waiver.rule} (owner "
+                f"{waiver.owner or 'unknown'}) expired on {waiver.expires}; renew it or "
+                "remove it", waiver.location))
+        elif covers is None or covers(waiver):
             diagnostics.append(Diagnostic("warning", "unused-waiver", f"the waiver for "
                                           f"{waiver.rule} matches no finding; remove it",
                                           waiver.location))

@@ -47,7 +47,7 @@ def test_the_schema_rejects_what_it_should(crafted, validator):
 
 def test_fields(crafted):
     document = json.loads(render(crafted, "json"))
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"
     assert document["tool"]["name"] == "labwarden"
     assert document["started"] == crafted.started
     assert document["targets"] == crafted.targets

@@ -24,7 +24,9 @@ def test_grouped_by_severity_in_order(crafted):
 
 def test_finding_lines(crafted):
     text = render(crafted, "terminal", color=False, width=100)
-    assert "  CRITICAL-001  stack/compose.yaml:5  CMP001 unknown-compose-key" in text
+    # the service a finding is about is named: one file's line may be read by several
+    assert ("  CRITICAL-001  stack/compose.yaml:5  service stack/db  CMP001 unknown-compose-key"
+            in text)
     assert "evidence: POSTGRES_PASSWORD=To…(19 chars)" in text
     # a specific fix keeps its snippet's lines, without the Markdown fences
     assert "fix: use a secret:\n" in text and "secrets:\n" in text and "```" not in text

@@ -17,7 +17,7 @@ from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding
-from labwarden.redact import url_password
+from labwarden.redact import scrub, url_password
 from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
@@ -453,7 +453,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         [_audit_specs(specs, options)]
     findings: list[Finding] = []
     containers: list[ContainerRef] = []
-    result = AuditResult(findings=findings, diagnostics=diagnostics, targets=list(paths),
+    result = AuditResult(findings=findings, diagnostics=diagnostics,
+                         targets=_audited(paths, options),
                          started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     for partial in partials:
         findings.extend(partial.findings)
@@ -514,10 +515,40 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
               options, runner, findings, diagnostics,
               result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
-    conclude(findings, diagnostics, options.config, options.today)
-    result.rules_run = len(runner.ids.union(*(p.rule_ids for p in partials)))
+    rule_ids = runner.ids.union(*(p.rule_ids for p in partials))
+    conclude(findings, diagnostics, options.config, options.today,
+             scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None)
+    result.rules_run = len(rule_ids)
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _scope(paths: list[str], options: AuditOptions, partials: list[_Partial],
+           rule_ids: set[str]):
+    """What this audit examined, for the waivers that matched nothing (audit.scope)."""
+    from labwarden.audit.scope import AuditScope, covers_config_root
+
+    subjects: set[str] = set()
+    for partial in partials:
+        for asset in partial.project_files:              # compose:PROJECT
+            subjects.update((asset, asset.partition(":")[2]))
+        for w in partial.workloads:
+            subjects.update((f"{w.project}/{w.service}", f"compose:{w.project}/{w.service}"))
+    files = {path for partial in partials for path in partial.markers}
+    whole = covers_config_root(paths, options.compose_files, options.config.path)
+    return AuditScope(rule_ids, whole=whole, subjects=subjects, files=files,
+                      live=bool(options.targets))
+
+
+def _audited(paths: list[str], options: AuditOptions) -> list[str]:
+    """What the audit was given, as its reports name it: the paths, the `-f` files and the
+    live targets (a password in a target's URL redacted), each once."""
+    named = list(paths) + [f for f in options.compose_files if f not in paths]
+    for target in options.targets:
+        raw = scrub(target.raw)
+        if raw not in named:
+            named.append(raw)
+    return named
 
 
 def _proxy_stage(partials: list[_Partial], dropped: set[str], options: AuditOptions):

@@ -97,10 +97,12 @@ def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic
 
 
 def conclude(findings: list[Finding], diagnostics: list[Diagnostic], config: Config,
-             today: dt.date | None, redact=scrub) -> None:
-    """The last stage of every audit: waivers (which report what they did not match), the
-    diagnostics' own quotes redacted, findings sorted and numbered."""
-    apply_waivers(findings, config.waivers, diagnostics, today)
+             today: dt.date | None, redact=scrub, scope=None) -> None:
+    """The last stage of every audit: waivers (which report what they did not match, of
+    what the audit's `scope` covered: audit.scope), the diagnostics' own quotes redacted,
+    findings sorted and numbered."""
+    apply_waivers(findings, config.waivers, diagnostics, today,
+                  None if scope is None else scope.covers)
     diagnostics[:] = redact_diagnostics(diagnostics, redact)
     number(findings)
 

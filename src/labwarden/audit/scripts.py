@@ -115,7 +115,8 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
         runner.run(script, script.asset, findings, diagnostics)
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
     runner.use_secrets(secrets)
-    conclude(findings, diagnostics, options.config, options.today, runner.redact)
+    conclude(findings, diagnostics, options.config, options.today, runner.redact,
+             _scope(scripts, runner) if options.config.waivers else None)
     result.findings = findings
     # The scripts themselves, for the fix guide and the verdicts (report/scripts_guide.py).
     result.facts.extend((s.path, s.asset, s) for s in scripts)
@@ -125,6 +126,16 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     result.rules_run = len(runner.rules(source.ShellScript))
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _scope(scripts: list[source.ShellScript], runner: RuleRunner):
+    """The scripts are the audit's whole world for its own rules: a waiver of a Compose rule
+    or a host matches nothing here and is not unused for it (audit.scope)."""
+    from labwarden.audit.scope import AuditScope
+
+    return AuditScope({r.id for r in runner.rules(source.ShellScript)}, whole=True,
+                      subjects={s.asset for s in scripts} | {s.display for s in scripts},
+                      files={s.path for s in scripts})
 
 
 def _check_syntax(scripts: list[source.ShellScript], diagnostics: list[Diagnostic],

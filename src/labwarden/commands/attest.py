@@ -37,7 +37,8 @@ def register(commands) -> None:
                         "subsections (1.4); with --lab, --host or --group only items")
     parser.add_argument("--by", required=True, metavar="NAME", help="who vouches")
     parser.add_argument("--note", default="", help="what was checked and how")
-    parser.add_argument("--evidence", default="", metavar="LINK")
+    parser.add_argument("--evidence", default="", metavar="LINK",
+                        help="where the proof is (a URL, a ticket, a file)")
     parser.add_argument("--expires", default="", metavar="DATE",
                         help="YYYY-MM-DD, not in the past; after it the item is OPEN again")
     parser.add_argument("--na", default="", metavar="REASON",

@@ -27,7 +27,8 @@ def register(commands) -> None:
     verify = actions.add_parser(
         "verify", help="restore the newest snapshot of each of a service's backup "
         "repositories into a scratch directory, check it, record the result")
-    verify.add_argument("service", metavar="SERVICE")
+    verify.add_argument("service", metavar="SERVICE",
+                        help="a service of the inventory whose backups to restore")
     verify.add_argument("--repository", metavar="REPO", action="append",
                         help="only this repository of the service (as written in "
                         "labwarden.yaml; repeatable)")

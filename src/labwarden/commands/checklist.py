@@ -32,26 +32,31 @@ def _item_status(text: str) -> str:
     return wanted
 
 
-def add_service_command(commands, name, help_text, handler, service=True):
+def add_service_command(commands, name, help_text, handler, service=True, live=True):
     """A subcommand about the inventory's services, with the options they all take
-    (`service=False`: no SERVICE argument, as `attest --lab` names none)."""
+    (`service=False`: no SERVICE argument, as `attest --lab` names none; `live=False`: no
+    live-evidence options, for a command that evaluates nothing, as `history`)."""
     from labwarden.commands.common import iso_date
 
     parser = commands.add_parser(name, help=help_text)
     if service:
-        parser.add_argument("service", metavar="SERVICE")
+        parser.add_argument("service", metavar="SERVICE",
+                            help="a service of the inventory (labwarden.yaml `services:`)")
     parser.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
                         "in the current directory or its parents)")
     parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
+    parser.set_defaults(handler=handler)
+    if not live:
+        return parser
     live = parser.add_argument_group("live evidence")
     live.add_argument("--live", action="store_true", help="also probe the service's URLs "
                       "and host (TLS, headers, SSH…) for evidence")
     live.add_argument("--ca-file", metavar="FILE", help="trust this CA for its URLs")
-    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
+    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                      help="per connection (default 5)")
     live.add_argument("--ssh-key", metavar="FILE", help="read its host over SSH")
     live.add_argument("--check-default-credentials", action="store_true",
                       help="try the vendor's default logins against its URLs (opt-in)")
-    parser.set_defaults(handler=handler)
     return parser
 
 
@@ -60,7 +65,8 @@ def register(commands) -> None:
     from labwarden.commands.common import whole_number
 
     init = commands.add_parser("init", help="propose an inventory from the Compose projects")
-    init.add_argument("path", nargs="?", default=".")
+    init.add_argument("path", nargs="?", default=".", help="the tree of Compose projects "
+                      "(default: the current directory)")
     init.add_argument("--write", action="store_true",
                       help="write labwarden.yaml when it does not exist yet")
     init.set_defaults(handler=cmd_init)
@@ -71,7 +77,7 @@ def register(commands) -> None:
     checklist = service_command("checklist", "every checklist item of a service, answered",
                                 cmd_checklist)
     checklist.add_argument("--format", choices=("terminal", "markdown", "json"),
-                           default="terminal")
+                           default="terminal", help="output format (default: terminal)")
     checklist.add_argument("--status", action="append", metavar="STATUS", type=_item_status,
                            help="show only items with this status (PASS, FAIL, ATTESTED, "
                            "N/A, OPEN; repeatable)")
@@ -84,24 +90,30 @@ def register(commands) -> None:
     approve = service_command("approve", "record a sign-off (approval signatures)",
                               cmd_approve)
     approve.add_argument("--role", required=True,
-                         choices=("service_owner", "security_reviewer", "infrastructure_owner"))
-    approve.add_argument("--name", required=True)
-    approve.add_argument("--date", default="", metavar="DATE")
+                         choices=("service_owner", "security_reviewer", "infrastructure_owner"),
+                         help="whose signature this is")
+    approve.add_argument("--name", required=True, help="who signs")
+    approve.add_argument("--date", default="", metavar="DATE",
+                         help="YYYY-MM-DD of the approval (default: today)")
 
     record = service_command("record", "record the deployment (date, method, status…)",
                              cmd_record)
-    record.add_argument("--date", default="", metavar="DATE")
-    record.add_argument("--method", required=True, choices=("manual", "ansible", "ci_cd"))
-    record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"))
-    record.add_argument("--issues", default="")
-    record.add_argument("--lessons", default="")
+    record.add_argument("--date", default="", metavar="DATE",
+                        help="YYYY-MM-DD of the deployment (default: today)")
+    record.add_argument("--method", required=True, choices=("manual", "ansible", "ci_cd"),
+                        help="how it was deployed")
+    record.add_argument("--status", required=True, choices=("success", "failed", "rolled_back"),
+                        help="how the deployment ended")
+    record.add_argument("--issues", default="", help="problems met during the deployment")
+    record.add_argument("--lessons", default="", help="what to do differently next time")
     record.add_argument("--override", default="", metavar="REASON",
                         help="why it was deployed although the gate says NO-GO: needed to "
                         "record a success then; stored and shown in the record")
 
     gate = service_command("gate", "exit 0 when the policy allows deploying, 1 when not",
                            cmd_gate)
-    gate.add_argument("--format", choices=("terminal", "json"), default="terminal")
+    gate.add_argument("--format", choices=("terminal", "json"), default="terminal",
+                      help="output format (default: terminal)")
 
     archive = service_command("archive", "write the completed checklist as a deployment "
                               "record", cmd_archive)
@@ -109,14 +121,17 @@ def register(commands) -> None:
     # a usage error that says so, not an unknown option.
     archive.add_argument("--overwrite", action="store_true", help=argparse_suppress())
 
-    history = service_command("history", "score and risk level over time", cmd_history)
-    history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20)
+    history = add_service_command(commands, "history", "score and risk level over time",
+                                  cmd_history, live=False)     # reads the history only
+    history.add_argument("--limit", type=whole_number(1, 1_000_000), default=20,
+                         help="the newest N runs (default 20)")
 
     diff = commands.add_parser("diff", help="findings new, fixed and persisting between runs")
     diff.add_argument("runs", nargs="*", type=whole_number(1, 2 ** 63 - 1), metavar="RUN",
                       help="two run IDs (default: the last two runs)")
     diff.add_argument("--service", help="the last two runs of this service")
-    diff.add_argument("--config", metavar="FILE")
+    diff.add_argument("--config", metavar="FILE", help="labwarden.yaml, whose history is "
+                      "read (default: found in the current directory or its parents)")
     diff.set_defaults(handler=cmd_diff)
 
 

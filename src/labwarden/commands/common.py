@@ -16,6 +16,7 @@ from labwarden.errors import UsageError
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 
 # --- argument types: a bad value is a usage error from argparse, not a crash later ---------
@@ -65,11 +66,22 @@ COUNT = whole_number(1, 4096)
 def add_report_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that reports findings shares (audit, scripts), colour
     included."""
-    parser.add_argument("--format", choices=FORMATS, default="terminal")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="report format (default: from the -o file's extension: .html, "
+                        ".json, .sarif, .md, .xml for JUnit; else terminal text); an explicit "
+                        "--format wins over the extension")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE "
+                        "(default: standard output)")
     parser.add_argument("--fail-on", choices=FAIL_ON, default=None,
                         help="lowest severity that makes the exit code 1 (default: high, or "
                         "policy.fail_on in labwarden.yaml)")
+    parser.add_argument("--min-severity", choices=SEVERITY_NAMES, default=None,
+                        help="show only findings at or above this severity; a note counts "
+                        "the rest, and the exit code is still decided over every finding "
+                        "by --fail-on")
+    parser.add_argument("--compact", action="store_true",
+                        help="one line per finding, without evidence or fix (terminal and "
+                        "markdown formats)")
     parser.add_argument("--allow-partial", action="store_true",
                         help="exit 0/1 even when some input could not be checked")
     parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
@@ -77,8 +89,10 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
                         "root)")
     parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
     color = parser.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
+    color.add_argument("--color", dest="color", action="store_true", default=None,
+                       help="colour the terminal report even when not writing to a terminal")
+    color.add_argument("--no-color", dest="color", action="store_false",
+                       help="never colour the terminal report (NO_COLOR does the same)")
 
 
 def guarded(handler, args) -> int:
@@ -236,7 +250,10 @@ def finish(result, args, config) -> int:
     if code == EXIT_ERROR:
         errors = result.errors
         more = f" (and {len(errors) - 1} more, in the report)" if len(errors) > 1 else ""
-        sys.stderr.write(f"labwarden: not checked: {errors[0]}{more}; exit 2 "
+        from labwarden.redact import scrub
+
+        # scrub: the location may be a target as written, a password in its URL included.
+        sys.stderr.write(f"labwarden: not checked: {scrub(str(errors[0]))}{more}; exit 2 "
                          "(--allow-partial accepts a partial check)\n")
     return code
 

@@ -9,10 +9,13 @@ import sys
 def register(commands) -> None:
     roadmap = commands.add_parser("roadmap", help="the phased remediation plan with "
                                   "downtime estimates")
-    roadmap.add_argument("paths", nargs="*", metavar="PATH", default=None)
+    roadmap.add_argument("paths", nargs="*", metavar="PATH", default=None,
+                         help="directories or Compose files to audit (default: the current "
+                         "directory)")
     roadmap.add_argument("--format", choices=("terminal", "json", "markdown"),
-                         default="terminal")
-    roadmap.add_argument("--config", metavar="FILE")
+                         default="terminal", help="output format (default: terminal)")
+    roadmap.add_argument("--config", metavar="FILE", help="labwarden.yaml (default: found "
+                         "beside the first path or in its parents)")
     roadmap.set_defaults(handler=cmd_roadmap)
 
 

@@ -43,8 +43,12 @@ def run(args: argparse.Namespace) -> int:
     from labwarden.commands.common import check_output, emit, finish, nothing_checked
     from labwarden.config import find_config, load_config
     from labwarden.model import Diagnostic
+    from labwarden.commands.output_format import resolve_format
+    from labwarden.commands.report_view import check_view_options, view
     from labwarden.report import render
 
+    resolve_format(args)
+    check_view_options(args)
     paths = list(args.paths) or ["."]
     config_path = None if args.no_config else (args.config or find_config(paths))
     check_output(args.output, paths + [config_path])
@@ -60,10 +64,12 @@ def run(args: argparse.Namespace) -> int:
                                              "SCR002 was not checked"))
 
     color = False if args.output and args.color is None else args.color
-    text = render(result, args.format, color=color)
-    if args.format in ("terminal", "markdown"):
+    text = render(view(result, args, config), args.format, color=color, compact=args.compact)
+    if args.format in ("terminal", "markdown") and not args.compact:
         from labwarden.report import scripts_guide
 
+        # The guide covers every finding, whatever --min-severity shows: a wrong name is
+        # wrong at any severity.
         guide = scripts_guide.render(result, markdown=args.format == "markdown")
         text = f"{text.rstrip(chr(10))}\n\n{guide}" if guide else text
     emit(text, args.output)

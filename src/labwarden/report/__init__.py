@@ -24,22 +24,24 @@ _MODULES = {
 
 
 def render(result: AuditResult, fmt: str, *, color: bool | None = None,
-           width: int | None = None, roadmap=None, evaluations=(), catalog=None) -> str:
+           width: int | None = None, roadmap=None, evaluations=(), catalog=None,
+           compact: bool = False) -> str:
     """The report of `result` in `fmt`. `color` and `width` concern the terminal only:
     color None means "when stdout is a terminal and NO_COLOR is unset". The remediation
     `roadmap` is a section of the Markdown and HTML reports; checklist `evaluations` (with
-    their `catalog`) are shown by the HTML report."""
+    their `catalog`) are shown by the HTML report. `compact` (terminal and Markdown): a
+    line per finding, without evidence, fix or details."""
     try:
         module = importlib.import_module(_MODULES[fmt])
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} "
                          f"(expected one of: {', '.join(FORMATS)})") from None
     if fmt == "terminal":
-        return module.render(result, color=color, width=width)
+        return module.render(result, color=color, width=width, compact=compact)
     if fmt == "html":
         return module.render(result, roadmap=roadmap, evaluations=evaluations, catalog=catalog)
     if fmt == "markdown":
-        return module.render(result, roadmap=roadmap)
+        return module.render(result, roadmap=roadmap, compact=compact)
     return module.render(result)
 
 

@@ -13,8 +13,9 @@ from json.encoder import encode_basestring
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
 from labwarden.report._common import SEVERITIES, diagnostics_by_level, rule_fix, tool_version
 from labwarden.report.escape import json_text
+from labwarden.report.subject import project_service
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"   # 1.1: each finding's "project" and "service"
 SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report package
 
 
@@ -50,6 +51,18 @@ class _Strings(dict):
         return encoded
 
 
+class _Subjects(dict):
+    """The `"project":…,"service":…` fields of each asset, for one report: many findings
+    share an asset."""
+
+    __slots__ = ()
+
+    def __missing__(self, asset: str) -> str:
+        project, service = project_service(asset)
+        encoded = self[asset] = f'"project":{_encode(project)},"service":{_encode(service)}'
+        return encoded
+
+
 _SEVERITY_NAMES = {s: s.name for s in Severity}
 _SEVERITY_JSON = {s: _string(s.name) for s in Severity}
 
@@ -75,8 +88,9 @@ def pieces(result: AuditResult) -> list[str]:
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
     strings = _Strings()
+    subjects = _Subjects()
     return [head[:-1] + ',"findings":[',
-            *_batches(_finding_json(f, rules, strings) for f in result.findings),
+            *_batches(_finding_json(f, rules, strings, subjects) for f in result.findings),
             '],"diagnostics":[',
             *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
             "]}\n"]
@@ -118,10 +132,10 @@ def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
             f',"impact":{encode(impact)}}}')
 
 
-def _finding_json(f: Finding, rules: dict, strings: _Strings) -> str:
-    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report, and
+def _finding_json(f: Finding, rules: dict, strings: _Strings, subjects: _Subjects) -> str:
+    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report,
     `strings` the JSON of its texts (but the ID and fingerprint, which no other finding
-    has)."""
+    has) and `subjects` the project and service fields of each asset."""
     rule = rules.get(f.rule.id)
     if rule is None:
         rule = rules[f.rule.id] = _rule_json(f)
@@ -134,7 +148,8 @@ def _finding_json(f: Finding, rules: dict, strings: _Strings) -> str:
         return (f'{{"id":{_string(f.id)}{head}{_SEVERITY_JSON[f.severity]}{default_severity}'
                 f'{strings[f.message]},"location":{{"path":{strings[location.path]},'
                 f'"line":{location.line},"column":{location.column}}},'
-                f'"asset":{strings[f.asset]},"resource":{strings[f.resource]},'
+                f'"asset":{strings[f.asset]},{subjects[f.asset]},'
+                f'"resource":{strings[f.resource]},'
                 f'"fingerprint":{_string(f.fingerprint)},"evidence":{strings[f.evidence]},'
                 f'"fix":{strings[f.fix] if f.fix else rule_fix_json}{lists}'
                 f'{"false" if s is None else "true"},"suppression":'
@@ -210,6 +225,7 @@ def _finding(f: Finding) -> dict:
     rule_id, rule_name, title, default_severity, rule_fix_text, checklist, refs, impact = \
         _rule_fields(f)
     s = f.suppression
+    project, service = project_service(f.asset)
     return {
         "id": f.id,
         "rule_id": rule_id,
@@ -220,6 +236,10 @@ def _finding(f: Finding) -> dict:
         "message": f.message,
         "location": _location(f.location),
         "asset": f.asset,
+        # The Compose project and service the asset names (null when it names none), so
+        # that readers need not split the asset (a project may be named like a service).
+        "project": project,
+        "service": service,
         "resource": f.resource,
         "fingerprint": f.fingerprint,
         "evidence": f.evidence,

@@ -15,26 +15,34 @@ from labwarden.report._common import (
     fix_text, impact_text, plural, report_date, rule_fix, suppression_summary, tool_version,
     waived)
 from labwarden.report.escape import markdown_block, markdown_cell, markdown_code, markdown_prose
+from labwarden.report.shared_fixes import SharedFix, in_order, shared_fixes, subject
+from labwarden.report.subject import project_service, service_label
 
 GAP_EXAMPLES = 5
 
 
-def render(result: AuditResult, roadmap=None) -> str:
+def render(result: AuditResult, roadmap=None, compact: bool = False) -> str:
+    """The report; `compact`: the header, the summary and its table of findings, and the
+    coverage problems, without each finding's section or the roadmap."""
     out: list[str] = []
     _header(out, result)
     _summary(out, result)
+    if compact:
+        _diagnostics(out, result)
+        return "\n".join(out).rstrip("\n") + "\n"
     groups = by_severity(result)
+    shared = shared_fixes(in_order(result.findings), lambda f: f.fix or rule_fix(f))
     for severity in SEVERITIES:
         if groups[severity]:
             out += [f"## {severity.name} findings ({len(groups[severity])})", ""]
             for finding in groups[severity]:
-                _finding(out, finding)
+                _finding(out, finding, shared.get(id(finding)))
     accepted = waived(result)
     if accepted:
         out += [f"## Waived findings ({len(accepted)})", "",
                 "Accepted risks: listed for the record, not counted in the summary.", ""]
         for finding in accepted:
-            _finding(out, finding)
+            _finding(out, finding, shared.get(id(finding)))
     if roadmap is not None:  # built by the caller from the same result (remediation.roadmap)
         from labwarden.remediation.roadmap import render_markdown
 
@@ -74,19 +82,28 @@ def _summary(out: list[str], result: AuditResult) -> None:
                 "could not be checked; see [Coverage and input problems]"
                 "(#coverage-and-input-problems).", ""]
     if result.findings:
-        out += ["| ID | Title | Location | Rule |", "| --- | --- | --- | --- |"]
+        out += ["| ID | Title | Location | Service | Rule |",
+                "| --- | --- | --- | --- | --- |"]
         for f in [f for f in result.findings if not f.waived] + accepted:
+            service = service_label(f.asset)
             out.append(f"| {f.id} | {markdown_cell(f.rule.title)} | "
-                       f"{markdown_code(display_location(f.location), table=True)} | {f.rule.id} |")
+                       f"{markdown_code(display_location(f.location), table=True)} | "
+                       f"{markdown_code(service, table=True) if service else ''} | "
+                       f"{f.rule.id} |")
         out.append("")
     else:
-        out += ["No findings.", ""]
+        # Every finding left out by --min-severity (report.display): the counts say so.
+        out += ["No findings at the severity shown." if sum(counts.values()) else
+                "No findings.", ""]
 
 
-def _finding(out: list[str], f: Finding) -> None:
+def _finding(out: list[str], f: Finding, shared: SharedFix | None = None) -> None:
     rule = f.rule
     out += [f"### {f.id}: {markdown_prose(rule.title)}", "", markdown_prose(f.message), ""]
     out.append(f"- **Location:** {markdown_code(display_location(f.location))}")
+    project, service = project_service(f.asset)
+    if service:
+        out.append(f"- **Service:** {markdown_code(service)} (project {markdown_code(project)})")
     asset = markdown_code(f.asset)
     if f.resource:
         asset += f" ({markdown_code(f.resource)})"
@@ -111,7 +128,13 @@ def _finding(out: list[str], f: Finding) -> None:
             out.append(f"- **Owner:** {markdown_prose(s.owner) or '(unknown)'}")
             out.append(f"- **Expires:** {markdown_prose(s.expires) or '(never)'}")
     out.append("")
+    if shared is not None and shared.first is not f:
+        out += [f"**Fix:** the same as {markdown_prose(subject(shared.first))} above.", ""]
+        return
     _fix(out, f)
+    if shared is not None:
+        out += ["The same fix applies to: "
+                + ", ".join(markdown_prose(subject(o)) for o in shared.others) + ".", ""]
 
 
 def _fix(out: list[str], f: Finding) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Rule, Severity
 from labwarden.report._common import fix_text, is_target, relative_path, tool_version
 from labwarden.report.escape import json_text, sarif_text
+from labwarden.report.subject import project_service
 from labwarden.sources.registry import AREA_TAGS
 
 SARIF_VERSION = "2.1.0"
@@ -168,6 +169,11 @@ def _result(f: Finding, rule_index: int, cwd: str) -> dict:
     fix = fix_text(f)
     text = f.message if not fix else f"{f.message}\nFix: {fix}"
     properties: dict = {"labwardenId": f.id, "severity": f.severity.name, "asset": f.asset}
+    project, service = project_service(f.asset)
+    if project:                      # as the JSON report's fields (report/subject.py)
+        properties["project"] = project
+    if service:
+        properties["service"] = service
     if f.resource:
         properties["resource"] = f.resource
     if f.evidence:

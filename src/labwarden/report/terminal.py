@@ -22,6 +22,8 @@ from labwarden.report._common import (
     SEVERITIES, by_code, by_severity, diagnostics_by_level, display_location, fix_text, plural,
     suppression_summary, waived)
 from labwarden.report.escape import terminal
+from labwarden.report.shared_fixes import SharedFix, in_order, shared_fixes, subject
+from labwarden.report.subject import service_label
 
 Segment = tuple[str, "str | None"]
 Line = list[Segment]
@@ -56,10 +58,12 @@ RICH_STYLES = {
 _FENCE = re.compile(r"^\s*(```|~~~)[\w-]*\s*$")      # Markdown fences in a fix snippet
 
 
-def render(result: AuditResult, *, color: bool | None = None, width: int | None = None) -> str:
+def render(result: AuditResult, *, color: bool | None = None, width: int | None = None,
+           compact: bool = False) -> str:
+    """The report; `compact`: one line per finding and per kind of problem (a CI log)."""
     use_color = _color_wanted() if color is None else color
     width = max(MIN_WIDTH, width or _terminal_width())
-    lines = build(result, width)
+    lines = build_compact(result, width) if compact else build(result, width)
     if use_color:
         return _render_rich(lines, width)
     return _render_plain(lines)
@@ -101,6 +105,7 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
     """The whole report as lines of (text, style) segments."""
     out = _Layout(width)
     _header(out, result)
+    shared = shared_fixes(in_order(result.findings), fix_text)
     groups = by_severity(result)
     for severity in SEVERITIES:
         findings = groups[severity]
@@ -109,37 +114,101 @@ def build(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
         out.blank()
         out.add((f"{severity.name}", severity.name), (f" ({len(findings)})", "heading"))
         for finding in findings:
-            _finding(out, finding)
+            _finding(out, finding, shared.get(id(finding)))
     accepted = waived(result)
     if accepted:
         out.blank()
         out.add(("WAIVED", "WAIVED"), (f" ({len(accepted)}) — accepted, not counted", "heading"))
         for finding in accepted:
-            _finding(out, finding)
+            _finding(out, finding, shared.get(id(finding)))
     if not result.findings:
         out.blank()
-        out.add(("No findings.", "ok"))
+        out.add(_nothing_listed(result))
     _diagnostics(out, result)
     out.blank()
     _summary(out, result)
     return out.lines
 
 
+def build_compact(result: AuditResult, width: int = DEFAULT_WIDTH) -> list[Line]:
+    """The compact report: the header, one line per finding (ID, place, service, rule and
+    the message cut to the width), one line per diagnostic code, the summary."""
+    out = _Layout(width)
+    _header(out, result)
+    groups = by_severity(result)
+    for severity in SEVERITIES:
+        if groups[severity]:
+            out.blank()
+            out.add((severity.name, severity.name), (f" ({len(groups[severity])})", "heading"))
+            for finding in groups[severity]:
+                _finding_line(out, finding)
+    accepted = waived(result)
+    if accepted:
+        out.blank()
+        out.add(("WAIVED", "WAIVED"), (f" ({len(accepted)})", "heading"))
+        for finding in accepted:
+            _finding_line(out, finding)
+    if not result.findings:
+        out.blank()
+        out.add(_nothing_listed(result))
+    if result.diagnostics:
+        out.blank()
+        levels = diagnostics_by_level(result)
+        for level, title in (("error", "errors"), ("gap", "coverage gaps"),
+                             ("warning", "warnings"), ("info", "notes")):
+            items = levels.get(level)
+            if items and len(items) == 1:       # one: what it says, not just its code
+                out.prose(0, f"{title} (1): ", f"{items[0].code}: {items[0].message}", level)
+            elif items:
+                codes = ", ".join(f"{code} ×{len(group)}" for code, group in by_code(items))
+                out.prose(0, f"{title} ({len(items)}): ", codes, level)
+    out.blank()
+    _summary(out, result)
+    return out.lines
+
+
+def _finding_line(out: _Layout, f: Finding) -> None:
+    label = "WAIVED" if f.waived else f.severity.name
+    head: list[Segment] = [("  ", None), (f.id or label, label), ("  ", None),
+                           (display_location(f.location), "path"), ("  ", None)]
+    service = service_label(f.asset)
+    if service:
+        head += [(service, "heading"), ("  ", None)]
+    head += [(f.rule.id, "rule"), ("  ", None)]
+    # The rule's title, not the message: short enough for one line; the full report (and
+    # `labwarden rule ID`) has the rest.
+    used = sum(len(terminal(text)) for text, _ in head)
+    title = f.rule.title
+    room = max(20, out.width - used)
+    if len(title) > room:
+        title = title[:room - 1].rstrip() + "…"
+    out.add(*head, (title, None))
+
+
+def _nothing_listed(result: AuditResult) -> Segment:
+    if any(result.counts().values()):      # all left out by --min-severity (report.display)
+        return ("No findings at the severity shown; see the notes.", "dim")
+    return ("No findings.", "ok")
+
+
 def _header(out: _Layout, result: AuditResult) -> None:
-    targets = ", ".join(result.targets) or "(nothing)"
-    out.add(("labwarden", "heading"), (f" audit of {targets}", None))
+    targets = ", ".join(result.targets)
+    out.add(("labwarden", "heading"), (f" audit of {targets}" if targets else " audit", None))
     out.prose(0, "", f"{plural(result.projects, 'project')}, "
               f"{plural(result.services, 'service')}, "
               f"{plural(result.files_scanned, 'file')} scanned, "
               f"{plural(result.rules_run, 'rule')} run in {result.duration_s:.2f} s", "dim")
 
 
-def _finding(out: _Layout, f: Finding) -> None:
+def _finding(out: _Layout, f: Finding, shared: SharedFix | None = None) -> None:
     out.blank()
     label = "WAIVED" if f.waived else f.severity.name
     segments: list[Segment] = [("  ", None), (f.id or label, label), ("  ", None),
-                               (display_location(f.location), "path"), ("  ", None),
-                               (f.rule.id, "rule"), (f" {f.rule.name}", "dim")]
+                               (display_location(f.location), "path"), ("  ", None)]
+    service = service_label(f.asset)
+    if service:    # one .env line read by three services is three findings: say whose
+        segments += [("service ", "label"), (service, "heading"), ("  ", None)]
+    segments += [(f.rule.id, "rule"), (f" {f.rule.name}", "dim")]
     if f.waived:
         segments.append((f"  [{f.severity.name}]", f.severity.name))
     elif f.severity != f.rule.severity:
@@ -149,8 +218,13 @@ def _finding(out: _Layout, f: Finding) -> None:
     if f.evidence:
         out.prose(4, "evidence: ", f.evidence, "evidence")
     fix = fix_text(f)
-    if fix:
+    if shared is not None and shared.first is not f:
+        out.prose(4, "fix: ", f"the same snippet as {subject(shared.first)}", "fix")
+    elif fix:
         out.prose(4, "fix: ", fix, "fix")
+        if shared is not None:
+            out.prose(4, "same fix for: ", ", ".join(subject(o) for o in shared.others),
+                      "dim")
     if f.waived:
         s = f.suppression
         out.prose(4, "accepted: ", suppression_summary(f), "WAIVED")

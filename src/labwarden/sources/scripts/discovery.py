@@ -118,13 +118,36 @@ def find_scripts(paths: list[str], diagnostics: list[Diagnostic]) -> list[tuple[
                         seen.add(os.path.realpath(entry.path))
                         found.append((entry.path, os.path.relpath(entry.path, target)))
         elif os.path.exists(target):
-            if os.path.realpath(target) not in seen:
+            if not _named_script(target):
+                # `labwarden scripts compose.yaml`: ShellCheck would report YAML as broken
+                # shell; say what the file is instead.
+                diagnostics.append(Diagnostic(
+                    "warning", "not-a-shell-script", "not a shell script (no .sh or .bash "
+                    "suffix, no shell shebang); not checked", Location(target)))
+            elif os.path.realpath(target) not in seen:
                 seen.add(os.path.realpath(target))
                 found.append((target, os.path.basename(target)))
         else:
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
                                           Location(target)))
     return found
+
+
+def _named_script(path: str) -> bool:
+    """Whether a file named on the command line is taken as a script: a shell suffix, a
+    shell shebang, or no suffix at all (read_script then judges its shebang, or takes it as
+    sh). A file with another suffix (`.yaml`, `.py`) is one only by its shebang."""
+    name = os.path.basename(path)
+    if name.endswith(SCRIPT_SUFFIXES) or "." not in name.lstrip("."):
+        return True
+    if not os.path.isfile(path):
+        return True                 # a FIFO or device: read_script says what it is
+    try:
+        with open_regular(path) as handle:
+            first = handle.read(128).split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    except OSError:
+        return True                 # unreadable: read_script reports why
+    return parse_shebang(first)[1] in SHELLS
 
 
 def _is_script_entry(entry: os.DirEntry, diagnostics: list[Diagnostic]) -> bool:
