@@ -51,7 +51,8 @@ def register(commands) -> None:
     live.add_argument("--live", action="store_true", help="each evaluation also probes the "
                       "services' URLs and hosts (TLS certificates, headers, SSH…)")
     live.add_argument("--ca-file", metavar="FILE", help="trust this CA for the URLs")
-    live.add_argument("--timeout", type=seconds, default=5.0, metavar="SECONDS")
+    live.add_argument("--timeout", type=seconds, default=5.0, metavar="SECONDS",
+                      help="seconds each live check may take (default 5)")
     live.add_argument("--ssh-key", metavar="FILE", help="read the hosts over SSH")
     metrics.set_defaults(handler=cmd_metrics)
 
