@@ -240,7 +240,10 @@ SCHEMA = _Table({
     "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS,
                     "single_operator": FLAG}),
     "remediation": _Table({"restart_minutes": _Named(
-        _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
+        _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes"),
+        # minutes to recreate a container, per kind of image (remediation/downtime.py)
+        "recreate_minutes": _Named(
+        _ListOf(NUMBER), label="a mapping of image kind to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "ansible_inventory": ANSIBLE_INVENTORY,
