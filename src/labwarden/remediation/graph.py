@@ -43,6 +43,7 @@ class LabService:
     networks: set[str] = field(default_factory=set)          # as Docker names them
     names: set[str] = field(default_factory=set)             # host names it answers to
     environment: dict[str, str] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)    # as written, before ${…}
     env_files: list[str] = field(default_factory=list)       # absolute paths
     mentions: str = ""            # its environment and command, lower-cased
     mounted: set[str] = field(default_factory=set)   # real paths of the files it mounts
@@ -145,6 +146,7 @@ def load_lab(paths: list[str], config, facts=()) -> Lab:
                 networks=_networks(service, project, declared),
                 names=_names(service, project),
                 environment={k: v.value or "" for k, v in service.environment.items()},
+                written={k: v.written or "" for k, v in service.environment.items()},
                 env_files=list(service.env_files), mentions=_mentions(service),
                 mounted=_mounted(service, project.directory),
                 host=host, urls=tuple(urls) if not named or service.name in named else ())

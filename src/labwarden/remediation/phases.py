@@ -109,6 +109,20 @@ def order_steps(steps: list, lab) -> list:
     return ordered
 
 
+def in_order(units: dict[str, str], lab) -> dict[str, str]:
+    """A step's units, each after the units of the step it depends on (then by name): the
+    order the step restarts them in."""
+    placed: dict[str, str] = {}
+    remaining = sorted(units)
+    while remaining:
+        ready = [u for u in remaining
+                 if not (_restarting_dependencies(u, lab, units) - set(placed) - {u})]
+        unit = (ready or remaining)[0]          # a cycle: the first by name
+        placed[unit] = units[unit]
+        remaining.remove(unit)
+    return placed
+
+
 def violations(roadmap, lab) -> list[str]:
     """Every place where the plan restarts a dependant before its dependency's final
     state: a unit restarted by two steps, or a dependency restarted by a later step than

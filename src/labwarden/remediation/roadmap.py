@@ -103,6 +103,7 @@ def build(result: AuditResult, lab, estimator: Estimator | None = None) -> Roadm
             step.units[unit] = "recreate"
     for step in steps.values():
         step.findings.sort(key=lambda f: (-f.severity, f.id))
+        step.units = _phases.in_order(step.units, lab)
         step.downtime, step.basis = estimator.step(step.units)
         step.work = work_time(step.findings, step.restarts != "none")
         step.notes += [f"{_short(u)}: {why[u]}" for u in sorted(step.units) if u in why]

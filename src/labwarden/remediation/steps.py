@@ -314,7 +314,8 @@ def _written_in(service, variable: str) -> str:
         except OSError:
             continue
     dotenv = os.path.join(service.directory, ".env")
-    if os.path.isfile(dotenv):
+    written = service.written.get(variable, "")
+    if "$" in written and os.path.isfile(dotenv):
         return ".env"
     return os.path.basename(service.files[0]) if service.files else "compose.yaml"
 
@@ -334,7 +335,7 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
               f"{_quote(env.get('POSTGRES_DB') or user)}"
     elif db.engine == "mysql":
         user = env.get("MYSQL_USER") or env.get("MARIADB_USER") or "root"
-        sql = f"printf \"ALTER USER '%s'@'%%%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} \"$(cat {{file}})\""
+        sql = f"printf \"ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} \"$(cat {{file}})\""
         run = (f"docker compose exec -T {db.name} sh -c 'exec mysql -uroot "
                "-p\"${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}\"'")
     else:                                             # redis
@@ -342,11 +343,18 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
         run = (f"docker compose exec -T {db.name} sh -c "
                "'REDISCLI_AUTH=\"$REDIS_PASSWORD\" exec redis-cli'")
     commands.append(f"{sql.format(file=secret)} | {run}   # changes it in the running database")
+    if db.engine == "mysql" and user != "root":
+        commands.append("# the root password too, when it is rotated: the same statement for "
+                        "'root'@'%' and 'root'@'localhost', then MYSQL_ROOT_PASSWORD_FILE")
     if db.engine == "redis":
         commands.append(f"# Redis ACL users: printf 'ACL SETUSER <user> resetpass >%s\\n' "
                         f"\"$(cat {secret})\" | {run}; and set the new password where the "
                         "Compose file starts redis-server (--requirepass or the ACL file)")
     for service, variable, path in rotation.consumers:
+        if path in [os.path.relpath(f, service.directory) for f in service.files]:
+            commands.append(f"# {service.name}: set {variable} in {path} to the new password "
+                            f"(better: {variable}_FILE or a Docker secret reading {secret})")
+            continue
         commands.append(f"sed -i \"s|^{variable}=.*|{variable}=$(cat {secret})|\" "
                         f"{_quote(path)}   # {service.name} uses the new password")
     if not rotation.consumers:
