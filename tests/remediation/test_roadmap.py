@@ -185,7 +185,7 @@ def test_no_secret_value_is_printed(planned) -> None:
 
 def test_each_restarting_step_has_host_check_and_rollback(planned) -> None:
     _, roadmap = planned
-    for number, step in steps(roadmap):
+    for _, step in steps(roadmap):
         if step.restarts in ("stack", "host"):
             assert step.verify and step.rollback, step.label
             assert step.commands.index(next(c for c in step.commands if c.startswith("cp -p"))) \
@@ -206,7 +206,7 @@ def test_markdown_and_json_carry_the_same_steps(planned) -> None:
     text = render_text(roadmap)
     json_steps = [s for p in data["phases"] for s in p["steps"]]
     assert len(json_steps) == sum(len(p.steps) for p in roadmap.phases)
-    for (number, step), entry in zip(steps(roadmap), json_steps):
+    for (_, step), entry in zip(steps(roadmap), json_steps):
         assert f"#### {entry['step']} {step.label}" in markdown
         assert entry["commands"] == step.commands and entry["rollback"] == step.rollback
         assert [f["id"] for f in entry["findings"]] == [f.id for f in step.findings]

@@ -176,7 +176,9 @@ def _evidence(result) -> list[str]:
     if result.note:
         out.append(markdown_paragraph(result.note, _EVIDENCE_INDENT))
     for finding in result.findings[:5]:
-        out.append(f"{finding.id} `{finding.rule.id}` {markdown_prose(finding.message)} "
+        # the number is this run's; rule:fingerprint names the finding in any later report
+        out.append(f"{finding.id} `{finding.rule.id}:{finding.fingerprint[:12]}` "
+                   f"{markdown_prose(finding.message)} "
                    f"({markdown_code(finding.location)})")
     if len(result.findings) > 5:
         out.append(f"… and {len(result.findings) - 5} more findings")

@@ -260,8 +260,9 @@ def _edges(lab: Lab) -> None:
                 continue
             reachable = other.project == service.project or service.networks & other.networks
             if reachable and any(_named_in(service.mentions, n) for n in other.names):
+                shared = sorted(service.networks & other.networks)
                 how = "names it in its environment" if other.project == service.project \
-                    else f"names it over the shared network {sorted(service.networks & other.networks)[0]}"
+                    else f"names it over the shared network {shared[0]}"
                 lab.add_edge(service.asset, other.asset, how)
 
 

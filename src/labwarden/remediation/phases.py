@@ -58,8 +58,9 @@ def assign(own: dict[str, int], lab, together: list[set[str]]) -> tuple[dict[str
             low = min(phase[u] for u in members)
             for unit in members:
                 if phase[unit] > low:
+                    others = ", ".join(_label(u) for u in sorted(group) if u != unit)
                     why.setdefault(unit, f"moved from phase {own[unit]}: changes together "
-                                         f"with {', '.join(_label(u) for u in sorted(group) if u != unit)}")
+                                         f"with {others}")
                     phase[unit] = low
                     changed = True
     return phase, why

@@ -297,7 +297,7 @@ def consumers_of(database, lab) -> list[tuple[object, str, str]]:
     for service in lab.services.values():
         if database.asset not in lab.dependencies(service.asset):
             continue
-        for name, value in sorted(service.environment.items()):
+        for name in sorted(service.environment):
             if PASSWORD_VAR.search(name) and hint.search(name):
                 found.append((service, name, _written_in(service, name)))
     return found
@@ -330,12 +330,14 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
                 "for a rollback"]
     if db.engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
-        sql = f"printf \"ALTER USER \\\"%s\\\" WITH PASSWORD '%s';\\n\" {_quote(user)} \"$(cat {{file}})\""
+        sql = (f"printf \"ALTER USER \\\"%s\\\" WITH PASSWORD '%s';\\n\" {_quote(user)} "
+               "\"$(cat {file})\"")
         run = f"docker compose exec -T {db.name} psql -U {_quote(user)} -d " \
               f"{_quote(env.get('POSTGRES_DB') or user)}"
     elif db.engine == "mysql":
         user = env.get("MYSQL_USER") or env.get("MARIADB_USER") or "root"
-        sql = f"printf \"ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} \"$(cat {{file}})\""
+        sql = (f"printf \"ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} "
+               "\"$(cat {file})\"")
         run = (f"docker compose exec -T {db.name} sh -c 'exec mysql -uroot "
                "-p\"${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}\"'")
     else:                                             # redis
