@@ -273,9 +273,15 @@ def _rotations(step: Step, lab) -> list[Rotation]:
                 and any(f.asset == c[0].asset and variable(f) == c[1] for c in consumers)]
         if not own and not used:
             continue
-        rotation = Rotation(service, consumers, f"secrets/{service.name}_password.txt")
+        # the file the rules' Docker-secret fix names (POSTGRES_PASSWORD: postgres_password)
+        secret = f"secrets/{_password_var(service).lower()}.txt"
+        rotation = Rotation(service, consumers, secret)
         _rotation_commands(rotation, service.directory)
         rotations.append(rotation)
+        step.notes.append(f"{service.name}: a new {_password_var(service)} alone changes "
+                          "nothing once the data directory exists; the commands change the "
+                          "password in the running database first, then in every service "
+                          "that uses it, in this one step")
     return rotations
 
 
@@ -326,7 +332,7 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
     env = db.environment
     commands = [f"mkdir -p secrets && (umask 077 && openssl rand -hex 32 > {secret})",
                 f"(umask 077 && docker compose exec -T {db.name} sh -c "
-                f"'printf %s \"${_passwordvariable(db)}\"' > {kept})   # the current password, "
+                f"'printf %s \"${_password_var(db)}\"' > {kept})   # the current password, "
                 "for a rollback"]
     if db.engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
@@ -368,7 +374,7 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
     rotation.rollback = [f"{sql.format(file=kept)} | {run}   # the previous password"]
 
 
-def _passwordvariable(db) -> str:
+def _password_var(db) -> str:
     for name in ENGINE_VARS.get(db.engine or "", ()):
         if name in db.environment and not name.endswith("_FILE"):
             return name
