@@ -462,7 +462,7 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
                   fingerprint=fingerprint)
 
 
-def _finding_ref(text: str, rule_ref: str, loc: Location) -> str:
+def _finding_ref(text: str, rule_ref: str, loc: Location | None) -> str:
     """The fingerprint part of `RULE:fingerprint` (the reference the roadmap, records and
     `diff` show), checked: at least 8 hexadecimal digits, and the waiver's own rule."""
     rule, _, digits = text.strip().rpartition(":")

@@ -66,7 +66,7 @@ def assign(own: dict[str, int], lab, together: list[set[str]]) -> tuple[dict[str
     return phase, why
 
 
-def _restarting_dependencies(unit: str, lab, phase: dict[str, int]) -> set[str]:
+def _restarting_dependencies(unit: str, lab, phase: dict) -> set[str]:
     """The restarting units `unit` depends on, through units that do not restart."""
     found: set[str] = set()
     stack, seen = list(lab.dependencies(unit)), {unit}

@@ -37,6 +37,11 @@ def _what(step) -> str:
     return f"{'; '.join(what)} — downtime {minutes(step.downtime)}, work {minutes(step.work)}"
 
 
+def step_summary(step) -> str:
+    """Where a step runs and what it restarts, for one line of a report."""
+    return f"{_where(step)}: {_what(step)}"
+
+
 def _short(unit: str) -> str:
     return unit.split("/", 1)[-1] if unit.startswith("compose:") else unit
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labwarden.model import AuditResult
+from labwarden.model import AuditResult, Finding
 from labwarden.remediation import phases as _phases
 from labwarden.remediation.downtime import Estimator, minutes, work_time
+from labwarden.remediation.graph import Lab
 from labwarden.remediation.render import render_markdown, render_text, to_json
 from labwarden.remediation.steps import Step, fill
 from labwarden.remediation.units import Placement, place, stronger
@@ -71,10 +72,14 @@ class Roadmap:
         return _phases.violations(self, self.lab)
 
 
-def build(result: AuditResult, lab, estimator: Estimator | None = None) -> Roadmap:
+def build(result: AuditResult, lab: Lab | None = None,
+          estimator: Estimator | None = None) -> Roadmap:
+    """The plan for the open findings of `result`. Without `lab` (graph.load_lab) it knows
+    no service besides the findings' assets: no dependencies, hosts or commands."""
+    lab = lab if lab is not None else Lab()
     estimator = estimator or Estimator(lab)
     active = [f for f in result.findings if not f.waived]
-    placed: list[tuple[object, Placement]] = [(f, place(f, lab)) for f in active]
+    placed: list[tuple[Finding, Placement]] = [(f, place(f, lab)) for f in active]
     _host_edges(placed, lab)
     own: dict[str, int] = {}
     together: list[set[str]] = []

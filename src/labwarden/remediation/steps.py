@@ -16,6 +16,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from labwarden.remediation.graph import LabService
+
 KEPT = ".before-labwarden"
 PASSWORD_VAR = re.compile(r"PASS(WORD)?\b|PASS(WORD)?_|_PASS(WORD)?$|DBPASS", re.I)
 # What a consumer's variable calls each engine: PAPERLESS_DBPASS is PostgreSQL's or MySQL's,
@@ -254,7 +256,8 @@ class Rotation:
     step: the database first (its variable alone changes nothing once the data directory
     exists), each application after it."""
 
-    def __init__(self, database, consumers: list[tuple[object, str, str]], secret: str):
+    def __init__(self, database: LabService, consumers: list[tuple[LabService, str, str]],
+                 secret: str):
         self.database = database
         self.consumers = consumers          # (service, variable, file it is written in)
         self.secret = secret                # the new password's file, relative
@@ -294,9 +297,9 @@ def variable(finding) -> str:
     return finding.resource.split(":", 1)[-1]
 
 
-def consumers_of(database, lab) -> list[tuple[object, str, str]]:
+def consumers_of(database: LabService, lab) -> list[tuple[LabService, str, str]]:
     """The services that depend on `database` and hold a password variable for it."""
-    found = []
+    found: list[tuple[LabService, str, str]] = []
     hint = ENGINE_HINTS.get(database.engine or "")
     if hint is None:
         return found
