@@ -73,3 +73,18 @@ def test_the_docker_daemon_restarts_every_container_after_it() -> None:
     assert roadmap.violations() == []
     order = [s.stack for p in roadmap.phases for s in p.steps]
     assert order.index("host:docker-01") < order.index("compose:web")
+
+
+def test_a_tls_endpoint_is_checked_with_openssl() -> None:
+    """With one proxy in the lab, a TLS endpoint's fix is the proxy's (a reload), and the
+    step checks what the port offers afterwards."""
+    found = finding("TLS001", "tls:grafana.lab.example:443", "protocol")
+    the_lab = lab()
+    assert place(found, the_lab).units == {"compose:proxy/npm": "reload"}
+    from labwarden.model import AuditResult
+
+    roadmap = build(AuditResult([found], [], ["."]), the_lab)
+    step = next(s for p in roadmap.phases for s in p.steps)
+    assert step.stack == "compose:proxy"
+    assert "openssl s_client -connect grafana.lab.example:443 -servername grafana.lab.example" \
+        " </dev/null 2>/dev/null | openssl x509 -noout -subject -enddate" in step.verify

@@ -96,7 +96,9 @@ def order_steps(steps: list, lab) -> list:
                     after[id(step)].add(id(other))
     ordered: list = []
     placed: set[int] = set()
-    remaining = sorted(steps, key=lambda s: s.label)
+    # Among steps free to go, a reverse proxy's last: when the audit kept no proxy facts
+    # (a Markdown report), its upstreams are not known, and it resolves them on restart.
+    remaining = sorted(steps, key=lambda s: (_runs_a_proxy(s, lab), s.label))
     while remaining:
         ready = [s for s in remaining if after[id(s)] <= placed]
         if not ready:               # a cycle: take the first, say why
@@ -108,6 +110,10 @@ def order_steps(steps: list, lab) -> list:
         placed.add(id(step))
         remaining.remove(step)
     return ordered
+
+
+def _runs_a_proxy(step, lab) -> bool:
+    return any(getattr(lab.services.get(u), "kind", "") == "proxy" for u in step.units)
 
 
 def in_order(units: dict[str, str], lab) -> dict[str, str]:

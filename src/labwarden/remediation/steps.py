@@ -221,7 +221,25 @@ def _compose_checks(step: Step, lab, recreated: list[str], reloaded: list[str]) 
                 check = _route_check(domain, finding.rule.id)
                 if check not in checks:
                     checks.append(check)
+    checks += [c for c in _endpoint_checks(step.findings) if c not in checks]
     return checks
+
+
+def _endpoint_checks(findings) -> list[str]:
+    """A live endpoint's finding, checked as it was found: the certificate and protocol
+    the TLS port offers, the headers the HTTP answer carries."""
+    checks = []
+    for finding in findings:
+        kind, _, rest = finding.asset.partition(":")
+        host, _, port = rest.split("/", 1)[0].rpartition(":")
+        if kind == "tls" and host:
+            checks.append(f"openssl s_client -connect {host}:{port} -servername "
+                          f"{host.strip('[]')} </dev/null 2>/dev/null | openssl x509 -noout "
+                          "-subject -enddate")
+        elif kind == "http" and host:
+            scheme = "http" if port == "80" else "https"
+            checks.append(f"curl -sI {scheme}://{host}:{port}/ | head -20   # the headers")
+    return [c for i, c in enumerate(checks) if c not in checks[:i]]
 
 
 def _service_check(service) -> list[str]:
@@ -428,12 +446,7 @@ def _proxy_outside(step: Step) -> None:
                      "noting the current values first"]
     domains = sorted({f.asset.rsplit("/", 1)[-1] for f in step.findings if "/" in f.asset})
     step.verify = [_route_check(d, f.rule.id) for d in domains for f in step.findings[:1]]
-    for finding in step.findings:
-        if finding.asset.startswith("tls:"):
-            host, _, port = finding.asset[4:].rpartition(":")
-            step.verify.append(f"openssl s_client -connect {host}:{port} -servername {host} "
-                               "</dev/null 2>/dev/null | openssl x509 -noout -subject -enddate")
-            break
+    step.verify += _endpoint_checks(step.findings)
     step.rollback = ["# set the noted values back in the proxy"]
 
 
