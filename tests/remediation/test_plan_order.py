@@ -13,8 +13,10 @@ from labwarden.audit import AuditOptions, run
 from labwarden.commands.remediation import build_roadmap
 from labwarden.config import load_config
 
-CORPUS = Path(__file__).parents[2].parent.parent / "shared" / "corpus" / "compose"
-CORPUS = CORPUS if CORPUS.is_dir() else Path("/work/shared/corpus/compose")
+# ../shared beside the checkout (/work/main), or beside the worktrees' directory (/work/wt/x)
+CORPUS = next((p for p in (Path(__file__).parents[i] / "shared" / "corpus" / "compose"
+                           for i in (3, 4)) if p.is_dir()),
+              Path(__file__).parents[3] / "shared" / "corpus" / "compose")
 
 STACKS = {
     # the database: only a LOW finding of its own (no log rotation)

@@ -85,7 +85,7 @@ def to_json(roadmap) -> dict:
             "steps": [{
                 "step": f"{p.number}.{i}", "stack": s.label, "host": s.host,
                 "address": s.address, "restarts": s.restarts,
-                "units": {_short(u): a for u, a in sorted(s.units.items())},
+                "units": {_short(u): a for u, a in s.units.items()},   # in restart order
                 "downtime_min": list(s.downtime), "downtime_basis": s.basis,
                 "work_min": list(s.work),
                 "findings": [{"id": f.id, "ref": reference(f), "fingerprint": f.fingerprint,
