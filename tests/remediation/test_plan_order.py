@@ -175,3 +175,18 @@ def test_corpus_mariadb_rotation() -> None:
     alter = next(c for c in step.commands if "ALTER USER" in c)
     assert "IDENTIFIED BY" in alter and "nextcloud" in alter and "mysql -uroot" in alter
     assert any(c.startswith("# nc: set MYSQL_PASSWORD") for c in step.commands)
+
+
+def test_a_project_of_unusual_file_names_gets_its_files_named(tmp_path) -> None:
+    """`docker compose` alone reads compose.yaml and its override only: a project of
+    another name needs `-f` in every command of its step."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "docker-compose-mariadb.yml").write_text(textwrap.dedent(
+        STACKS["app"]).replace("external: true", "name: backend"))
+    _, roadmap = roadmap_of(tmp_path / "app" / "docker-compose-mariadb.yml")
+    step = next(s for p in roadmap.phases for s in p.steps if s.restarts == "stack")
+    compose_lines = [c for c in step.commands + step.verify + step.rollback
+                     if c.startswith("docker compose")]
+    assert compose_lines
+    assert all(c.startswith("docker compose -f docker-compose-mariadb.yml ")
+               for c in compose_lines)

@@ -139,14 +139,33 @@ def _compose(step: Step, lab) -> None:
     rollback += [f"cp -p {_quote(f + KEPT)} {_quote(f)}" for f in edited]
     for rotation in rotations:
         rollback += rotation.rollback
-    if recreated:
-        rollback.append("docker compose up -d   # the previous definition and image")
     if images:
         rollback.append(f"# a moving tag: `docker tag <IMAGE ID from images{KEPT}.txt> "
-                        "<image>` before the `up -d`")
+                        "<image>` first")
+    if recreated:
+        rollback.append("docker compose up -d   # the previous definition and image")
     if _route_proxies(step, lab, []):
         rollback.append("# proxy routes: set them back in the proxy as noted before the change")
     step.rollback = rollback
+    compose = _compose_command(directory, services[0].files)
+    if compose != "docker compose":        # files Compose would not find by itself
+        for lines in (step.commands, step.verify, step.rollback):
+            lines[:] = [c.replace("docker compose ", compose + " ") for c in lines]
+
+
+DEFAULT_FILES = {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
+                 "compose.override.yaml", "compose.override.yml",
+                 "docker-compose.override.yaml", "docker-compose.override.yml"}
+
+
+def _compose_command(directory: str, files: list[str]) -> str:
+    """`docker compose`, with `-f` for each file when the project's files are not the ones
+    Compose finds by itself in the directory (docker-compose-mariadb.yml)."""
+    relative = [os.path.relpath(f, directory) if os.path.isabs(f) else os.path.basename(f)
+                for f in files]
+    if all(name in DEFAULT_FILES for name in relative) and len(relative) <= 2:
+        return "docker compose"
+    return "docker compose " + " ".join(f"-f {_quote(name)}" for name in relative)
 
 
 def _edited_files(step: Step, directory: str, compose_files: list[str]) -> list[str]:

@@ -77,8 +77,16 @@ def _compose(rest: str, restarts: str, finding, lab) -> Placement:
                  if env_file == ".env" or any(p.endswith("/" + env_file) or p == env_file
                                               for p in s.env_files)]
         return Placement(stack, {u: "recreate" for u in users}, _stack_host(stack, lab))
-    project, _, service = rest.partition("/")
-    stack = f"compose:{project}"
+    # A project's name may hold slashes (a nested directory, a file of its own name:
+    # `app/docker-compose-mariadb.yml`): the service is what the lab knows by the asset.
+    known = lab.services.get(f"compose:{rest}")
+    if known is not None:
+        stack, service = known.project, known.name
+    elif lab.stack_services(f"compose:{rest}") or "/" not in rest:
+        stack, service = f"compose:{rest}", ""               # a project-level finding
+    else:                                                    # a service the lab lacks
+        project, _, service = rest.rpartition("/")
+        stack = f"compose:{project}"
     host = _stack_host(stack, lab)
     if restarts == "none":
         return Placement(stack, host=host)
@@ -109,8 +117,8 @@ def _proxy(kind: str, rest: str, restarts: str, lab) -> Placement:
 
 def _docker(rest: str, restarts: str, lab) -> Placement:
     parts = rest.split("/")
-    if len(parts) == 3 and f"compose:{parts[1]}/{parts[2]}" in lab.services:
-        service = lab.services[f"compose:{parts[1]}/{parts[2]}"]
+    if len(parts) >= 3 and f"compose:{rest.split('/', 1)[1]}" in lab.services:
+        service = lab.services[f"compose:{rest.split('/', 1)[1]}"]
         return Placement(service.project, {} if restarts == "none"
                          else {service.asset: "recreate"}, service.host)
     engine = parts[0]
