@@ -153,7 +153,8 @@ def test_signoffs_and_deployment_record_reach_the_archive(lab, capsys) -> None:
                      "**Completion Percentage:**", "**Risk Level:**"):
         assert expected in text, expected
     # a finding's evidence names it by rule and fingerprint besides this run's number
-    assert re.search(r"[A-Z]+-\d{3} `[A-Z]{3}\d{3}:[0-9a-f]{12}` ", text)
+    assert re.search(r"[A-Z]+-\d{3} `[A-Z]{3}\d{3}` .* \(ref `[A-Z]{3}\d{3}:[0-9a-f]{12}` at `",
+                     text)
     # Never overwritten: the day's second archive is a second record.
     assert run(capsys, "archive", "n8n", "--today", TODAY)[0] == 0
     assert record.read_text() == text and (lab / "records" / "n8n-20261127-2.md").exists()

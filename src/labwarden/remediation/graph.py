@@ -44,6 +44,7 @@ class LabService:
     names: set[str] = field(default_factory=set)             # host names it answers to
     environment: dict[str, str] = field(default_factory=dict)
     written: dict[str, str] = field(default_factory=dict)    # as written, before ${…}
+    places: dict[str, str] = field(default_factory=dict)     # the file that sets each
     env_files: list[str] = field(default_factory=list)       # absolute paths
     mentions: str = ""            # its environment and command, lower-cased
     mounted: set[str] = field(default_factory=set)   # real paths of the files it mounts
@@ -147,6 +148,7 @@ def load_lab(paths: list[str], config, facts=()) -> Lab:
                 names=_names(service, project),
                 environment={k: v.value or "" for k, v in service.environment.items()},
                 written={k: v.written or "" for k, v in service.environment.items()},
+                places={k: v.location.path for k, v in service.environment.items()},
                 env_files=list(service.env_files), mentions=_mentions(service),
                 mounted=_mounted(service, project.directory),
                 host=host, urls=tuple(urls) if not named or service.name in named else ())

@@ -350,15 +350,12 @@ def consumers_of(database: LabService, lab) -> list[tuple[LabService, str, str]]
 
 
 def _written_in(service, variable: str) -> str:
-    """The file the consumer's value lives in: an env file that sets it, else `.env` when
-    the Compose file takes it from a variable, else the Compose file."""
-    for path in service.env_files:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                if any(line.startswith(variable + "=") for line in handle):
-                    return os.path.relpath(path, service.directory)
-        except OSError:
-            continue
+    """The file the consumer's value lives in: the env file that sets it (where the loader
+    found it), else `.env` when the Compose file takes it from a variable, else the
+    Compose file."""
+    place = service.places.get(variable, "")
+    if place and place in service.env_files:
+        return os.path.relpath(place, service.directory)
     dotenv = os.path.join(service.directory, ".env")
     written = service.written.get(variable, "")
     if "$" in written and os.path.isfile(dotenv):
