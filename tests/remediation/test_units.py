@@ -88,3 +88,26 @@ def test_a_tls_endpoint_is_checked_with_openssl() -> None:
     assert step.stack == "compose:proxy"
     assert "openssl s_client -connect grafana.lab.example:443 -servername grafana.lab.example" \
         " </dev/null 2>/dev/null | openssl x509 -noout -subject -enddate" in step.verify
+
+
+def test_a_proxy_outside_the_tree_goes_after_its_upstreams() -> None:
+    """The proxy facts' upstreams order a proxy the tree does not run too: its route fix
+    waits for the service it forwards to."""
+    from labwarden.model import AuditResult
+    from labwarden.remediation.graph import _proxy_edges
+    from labwarden.sources.proxy.model import ProxyRoute, Upstream
+    from labwarden.sources.proxy.workload import Workload
+
+    the_lab = lab()
+    app = Workload("/x/web", "web", "web", "app", None, None)
+    route = ProxyRoute("npm", "edge", "app.example", upstreams=[
+        Upstream("http://app:80", "app", 80, app, "service name")])
+    _proxy_edges(the_lab, [("lab:", route.asset, route)])
+    assert the_lab.dependencies("proxy:npm:edge") == {"compose:web/app"}
+    # the route's fix is HIGH (phase 3), the app's LOW (phase 4): the app moves forward
+    found = [finding("PRX002", "npm:edge/app.example", "force-https"),
+             finding("CMP073", "compose:web/app", "logging")]
+    roadmap = build(AuditResult(found, [], ["."]), the_lab)
+    assert roadmap.violations() == []
+    order = [(p.number, s.stack) for p in roadmap.phases for s in p.steps]
+    assert order == [(3, "compose:web"), (3, "proxy:npm:edge")]

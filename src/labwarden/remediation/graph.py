@@ -276,7 +276,7 @@ def _proxy_edges(lab: Lab, facts) -> None:
         if upstreams is None or proxy is None:
             continue
         label = getattr(fact, "label", "")
-        proxy_unit = lab.proxies.get(label, f"proxy:{label}")
+        proxy_unit = lab.proxies.get(label, f"proxy:{proxy}:{label}")   # as units.py names it
         for upstream in upstreams:
             workload = upstream.workload
             if workload is not None and workload.asset in lab.services:
