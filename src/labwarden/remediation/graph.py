@@ -73,7 +73,17 @@ class Lab:
         return self.edges.get(unit, set())
 
     def stack_services(self, project: str) -> list[LabService]:
-        return [s for s in self.services.values() if s.project == project]
+        # by project, built again only when services were added (asked once per step)
+        cached = self.__dict__.get("_by_project")
+        if cached is None or cached[0] != len(self.services):
+            index: dict[str, list[LabService]] = {}
+            for service in self.services.values():
+                index.setdefault(service.project, []).append(service)
+            cached = self.__dict__["_by_project"] = (len(self.services), index)
+        return list(cached[1].get(project, ()))
+
+    def dependants(self, unit: str) -> list[str]:
+        return [u for u, dependencies in self.edges.items() if unit in dependencies]
 
     def host_of(self, unit: str) -> str | None:
         service = self.services.get(unit)
@@ -230,22 +240,24 @@ def _mentions(service) -> str:
 HOST_KEY = re.compile(r"host|addr|server|url|uri|endpoint|broker|dsn", re.I)
 
 
-def _named_in(text: str, name: str) -> bool:
-    """`name` is used as a host in one of the values: the whole value of a host variable
-    (`DB_HOST: db`), after `//` or `@` (`redis://broker:6379`, `user@db/app`), or before a
-    port (`db:5432`). A database *named* like a service (`POSTGRES_USER: authentik`) is not
-    a connection to it."""
-    pattern = _host_pattern(name)
+# A host a value connects to: after `//` or `@` (`redis://broker:6379`, `user@db/app`), or
+# before a port (`db:5432`, `--host=db:5432`).
+HOST_IN_VALUE = re.compile(r"(?://|@)([a-z0-9][a-z0-9_.-]*)(?=$|[:/?])"
+                           r"|(?:^|[=\s,])([a-z0-9][a-z0-9_.-]*):\d")
+
+
+def hosts_named(text: str) -> set[str]:
+    """The host names a service's environment and command use: the whole value of a host
+    variable (`DB_HOST: db`), and hosts in URLs and `host:port`. A database *named* like a
+    service (`POSTGRES_USER: authentik`) is not a connection to it."""
+    found: set[str] = set()
     for line in text.split("\n"):
         key, _, value = line.partition("=")
-        if (value == name and HOST_KEY.search(key)) or pattern.search(value):
-            return True
-    return False
-
-
-def _host_pattern(name: str) -> re.Pattern:
-    escaped = re.escape(name)
-    return re.compile(rf"(?://|@){escaped}(?=$|[:/?])|^{escaped}:\d|[=\s,]{escaped}:\d")
+        if value and HOST_KEY.search(key):
+            found.add(value)
+        for match in HOST_IN_VALUE.finditer(value):
+            found.add(match.group(1) or match.group(2))
+    return found
 
 
 def _edges(lab: Lab) -> None:
@@ -254,18 +266,25 @@ def _edges(lab: Lab) -> None:
         for dependency in service.depends_on:
             if dependency in lab.services:
                 lab.add_edge(service.asset, dependency, "depends_on")
+    # Each name once, to the services that answer to it: a lookup per host a service
+    # names, not a comparison of every pair of services (a thousand in a large tree).
+    by_name: dict[str, list[LabService]] = {}
+    for service in services:
+        for name in service.names:
+            by_name.setdefault(name, []).append(service)
     for service in services:
         if not service.mentions:
             continue
-        for other in services:
-            if other is service or other.asset in lab.dependencies(service.asset):
-                continue
-            reachable = other.project == service.project or service.networks & other.networks
-            if reachable and any(_named_in(service.mentions, n) for n in other.names):
+        for host in sorted(hosts_named(service.mentions)):
+            for other in by_name.get(host, ()):
+                if other is service or other.asset in lab.dependencies(service.asset):
+                    continue
                 shared = sorted(service.networks & other.networks)
-                how = "names it in its environment" if other.project == service.project \
-                    else f"names it over the shared network {shared[0]}"
-                lab.add_edge(service.asset, other.asset, how)
+                if other.project == service.project:
+                    lab.add_edge(service.asset, other.asset, "names it in its environment")
+                elif shared:
+                    lab.add_edge(service.asset, other.asset,
+                                 f"names it over the shared network {shared[0]}")
 
 
 def _proxy_edges(lab: Lab, facts) -> None:

@@ -172,11 +172,11 @@ def _edited_files(step: Step, directory: str, compose_files: list[str]) -> list[
     """The files the step edits, relative to the project directory: the Compose files
     when anything is recreated, and every file a finding points to in the directory."""
     found: list[str] = []
-    root = os.path.realpath(directory)
+    root = os.path.abspath(directory)
     paths = list(compose_files) if any(a == "recreate" for a in step.units.values()) else []
     paths += [f.location.path for f in step.findings]
     for path in paths:
-        full = os.path.realpath(path if os.path.isabs(path) else path)
+        full = os.path.abspath(path)
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             continue
         if full.endswith((".sqlite", ".db", ".json")):     # a database, a scan report
@@ -340,8 +340,9 @@ def consumers_of(database: LabService, lab) -> list[tuple[LabService, str, str]]
     hint = ENGINE_HINTS.get(database.engine or "")
     if hint is None:
         return found
-    for service in lab.services.values():
-        if database.asset not in lab.dependencies(service.asset):
+    for unit in lab.dependants(database.asset):
+        service = lab.services.get(unit)
+        if service is None:
             continue
         for name in sorted(service.environment):
             if PASSWORD_VAR.search(name) and hint.search(name):
