@@ -213,3 +213,17 @@ def test_markdown_and_json_carry_the_same_steps(planned) -> None:
         for finding in entry["findings"]:
             assert finding["ref"] in markdown and finding["ref"] in text
     assert "Rollback:" in markdown and "Check:" in markdown and "Downtime basis" in markdown
+
+
+def test_the_same_plan_on_every_run() -> None:
+    """Sets iterate in an order that changes with the process's hash seed: the plan must
+    not (seeds 1 and 3 ordered netbox's first `up -d` differently)."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = {subprocess.run(
+        [sys.executable, "-m", "labwarden", "roadmap", str(EXAMPLE), "--format", "json"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        check=False).stdout for seed in ("1", "3")}
+    assert len(outputs) == 1 and "netbox-postgres netbox-redis" in outputs.pop()

@@ -193,7 +193,7 @@ def _first(recreated: list[str], lab, rotations) -> list[str]:
     names = [r.database.name for r in rotations]
     for unit in recreated:
         service = lab.services[unit]
-        for dependency in lab.dependencies(unit):
+        for dependency in sorted(lab.dependencies(unit)):     # the same plan on every run
             if dependency in recreated and dependency not in service.depends_on:
                 name = lab.services[dependency].name
                 if name not in names:
