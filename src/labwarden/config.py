@@ -207,7 +207,7 @@ TEXT, FLAG, WHOLE, NUMBER = _Text(), _Flag(), _Whole(), _Number()
 TEXTS = _ListOf(TEXT)
 TEXT_OR_TEXTS = _ListOf(TEXT, or_one=True)
 WAIVER_SCOPE = _Either(TEXT, _Table({"service": TEXT, "path": TEXT, "host": TEXT,
-                                     "host_group": TEXT}))
+                                     "host_group": TEXT, "finding": TEXT}))
 # Where a backup repository's password is: a file or an environment variable's name, never
 # the password (sources/backup/config.py).
 PASSWORD_PLACE = {"password_file": TEXT, "password_env": TEXT}
@@ -242,7 +242,10 @@ SCHEMA = _Table({
     "gate": _Table({"deploy": TEXT_OR_TEXTS, "with_signoff": TEXT_OR_TEXTS,
                     "single_operator": FLAG}),
     "remediation": _Table({"restart_minutes": _Named(
-        _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes")}),
+        _ListOf(NUMBER), label="a mapping of service glob to [low, high] minutes"),
+        # minutes to recreate a container, per kind of image (remediation/downtime.py)
+        "recreate_minutes": _Named(
+        _ListOf(NUMBER), label="a mapping of image kind to [low, high] minutes")}),
     "services": _Named(SERVICE, what="service", label="a mapping of service names"),
     "hosts": _Named(HOST, what="host", label="a mapping of host names"),
     "ansible_inventory": ANSIBLE_INVENTORY,
@@ -453,14 +456,32 @@ def _waiver(entry: Map, loc: Location) -> Waiver:
         raise ConfigError(f"expires must be a date (YYYY-MM-DD), not {expires!r}",
                           entry.loc_of("expires")) from None
     scope = entry.get("scope")
-    host_group = None
+    host_group = fingerprint = None
     if isinstance(scope, Map):     # SCHEMA allows text or {service, path, host…} of text
         service, path, host, host_group = (None if scope.get(k) is None else str(scope[k])
                                            for k in ("service", "path", "host", "host_group"))
+        if scope.get("finding") is not None:
+            fingerprint = _finding_ref(str(scope["finding"]), rule_ref, scope.loc_of("finding"))
     else:
         service, path, host = None if scope is None else str(scope), None, None
     # A host group's hosts come from the inventory, which the audit resolves
     # (labwarden.audit.host_groups): the inventory imports this module, not the reverse.
     return Waiver(rule=rule_ref, justification=str(entry["justification"]),
                   owner=str(entry["owner"]), expires=expiry, location=loc,
-                  service=service, path=path, host=host, host_group=host_group)
+                  service=service, path=path, host=host, host_group=host_group,
+                  fingerprint=fingerprint)
+
+
+def _finding_ref(text: str, rule_ref: str, loc: Location | None) -> str:
+    """The fingerprint part of `RULE:fingerprint` (the reference the roadmap, records and
+    `diff` show), checked: at least 8 hexadecimal digits, and the waiver's own rule."""
+    rule, _, digits = text.strip().rpartition(":")
+    if len(digits) < 8 or any(c not in "0123456789abcdef" for c in digits):
+        raise ConfigError(f"scope.finding must be RULE:fingerprint as the roadmap shows it "
+                          f"(8 hexadecimal digits or more), not {text!r}", loc)
+    if rule and rule_ref != "*" and rule.upper() != rule_ref.upper():
+        from labwarden.rules import registry
+
+        if registry.rule_id(rule_ref) != rule.upper():
+            raise ConfigError(f"scope.finding names rule {rule}, the waiver {rule_ref}", loc)
+    return digits

@@ -20,9 +20,9 @@ _INLINE = re.compile(r"#\s*labwarden:\s*ignore\[(?P<refs>[^\]]*)\](?P<reason>[^\
 
 class Waiver(Record):
     __slots__ = ("rule", "justification", "owner", "expires", "location", "service", "path",
-                 "host", "host_group", "group_hosts", "used")
+                 "host", "host_group", "fingerprint", "group_hosts", "used")
     _compared = ("rule", "justification", "owner", "expires", "location", "service", "path",
-                 "host", "host_group")         # not `used`, nor what the group resolved to
+                 "host", "host_group", "fingerprint")  # not `used`, nor the group's hosts
 
     def __init__(self, rule: str, justification: str, owner: str, expires: dt.date | None,
                  location: Location,
@@ -30,7 +30,10 @@ class Waiver(Record):
                  path: str | None = None,      # glob over the finding's file path
                  host: str | None = None,
                  host_group: str | None = None,   # an inventory host group (Ansible's too)
-                 used: bool = False):
+                 used: bool = False,
+                 # one finding, by the start of its fingerprint (`finding: CMP010:4d4eacd0112e`
+                 # gives "4d4eacd0112e"): the name a roadmap or a record shows for it
+                 fingerprint: str | None = None):
         self.rule = rule
         self.justification = justification
         self.owner = owner
@@ -40,6 +43,7 @@ class Waiver(Record):
         self.path = path
         self.host = host
         self.host_group = host_group
+        self.fingerprint = fingerprint
         # What the hosts of `host_group` are called in assets (inventory name, address,
         # snapshot name), set by labwarden.audit.host_groups; None: not resolved yet, and
         # then the waiver matches nothing.
@@ -59,6 +63,8 @@ class Waiver(Record):
         if self.host and not fnmatch.fnmatchcase(asset, self.host):
             return False
         if self.host_group is not None and not _on_hosts(asset, self.group_hosts):
+            return False
+        if self.fingerprint and not finding.fingerprint.startswith(self.fingerprint):
             return False
         return True
 

@@ -5,6 +5,7 @@ archive, history and diff — through the real command line."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import yaml
@@ -151,6 +152,9 @@ def test_signoffs_and_deployment_record_reach_the_archive(lab, capsys) -> None:
                      "[x] Success", "pin the image digest", "## Checklist Score",
                      "**Completion Percentage:**", "**Risk Level:**"):
         assert expected in text, expected
+    # a finding's evidence names it by rule and fingerprint besides this run's number
+    assert re.search(r"[A-Z]+-\d{3} `[A-Z]{3}\d{3}` .* \(ref `[A-Z]{3}\d{3}:[0-9a-f]{12}` at `",
+                     text)
     # Never overwritten: the day's second archive is a second record.
     assert run(capsys, "archive", "n8n", "--today", TODAY)[0] == 0
     assert record.read_text() == text and (lab / "records" / "n8n-20261127-2.md").exists()
@@ -170,6 +174,8 @@ def test_history_and_diff_match_findings_by_fingerprint(lab, capsys) -> None:
     first = out.splitlines()[0]
     assert "0 new, 1 fixed" in first
     assert "fixed" in out and "NET002" in out
+    # named by rule and fingerprint, as the roadmap printed before the fix named it
+    assert re.search(r"fixed +CRITICAL +NET002:[0-9a-f]{12} compose:paperless/db ", out)
 
 
 def test_init_proposes_an_inventory(tmp_path, capsys) -> None:

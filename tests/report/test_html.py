@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
+import markupsafe
 import pytest
 
 from labwarden.checklist.attest import AttestationBook
@@ -285,8 +286,13 @@ def test_overview_checklist_and_roadmap(example):
         for step in phase.steps:
             for f in step.findings:
                 assert f'href="#{f.id}"' in html
+            # every command, check and rollback line, as the page escapes it
             for command in step.commands:
-                assert f"$ {command}".replace("&", "&amp;") in html
+                assert str(markupsafe.escape(f"$ {command}")) in html
+            for command in step.verify:
+                assert str(markupsafe.escape(f"check $ {command}")) in html
+            for command in step.rollback:
+                assert str(markupsafe.escape(f"undo  $ {command}")) in html
 
 
 def test_without_evaluations_a_per_asset_overview(example):

@@ -176,8 +176,10 @@ def _evidence(result) -> list[str]:
     if result.note:
         out.append(markdown_paragraph(result.note, _EVIDENCE_INDENT))
     for finding in result.findings[:5]:
+        # the number is this run's; rule:fingerprint names the finding in any later report
         out.append(f"{finding.id} `{finding.rule.id}` {markdown_prose(finding.message)} "
-                   f"({markdown_code(finding.location)})")
+                   f"(ref {markdown_code(f'{finding.rule.id}:{finding.fingerprint[:12]}')} "
+                   f"at {markdown_code(finding.location)})")
     if len(result.findings) > 5:
         out.append(f"… and {len(result.findings) - 5} more findings")
     attestation = result.attestation

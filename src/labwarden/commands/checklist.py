@@ -689,7 +689,8 @@ def _diff(args) -> int:
              f"{len(result.persisting)} persisting"]
     for title, rows in (("new", result.new), ("fixed", result.fixed)):
         for row in rows:
-            lines.append(f"  {title:<6} {row.severity:<8} {row.rule_id} {row.asset} "
-                         f"{row.message}")
+            # rule:fingerprint, the name a roadmap or a waiver uses for it in any run
+            lines.append(f"  {title:<6} {row.severity:<8} {row.rule_id}:{row.fingerprint[:12]} "
+                         f"{row.asset} {row.message}")
     _out(_terminal(lines))
     return EXIT_OK

@@ -19,28 +19,39 @@ def register(commands) -> None:
     roadmap.set_defaults(handler=cmd_roadmap)
 
 
-def restart_minutes(raw) -> dict[str, tuple[float, float]]:
+def restart_minutes(raw, key: str = "restart_minutes") -> dict[str, tuple[float, float]]:
+    """`remediation.<key>` of labwarden.yaml: a name or glob -> [low, high] minutes."""
     from labwarden.config import ConfigError
     from labwarden.sources.yamlfile import Map, Seq
 
     spec = raw.get("remediation")
     if spec is None:
         return {}
-    table = spec.get("restart_minutes") if isinstance(spec, Map) else None
+    table = spec.get(key) if isinstance(spec, Map) else None
     result = {}
     for pattern, span in (table or {}).items():
         if not (isinstance(span, Seq) and len(span) == 2
                 and all(isinstance(v, (int, float)) for v in span) and 0 <= span[0] <= span[1]):
-            raise ConfigError(f"restart_minutes for {pattern!r} must be [low, high] minutes",
+            raise ConfigError(f"{key} for {pattern!r} must be [low, high] minutes",
                               table.loc_of(pattern))
         result[str(pattern)] = (float(span[0]), float(span[1]))
     return result
 
 
 def build_roadmap(paths: list[str], config, result):
-    from labwarden.remediation.roadmap import build, service_infos
+    from labwarden.config import ConfigError
+    from labwarden.remediation.downtime import KINDS, Estimator
+    from labwarden.remediation.graph import load_lab
+    from labwarden.remediation.roadmap import build
 
-    return build(result, service_infos(paths, config.settings), restart_minutes(config.raw))
+    lab = load_lab(paths, config, result.facts)
+    kinds = restart_minutes(config.raw, "recreate_minutes")
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ConfigError(f"recreate_minutes: unknown kind of image {kind!r} (known: "
+                              f"{', '.join(KINDS)})",
+                              config.raw["remediation"].loc_of("recreate_minutes"))
+    return build(result, lab, Estimator(lab, kinds, restart_minutes(config.raw)))
 
 
 def cmd_roadmap(args) -> int:
@@ -53,7 +64,9 @@ def cmd_roadmap(args) -> int:
 
     paths = args.paths or ["."]
     config = load_config(args.config or find_config(paths))
-    result = run(paths, AuditOptions(config=config))
+    # The proxy facts name each route's upstream services: the plan orders the proxy
+    # after them.
+    result = run(paths, AuditOptions(config=config, keep_facts=True))
     nothing_checked(result, paths, "Compose file", result.projects)
     roadmap = build_roadmap(paths, config, result)
     if args.format == "json":

@@ -304,17 +304,20 @@ def _checklist(evaluations: list, catalog) -> dict | None:
 
 
 def _roadmap(roadmap) -> dict:
+    from labwarden.remediation.render import step_summary
     from labwarden.remediation.roadmap import minutes
 
     phases = []
     for phase in roadmap.phases:
         steps = []
         for step in phase.steps:
-            restarts = "no restart" if step.restarts == "none" else \
-                f"restarts {step.restarts} ({minutes(step.downtime)})"
-            steps.append({"label": line(step.label), "restarts": restarts,
+            # where it runs, what restarts, downtime and work; then the commands, the checks
+            # and the rollback, in the order they are run
+            steps.append({"label": line(step.label), "restarts": line(step_summary(step)),
                           "findings": [f.id for f in step.findings],
-                          "commands": [line(c) for c in step.commands]})
+                          "commands": [line(f"$ {c}") for c in step.commands]
+                          + [line(f"check $ {c}") for c in step.verify]
+                          + [line(f"undo  $ {c}") for c in step.rollback]})
         phases.append({"number": phase.number, "title": phase.title,
                        "downtime": minutes(phase.downtime), "steps": steps})
     return {"downtime": minutes(roadmap.downtime), "findings": roadmap.findings,
