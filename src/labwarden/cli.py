@@ -129,6 +129,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from labwarden.commands import scripts as scripts_command
 
     collect_command.register(commands)
+    from labwarden.commands import serve as serve_command
+
+    serve_command.register(commands)
 
     scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
                                   "scripts (bash -n, ShellCheck, SCR rules)")
