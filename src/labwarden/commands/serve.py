@@ -34,7 +34,7 @@ def register(commands) -> None:
     parser.add_argument("--every", metavar="DURATION",
                         help="re-audit the lab this often (90m, 6h, 1d)")
     parser.add_argument("--token-file", metavar="FILE", help="a shared token for logging in "
-                        f"(or the environment variable LABWARDEN_CONSOLE_TOKEN)")
+                        "(or the environment variable LABWARDEN_CONSOLE_TOKEN)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     parser.add_argument("--tls-key", metavar="FILE")
     parser.add_argument("--add-user", metavar="NAME", help="add (or change) a console user "

@@ -82,7 +82,7 @@ def create_app(lab, auth: Auth, *, loopback_only: bool = True, https: bool = Fal
         async def endpoint(request: Request) -> Response:
             session = auth.session(request.cookies.get(SESSION_COOKIE))
             form = await request.form()
-            if not may_write(session, form):
+            if session is None or not may_write(session, form):
                 return PlainTextResponse("forbidden: no session or a wrong CSRF token; "
                                          "nothing written", status_code=403)
             name = request.path_params.get("name", "")

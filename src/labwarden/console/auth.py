@@ -169,4 +169,6 @@ class Auth:
 
 
 def csrf_ok(session: dict | None, sent: str | None) -> bool:
-    return bool(session and sent) and hmac.compare_digest(session["csrf"], sent or "")
+    if session is None or not sent:
+        return False
+    return hmac.compare_digest(session["csrf"], sent)

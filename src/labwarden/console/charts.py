@@ -32,7 +32,8 @@ def line_chart(series: list[tuple[str, list[float]]], labels: list[str], title: 
     parts = [f'<svg class="chart" width="{width}" height="{height}" role="img" '
              f'aria-label="{escape(title)}" viewBox="0 0 {width} {height}">',
              f'<title>{escape(title)}</title>']
-    for value, text in ticks or [(low, f"{low:.0f}"), ((low + high) / 2, ""), (high, f"{high:.0f}")]:
+    ticks = ticks or [(low, f"{low:.0f}"), ((low + high) / 2, ""), (high, f"{high:.0f}")]
+    for value, text in ticks:
         y = pad_t + inner_h - (value - low) / ((high - low) or 1) * inner_h
         parts.append(f'<line class="grid" x1="{pad_l}" x2="{width - 10}" y1="{y:.1f}" '
                      f'y2="{y:.1f}"/>')

@@ -56,6 +56,7 @@ class Lab:
         self.args = args
         self._lock = threading.Lock()          # the cache and the status
         self._audit_lock = threading.Lock()    # one audit at a time
+        self._evaluating = threading.Lock()    # one evaluation of the lab at a time
         self._result = None
         self._evaluations: dict = {}
         self._cache_key: tuple | None = None
@@ -154,13 +155,17 @@ class Lab:
         with self._lock:
             if key == self._cache_key:
                 return self._evaluations
-        context = self.context
-        book = context.book()
-        evaluations = {name: context.evaluate_from(service, result, book)
-                       for name, service in context.inventory.services.items()}
-        with self._lock:
-            self._evaluations, self._cache_key = evaluations, key
-        return evaluations
+        with self._evaluating:        # twenty requests at a cold cache: one computes it
+            with self._lock:
+                if key == self._cache_key:
+                    return self._evaluations
+            context = self.context
+            book = context.book()
+            evaluations = {name: context.evaluate_from(service, result, book)
+                           for name, service in context.inventory.services.items()}
+            with self._lock:
+                self._evaluations, self._cache_key = evaluations, key
+            return evaluations
 
     def evaluation(self, name: str):
         from labwarden.config import ConfigError
@@ -169,6 +174,19 @@ class Lab:
         if found is None:
             raise ConfigError(f"no service {name!r} in the inventory")
         return found
+
+    def roadmap(self):
+        """The remediation roadmap of the latest audit (built once per audit: it loads the
+        Compose projects again for their dependencies)."""
+        from labwarden.commands.remediation import build_roadmap
+
+        result, generation = self.result, self.status.generation
+        cached = getattr(self, "_roadmap", None)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        roadmap = build_roadmap([self.inventory.base_dir], self.context.config, result)
+        self._roadmap = (generation, roadmap)
+        return roadmap
 
     def decide(self, evaluation):
         return self.context.decide(evaluation)

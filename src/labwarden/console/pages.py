@@ -58,16 +58,21 @@ def _service(lab, name: str):
 
 
 def _history(lab, service: str | None, limit: int = 30) -> list:
+    return _histories(lab, [service], limit).get(service, [])
+
+
+def _histories(lab, services: list, limit: int = 30) -> dict:
+    """Each service's last runs, from one opening of the history (none yet: empty)."""
     from labwarden.store import Store, StoreError
 
     path = lab.inventory.history_path
     if not os.path.exists(path):
-        return []
+        return {}
     try:
         with Store(path) as store:
-            return store.runs(service, limit=limit)
+            return {name: store.runs(name, limit=limit) for name in services}
     except StoreError:
-        return []
+        return {}
 
 
 def _open_findings(evaluation) -> dict[str, int]:
@@ -84,9 +89,10 @@ def overview(lab, request):
     evaluations = lab.evaluations()
     rows = []
     attention = []
+    histories = _histories(lab, list(evaluations))
     for name, evaluation in evaluations.items():
         decision = lab.decide(evaluation)
-        runs = _history(lab, name)
+        runs = histories.get(name, [])
         rows.append({"name": name, "risk": evaluation.score.risk,
                      "score": evaluation.score.overall.percent,
                      "allowed": decision.allowed, "findings": _open_findings(evaluation),
@@ -190,8 +196,6 @@ def signoff(lab, request):
 # --- findings, waivers, roadmap -----------------------------------------------------------
 
 def findings(lab, request):
-    from labwarden.commands.remediation import build_roadmap
-
     query = request.query_params
     severities = [s for s in query.getlist("severity") if s in SEVERITIES]
     service = query.get("service", "")
@@ -213,7 +217,7 @@ def findings(lab, request):
                         or waiver.host_group or "",
                         "expired": expires is not None and expires < today,
                         "days": (expires - today).days if expires else None})
-    roadmap = build_roadmap([lab.inventory.base_dir], lab.context.config, result)
+    roadmap = lab.roadmap()
     return "findings.html.j2", {"findings": shown, "total": len(pool),
                                 "severities": SEVERITIES, "wanted": severities,
                                 "service": service, "services": list(evaluations), "q": text,
@@ -229,10 +233,9 @@ def history(lab, request):
     query = request.query_params
     names = list(lab.inventory.services)
     service = query.get("service", "")
-    lab_series = []
-    for name in names:
-        runs = _history(lab, name, limit=60)
-        lab_series.append((name, [r.score for r in runs if r.score is not None]))
+    histories = _histories(lab, names, limit=60)
+    lab_series = [(name, [r.score for r in histories.get(name, []) if r.score is not None])
+                  for name in names]
     score_chart = charts.line_chart(lab_series, [], "score of every service over its runs")
     runs = _history(lab, service, limit=60) if service in names else []
     service_charts = None
