@@ -133,6 +133,12 @@ CASES = [
     ("backup verify service without backups", "backup verify n8n --config {cfg}"),
     ("backup verify bad config", "backup verify n8n --config {bad}"),
     ("backup verify --timeout nan", "backup verify n8n --timeout nan --config {cfg}"),
+    ("serve --every without a unit", "serve {lab} --every 6 --port 0"),
+    ("serve beyond loopback without users or token", "serve {lab} --host 0.0.0.0 --port 0"),
+    ("serve a folder without labwarden.yaml", "serve {empty} --port 0"),
+    ("serve a missing folder", "serve {missing} --port 0"),
+    ("serve bad config", "serve --config {bad} --port 0"),
+    ("serve --add-user bad name", "serve {lab} --add-user ../x --password-stdin"),
 ]
 
 

@@ -83,7 +83,8 @@ def cmd_serve(args) -> int:
     except ImportError:
         raise UsageError("serve needs the console extra: pip install 'labwarden[console]' "
                          "(Starlette, uvicorn, python-multipart)") from None
-    from labwarden.console.auth import Auth, AuthError, add_user, load_token, load_users
+    from labwarden.console.auth import (Auth, AuthError, add_user, check_user_name, load_token,
+                                        load_users)
     from labwarden.console.lab import Lab, context_args
     from labwarden.console.scheduler import parse_every
 
@@ -100,6 +101,7 @@ def cmd_serve(args) -> int:
     lab = Lab(lab_args)
     try:
         if args.add_user:
+            check_user_name(args.add_user)            # before asking for a password
             path = add_user(lab.state_dir, args.add_user, _password(args))
             sys.stdout.write(f"user {args.add_user} saved in {os.path.relpath(path)}\n")
             return EXIT_OK

@@ -34,6 +34,19 @@ class AuthError(Exception):
     """A users file or token that cannot be used; the message says which and why."""
 
 
+def read_small(path: str, limit: int = 1 << 20) -> str | None:
+    """A small text file of the console's (users, token, audit log) through the one reader
+    (`sources._read`: regular files only, bounded); None when it does not exist."""
+    from labwarden.sources._read import read_regular
+
+    try:
+        return read_regular(path, limit).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AuthError(f"{path}: cannot read it ({exc})") from None
+
+
 def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
@@ -61,10 +74,8 @@ def users_path(state_dir: str) -> str:
 def load_users(state_dir: str) -> dict[str, str]:
     """name → stored hash; {} when there is no users file. A malformed line is an error with
     its line number (a user silently missing would lock them out without a word)."""
-    from labwarden import fsio
-
     path = users_path(state_dir)
-    text = fsio.read_text(path)
+    text = read_small(path)
     if text is None:
         return {}
     users = {}
@@ -82,8 +93,7 @@ def add_user(state_dir: str, name: str, password: str) -> str:
     """Add or replace `name` in the users file (under its lock, atomically, mode 0600)."""
     from labwarden import fsio
 
-    if not NAME.match(name):
-        raise AuthError(f"user name {name!r}: letters, digits, `.`, `_`, `@`, `-` (at most 64)")
+    check_user_name(name)
     if len(password) < 12:
         raise AuthError("the password needs at least 12 characters")
     os.makedirs(state_dir, exist_ok=True)
@@ -100,11 +110,15 @@ def add_user(state_dir: str, name: str, password: str) -> str:
     return path
 
 
-def load_token(token_file: str | None) -> str | None:
-    from labwarden import fsio
+def check_user_name(name: str) -> None:
+    if not NAME.match(name):
+        raise AuthError(f"user name {name!r}: letters, digits, `.`, `_`, `@`, `-` (at most 64, "
+                        "not starting with a sign)")
 
+
+def load_token(token_file: str | None) -> str | None:
     if token_file:
-        text = fsio.read_text(token_file)
+        text = read_small(token_file)
         if text is None:
             raise AuthError(f"--token-file {token_file}: no such file")
         token = text.strip()
