@@ -8,10 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from server import ConsoleServer  # noqa: E402
+from console_server import TODAY, ConsoleServer  # noqa: E402
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
-TODAY = "2026-11-27"
 
 
 @pytest.fixture()

@@ -14,9 +14,7 @@ import pytest
 
 from labwarden.console.scheduler import parse_every
 from labwarden.store import Store
-from server import ConsoleServer, csrf_of
-
-from conftest import TODAY
+from console_server import TODAY, ConsoleServer, csrf_of
 
 
 def wait_for(condition, what: str, limit: float = 120.0) -> None:

@@ -12,9 +12,8 @@ import threading
 from pathlib import Path
 
 from labwarden.checklist.attest import AttestationBook
-from server import csrf_of
+from console_server import TODAY, csrf_of
 
-from conftest import TODAY
 
 CLI_ITEMS = ["1.1.1", "1.1.2", "1.1.3", "1.1.5", "1.1.6", "1.2.1"]
 CONSOLE_ITEMS = ["2.2.1", "2.2.2", "2.2.3", "2.2.4", "2.3.1", "2.3.2"]

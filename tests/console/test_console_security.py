@@ -13,9 +13,8 @@ import yaml
 
 from labwarden.cli import main
 from labwarden.console.auth import Auth, add_user, hash_password, load_users
-from server import ConsoleServer, csrf_of
+from console_server import TODAY, ConsoleServer, csrf_of
 
-from conftest import TODAY
 
 ITEM = "1.2.1"       # OPEN for grafana in the example lab: attest accepts it
 

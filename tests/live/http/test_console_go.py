@@ -23,7 +23,7 @@ from labwarden.cli import main
 from test_checklist_go import SERVICE_ANSWERS, TODAY, go_lab  # noqa: F401 (a fixture)
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "console"))
-from server import ConsoleServer  # noqa: E402
+from console_server import ConsoleServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -56,3 +56,4 @@ def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "no CSRF field on the page"
     return match.group(1)
+TODAY = "2026-11-27"          # the example lab's date in the checklist tests
