@@ -165,3 +165,38 @@ def test_loopback_addresses(host) -> None:
 
     assert is_loopback(host)
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
+
+
+def test_labwarden_serve_starts_on_loopback_and_says_how(lab) -> None:
+    """The command itself: `labwarden serve ROOT --port P` in its own process answers on
+    127.0.0.1, and its start-up line says there is no login and why that is allowed."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:            # a free port, released for the server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "labwarden", "serve", str(lab), "--port",
+                               str(port), "--today", TODAY], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.2)
+        assert response.status_code == 200 and "Lab overview" in response.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    err = server.stderr.read()
+    assert f"labwarden console on http://127.0.0.1:{port}/" in err
+    assert "no login (loopback only" in err and "Traceback" not in err

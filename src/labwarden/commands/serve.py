@@ -11,7 +11,6 @@ Beyond loopback it refuses to start unless users (`--add-user`) or a token
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 
@@ -52,6 +51,8 @@ def register(commands) -> None:
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress              # here: every other command builds this parser too
+
     if host in ("localhost", "localhost.localdomain"):
         return True
     try:
