@@ -90,3 +90,13 @@ def test_https_sets_secure_cookies_and_hsts(lab: Path) -> None:
         assert response.headers["strict-transport-security"].startswith("max-age=")
     finally:
         server.stop()
+
+
+def test_a_broken_attestation_file_is_one_clear_message(console, lab: Path) -> None:
+    (lab / "attestations.yaml").write_text("services:\n  grafana:\n    items:\n"
+                                           "      \"1.2.1\": {by: jdoe, expire: 2027-01-01}\n")
+    with console.client() as client:
+        response = client.get("/service/grafana")
+    assert response.status_code == 500
+    assert "attestations.yaml:4" in response.text and "expire" in response.text
+    assert "Traceback" not in response.text

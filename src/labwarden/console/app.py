@@ -73,7 +73,11 @@ def create_app(lab, auth: Auth, *, loopback_only: bool = True, https: bool = Fal
                 template, values = await run_in_threadpool(handler, lab, request)
             except pages.NotFound as exc:
                 return with_cookie(render(request, "error.html.j2", session, 404,
-                                          message=str(exc)), sid)
+                                          title="Not found", message=str(exc)), sid)
+            except _user_errors() as exc:    # a file the lab's people edit is wrong
+                return with_cookie(render(request, "error.html.j2", session, 500,
+                                          title="The lab's files cannot be read",
+                                          message=_message(exc)), sid)
             return with_cookie(render(request, template, session, **values), sid)
         return endpoint
 
