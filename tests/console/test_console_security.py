@@ -200,3 +200,15 @@ def test_labwarden_serve_starts_on_loopback_and_says_how(lab) -> None:
     err = server.stderr.read()
     assert f"labwarden console on http://127.0.0.1:{port}/" in err
     assert "no login (loopback only" in err and "Traceback" not in err
+
+
+def test_logins_lock_after_repeated_failures_and_the_token_names_its_user() -> None:
+    from labwarden.console.auth import MAX_FAILURES
+
+    auth = Auth({"alice": hash_password("correct horse battery")}, "a-shared-token-of-32-chars-long!")
+    assert auth.login("bob", "a-shared-token-of-32-chars-long!") == "bob (token)"
+    assert auth.login("bob", "not the token") is None
+    for _ in range(MAX_FAILURES):
+        assert auth.login("alice", "guess") is None
+    assert auth.login("alice", "correct horse battery") is None      # locked out now
+    assert auth.login("bob", "a-shared-token-of-32-chars-long!") == "bob (token)"   # others not

@@ -25,6 +25,9 @@ USERS_NAME = "console-users"
 TOKEN_ENV = "LABWARDEN_CONSOLE_TOKEN"
 SESSION_COOKIE = "labwarden_session"
 SESSION_TTL_S = 12 * 3600
+# Failed logins per name before it is refused for LOCKOUT_S (scrypt's cost slows each guess;
+# this bounds how many a listener on the network gets).
+MAX_FAILURES, LOCKOUT_S = 10, 15 * 60
 # scrypt's cost: 2^15 blocks of 8 (32 MiB), OWASP's minimum for scrypt.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -136,6 +139,7 @@ class Auth:
         self.users = users
         self.token = token
         self._sessions: dict[str, dict] = {}
+        self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -145,8 +149,22 @@ class Auth:
     def login(self, name: str, secret: str) -> str | None:
         """The user name to put in the session, or None."""
         name = name.strip()
-        if not NAME.match(name):
+        if not NAME.match(name) or self.locked_out(name):
             return None
+        user = self._check(name, secret)
+        if user is None:
+            with self._lock:
+                self._failures.setdefault(name, []).append(time.time())
+        return user
+
+    def locked_out(self, name: str) -> bool:
+        now = time.time()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < LOCKOUT_S]
+            self._failures[name] = recent
+            return len(recent) >= MAX_FAILURES
+
+    def _check(self, name: str, secret: str) -> str | None:
         stored = self.users.get(name)
         if stored is not None:
             return name if check_password(secret, stored) else None
