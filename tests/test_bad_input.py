@@ -140,6 +140,12 @@ CASES = [
     ("metrics history is not a database", "metrics {history-text}"),
     ("metrics --listen without port", "metrics --listen 127.0.0.1 {lab}"),
     ("metrics --ttl 0", "metrics --ttl 0 {lab}"),
+    ("serve --every without a unit", "serve {lab} --every 6 --port 0"),
+    ("serve beyond loopback without users or token", "serve {lab} --host 0.0.0.0 --port 0"),
+    ("serve a folder without labwarden.yaml", "serve {empty} --port 0"),
+    ("serve a missing folder", "serve {missing} --port 0"),
+    ("serve bad config", "serve --config {bad} --port 0"),
+    ("serve --add-user bad name", "serve {lab} --add-user ../x --password-stdin"),
 ]
 
 

@@ -136,6 +136,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     metrics_command.register(commands)
 
+    from labwarden.commands import serve as serve_command
+
+    serve_command.register(commands)
+
     scripts = commands.add_parser("scripts", help="validate remediation and maintenance shell "
                                   "scripts (bash -n, ShellCheck, SCR rules)")
     scripts_command.add_arguments(scripts)

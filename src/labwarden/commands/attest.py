@@ -161,21 +161,9 @@ def _command_line_answers(args, scope, context, catalog) -> list:
 def _record(answers: list, context, catalog, by: str) -> int:
     """Refuse the whole batch when the audit fails any of its items for a service it
     answers for; otherwise write it at once and say what it did beyond the obvious."""
-    from labwarden.checklist.attest import services_in
-
     inventory = context.inventory
-    scopes = list(dict.fromkeys(scope for scope, _ in answers))
-    members = {scope: services_in(scope, inventory) for scope in scopes}
-    affected = {s.name: s for scope in scopes for s in members[scope]}
     book = context.book()
-    results: dict[str, dict] = {}
-    if affected:                        # one audit, every affected service from it
-        audit = context.audit(list(affected.values()))
-        results = {name: context.evaluate_from(service, audit, book).by_id()
-                   for name, service in affected.items()}
-    failing = [(attestation.item_id, service.name, results[service.name][attestation.item_id])
-               for scope, attestation in answers for service in members[scope]
-               if _status(results[service.name].get(attestation.item_id)) == "FAIL"]
+    scopes, members, results, failing = check_answers(answers, context, book)
     if failing:
         _refuse(failing)
         return EXIT_BLOCKED
@@ -189,6 +177,26 @@ def _record(answers: list, context, catalog, by: str) -> int:
                  f"({len(answers)} answer{'s' if len(answers) != 1 else ''}, one write)")
     _out(_terminal(lines))
     return EXIT_OK
+
+
+def check_answers(answers: list, context, book) -> tuple[list, dict, dict, list]:
+    """One audit of every service the answers affect, each evaluated from it: the scopes,
+    their services, each service's item results, and the (item, service, result) the audit
+    FAILs, which refuse the batch. The CLI and the web console both decide with it."""
+    from labwarden.checklist.attest import services_in
+
+    scopes = list(dict.fromkeys(scope for scope, _ in answers))
+    members = {scope: services_in(scope, context.inventory) for scope in scopes}
+    affected = {s.name: s for scope in scopes for s in members[scope]}
+    results: dict[str, dict] = {}
+    if affected:                        # one audit, every affected service from it
+        audit = context.audit(list(affected.values()))
+        results = {name: context.evaluate_from(service, audit, book).by_id()
+                   for name, service in affected.items()}
+    failing = [(attestation.item_id, service.name, results[service.name][attestation.item_id])
+               for scope, attestation in answers for service in members[scope]
+               if _status(results[service.name].get(attestation.item_id)) == "FAIL"]
+    return scopes, members, results, failing
 
 
 def _status(result) -> str:
