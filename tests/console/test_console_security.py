@@ -194,6 +194,11 @@ def test_labwarden_serve_starts_on_loopback_and_says_how(lab) -> None:
                 assert time.monotonic() < deadline, "serve did not answer"
                 time.sleep(0.2)
         assert response.status_code == 200 and "Lab overview" in response.text
+        # Prometheus scrapes the console without a session: the lab's numbers, no finding.
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=60)
+        assert metrics.status_code == 200
+        assert 'labwarden_service_score{host="docker-01",service="grafana"}' in metrics.text
+        assert "CRITICAL-" not in metrics.text
     finally:
         server.terminate()
         server.wait(timeout=30)

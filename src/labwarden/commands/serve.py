@@ -140,10 +140,43 @@ def serve(lab, auth, host: str, port: int, loopback: bool, https: bool, every,
 
     from labwarden.console.app import create_app
 
-    app = create_app(lab, auth, loopback_only=loopback, https=https, every=every)
+    app = create_app(lab, auth, loopback_only=loopback, https=https, every=every,
+                     extra_routes=metrics_routes(lab.args))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                 ssl_certfile=cert, ssl_keyfile=key, server_header=False)
     return EXIT_OK
+
+
+def metrics_routes(args) -> list:
+    """/metrics for Prometheus, served without a session: it carries no secret and no
+    finding text (labwarden.metrics). Left out, with a line that says so, when
+    prometheus-client is not installed."""
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        sys.stderr.write("labwarden console: no /metrics (pip install prometheus-client, "
+                         "or the console extra)\n")
+        return []
+    from starlette.routing import Route
+
+    from labwarden.metrics.exposition import metrics_app
+
+    app = metrics_app(args.config, live=args.live, ca_file=args.ca_file, timeout=args.timeout,
+                      ssh_key=args.ssh_key)
+    # A Route, not a Mount: a Mount answers /metrics with a redirect to /metrics/, and
+    # Prometheus asks for /metrics. An object that is not a function is served by a Route
+    # as the ASGI app it is.
+    return [Route("/metrics", _Asgi(app))]
+
+
+class _Asgi:
+    __slots__ = ("app",)
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
 
 
 def _shown(host: str) -> str:
