@@ -16,7 +16,9 @@ password would; a redacted value shows at most its first two characters.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,45 @@ def test_fix_apply_still_writes_the_real_values(lab: Path, capsys) -> None:
     assert after != before
     for place in ("env_map", "command", "healthcheck", "url", "traefik_endpoint"):
         assert SECRETS[place] in after, place
+
+
+@pytest.fixture()
+def listening():
+    """An HTTP server on loopback (the live findings have a target to be about)."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_password_in_a_live_target_never_comes_out(listening, tmp_path, capsys, fmt) -> None:
+    """A target written with its credentials (`http://admin:PASSWORD@host/`) is the place of
+    every finding and diagnostic about it: reported, it shows the password redacted, for a
+    server that answers and for one that refuses."""
+    password = f"{CANARY}target7Qx"
+    answering = f"http://admin:{password}@127.0.0.1:{listening}/"
+    with socket_bound() as refused_port:
+        refusing = f"https://admin:{password}@127.0.0.1:{refused_port}/"
+        output = tmp_path / f"report.{fmt}"
+        main(["audit", answering, refusing, "--no-config", "--format", fmt, "--timeout", "2",
+              "-o", str(output)])
+    out, err = capsys.readouterr()
+    written = output.read_text(encoding="utf-8")
+    assert "127.0.0.1" in written                        # the targets are reported…
+    assert CANARY not in written + out + err             # …without their password
+
+
+
+@contextlib.contextmanager
+def socket_bound():
+    """A port bound and not listening: connections to it are refused."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]

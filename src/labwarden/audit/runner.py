@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from labwarden.config import Config
-from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Rule, Severity
+from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Location, Rule, Severity
 from labwarden.redact import redactor, scrub
 from labwarden.rules import registry
 from labwarden.suppress import apply_waivers
@@ -87,13 +87,26 @@ class RuleRunner:
 
 
 def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic]:
-    """Diagnostics as reported: their messages may quote the input too (a key, a value)."""
+    """Diagnostics as reported: their messages may quote the input too (a key, a value),
+    and their locations may be a target as written (`https://user:password@host/`)."""
     cleaned = []
     for diagnostic in diagnostics:
         message = redact(diagnostic.message)
-        cleaned.append(diagnostic if message == diagnostic.message else Diagnostic(
-            diagnostic.level, diagnostic.code, message, diagnostic.location))
+        location = redact_location(diagnostic.location, redact)
+        cleaned.append(diagnostic if message == diagnostic.message and
+                       location is diagnostic.location else Diagnostic(
+                           diagnostic.level, diagnostic.code, message, location))
     return cleaned
+
+
+def redact_location(location: Location | None, redact) -> Location | None:
+    """A location whose path is a target with credentials in it, redacted. Only a path
+    with "@" can hold a URL's password: every other one is returned as it is, uncopied."""
+    if location is None or "@" not in location.path:
+        return location
+    path = redact(location.path)
+    return location if path == location.path else Location(path, location.line,
+                                                            location.column)
 
 
 def conclude(findings: list[Finding], diagnostics: list[Diagnostic], config: Config,
@@ -104,6 +117,9 @@ def conclude(findings: list[Finding], diagnostics: list[Diagnostic], config: Con
     apply_waivers(findings, config.waivers, diagnostics, today,
                   None if scope is None else scope.covers)
     diagnostics[:] = redact_diagnostics(diagnostics, redact)
+    for finding in findings:        # a live finding's place is its target, as written
+        if "@" in finding.location.path:
+            finding.location = redact_location(finding.location, redact)  # type: ignore[assignment]
     number(findings)
 
 
