@@ -660,15 +660,50 @@ def sensitivity(path: str) -> tuple[Sensitivity, str] | None:
     parent = path
     while parent not in ("/", ""):
         parent = posixpath.dirname(parent)
-        if parent in SENSITIVE:
-            if parent in CHILDREN:
-                child = CHILDREN[parent]
-                return (child, parent) if child else None
-            return SENSITIVE[parent], parent
         if parent in CHILDREN:
             child = CHILDREN[parent]
+            if child is _RUN:
+                plain = _plain_run_file(path)
+                if plain is not None:
+                    return plain, path
             return (child, parent) if child else None
+        if parent in SENSITIVE:
+            return SENSITIVE[parent], parent
     return None
+
+
+# Under /run, a name with one of these endings is a socket (or a directory of them), and is
+# judged as one; another extension names an ordinary file that only lives beside sockets.
+_SOCKET_ENDINGS = (".sock", ".socket", ".ctl", ".ctrl", ".s")
+_RUN_FILE_KINDS = {
+    "pid": "a PID file", "lock": "a lock file", "lck": "a lock file",
+    "conf": "a configuration file", "cfg": "a configuration file", "ini": "a configuration file",
+    "toml": "a configuration file", "yaml": "a configuration file", "yml": "a configuration file",
+    "json": "a configuration or state file", "env": "an environment file", "txt": "a text file",
+    "log": "a log file", "db": "a database file", "state": "a state file",
+}
+_RUN_SOCKET = Sensitivity(H, H, "a host service's socket: whoever connects talks to that "
+                                "service with the rights it grants; read-only does not protect "
+                                "a socket")
+_RUN_FILE = re.compile(r"[^/]*[^/.]\.([A-Za-z0-9]{1,8})\Z")
+
+
+def _plain_run_file(path: str) -> Sensitivity | None:
+    """A single ordinary file under /run (`/run/app/app.pid`, `/var/run/app/config.json`):
+    not a socket and no directory of sockets, so at most LOW, saying what it is. A name with
+    no extension, or a socket's, stays a socket: a directory (`/run/mysqld`) and a socket
+    (`/run/php/php-fpm.sock`, `/run/dbus/system_bus_socket`) are judged as sockets."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(_SOCKET_ENDINGS):
+        return _RUN_SOCKET
+    if "sock" in name or "bus" in name:
+        return None
+    match = _RUN_FILE.match(name)
+    if match is None:
+        return None
+    kind = _RUN_FILE_KINDS.get(match.group(1), "a plain file")
+    return Sensitivity(L, L, f"{kind} under /run, not a socket: the container sees (or, "
+                             "writable, changes) that one file only")
 
 
 def _in_home(path: str) -> tuple[str, str] | None:
