@@ -37,10 +37,12 @@ def _classified(service: Service) -> list[tuple[Port, PortClass | None]]:
 
 
 def _describe(port: Port) -> str:
+    """The port quoted, with which side is which: `8080:80` alone reads either way round."""
     proto = "" if port.protocol == "tcp" else f"/{port.protocol}"
     if port.published:
-        return f"{port.published}:{port.target}{proto}"
-    return f"{port.target}{proto} (on a random host port)"
+        return f"`{port.published}:{port.target}{proto}` (host {port.published} → container " \
+               f"{port.target})"
+    return f"`{port.target}{proto}` (container {port.target}, on a random host port)"
 
 
 def _resource(port: Port) -> str:
@@ -66,9 +68,12 @@ def port_on_all_interfaces(service: Service, settings):
     """Reports a published port (short or long syntax, a range, or a bare container port that
     gets a random host port) bound to every interface: no host IP, `0.0.0.0` or `::`.
 
-    Ports bound to 127.0.0.1, ::1 or a specific address are not reported, nor are the
-    internet-facing ports (80 and 443 by default) of the reverse proxy. Databases and
-    administration interfaces are NET002's and NET003's.
+    Ports bound to 127.0.0.1, ::1 or a specific address are not reported. The internet-facing
+    ports (80 and 443 by default) of the reverse proxy are exempt by design: they get an INFO
+    finding that records the exemption and fails no checklist item. Databases and
+    administration interfaces are NET002's and NET003's. A `ports:` entry Compose would
+    refuse (a host address inside `published`, a name for a port) is an input error at its
+    line, not a port.
 
     Why it matters:
     Docker publishes ports with its own iptables DNAT rules, ahead of the host firewall, so
@@ -95,6 +100,15 @@ def port_on_all_interfaces(service: Service, settings):
             continue
         numbers = port.published_ports or port.target_ports
         if proxy and numbers and all(n in facing for n in numbers):
+            # Exempt by design, and said so: the audit records what it decided. INFO and
+            # failing no checklist item, so the proxy's own items are still proven.
+            yield Hit(f"port {_describe(port)} of the reverse proxy is published on all "
+                      "interfaces by design (an internet-facing port, policy "
+                      "`internet_facing_ports`): exempt from this rule",
+                      port.location, resource=_resource(port), evidence=port.spec,
+                      severity=Severity.INFO, checklist=(),
+                      fix="nothing to do; keep the proxy's other ports (dashboards, admin "
+                          "UIs) off the public interfaces")
             continue
         yield Hit(f"port {_describe(port)} is published on all interfaces: {DNAT}",
                   port.location, resource=_resource(port), evidence=port.spec,

@@ -21,7 +21,8 @@ from labwarden.sources.compose.interpolate import (
     Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
-    ComposeProject, EnvValue, Service, UnknownKey, parse_bool, parse_mount, parse_port)
+    ComposeProject, EnvValue, Service, UnknownKey, long_port_spec, parse_bool, parse_mount, parse_port,
+    port_problem)
 from labwarden.sources.envfile import EnvFile, read_env_file
 from labwarden.sources.yamlfile import RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file
 
@@ -573,6 +574,15 @@ def _build_service(ctx: _Context, project: ComposeProject, name: str, raw: Map,
     ports = raw.get("ports")
     if isinstance(ports, Seq):
         for index, item in enumerate(ports):
+            problem = port_problem(item)
+            if problem is not None:
+                # As `docker compose config` does: such an entry is no port on any interface.
+                written = (ports.written or {}).get(index)
+                spec = long_port_spec(item) if isinstance(item, Map) else str(item)
+                ctx.report("error", "bad-port", f"port `{spec}`" + (
+                    f" (written `{written}`)" if written else "") + f" of service {name!r}: "
+                    f"{problem}; Compose refuses this file", ports.loc_of(index))
+                continue
             port = parse_port(item, ports.loc_of(index))
             if port is None:
                 written = (ports.written or {}).get(index)
