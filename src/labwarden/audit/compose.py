@@ -74,7 +74,7 @@ class _Partial(Record):
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
-                 "stack", "indexes", "workloads", "proxies")
+                 "stack", "indexes", "workloads", "proxies", "loaded")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -91,6 +91,8 @@ class _Partial(Record):
         self.services = services
         self.project_files = {} if project_files is None else project_files
         self.included = set() if included is None else included
+        # Files a project loaded through COMPOSE_FILE: discovery called them "not loaded".
+        self.loaded: set[str] = set()
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
         self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
@@ -137,6 +139,8 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         partial.projects += 1
         partial.services += len(project.services)
         partial.project_files[project.asset] = os.path.abspath(project.files[0])
+        if not spec.explicit and spec.files != project.files:    # COMPOSE_FILE in .env
+            partial.loaded.update(os.path.abspath(f) for f in project.files)
         partial.included.update(project.included_files)
         secrets = _project_secrets(project)
         partial.secrets |= secrets
@@ -464,6 +468,11 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         result.services += partial.services
         result.facts.extend(partial.kept)
     dropped = _drop_included(partials, findings)
+    loaded = set().union(*(p.loaded for p in partials))
+    if loaded:
+        diagnostics[:] = [d for d in diagnostics if not (
+            d.code == "not-loaded-by-compose" and d.location is not None
+            and os.path.abspath(d.location.path) in loaded)]
     result.projects -= len(dropped)
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))

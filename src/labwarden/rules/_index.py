@@ -28,6 +28,7 @@ RULES = {
     "CMP018": "host-uts-namespace",
     "CMP019": "host-userns-mode",
     "CMP020": "host-device-mapped",
+    "CMP021": "security-opt-malformed",
     "CMP050": "docker-socket-mounted",
     "CMP051": "host-root-mounted",
     "CMP052": "sensitive-host-path-mounted",
