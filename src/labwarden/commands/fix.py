@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fix only these rules, behaviour-changing ones included "
                         "(repeatable or comma-separated; ID or name)")
     parser.add_argument("--digests", action="append", default=[], metavar="FILE",
-                        help="image digests for IMG001/IMG002: a labwarden.lock / images.lock "
+                        help="image digests for IMG001/IMG002/IMG004: a labwarden.lock / images.lock "
                         "file or `docker image inspect` JSON (repeatable; labwarden.lock and "
                         "images.lock beside labwarden.yaml or in PATH are read anyway)")
     parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
@@ -108,7 +108,7 @@ def run(args) -> int:
 
     rules = selected if selected is not None else {r for r, f in FIXERS.items() if f.safe}
     context = FixContext(settings=config.settings)
-    if rules & {"IMG001", "IMG002"}:
+    if rules & {"IMG001", "IMG002", "IMG004"}:
         book = DigestBook()
         directories = _directories(paths or args.compose_files)
         if config.path:

@@ -111,7 +111,10 @@ def build(result: AuditResult, services: dict[str, ServiceInfo] | None = None,
           restart_minutes: dict[str, tuple[float, float]] | None = None) -> Roadmap:
     services = services or {}
     restart_minutes = restart_minutes or {}
-    active = [f for f in result.findings if not f.waived]
+    # An INFO finding that fails no checklist item records a decision (the proxy's 80/443
+    # exempt by design): nothing to remediate, no restart to plan.
+    active = [f for f in result.findings if not f.waived
+              and not (f.severity == Severity.INFO and not f.checklist)]
     # Each restart unit restarts once, in the earliest phase one of its fixes needs.
     first_phase: dict[str, int] = {}
     for finding in active:

@@ -38,6 +38,7 @@ _URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?P<user>[^:/@\s]*):"
                   r"(?P<password>[^@/\s]+)@")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _USER_WORDS = frozenset({"USER", "USERNAME", "LOGIN", "USER_NAME"})
+SAME_AS_USER = "the same as the user name"      # SEC008's, not SEC002's
 
 
 class Secret(Record):
@@ -79,8 +80,11 @@ class Secret(Record):
             # Next to "is a well-known default", even a two-character prefix gives it away.
             hidden = f"…({len(self.value)} chars)"
             if self.in_url:
+                # A password equal to its user name: the user name would give it away.
+                same = self.default == SAME_AS_USER
                 return f"{self.env.name}=" + _URL.sub(
-                    lambda m: f"{m.group('scheme')}://{m.group('user')}:{hidden}@",
+                    lambda m: f"{m.group('scheme')}://"
+                              f"{'…' if same else m.group('user')}:{hidden}@",
                     self.env.value or "")
             return f"{self.env.name}={hidden}"
         if self.in_url:
@@ -221,7 +225,7 @@ def _default_reason(service: Service, secret: str, users: set[str]) -> str | Non
         return reason
     lowered = secret.lower()
     if lowered in users:
-        return "the same as the user name"
+        return SAME_AS_USER
     if lowered in (service.name.lower(), _images.name(service.image)):
         return "the name of the service"
     return None
@@ -361,7 +365,7 @@ def hardcoded_secret(service: Service, settings):
 def default_password(service: Service, settings):
     """Reports a secret whose value is a well-known default (`changeme`, `admin`, `postgres`,
     `123456`, `minioadmin`…), a template placeholder (`your-secret-here`), a guessable
-    example (`mysecretpassword`) or equal to the user name, wherever the value comes from:
+    example (`mysecretpassword`) or the service's name, wherever the value comes from:
     written in the Compose file, a `${VARIABLE}` resolved from .env, an `env_file:`, or the
     password of a connection URL (`postgres://app:postgres@db/app`).
 
@@ -369,7 +373,7 @@ def default_password(service: Service, settings):
     admin/admin, Nginx Proxy Manager's admin@example.com, MinIO minioadmin), and settings
     that switch the database password off (`POSTGRES_HOST_AUTH_METHOD=trust`,
     `MYSQL_ALLOW_EMPTY_PASSWORD`). A default that the product makes you change at the
-    first login is HIGH rather than CRITICAL.
+    first login is HIGH rather than CRITICAL. A password equal to its user name is SEC008's.
 
     Why it matters:
     Default credentials are the first thing anyone tries, by hand or by bot, and templates'
@@ -390,7 +394,7 @@ def default_password(service: Service, settings):
     initialised with.
     """
     for secret in secrets_of(service):
-        if secret.default:
+        if secret.default and secret.default != SAME_AS_USER:
             yield Hit(f"{secret.label} is {secret.default}", secret.location,
                       resource=secret.resource, evidence=secret.evidence,
                       fix=f"set {secret.label} to a random value (`openssl rand -base64 32`) and "
@@ -420,6 +424,41 @@ def default_password(service: Service, settings):
                       resource=f"env:{setting.variable}",
                       evidence=f"{setting.variable}={value.value}",
                       fix=f"remove `{setting.variable}` and set a random password with a secret")
+
+
+@rule("SEC008", "password-equals-user-name", Severity.CRITICAL,
+      title="Password equal to the user name", on=Service, checklist=["1.1.1"],
+      refs=["CWE-521", "CWE-1392", "OWASP ASVS 2.1.7"], impact=Impact("service", (5, 30)))
+def password_equals_user_name(service: Service, settings):
+    """Reports a secret equal (ignoring case) to a user name the service is given
+    (`*_USER`, `*_USERNAME`, `*_LOGIN`) or to the user of the same connection URL
+    (`postgres://app:app@db/app`), wherever the value comes from. Well-known default
+    passwords are SEC002's: the two can be waived apart.
+
+    Why it matters:
+    The user name is the first password anyone tries, and it is rarely secret: it sits next
+    to the password in the same file, in logs and in connection strings.
+
+    Example:
+    ```yaml
+    services:
+      db:
+        image: postgres:16.4
+        environment:
+          POSTGRES_USER: nextcloud
+          POSTGRES_PASSWORD: nextcloud
+    ```
+
+    Fix:
+    Generate a random value (`openssl rand -base64 32`), keep it in a secret file or the
+    .env file, and change it in the application too.
+    """
+    for secret in secrets_of(service):
+        if secret.default == SAME_AS_USER:
+            yield Hit(f"{secret.label} is {SAME_AS_USER}", secret.location,
+                      resource=secret.resource, evidence=secret.evidence,
+                      fix=f"set {secret.label} to a random value (`openssl rand -base64 32`) and "
+                          "change it in the application as well")
 
 
 def _is_set(env: EnvValue | None) -> bool:
