@@ -25,7 +25,7 @@ from labwarden.sources.compose.loader import LoadOptions, load_project
 from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, spec_of, workload_of
-from labwarden.sources.yamlfile import MAX_FILE_BYTES
+from labwarden.sources.yamlfile import MAX_FILE_BYTES, Map
 from labwarden.suppress import apply_markers, inline_markers
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
@@ -215,6 +215,9 @@ def _project_secrets(project: ComposeProject) -> set[str]:
     public = {project.name, project.compose_name}
     for service in project.services.values():
         pairs.extend((e.name, e.value) for e in service.environment.values())
+        labels = service.raw.get("labels")
+        if isinstance(labels, Map):             # secret-named labels, URLs with credentials
+            pairs.extend((str(k).rsplit(".", 1)[-1], v) for k, v in labels.items())
         public.add(service.name)
         public.add(str(service.get("container_name", "")))
     public = {name.lower() for name in public}
@@ -222,7 +225,7 @@ def _project_secrets(project: ComposeProject) -> set[str]:
 
 
 def _secret_values(pairs) -> set[str]:
-    from labwarden.knowledge.secrets import is_secret_name
+    from labwarden.knowledge.secrets import is_secret_name, url_token
 
     found = set()
     for name, value in pairs:
@@ -234,6 +237,10 @@ def _secret_values(pairs) -> set[str]:
             password = url_password(value)
             if password:
                 found.add(password)
+            else:
+                token = url_token(value)        # discord://TOKEN@…, webhook URLs
+                if token:
+                    found.add(token[1])
     return found
 
 
