@@ -143,6 +143,7 @@ RULES = {
     "SEC006": "env-file-tracked-by-git",
     "SEC007": "weak-secret",
     "SEC008": "password-equals-user-name",
+    "SEC009": "app-open-to-strangers",
     "SSH001": "ssh-password-auth-offered",
     "SSH002": "ssh-keyboard-interactive-offered",
     "SSH003": "ssh-weak-kex",

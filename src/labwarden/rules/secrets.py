@@ -558,6 +558,89 @@ def password_equals_user_name(service: Service, settings):
                           "change it in the application as well")
 
 
+@rule("SEC009", "app-open-to-strangers", Severity.HIGH,
+      title="Application setting that opens it to strangers", on=Service, checklist=["1.1.1"],
+      refs=["CWE-1188", "CWE-306", "OWASP ASVS 2.1"], impact=Impact("service", (1, 2)))
+def app_open_to_strangers(service: Service, settings):
+    """Reports settings of well-known homelab applications that let a stranger in, from the
+    table in `knowledge/apps.py`: public sign-up left on (Vaultwarden `SIGNUPS_ALLOWED`,
+    Gitea/Forgejo `DISABLE_REGISTRATION=false`, Grafana `GF_USERS_ALLOW_SIGN_UP`, Mealie
+    `ALLOW_SIGNUP`), anonymous access (Grafana `GF_AUTH_ANONYMOUS_ENABLED`, HIGH when the
+    anonymous role can edit), a default policy that bypasses the login (Authelia), automatic
+    login (Paperless-ngx `PAPERLESS_AUTO_LOGIN_USERNAME`), a web UI with an empty or no
+    password (Pi-hole, code-server), Vaultwarden's admin token kept in plain text, and a
+    Portainer whose first visitor creates the administrator. Only what the Compose file
+    sets is judged; settings kept in the app's own configuration file are not guessed.
+
+    Why it matters:
+    A homelab service published through the reverse proxy is on the internet: sign-up and
+    anonymous access are found by the same scanners that try default passwords, and an
+    account in a password manager or a Git server is a foothold in everything else.
+
+    Example:
+    ```yaml
+    services:
+      vaultwarden:
+        image: vaultwarden/server:1.32.5
+        environment:
+          SIGNUPS_ALLOWED: "true"
+    ```
+
+    Fix:
+    Turn the setting off and create accounts as the administrator (invitations), or keep
+    the service off the public proxy.
+    """
+    from labwarden.knowledge.apps import OPEN_SETTINGS
+
+    image = service.image
+    if not image:
+        return
+    env = service.environment
+    for setting in OPEN_SETTINGS:
+        if not _images.matches(image, setting.images):
+            continue
+        if any(_is_set(env.get(v)) for v in setting.unless) or \
+                (setting.unless_flags and _has_flag(service, setting.unless_flags)):
+            continue
+        present = [env[v] for v in setting.variables if v in env]
+        if not present:
+            if setting.open_when_unset:
+                names = " or ".join(f"`{v}`" for v in setting.variables)
+                yield Hit(f"{setting.product}: {setting.what}" + (
+                    f" ({names} not set)" if names else ""), service.loc("image"),
+                    resource=f"app:{setting.product.lower()}", evidence=f"image: {image}",
+                    severity=setting.severity, fix=setting.fix)
+            continue
+        opening = [e for e in present if e.value is not None and setting.opens(e.value)]
+        if setting.open_when_unset and len(opening) < len(present):
+            continue            # one of the spellings closes it
+        for found in opening:
+            severity = setting.severity
+            if setting.worse is not None:
+                other = env.get(setting.worse[0])
+                if other is not None and other.value and \
+                        other.value.strip().lower() in setting.worse[1]:
+                    severity = setting.worse[2]
+            value = (found.value or "").strip()
+            if not value:
+                shown = f"`{found.name}` is empty"
+            elif data.is_secret_name(found.name):
+                shown = f"`{found.name}` is set"
+            else:
+                shown = f"`{found.name}={value}`"
+            yield Hit(f"{setting.product}'s {shown}: {setting.what}", found.location,
+                      resource=f"env:{found.name}", evidence=shown.replace("`", ""),
+                      severity=severity, fix=setting.fix)
+
+
+def _has_flag(service: Service, flags: tuple[str, ...]) -> bool:
+    command = service.raw.get("command")
+    if command is None:
+        return False
+    words = [str(w) for w in command] if isinstance(command, Seq) else str(command).split()
+    return any(w.split("=", 1)[0] in flags for w in words)
+
+
 def _is_set(env: EnvValue | None) -> bool:
     """Set, or deliberately supplied from elsewhere (shell pass-through, a ${VARIABLE})."""
     if env is None:
