@@ -22,7 +22,7 @@ from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
-from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef
+from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef, PortRef
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, spec_of, workload_of
 from labwarden.sources.yamlfile import MAX_FILE_BYTES, Map
@@ -74,7 +74,7 @@ class _Partial(Record):
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
-                 "stack", "indexes", "workloads", "proxies", "loaded")
+                 "stack", "indexes", "workloads", "proxies", "loaded", "ports")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -93,6 +93,7 @@ class _Partial(Record):
         self.included = set() if included is None else included
         # Files a project loaded through COMPOSE_FILE: discovery called them "not loaded".
         self.loaded: set[str] = set()
+        self.ports: list[PortRef] = []               # published host ports, for the tree
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
         self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
@@ -115,6 +116,25 @@ def _container_refs(project: ComposeProject) -> list[ContainerRef]:
         if name is not None:
             refs.append(ContainerRef(str(name), True, service.loc("container_name"),
                                      service.asset))
+    return refs
+
+
+def _port_refs(project: ComposeProject) -> list[PortRef]:
+    """The host ports the project's services publish (ephemeral ones need no number)."""
+    refs = []
+    for service in project.services.values():
+        if not service.ports:
+            continue
+        mode = str(service.raw.get("network_mode") or "")
+        if mode in ("host", "none") or mode.startswith(("service:", "container:")):
+            continue            # Docker ignores `ports:` there
+        for port in service.ports:
+            numbers = port.published_ports
+            if not numbers:
+                continue
+            ip = "" if port.host_ip in (None, "", "*") else port.host_ip.strip("[]")
+            refs.append(PortRef(ip, numbers[0], numbers[-1], port.protocol.lower(),
+                                port.location, service.asset, service.profiles, port.spec))
     return refs
 
 
@@ -159,6 +179,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        partial.ports.extend(_port_refs(project))
         _monitoring_inputs(project, partial, options)
         if options.keep_facts:
             partial.kept.append((origin, project.asset, project))
@@ -464,17 +485,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         [_audit_specs(specs, options)]
     findings: list[Finding] = []
     containers: list[ContainerRef] = []
+    ports: list[PortRef] = []
     result = AuditResult(findings=findings, diagnostics=diagnostics, targets=list(paths),
                          started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     for partial in partials:
         findings.extend(partial.findings)
         diagnostics.extend(partial.diagnostics)
         containers.extend(partial.containers)
+        ports.extend(partial.ports)
         result.files_scanned += partial.files
         result.projects += partial.projects
         result.services += partial.services
         result.facts.extend(partial.kept)
     dropped = _drop_included(partials, findings)
+    if dropped:
+        ports = [p for p in ports if not _in_projects(p.asset, dropped)]
+    ports.sort(key=lambda p: (p.location.path, p.location.line, p.asset))
     loaded = set().union(*(p.loaded for p in partials))
     if loaded:
         diagnostics[:] = [d for d in diagnostics if not (
@@ -488,7 +514,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     # Rules over the whole tree, and the live targets, may quote any project's values.
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
-    runner.run(ComposeTree(containers, root=_common_root(paths, directories)), "compose-tree",
+    runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
+               "compose-tree",
                tree_findings, diagnostics)
     if tree_findings:
         # Their files were read by the workers, which took their inline markers.

@@ -96,6 +96,7 @@ RULES = {
     "NET005": "traefik-exposed-by-default",
     "NET006": "traefik-api-insecure",
     "NET007": "database-on-shared-network",
+    "NET008": "host-port-conflict",
     "NET100": "firewall-default-allow",
     "NET101": "firewall-drops-loopback-or-replies",
     "NET102": "listener-not-firewalled",

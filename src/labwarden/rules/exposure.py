@@ -15,7 +15,8 @@ from labwarden.redact import scrub
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
 from labwarden.rules.registry import prover, rule
-from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
+from labwarden.sources.compose.model import (
+    ComposeProject, ComposeTree, Port, PortRef, Service, parse_bool)
 from labwarden.sources.yamlfile import Map, Seq
 
 DNAT = "Docker's iptables DNAT rules bypass the host firewall (ufw/firewalld do not block it)"
@@ -197,6 +198,104 @@ def admin_port_exposed(service: Service, settings):
                   fix=f"bind it to loopback or the management LAN address ({_bind_fix(port)}) "
                       "and reach it over a VPN or SSH tunnel, or route it through the proxy "
                       "with authentication")
+
+
+# --- host ports claimed twice --------------------------------------------------------------
+
+def _clash(a: PortRef, b: PortRef) -> bool:
+    """Whether Docker could not bind both on one host: the same protocol, overlapping numbers,
+    and addresses that meet (the same, or one of them every interface of its family)."""
+    if a.protocol != b.protocol or a.high < b.low or b.high < a.low:
+        return False
+    if a.asset == b.asset:
+        return False            # one service: Compose reports its own duplicates
+    if a.asset.rsplit("/", 1)[0] == b.asset.rsplit("/", 1)[0] and a.profiles and b.profiles \
+            and not set(a.profiles) & set(b.profiles):
+        return False            # alternatives of one project that never run together
+    x, y = a.host_ip, b.host_ip
+    if not x or not y or x == y:
+        return True
+    for wildcard, v6 in (("0.0.0.0", False), ("::", True)):
+        if x == wildcard and (":" in y) == v6 or y == wildcard and (":" in x) == v6:
+            return True
+    return False
+
+
+def _port_text(ref: PortRef) -> str:
+    number = str(ref.low) if ref.low == ref.high else f"{ref.low}-{ref.high}"
+    return f"{ref.host_ip + ':' if ref.host_ip else ''}{number}/{ref.protocol}"
+
+
+@rule("NET008", "host-port-conflict", Severity.MEDIUM,
+      title="Host port published by two services", on=ComposeTree, checklist=[],
+      refs=["Docker documentation: published ports (a host port binds once per address)"],
+      impact=Impact("service", (1, 3)))
+def host_port_conflict(tree: ComposeTree, settings):
+    """Reports a host port that two services of the audited tree publish on addresses that
+    meet: the same address, or one of them on every interface (`8080:80` and
+    `127.0.0.1:8080:80` clash; `127.0.0.1:8080` and `192.168.1.5:8080` do not), with the
+    same protocol, in two stacks or in one. Each service is reported, naming the other's
+    file and line. Services of one project in disjoint profiles never run together and are
+    not reported.
+
+    Why it matters:
+    A host port binds once per address. Whichever stack starts second fails ("port is
+    already allocated"), often at a reboot or an unrelated update, and which one wins
+    depends on start order.
+
+    Example:
+    ```yaml
+    # media/compose.yaml
+    services:
+      jellyfin:
+        ports: ["8096:8096"]
+    # tools/compose.yaml
+    services:
+      dashboard:
+        ports: ["8096:8080"]
+    ```
+
+    Fix:
+    Publish one of them on another host port, or bind each to a different address; better,
+    serve both through the reverse proxy and publish neither.
+    """
+    ports = tree.ports
+    if len(ports) < 2:
+        return
+    by_number: dict[tuple[str, int], list[PortRef]] = {}
+    for ref in ports:
+        for number in range(ref.low, min(ref.high, ref.low + 1024) + 1):
+            by_number.setdefault((ref.protocol, number), []).append(ref)
+    reported: set[int] = set()
+    for refs in by_number.values():
+        if len(refs) < 2:
+            continue
+        for ref in refs:
+            if id(ref) in reported:
+                continue
+            others = [o for o in refs if o is not ref and _clash(ref, o)]
+            if not others:
+                continue
+            reported.add(id(ref))
+            listed = "; ".join(f"`{_port_text(o)}` at {_tree_where(o, tree.root)}"
+                               for o in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            yield Hit(f"host port `{_port_text(ref)}` is also published by {listed}{more}: "
+                      "Docker binds a host port once per address, so whichever starts second "
+                      "fails", ref.location, resource=f"host-port:{_port_text(ref)}",
+                      asset=ref.asset, evidence=ref.spec,
+                      fix="publish one of them on another host port or address, or serve both "
+                          "through the reverse proxy and publish neither")
+
+
+def _tree_where(ref: PortRef, root: str) -> str:
+    path = ref.location.path
+    for base in root.split(","):
+        base = base.rstrip("/")
+        if base and path.startswith(base + "/"):
+            path = path[len(base) + 1:]
+            break
+    return f"{Location(path, ref.location.line)} (service {ref.asset.rsplit('/', 1)[-1]})"
 
 
 # --- networks -------------------------------------------------------------------------------

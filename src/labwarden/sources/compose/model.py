@@ -498,6 +498,32 @@ class ContainerRef(Record):
         self.asset = asset
 
 
+class PortRef(Record):
+    """One published host port (or range) of the tree, for rules that compare projects."""
+
+    __slots__ = ("host_ip", "low", "high", "protocol", "location", "asset", "profiles", "spec")
+    host_ip: str
+    low: int
+    high: int
+    protocol: str
+    location: Location
+    asset: str
+    profiles: tuple[str, ...]
+    spec: str
+
+    def __init__(self, host_ip: str,            # "" for every interface of both families
+                 low: int, high: int, protocol: str, location: Location, asset: str,
+                 profiles: tuple[str, ...] = (), spec: str = ""):
+        self.host_ip = host_ip
+        self.low = low
+        self.high = high
+        self.protocol = protocol
+        self.location = location
+        self.asset = asset
+        self.profiles = profiles
+        self.spec = spec
+
+
 class ComposeTree(Record):
     """A summary of every project found under the audited paths.
 
@@ -505,13 +531,16 @@ class ComposeTree(Record):
     processes and only this small inventory crosses back to the parent.
     """
 
-    __slots__ = ("containers", "root")
+    __slots__ = ("containers", "root", "ports")
     containers: list[ContainerRef]
     root: str
+    ports: list[PortRef]
 
-    def __init__(self, containers: list[ContainerRef], root: str = ""):
+    def __init__(self, containers: list[ContainerRef], root: str = "",
+                 ports: list[PortRef] | None = None):
         self.containers = containers
         self.root = root
+        self.ports = [] if ports is None else ports
 
     @property
     def asset(self) -> str:
