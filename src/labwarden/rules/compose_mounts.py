@@ -386,8 +386,9 @@ def docker_socket_mounted(service: Service, settings):
         extra = " (a socket proxy that allows POST and CONTAINERS is as powerful as the " \
                 "raw socket)" if is_proxy else ""
         also = " DOCKER_HOST points the client at it." if unix_host else ""
-        yield Hit(f"`{bind.path}` ({what}) is mounted into the container{via}: it can start "
-                  f"a privileged container and take the host.{ro}{also}{extra}",
+        yield Hit(f"`{bind.path}` ({what}) is mounted into the container{via}: whoever "
+                  "controls the container controls the host's container engine, and through "
+                  f"it the host.{ro}{also}{extra}",
                   bind.location, resource=f"mount:{bind.path}", evidence=bind.spec,
                   fix="remove the mount; if the service needs the Docker API, give it "
                       "DOCKER_HOST=tcp://socket-proxy:2375 and run "
@@ -447,8 +448,8 @@ def _docker_host_hits(service: Service, project: ComposeProject):
         if host_api or unauthenticated:
             where = "the host's Docker API" if host_api else f"the Docker API at `{host}`"
             auth = " on the unauthenticated port 2375" if unauthenticated else ""
-            yield Hit(f"{var} points the container at {where}{auth}: it can start a "
-                      "privileged container and take that host", loc,
+            yield Hit(f"{var} points the container at {where}{auth}: the container "
+                      "controls that engine, and through it that host", loc,
                       resource=f"env:{var}",
                       evidence=redact_url(f"{var}={service.environment[var].value}"),
                       fix="run tecnativa/docker-socket-proxy in this project and set "
