@@ -227,7 +227,7 @@ def _port_text(ref: PortRef) -> str:
 
 
 @rule("NET008", "host-port-conflict", Severity.MEDIUM,
-      title="Host port published by two services", on=ComposeTree, checklist=[],
+      title="Host port published by two services", on=ComposeTree, checklist=["9.1.1"],
       refs=["Docker documentation: published ports (a host port binds once per address)"],
       impact=Impact("service", (1, 3)))
 def host_port_conflict(tree: ComposeTree, settings):
