@@ -246,7 +246,8 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
     pairs: list[tuple[str, str, Location, str | None]] = []
     if isinstance(labels, Map):
         written = labels.written or {}
-        pairs = [(str(k), str(v), labels.loc_of(k), written.get(k)) for k, v in labels.items()
+        pairs = [(str(k), str(v), labels.loc_of(k) or service.loc("labels"), written.get(k))
+                 for k, v in labels.items()
                  if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     elif isinstance(labels, Seq):
         written = labels.written or {}
@@ -254,7 +255,7 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
             key, sep, value = str(item).partition("=")
             if sep:
                 as_written = written.get(index)
-                pairs.append((key, value, labels.loc_of(index),
+                pairs.append((key, value, labels.loc_of(index) or service.loc("labels"),
                               None if as_written is None else as_written.partition("=")[2]))
     found = []
     for key, value, loc, as_written in pairs:
@@ -285,10 +286,15 @@ def _argument_urls(token: str, loc: Location, as_written: str, origin: str,
     (`--dsn postgres://u:p@db/app`, `--notify discord://TOKEN@ID`)."""
     url = _URL.search(token) if "@" in token else None
     found = data.url_token(token) if url is None else None
-    secret = url.group("password") if url else found[1] if found else None
-    if not secret or "$" in secret or secret not in as_written:
+    if url is not None:
+        scheme, secret = url.group("scheme"), url.group("password")
+    elif found is not None:
+        scheme, secret = found
+    else:
         return None
-    name = (url.group("scheme") if url else found[0]) + " URL"
+    if "$" in secret or secret not in as_written:
+        return None
+    name = scheme + " URL"
     env = EnvValue(name, token, loc, origin=origin)
     default = _default_reason(service, secret, users | (
         {url.group("user").lower()} if url else set()))

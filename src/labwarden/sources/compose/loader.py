@@ -21,8 +21,8 @@ from labwarden.sources.compose.interpolate import (
     Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
-    ComposeProject, EnvValue, Service, UnknownKey, long_port_spec, parse_bool, parse_mount, parse_port,
-    port_problem)
+    ComposeProject, EnvValue, Service, UnknownKey, long_port_spec, parse_bool, parse_mount,
+    parse_port, port_problem)
 from labwarden.sources.envfile import EnvFile, read_env_file
 from labwarden.sources.yamlfile import RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file
 

@@ -109,7 +109,8 @@ def parse_port(item, location: Location) -> Port | None:
 # What `docker compose config` accepts (compose-go's ParsePortConfig, docker/go-connections'
 # nat.ParsePortSpec): a port or a range of 16-bit numbers, a protocol Docker knows, a host
 # address that is an IP address. The common forms pass the first pattern and cost no more.
-_PLAIN_SHORT = re.compile(r"(?:(?:127\.0\.0\.1|0\.0\.0\.0):)?(?:\d{1,4}:)?\d{1,4}(?:/(?:tcp|udp))?\Z")
+_PLAIN_SHORT = re.compile(
+    r"(?:(?:127\.0\.0\.1|0\.0\.0\.0):)?(?:\d{1,4}:)?\d{1,4}(?:/(?:tcp|udp))?\Z")
 _RANGE = re.compile(r"(\d+)(?:-(\d+))?\Z")
 PROTOCOLS = frozenset({"tcp", "udp", "sctp"})
 
