@@ -68,3 +68,22 @@ def test_invalid_ports_are_errors_at_their_line_and_publish_nothing(lw):
     assert "Compose refuses this file" in bad[1].message
     # Only the valid entry is a port: none of the broken ones is "on all interfaces".
     assert [p.spec for p in loaded.service("web").ports] == ["8082:80"]
+
+
+def test_entries_broken_by_unset_variables_are_warnings_not_errors(lw):
+    """A clone without its .env leaves `${PORT}:${PORT}` as `:`: a coverage gap, not input
+    Compose refuses as written (DESIGN: gaps do not change the exit code)."""
+    root = lw.tree({"compose.yaml": """
+        services:
+          node:
+            image: ghcr.io/example/node:1.0
+            ports:
+              - "${APP_P2P_PORT}:${APP_P2P_PORT}"
+              - target: 80
+                published: "${APP_WEB_BIND}"
+        """})
+    loaded = lw.load(root)
+    bad = [d for d in loaded.diagnostics if d.code == "bad-port"]
+    assert [d.level for d in bad] == ["warning"]
+    assert "written `${APP_P2P_PORT}:${APP_P2P_PORT}`" in bad[0].message
+    assert loaded.service("node").ports[0].published is None   # unset published: ephemeral

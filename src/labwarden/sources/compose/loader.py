@@ -577,11 +577,17 @@ def _build_service(ctx: _Context, project: ComposeProject, name: str, raw: Map,
             problem = port_problem(item)
             if problem is not None:
                 # As `docker compose config` does: such an entry is no port on any interface.
+                # Written with variables, the text is what unset ones left (a gap, reported
+                # with the variable): a warning, as a clone without its .env must not fail.
                 written = (ports.written or {}).get(index)
+                if isinstance(item, Map) and item.written:
+                    written = ", ".join(f"{k}: {v}" for k, v in item.written.items())
                 spec = long_port_spec(item) if isinstance(item, Map) else str(item)
-                ctx.report("error", "bad-port", f"port `{spec}`" + (
+                level, refused = ("warning", "Compose would refuse it with these values") \
+                    if written else ("error", "Compose refuses this file")
+                ctx.report(level, "bad-port", f"port `{spec}`" + (
                     f" (written `{written}`)" if written else "") + f" of service {name!r}: "
-                    f"{problem}; Compose refuses this file", ports.loc_of(index))
+                    f"{problem}; {refused}", ports.loc_of(index))
                 continue
             port = parse_port(item, ports.loc_of(index))
             if port is None:
