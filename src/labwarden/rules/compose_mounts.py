@@ -730,7 +730,10 @@ def sensitive_host_path_mounted(service: Service, settings):
     `/dev`, `/proc`, `/sys`, the engine's store (`/var/lib/docker`), `/run`'s sockets, and
     the trees of programs root runs (`/usr/bin`, `/lib`). Severity follows what the mount
     grants: writing where root executes is CRITICAL; read-only `/proc` and `/sys` for
-    monitoring agents, MEDIUM. The common safe cases are not reported: `/etc/localtime` and
+    monitoring agents, MEDIUM. Under `/run`, directories and sockets (`*.sock`, known socket
+    names) are judged as sockets; a single ordinary file there (`/run/app/app.pid`,
+    `/var/run/app/config.json`) is LOW and the message says what it is. The common safe cases
+    are not reported: `/etc/localtime` and
     `/etc/timezone` read-only, the CA bundle read-only, application data kept in a home
     directory, single device nodes under `/dev`.
 
