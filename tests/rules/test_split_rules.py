@@ -83,8 +83,9 @@ def test_waivers_for_the_old_rules_keep_covering_what_they_covered(tmp_path):
 
 
 def test_inline_suppression_of_the_old_rule_covers_the_new_one(tmp_path):
-    compose = COMPOSE.replace("immich-server:release",
-                              "immich-server:release  # labwarden: ignore[IMG001] pinned by Renovate")
+    compose = COMPOSE.replace(
+        "immich-server:release",
+        "immich-server:release  # labwarden: ignore[IMG001] pinned by Renovate")
     result = _audit(tmp_path, compose=compose)
     photos = [f for f in result.findings if f.rule.id == "IMG004" and f.asset.endswith("photos")]
     assert len(photos) == 1 and photos[0].waived

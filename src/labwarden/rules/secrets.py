@@ -817,7 +817,7 @@ def env_file_secrets(env: EnvFile) -> list[str]:
         value = var.value
         if not value or (var.written and _refs(var.written)):
             continue            # empty, or taken from another variable (reported there)
-        url = url_password(value) if "://" in value else None
+        url = (url_password(value) or data.url_token(value)) if "://" in value else None
         if url or (data.is_secret_name(var.name) and not data.is_setting_value(value)):
             names.append(var.name)
     return names
