@@ -203,22 +203,20 @@ def admin_port_exposed(service: Service, settings):
 # --- host ports claimed twice --------------------------------------------------------------
 
 def _clash(a: PortRef, b: PortRef) -> bool:
-    """Whether Docker could not bind both on one host: the same protocol, overlapping numbers,
-    and addresses that meet (the same, or one of them every interface of its family)."""
-    if a.protocol != b.protocol or a.high < b.low or b.high < a.low:
-        return False
+    """Whether Docker could not bind both on one host: the same protocol and overlapping
+    numbers (the caller's grouping), different services, and addresses that meet (the same,
+    or one of them every interface of its family)."""
     if a.asset == b.asset:
         return False            # one service: Compose reports its own duplicates
-    if a.asset.rsplit("/", 1)[0] == b.asset.rsplit("/", 1)[0] and a.profiles and b.profiles \
-            and not set(a.profiles) & set(b.profiles):
-        return False            # alternatives of one project that never run together
     x, y = a.host_ip, b.host_ip
-    if not x or not y or x == y:
-        return True
-    for wildcard, v6 in (("0.0.0.0", False), ("::", True)):
-        if x == wildcard and (":" in y) == v6 or y == wildcard and (":" in x) == v6:
-            return True
-    return False
+    if x and y and x != y and not (
+            x == "0.0.0.0" and ":" not in y or y == "0.0.0.0" and ":" not in x
+            or x == "::" and ":" in y or y == "::" and ":" in x):
+        return False
+    if a.profiles and b.profiles and not set(a.profiles) & set(b.profiles) and \
+            a.asset.rpartition("/")[0] == b.asset.rpartition("/")[0]:
+        return False            # alternatives of one project that never run together
+    return True
 
 
 def _port_text(ref: PortRef) -> str:
@@ -267,6 +265,7 @@ def host_port_conflict(tree: ComposeTree, settings):
         for number in range(ref.low, min(ref.high, ref.low + 1024) + 1):
             by_number.setdefault((ref.protocol, number), []).append(ref)
     reported: set[int] = set()
+    shown: dict[int, str] = {}          # each ref's text in other refs' messages, made once
     for refs in by_number.values():
         if len(refs) < 2:
             continue
@@ -277,12 +276,18 @@ def host_port_conflict(tree: ComposeTree, settings):
             if not others:
                 continue
             reported.add(id(ref))
-            listed = "; ".join(f"`{_port_text(o)}` at {_tree_where(o, tree.root)}"
-                               for o in others[:5])
+            texts = []
+            for other in others[:5]:
+                text = shown.get(id(other))
+                if text is None:
+                    text = shown[id(other)] = f"`{_port_text(other)}` at " \
+                        f"{_tree_where(other, tree.root)}"
+                texts.append(text)
             more = f" and {len(others) - 5} more" if len(others) > 5 else ""
-            yield Hit(f"host port `{_port_text(ref)}` is also published by {listed}{more}: "
+            port = _port_text(ref)
+            yield Hit(f"host port `{port}` is also published by {'; '.join(texts)}{more}: "
                       "Docker binds a host port once per address, so whichever starts second "
-                      "fails", ref.location, resource=f"host-port:{_port_text(ref)}",
+                      "fails", ref.location, resource=f"host-port:{port}",
                       asset=ref.asset, evidence=ref.spec,
                       fix="publish one of them on another host port or address, or serve both "
                           "through the reverse proxy and publish neither")
