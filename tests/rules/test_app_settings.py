@@ -50,3 +50,15 @@ def test_every_table_entry_names_images_and_a_fix():
     for setting in OPEN_SETTINGS:
         assert setting.images and setting.fix and setting.what
         assert setting.variables or setting.open_when_unset
+
+
+def test_the_index_finds_what_image_matching_finds():
+    from labwarden.knowledge import images
+    from labwarden.knowledge.apps import settings_for
+
+    probes = {f"{i}:1.0" for s in OPEN_SETTINGS for i in s.images} | {
+        "lscr.io/linuxserver/code-server:4.95.3", "registry.lan/mealie:1", "nginx:1.27",
+        "docker.io/grafana/grafana:11.3.0", "ghcr.io/example/vaultwarden-server:1"}
+    for image in probes:
+        expected = tuple(s for s in OPEN_SETTINGS if images.matches(image, s.images))
+        assert settings_for(image) == expected, image

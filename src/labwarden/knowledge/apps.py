@@ -126,3 +126,34 @@ OPEN_SETTINGS: tuple[OpenSetting, ...] = (
                 "/run/secrets/portainer_admin`",
                 open_when_unset=True, unless_flags=("--admin-password", "--admin-password-file")),
 )
+
+
+def _index() -> tuple[dict[str, tuple[OpenSetting, ...]], dict[str, tuple[OpenSetting, ...]]]:
+    """The settings by repository (`vaultwarden/server`) and by last name (`mealie`), as
+    knowledge.images.matches reads candidates: the rule asks once per service, not once per
+    entry."""
+    from labwarden.knowledge.images import repository
+
+    by_repo: dict[str, list[OpenSetting]] = {}
+    by_name: dict[str, list[OpenSetting]] = {}
+    for setting in OPEN_SETTINGS:
+        for image in setting.images:
+            wanted = repository(image)
+            (by_repo if "/" in wanted else by_name).setdefault(wanted, []).append(setting)
+    return ({k: tuple(v) for k, v in by_repo.items()}, {k: tuple(v) for k, v in by_name.items()})
+
+
+BY_REPOSITORY, BY_NAME = _index()
+
+
+def settings_for(image: str | None) -> tuple[OpenSetting, ...]:
+    """The entries that apply to an image (knowledge.images.matches' semantics)."""
+    from labwarden.knowledge.images import repository
+
+    repo = repository(image)
+    if not repo:
+        return ()
+    found = BY_REPOSITORY.get(repo, ()) + BY_NAME.get(repo.rsplit("/", 1)[-1], ())
+    # In table order, each once (an entry may list a repository and a name that both match).
+    return tuple(s for s in OPEN_SETTINGS if s in found) if len(found) > 1 else found
+

@@ -596,15 +596,13 @@ def app_open_to_strangers(service: Service, settings):
     Turn the setting off and create accounts as the administrator (invitations), or keep
     the service off the public proxy.
     """
-    from labwarden.knowledge.apps import OPEN_SETTINGS
+    from labwarden.knowledge.apps import settings_for
 
     image = service.image
     if not image:
         return
     env = service.environment
-    for setting in OPEN_SETTINGS:
-        if not _images.matches(image, setting.images):
-            continue
+    for setting in settings_for(image):
         if any(_is_set(env.get(v)) for v in setting.unless) or \
                 (setting.unless_flags and _has_flag(service, setting.unless_flags)):
             continue
