@@ -27,6 +27,7 @@ from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact, redact_assignment, redact_url, url_password
 from labwarden.knowledge import images as _images
 from labwarden.knowledge import secrets as data
+from labwarden.knowledge.apps import settings_for
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
 from labwarden.rules.registry import prover, rule
@@ -596,8 +597,6 @@ def app_open_to_strangers(service: Service, settings):
     Turn the setting off and create accounts as the administrator (invitations), or keep
     the service off the public proxy.
     """
-    from labwarden.knowledge.apps import settings_for
-
     image = service.image
     if not image:
         return
