@@ -14,6 +14,7 @@ import re
 
 from labwarden._record import Record
 from labwarden.model import Diagnostic, Finding, Location, Suppression
+from labwarden.rules._index import SPLIT_FROM
 
 _INLINE = re.compile(r"#\s*labwarden:\s*ignore\[(?P<refs>[^\]]*)\](?P<reason>[^\n]*)")
 
@@ -84,7 +85,10 @@ def _on_hosts(subject: str, hosts: frozenset[str] | None) -> bool:
 
 def _rule_matches(ref: str, finding: Finding) -> bool:
     ref = ref.strip()
-    return ref.upper() == finding.rule.id or ref.lower() == finding.rule.name or ref == "*"
+    if ref.upper() == finding.rule.id or ref.lower() == finding.rule.name or ref == "*":
+        return True
+    old = SPLIT_FROM.get(finding.rule.id)      # written before the rule was split off
+    return old is not None and (ref.upper() == old[0] or ref.lower() == old[1])
 
 
 class _Inline(Record):
@@ -171,6 +175,9 @@ class _WaiverIndex:
     def for_rule(self, finding: Finding) -> list[Waiver]:
         found = self.by_id.get(finding.rule.id, []) + self.by_name.get(finding.rule.name, []) \
             + self.any
+        old = SPLIT_FROM.get(finding.rule.id)
+        if old is not None:     # a waiver written before the rule was split off
+            found = found + self.by_id.get(old[0], []) + self.by_name.get(old[1], [])
         if len(found) < 2:
             return [w for _, w in found]
         return [w for _, w in sorted(dict(found).items())]   # once each, in written order

@@ -416,7 +416,7 @@ def test_images_are_pinned_from_docker_image_inspect_output(tmp_path, run_fix):
     assert "image: ghcr.io/paperless-ngx/paperless-ngx:2.13.5@sha256:f24224df" in text
     # A locally built image has no repository digest: nothing to pin it to.
     assert "image: homelab/backup-agent:dev\n" in text
-    assert "no digest is recorded for `homelab/backup-agent:dev`" in result.line("IMG001")
+    assert "no digest is recorded for `homelab/backup-agent:dev`" in result.line("IMG004")  # `dev`: a channel tag
 
 
 def test_images_are_pinned_from_a_lock_file_found_beside_the_config(tmp_path, run_fix):

@@ -54,7 +54,8 @@ services:
   gelf: {image: a, logging: {driver: gelf}}
 """)
     [hit] = res.log_rotation_missing(found["default"], SETTINGS)
-    assert "daemon.json" in hit.message
+    # The message states this service's problem; the daemon-wide alternative is in the fix.
+    assert "/etc" not in hit.message and "daemon.json" in hit.fix
     [hit] = res.log_rotation_missing(found["size-only"], SETTINGS)
     assert "max-file" in hit.message
     assert not list(res.log_rotation_missing(found["rotated"], SETTINGS))

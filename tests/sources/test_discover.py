@@ -84,3 +84,29 @@ def test_symlinked_directory_is_walked_once(lw):
         assert [s.key for s in specs] == ["real"]
         assert [(d.code, d.level, d.location.path) for d in diagnostics] == \
             [("symlink-inside-tree", "info", str(root / link))]
+
+
+def test_files_loaded_through_compose_file_are_not_called_unloaded(lw):
+    """`.env`'s COMPOSE_FILE loads files discovery would call "not loaded by Compose": the
+    audit drops that note for each file a project did load, with or without a default file
+    in the directory (issue 15)."""
+    from labwarden.audit.compose import AuditOptions, audit
+
+    root = lw.tree({
+        "a/compose.yaml": "services:\n  web:\n    image: nginx:1.27\n",
+        "a/docker-compose.prod.yml": "services:\n  web:\n    read_only: true\n",
+        "a/.env": "COMPOSE_FILE=compose.yaml:docker-compose.prod.yml\n",
+        "b/docker-compose.dev.yml": "services:\n  app:\n    image: nginx:1.27\n",
+        "b/.env": "COMPOSE_FILE=docker-compose.dev.yml\n",
+        "c/compose.stage.yml": "services:\n  x:\n    image: nginx:1.27\n",
+        "d/compose.test.yml": "services:\n  y:\n    image: nginx:1.27\n",
+        "d/.env": "TZ=UTC\n",
+    })
+    result = audit([str(root)], AuditOptions(jobs=1))
+    noted = sorted(os.path.relpath(d.location.path, root) for d in result.diagnostics
+                   if d.code == "not-loaded-by-compose")
+    assert noted == ["c/compose.stage.yml", "d/compose.test.yml"]
+    assets = {f.asset for f in result.findings}
+    assert "compose:b/app" in assets                  # loaded through COMPOSE_FILE alone
+    assert not any(f.rule.id == "CMP012" and "read_only" in f.message
+                   for f in result.findings if f.asset == "compose:a/web")

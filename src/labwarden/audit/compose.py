@@ -22,10 +22,10 @@ from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
 from labwarden.sources.compose.discover import ProjectSpec, discover
 from labwarden.sources.compose.loader import LoadOptions, load_project
-from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef
+from labwarden.sources.compose.model import ComposeProject, ComposeTree, ContainerRef, PortRef
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, spec_of, workload_of
-from labwarden.sources.yamlfile import MAX_FILE_BYTES
+from labwarden.sources.yamlfile import MAX_FILE_BYTES, Map
 from labwarden.suppress import apply_markers, inline_markers
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
@@ -74,7 +74,7 @@ class _Partial(Record):
 
     __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
-                 "stack", "indexes", "workloads", "proxies")
+                 "stack", "indexes", "workloads", "proxies", "loaded", "ports")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -91,6 +91,9 @@ class _Partial(Record):
         self.services = services
         self.project_files = {} if project_files is None else project_files
         self.included = set() if included is None else included
+        # Files a project loaded through COMPOSE_FILE: discovery called them "not loaded".
+        self.loaded: set[str] = set()
+        self.ports: list[PortRef] = []               # published host ports, for the tree
         self.markers = {} if markers is None else markers
         self.rule_ids: set[str] = set()              # the rules that ran
         self.kept: list[tuple[str, str, object]] = []  # (origin, asset, fact): keep_facts
@@ -116,6 +119,25 @@ def _container_refs(project: ComposeProject) -> list[ContainerRef]:
     return refs
 
 
+def _port_refs(project: ComposeProject) -> list[PortRef]:
+    """The host ports the project's services publish (ephemeral ones need no number)."""
+    refs = []
+    for service in project.services.values():
+        if not service.ports:
+            continue
+        mode = str(service.raw.get("network_mode") or "")
+        if mode in ("host", "none") or mode.startswith(("service:", "container:")):
+            continue            # Docker ignores `ports:` there
+        for port in service.ports:
+            numbers = port.published_ports
+            if not numbers:
+                continue
+            ip = "" if port.host_ip in (None, "", "*") else port.host_ip.strip("[]")
+            refs.append(PortRef(ip, numbers[0], numbers[-1], port.protocol.lower(),
+                                port.location, service.asset, service.profiles, port.spec))
+    return refs
+
+
 def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     runner = RuleRunner(options.config)
     partial = _Partial()
@@ -137,6 +159,8 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         partial.projects += 1
         partial.services += len(project.services)
         partial.project_files[project.asset] = os.path.abspath(project.files[0])
+        if not spec.explicit and spec.files != project.files:    # COMPOSE_FILE in .env
+            partial.loaded.update(os.path.abspath(f) for f in project.files)
         partial.included.update(project.included_files)
         secrets = _project_secrets(project)
         partial.secrets |= secrets
@@ -155,6 +179,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
             env_files.setdefault(env.path, (env, project.asset))
         partial.containers.extend(_container_refs(project))
+        partial.ports.extend(_port_refs(project))
         _monitoring_inputs(project, partial, options)
         if options.keep_facts:
             partial.kept.append((origin, project.asset, project))
@@ -211,6 +236,9 @@ def _project_secrets(project: ComposeProject) -> set[str]:
     public = {project.name, project.compose_name}
     for service in project.services.values():
         pairs.extend((e.name, e.value) for e in service.environment.values())
+        labels = service.raw.get("labels")
+        if isinstance(labels, Map):             # secret-named labels, URLs with credentials
+            pairs.extend((str(k).rsplit(".", 1)[-1], v) for k, v in labels.items())
         public.add(service.name)
         public.add(str(service.get("container_name", "")))
     public = {name.lower() for name in public}
@@ -218,7 +246,7 @@ def _project_secrets(project: ComposeProject) -> set[str]:
 
 
 def _secret_values(pairs) -> set[str]:
-    from labwarden.knowledge.secrets import is_secret_name
+    from labwarden.knowledge.secrets import is_secret_name, url_token
 
     found = set()
     for name, value in pairs:
@@ -230,6 +258,10 @@ def _secret_values(pairs) -> set[str]:
             password = url_password(value)
             if password:
                 found.add(password)
+            else:
+                token = url_token(value)        # discord://TOKEN@…, webhook URLs
+                if token:
+                    found.add(token[1])
     return found
 
 
@@ -453,6 +485,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         [_audit_specs(specs, options)]
     findings: list[Finding] = []
     containers: list[ContainerRef] = []
+    ports: list[PortRef] = []
     result = AuditResult(findings=findings, diagnostics=diagnostics,
                          targets=_audited(paths, options),
                          started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
@@ -460,11 +493,20 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         findings.extend(partial.findings)
         diagnostics.extend(partial.diagnostics)
         containers.extend(partial.containers)
+        ports.extend(partial.ports)
         result.files_scanned += partial.files
         result.projects += partial.projects
         result.services += partial.services
         result.facts.extend(partial.kept)
     dropped = _drop_included(partials, findings)
+    if dropped:
+        ports = [p for p in ports if not _in_projects(p.asset, dropped)]
+    ports.sort(key=lambda p: (p.location.path, p.location.line, p.asset))
+    loaded = set().union(*(p.loaded for p in partials))
+    if loaded:
+        diagnostics[:] = [d for d in diagnostics if not (
+            d.code == "not-loaded-by-compose" and d.location is not None
+            and os.path.abspath(d.location.path) in loaded)]
     result.projects -= len(dropped)
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
@@ -473,7 +515,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     # Rules over the whole tree, and the live targets, may quote any project's values.
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
-    runner.run(ComposeTree(containers, root=_common_root(paths, directories)), "compose-tree",
+    runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
+               "compose-tree",
                tree_findings, diagnostics)
     if tree_findings:
         # Their files were read by the workers, which took their inline markers.

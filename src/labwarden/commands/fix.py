@@ -43,9 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fix only these rules, behaviour-changing ones included "
                         "(repeatable or comma-separated; ID or name)")
     parser.add_argument("--digests", action="append", default=[], metavar="FILE",
-                        help="image digests for IMG001/IMG002: a labwarden.lock / images.lock "
-                        "file or `docker image inspect` JSON (repeatable; labwarden.lock and "
-                        "images.lock beside labwarden.yaml or in PATH are read anyway)")
+                        help="image digests for IMG001/IMG002/IMG004: a labwarden.lock / "
+                        "images.lock file or `docker image inspect` JSON (repeatable; "
+                        "labwarden.lock and images.lock beside labwarden.yaml or in PATH are "
+                        "read anyway)")
     parser.add_argument("--config", metavar="FILE", help="labwarden.yaml to use (default: "
                         "found beside the first path or in its parents)")
     parser.add_argument("--no-config", action="store_true", help="ignore labwarden.yaml")
@@ -117,7 +118,7 @@ def run(args) -> int:
 
         context.layout = Layout.from_facts(result.facts, load_inventory(config),
                                            config.settings)
-    if rules & {"IMG001", "IMG002"}:
+    if rules & {"IMG001", "IMG002", "IMG004"}:
         book = DigestBook()
         directories = _directories(paths or args.compose_files)
         if config.path:

@@ -41,6 +41,8 @@ FIXERS: dict[str, Fixer] = {f.rule: f for f in (
           "missing option", "log_rotation"),
     Fixer("IMG001", True, "pin the image to the digest its tag resolves to, from a lock file "
           "or `docker image inspect` output", "digest"),
+    Fixer("IMG004", True, "pin the image to the digest its tag resolves to, from a lock file "
+          "or `docker image inspect` output", "digest"),
     Fixer("IMG002", True, "pin the image to the digest its tag resolves to, from a lock file "
           "or `docker image inspect` output", "digest"),
     Fixer("NET001", False, "keep the port for whoever needs it: join the reverse proxy's "
@@ -57,7 +59,7 @@ FIXERS: dict[str, Fixer] = {f.rule: f for f in (
 
 # Within one file, fixes run in this order; insertions after the same key then come out in
 # a stable order (restart, security_opt, logging).
-ORDER = ("CMP001", "CMP090", "IMG001", "IMG002", "NET001", "NET002", "NET003", "CMP071",
+ORDER = ("CMP001", "CMP090", "IMG001", "IMG004", "IMG002", "NET001", "NET002", "NET003", "CMP071",
          "CMP073", "CMP012")
 
 

@@ -1,4 +1,4 @@
-"""IMG001/IMG002 → pin the image to the digest its tag resolves to (safe: the image that
+"""IMG001/IMG002/IMG004 → pin the image to the digest its tag resolves to (safe: the image that
 runs is the one recorded; only a later pull that would have brought another is refused).
 
 `image: postgres:16.4` becomes `image: postgres:16.4@sha256:…`, keeping the tag for readers

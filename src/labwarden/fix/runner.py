@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from labwarden.fix import FIXERS, ORDER, FixContext, service_name
 from labwarden.fix.yamledit import Document, Skip
-from labwarden.model import Finding, Location
+from labwarden.model import Finding, Location, Severity
 from labwarden.sources._read import FileTooLarge, NotRegularFile, read_regular
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -91,8 +91,8 @@ def plan(findings: list[Finding], selected: set[str] | None,
     seen = set()
     for finding in findings:
         fixer = FIXERS.get(finding.rule.id)
-        if fixer is None:
-            continue
+        if fixer is None or finding.severity == Severity.INFO:
+            continue            # INFO: a record of a decision (an exemption), nothing to fix
         if (selected is None and not fixer.safe) or (selected is not None and
                                                      finding.rule.id not in selected):
             if not fixer.safe and not finding.waived:

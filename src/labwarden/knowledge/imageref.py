@@ -73,8 +73,34 @@ class ImageRef(FrozenRecord):
 
     @property
     def floating(self) -> bool:
-        """No tag (Docker pulls `latest`) or a release-channel tag; a digest pins anyway."""
-        return self.digest is None and (self.tag is None or is_channel_tag(self.tag))
+        """No tag (Docker pulls `latest`), `latest`, a release-channel or a bare major tag;
+        a digest pins anyway."""
+        return self.float_kind is not None
+
+    @property
+    def float_kind(self) -> str | None:
+        """How the reference floats: "untagged", "latest" (IMG001), "channel" (`main`,
+        `release`, `stable-latest`) or "major" (`16`, `v2`: every minor release) (IMG004);
+        None when it names one version or has a digest."""
+        if self.digest is not None:
+            return None
+        return tag_kind(self.tag)
+
+
+_MAJOR_TAG = re.compile(r"[vV]?\d+\Z")
+
+
+def tag_kind(tag: str | None) -> str | None:
+    """"untagged", "latest", "channel", "major" or None (a tag that names a version)."""
+    if tag is None:
+        return "untagged"
+    if tag.lower() == "latest":
+        return "latest"
+    if is_channel_tag(tag):
+        return "channel"
+    if _MAJOR_TAG.match(tag):
+        return "major"
+    return None
 
 
 def is_channel_tag(tag: str) -> bool:

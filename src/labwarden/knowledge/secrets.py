@@ -24,7 +24,7 @@ MIN_SECRET_LENGTH = 16          # the seed's password policy (checklist 1.1.2)
 SECRET_WORDS = frozenset({
     "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "PASS", "PWD", "PW", "SECRET", "SECRETS",
     "TOKEN", "CREDENTIAL", "CREDENTIALS", "CREDS", "SALT", "APIKEY", "AUTHKEY", "SECRETKEY",
-    "PRIVATEKEY", "ACCESSKEY", "MASTERKEY", "APPKEY", "REQUIREPASS", "PSK",
+    "PRIVATEKEY", "ACCESSKEY", "MASTERKEY", "APPKEY", "REQUIREPASS", "PSK", "PRESHAREDKEY",
 })
 # A word ending like this is a secret too: DBPASSWORD, WEBPASSWORD, CLIENTSECRET, APITOKEN.
 SECRET_ENDINGS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "PASS")
@@ -305,3 +305,50 @@ NO_PASSWORD = (
 )
 
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off", "n", "f"})
+
+
+# --- credentials inside notification and webhook URLs ---------------------------------------
+# Shoutrrr (Watchtower, Uptime Kuma's exports) and Apprise URLs carry the token in the user
+# part (`discord://TOKEN@WEBHOOK_ID`, `telegram://TOKEN@telegram`) or in the path
+# (`slack://A/B/C`, `discord://ID/TOKEN`, `tgram://BOT_TOKEN/CHAT`); the services' own webhook
+# URLs hold it in the path. A URL with `user:password@` is the general rule's (any scheme).
+# Schemes whose lone user part is a name, not a secret (`slack://botname@…`,
+# `mattermost://user@host/token`), are left to their path tokens.
+
+TOKEN_IN_USER = frozenset({"discord", "telegram", "pover", "pushover", "join", "bark"})
+_URL_TOKEN_USER = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?P<secret>[^:/@\s]+)@")
+_URL_TOKEN_PATH = re.compile(
+    r"(?P<scheme>slack|tgram|discord|gotify|pbul|pushbullet)://(?:[^/@\s]*@)?"
+    r"(?P<secret>[^?#\s]+)"
+    r"|(?P<hook>https?)://(?:hooks\.slack\.com/services/|(?:ptb\.|canary\.)?discord(?:app)?"
+    r"\.com/api/webhooks/\d+/|api\.telegram\.org/bot|outlook\.office\.com/webhook/)"
+    r"(?P<hooksecret>[^?#\s]+)", re.I)
+_REFERENCE = re.compile(r"\$\{?[A-Za-z_]")
+
+
+def url_token(value: str) -> tuple[str, str] | None:
+    """(scheme, secret) of a notification or webhook URL that carries a token outside any
+    `user:password@`; None when there is none or it is a `${VARIABLE}`."""
+    if "://" not in value:
+        return None
+    match = _URL_TOKEN_USER.search(value)
+    if match and match.group("scheme").lower() in TOKEN_IN_USER:
+        scheme, secret = match.group("scheme").lower(), match.group("secret")
+    else:
+        found = _URL_TOKEN_PATH.search(value)
+        if found is None:
+            return None
+        if found.group("hook"):
+            scheme, secret = found.group("hook").lower(), found.group("hooksecret")
+        else:
+            scheme, secret = found.group("scheme").lower(), found.group("secret")
+            if scheme in ("gotify",):                 # gotify://HOST/TOKEN
+                secret = secret.partition("/")[2]
+            elif scheme == "discord" and "/" in secret:     # Apprise: discord://ID/TOKEN
+                secret = secret.partition("/")[2]
+            elif scheme == "tgram":                   # tgram://BOT_TOKEN/CHAT_ID
+                secret = secret.partition("/")[0]
+        secret = secret.rstrip("/")
+    if len(secret) < 8 or _REFERENCE.search(secret) or secret.startswith("<"):
+        return None
+    return scheme, secret

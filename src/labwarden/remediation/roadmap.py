@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labwarden.model import AuditResult, Finding
+from labwarden.model import AuditResult, Finding, Severity
 from labwarden.remediation import phases as _phases
 from labwarden.remediation.downtime import Estimator, minutes, work_time
 from labwarden.remediation.graph import Lab
@@ -78,7 +78,10 @@ def build(result: AuditResult, lab: Lab | None = None,
     no service besides the findings' assets: no dependencies, hosts or commands."""
     lab = lab if lab is not None else Lab()
     estimator = estimator or Estimator(lab)
-    active = [f for f in result.findings if not f.waived]
+    # An INFO finding that fails no checklist item records a decision (the proxy's 80/443
+    # exempt by design): nothing to remediate, no restart to plan.
+    active = [f for f in result.findings if not f.waived
+              and not (f.severity == Severity.INFO and not f.checklist)]
     placed: list[tuple[Finding, Placement]] = [(f, place(f, lab)) for f in active]
     _host_edges(placed, lab)
     own: dict[str, int] = {}

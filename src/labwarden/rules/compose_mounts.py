@@ -386,8 +386,9 @@ def docker_socket_mounted(service: Service, settings):
         extra = " (a socket proxy that allows POST and CONTAINERS is as powerful as the " \
                 "raw socket)" if is_proxy else ""
         also = " DOCKER_HOST points the client at it." if unix_host else ""
-        yield Hit(f"`{bind.path}` ({what}) is mounted into the container{via}: it can start "
-                  f"a privileged container and take the host.{ro}{also}{extra}",
+        yield Hit(f"`{bind.path}` ({what}) is mounted into the container{via}: whoever "
+                  "controls the container controls the host's container engine, and through "
+                  f"it the host.{ro}{also}{extra}",
                   bind.location, resource=f"mount:{bind.path}", evidence=bind.spec,
                   fix="remove the mount; if the service needs the Docker API, give it "
                       "DOCKER_HOST=tcp://socket-proxy:2375 and run "
@@ -447,8 +448,8 @@ def _docker_host_hits(service: Service, project: ComposeProject):
         if host_api or unauthenticated:
             where = "the host's Docker API" if host_api else f"the Docker API at `{host}`"
             auth = " on the unauthenticated port 2375" if unauthenticated else ""
-            yield Hit(f"{var} points the container at {where}{auth}: it can start a "
-                      "privileged container and take that host", loc,
+            yield Hit(f"{var} points the container at {where}{auth}: the container "
+                      "controls that engine, and through it that host", loc,
                       resource=f"env:{var}",
                       evidence=redact_url(f"{var}={service.environment[var].value}"),
                       fix="run tecnativa/docker-socket-proxy in this project and set "
@@ -660,15 +661,50 @@ def sensitivity(path: str) -> tuple[Sensitivity, str] | None:
     parent = path
     while parent not in ("/", ""):
         parent = posixpath.dirname(parent)
-        if parent in SENSITIVE:
-            if parent in CHILDREN:
-                child = CHILDREN[parent]
-                return (child, parent) if child else None
-            return SENSITIVE[parent], parent
         if parent in CHILDREN:
             child = CHILDREN[parent]
+            if child is _RUN:
+                plain = _plain_run_file(path)
+                if plain is not None:
+                    return plain, path
             return (child, parent) if child else None
+        if parent in SENSITIVE:
+            return SENSITIVE[parent], parent
     return None
+
+
+# Under /run, a name with one of these endings is a socket (or a directory of them), and is
+# judged as one; another extension names an ordinary file that only lives beside sockets.
+_SOCKET_ENDINGS = (".sock", ".socket", ".ctl", ".ctrl", ".s")
+_RUN_FILE_KINDS = {
+    "pid": "a PID file", "lock": "a lock file", "lck": "a lock file",
+    "conf": "a configuration file", "cfg": "a configuration file", "ini": "a configuration file",
+    "toml": "a configuration file", "yaml": "a configuration file", "yml": "a configuration file",
+    "json": "a configuration or state file", "env": "an environment file", "txt": "a text file",
+    "log": "a log file", "db": "a database file", "state": "a state file",
+}
+_RUN_SOCKET = Sensitivity(H, H, "a host service's socket: whoever connects talks to that "
+                                "service with the rights it grants; read-only does not protect "
+                                "a socket")
+_RUN_FILE = re.compile(r"[^/]*[^/.]\.([A-Za-z0-9]{1,8})\Z")
+
+
+def _plain_run_file(path: str) -> Sensitivity | None:
+    """A single ordinary file under /run (`/run/app/app.pid`, `/var/run/app/config.json`):
+    not a socket and no directory of sockets, so at most LOW, saying what it is. A name with
+    no extension, or a socket's, stays a socket: a directory (`/run/mysqld`) and a socket
+    (`/run/php/php-fpm.sock`, `/run/dbus/system_bus_socket`) are judged as sockets."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(_SOCKET_ENDINGS):
+        return _RUN_SOCKET
+    if "sock" in name or "bus" in name:
+        return None
+    match = _RUN_FILE.match(name)
+    if match is None:
+        return None
+    kind = _RUN_FILE_KINDS.get(match.group(1), "a plain file")
+    return Sensitivity(L, L, f"{kind} under /run, not a socket: the container sees (or, "
+                             "writable, changes) that one file only")
 
 
 def _in_home(path: str) -> tuple[str, str] | None:
@@ -694,7 +730,10 @@ def sensitive_host_path_mounted(service: Service, settings):
     `/dev`, `/proc`, `/sys`, the engine's store (`/var/lib/docker`), `/run`'s sockets, and
     the trees of programs root runs (`/usr/bin`, `/lib`). Severity follows what the mount
     grants: writing where root executes is CRITICAL; read-only `/proc` and `/sys` for
-    monitoring agents, MEDIUM. The common safe cases are not reported: `/etc/localtime` and
+    monitoring agents, MEDIUM. Under `/run`, directories and sockets (`*.sock`, known socket
+    names) are judged as sockets; a single ordinary file there (`/run/app/app.pid`,
+    `/var/run/app/config.json`) is LOW and the message says what it is. The common safe cases
+    are not reported: `/etc/localtime` and
     `/etc/timezone` read-only, the CA bundle read-only, application data kept in a home
     directory, single device nodes under `/dev`.
 

@@ -302,8 +302,8 @@ def log_rotation_missing(service: Service, settings):
         return
     has_logging = isinstance(service.raw.get("logging"), Map) or "log_driver" in service.raw
     if not has_logging:
-        message = "no `logging:`: Docker's default json-file driver keeps logs without limit " \
-                  "(unless /etc/docker/daemon.json sets log-opts)"
+        message = "no `logging:`: the default json-file driver keeps this container's logs " \
+                  "without a size limit, unless the Docker daemon's own defaults set one"
     elif "max-size" in missing:
         message = "json-file logging without `max-size`: the log grows until the disk is full"
     else:
@@ -313,7 +313,8 @@ def log_rotation_missing(service: Service, settings):
               evidence=f"driver: {driver or 'json-file (default)'}; missing: "
                        + ", ".join(missing),
               fix="logging:\n  driver: json-file\n  options:\n    max-size: \"10m\"\n"
-                  "    max-file: \"3\"")
+                  "    max-file: \"3\"" + ("" if has_logging else "\n# or once for every "
+                                         "container: log-opts in the daemon's daemon.json"))
 
 
 # --- CMP074 ---------------------------------------------------------------------------------

@@ -546,6 +546,85 @@ def security_profile_disabled(service: Service, settings):
                       "needs, allow just that in a custom profile")
 
 
+# --- CMP021 -------------------------------------------------------------------------------
+
+# What Moby's parseSecurityOpt (daemon_unix.go) accepts; anything else fails `docker run`
+# with "invalid --security-opt".
+_BOOL_OPTS = frozenset({"no-new-privileges", "writable-cgroups"})
+_LABEL_KEYS = frozenset({"user", "role", "type", "level", "disable", "filetype", "nested"})
+_OPT_KEYS = frozenset({"label", "apparmor", "seccomp", "systempaths", "mask", "unmask",
+                       "proc-opts", "privileged-without-host-devices"}) | _BOOL_OPTS
+
+
+def _security_opt_problem(text: str) -> str | None:
+    """Why Docker refuses this `security_opt` entry, or None (Moby's parseSecurityOpt)."""
+    if text in ("no-new-privileges", "disable"):
+        return None
+    separator = "=" if "=" in text else ":"
+    key, sep, value = text.partition(separator)
+    if not sep:
+        return "it has no `=`: Docker reads `KEY=VALUE` (or the bare `no-new-privileges`)"
+    if key not in _OPT_KEYS:
+        near = " (`no-new-privileges`?)" if key.lower().replace("_", "-").replace(" ", "") \
+            in ("no-new-privileges", "nonewprivileges") else ""
+        return f"`{key}` is not a security option Docker knows{near}"
+    if key in _BOOL_OPTS and value not in _PARSEBOOL_TRUE | _PARSEBOOL_FALSE | {
+            "TRUE", "True", "FALSE", "False", "T", "F"}:
+        return f"`{value}` is not a boolean (Docker reads it with Go's ParseBool: true/false)"
+    if key == "label":
+        sub = value.replace("=", ":").partition(":")[0]
+        if sub not in _LABEL_KEYS:
+            return f"`label` takes user:, role:, type:, level:, filetype: or disable, not `{sub}`"
+    if key == "systempaths" and value != "unconfined":
+        return "`systempaths` takes only `unconfined`"
+    if key in ("seccomp", "apparmor") and not value.strip():
+        return f"`{key}` has no profile"
+    return None
+
+
+@rule("CMP021", "security-opt-malformed", Severity.MEDIUM, title="Malformed security_opt entry",
+      on=Service, checklist=["4.2.5"], refs=[f"{CIS} 5.25", "CWE-1188"],
+      impact=SERVICE_RESTART)
+def security_opt_malformed(service: Service, settings):
+    """Reports a `security_opt` entry Docker does not accept: an unknown option
+    (`no_new_privileges:true`, `seccomp-unconfined`), no `=` or `:` separator, a value that is
+    not a boolean where Docker wants one (`no-new-privileges: true` with a space, `=yes`), an
+    unknown `label` part, or `systempaths` with anything but `unconfined`.
+
+    Why it matters:
+    Docker refuses to create the container ("invalid --security-opt"), so the service does
+    not start; and the hardening the entry meant to add (most often no-new-privileges) is
+    not in force in any copy of the file that someone "fixes" by deleting the line.
+
+    Example:
+    ```yaml
+    services:
+      app:
+        image: ghcr.io/example/app:1.4
+        security_opt:
+          - no_new_privileges:true
+          - "no-new-privileges: true"
+    ```
+
+    Fix:
+    Write the option as Docker spells it: `no-new-privileges:true` (or `=true`),
+    `seccomp=./profile.json`, `apparmor=docker-default`, `label=type:container_t`.
+    """
+    value = service.raw.get("security_opt")
+    if value is None:
+        return                   # most services: no such key
+    for text, loc in _list(service, "security_opt"):
+        problem = _security_opt_problem(text)
+        if problem is None:
+            continue
+        yield Hit(f"`security_opt` entry `{text}` is malformed: {problem}; Docker refuses to "
+                  "create the container", loc, resource=f"security_opt:{text}",
+                  evidence=f"security_opt: {text}",
+                  fix="write it as Docker spells it: `no-new-privileges:true`, "
+                      "`seccomp=./profile.json`, `apparmor=docker-default`, "
+                      "`label=type:container_t`")
+
+
 # --- CMP015 to CMP019: host namespaces --------------------------------------------------------
 
 def _host_namespace(service: Service, *keys: str) -> tuple[str, Location] | None:

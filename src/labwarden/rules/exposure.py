@@ -15,7 +15,8 @@ from labwarden.redact import scrub
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
 from labwarden.rules.registry import prover, rule
-from labwarden.sources.compose.model import ComposeProject, Port, Service, parse_bool
+from labwarden.sources.compose.model import (
+    ComposeProject, ComposeTree, Port, PortRef, Service, parse_bool)
 from labwarden.sources.yamlfile import Map, Seq
 
 DNAT = "Docker's iptables DNAT rules bypass the host firewall (ufw/firewalld do not block it)"
@@ -37,10 +38,12 @@ def _classified(service: Service) -> list[tuple[Port, PortClass | None]]:
 
 
 def _describe(port: Port) -> str:
+    """The port quoted, with which side is which: `8080:80` alone reads either way round."""
     proto = "" if port.protocol == "tcp" else f"/{port.protocol}"
     if port.published:
-        return f"{port.published}:{port.target}{proto}"
-    return f"{port.target}{proto} (on a random host port)"
+        return f"`{port.published}:{port.target}{proto}` (host {port.published} → container " \
+               f"{port.target})"
+    return f"`{port.target}{proto}` (container {port.target}, on a random host port)"
 
 
 def _resource(port: Port) -> str:
@@ -66,9 +69,12 @@ def port_on_all_interfaces(service: Service, settings):
     """Reports a published port (short or long syntax, a range, or a bare container port that
     gets a random host port) bound to every interface: no host IP, `0.0.0.0` or `::`.
 
-    Ports bound to 127.0.0.1, ::1 or a specific address are not reported, nor are the
-    internet-facing ports (80 and 443 by default) of the reverse proxy. Databases and
-    administration interfaces are NET002's and NET003's.
+    Ports bound to 127.0.0.1, ::1 or a specific address are not reported. The internet-facing
+    ports (80 and 443 by default) of the reverse proxy are exempt by design: they get an INFO
+    finding that records the exemption and fails no checklist item. Databases and
+    administration interfaces are NET002's and NET003's. A `ports:` entry Compose would
+    refuse (a host address inside `published`, a name for a port) is an input error at its
+    line, not a port.
 
     Why it matters:
     Docker publishes ports with its own iptables DNAT rules, ahead of the host firewall, so
@@ -95,6 +101,15 @@ def port_on_all_interfaces(service: Service, settings):
             continue
         numbers = port.published_ports or port.target_ports
         if proxy and numbers and all(n in facing for n in numbers):
+            # Exempt by design, and said so: the audit records what it decided. INFO and
+            # failing no checklist item, so the proxy's own items are still proven.
+            yield Hit(f"port {_describe(port)} of the reverse proxy is published on all "
+                      "interfaces by design (an internet-facing port, policy "
+                      "`internet_facing_ports`): exempt from this rule",
+                      port.location, resource=_resource(port), evidence=port.spec,
+                      severity=Severity.INFO, checklist=(),
+                      fix="nothing to do; keep the proxy's other ports (dashboards, admin "
+                          "UIs) off the public interfaces")
             continue
         yield Hit(f"port {_describe(port)} is published on all interfaces: {DNAT}",
                   port.location, resource=_resource(port), evidence=port.spec,
@@ -183,6 +198,109 @@ def admin_port_exposed(service: Service, settings):
                   fix=f"bind it to loopback or the management LAN address ({_bind_fix(port)}) "
                       "and reach it over a VPN or SSH tunnel, or route it through the proxy "
                       "with authentication")
+
+
+# --- host ports claimed twice --------------------------------------------------------------
+
+def _clash(a: PortRef, b: PortRef) -> bool:
+    """Whether Docker could not bind both on one host: the same protocol and overlapping
+    numbers (the caller's grouping), different services, and addresses that meet (the same,
+    or one of them every interface of its family)."""
+    if a.asset == b.asset:
+        return False            # one service: Compose reports its own duplicates
+    x, y = a.host_ip, b.host_ip
+    if x and y and x != y and not (
+            x == "0.0.0.0" and ":" not in y or y == "0.0.0.0" and ":" not in x
+            or x == "::" and ":" in y or y == "::" and ":" in x):
+        return False
+    if a.profiles and b.profiles and not set(a.profiles) & set(b.profiles) and \
+            a.asset.rpartition("/")[0] == b.asset.rpartition("/")[0]:
+        return False            # alternatives of one project that never run together
+    return True
+
+
+def _port_text(ref: PortRef) -> str:
+    number = str(ref.low) if ref.low == ref.high else f"{ref.low}-{ref.high}"
+    return f"{ref.host_ip + ':' if ref.host_ip else ''}{number}/{ref.protocol}"
+
+
+@rule("NET008", "host-port-conflict", Severity.MEDIUM,
+      title="Host port published by two services", on=ComposeTree, checklist=["9.1.1"],
+      refs=["Docker documentation: published ports (a host port binds once per address)"],
+      impact=Impact("service", (1, 3)))
+def host_port_conflict(tree: ComposeTree, settings):
+    """Reports a host port that two services of the audited tree publish on addresses that
+    meet: the same address, or one of them on every interface (`8080:80` and
+    `127.0.0.1:8080:80` clash; `127.0.0.1:8080` and `192.168.1.5:8080` do not), with the
+    same protocol, in two stacks or in one. Each service is reported, naming the other's
+    file and line. Services of one project in disjoint profiles never run together and are
+    not reported.
+
+    Why it matters:
+    A host port binds once per address. Whichever stack starts second fails ("port is
+    already allocated"), often at a reboot or an unrelated update, and which one wins
+    depends on start order.
+
+    Example:
+    ```yaml
+    # media/compose.yaml
+    services:
+      jellyfin:
+        ports: ["8096:8096"]
+    # tools/compose.yaml
+    services:
+      dashboard:
+        ports: ["8096:8080"]
+    ```
+
+    Fix:
+    Publish one of them on another host port, or bind each to a different address; better,
+    serve both through the reverse proxy and publish neither.
+    """
+    ports = tree.ports
+    if len(ports) < 2:
+        return
+    by_number: dict[tuple[str, int], list[PortRef]] = {}
+    for ref in ports:
+        for number in range(ref.low, min(ref.high, ref.low + 1024) + 1):
+            by_number.setdefault((ref.protocol, number), []).append(ref)
+    reported: set[int] = set()
+    shown: dict[int, str] = {}          # each ref's text in other refs' messages, made once
+    for refs in by_number.values():
+        if len(refs) < 2:
+            continue
+        for ref in refs:
+            if id(ref) in reported:
+                continue
+            others = [o for o in refs if o is not ref and _clash(ref, o)]
+            if not others:
+                continue
+            reported.add(id(ref))
+            texts = []
+            for other in others[:5]:
+                text = shown.get(id(other))
+                if text is None:
+                    text = shown[id(other)] = f"`{_port_text(other)}` at " \
+                        f"{_tree_where(other, tree.root)}"
+                texts.append(text)
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            port = _port_text(ref)
+            yield Hit(f"host port `{port}` is also published by {'; '.join(texts)}{more}: "
+                      "Docker binds a host port once per address, so whichever starts second "
+                      "fails", ref.location, resource=f"host-port:{port}",
+                      asset=ref.asset, evidence=ref.spec,
+                      fix="publish one of them on another host port or address, or serve both "
+                          "through the reverse proxy and publish neither")
+
+
+def _tree_where(ref: PortRef, root: str) -> str:
+    path = ref.location.path
+    for base in root.split(","):
+        base = base.rstrip("/")
+        if base and path.startswith(base + "/"):
+            path = path[len(base) + 1:]
+            break
+    return f"{Location(path, ref.location.line)} (service {ref.asset.rsplit('/', 1)[-1]})"
 
 
 # --- networks -------------------------------------------------------------------------------

@@ -16,10 +16,20 @@ from labwarden.sources.compose.model import Service
 OWASP_SUPPLY_CHAIN = "OWASP Docker Security Cheat Sheet, rule 13 (supply chain)"
 
 
+_pulled_cache: list = [None, None]
+
+
 def _pulled_image(service: Service) -> tuple[ImageRef, str] | None:
     """The image Compose pulls for the service, parsed, with its evidence text; None when the
     service builds its own, has no image, or the image is empty or malformed (an unset
-    variable: the loader has already reported that gap)."""
+    variable: the loader has already reported that gap). Four rules ask in turn about the
+    same service: it is worked out once."""
+    if _pulled_cache[0] is not service:
+        _pulled_cache[0], _pulled_cache[1] = service, _pull(service)
+    return _pulled_cache[1]
+
+
+def _pull(service: Service) -> tuple[ImageRef, str] | None:
     image = service.raw.get("image")
     if not isinstance(image, str):
         return None
@@ -34,14 +44,15 @@ def _pulled_image(service: Service) -> tuple[ImageRef, str] | None:
     return ref, evidence
 
 
-@rule("IMG001", "image-latest-tag", Severity.MEDIUM, title="Image on a floating tag",
+@rule("IMG001", "image-latest-tag", Severity.MEDIUM, title="Image on `latest` or untagged",
       on=Service, checklist=["4.1.2"],
       refs=[OWASP_SUPPLY_CHAIN, "CWE-1357"],
       impact=Impact("service", (1, 3)))
 def image_latest_tag(service: Service, settings):
-    """Reports images with no tag (Docker pulls `latest`), the `latest` tag, or a tag that
-    follows a release channel rather than naming a version (`stable`, `alpine`, `lts`,
-    `main`). A digest (`@sha256:…`) pins the image whatever the tag says.
+    """Reports images with no tag (Docker pulls `latest`) or the `latest` tag. A digest
+    (`@sha256:…`) pins the image whatever the tag says. Tags that follow a release channel
+    (`main`, `release`, `stable-latest`) or a major version (`:2`) are IMG004's, so each
+    can be waived on its own.
 
     Why it matters:
     A floating tag is a different image on every pull: a routine `docker compose pull` can
@@ -66,18 +77,65 @@ def image_latest_tag(service: Service, settings):
     if pulled is None:
         return
     ref, evidence = pulled
-    if not ref.floating:
-        return
-    if ref.tag is None:
+    kind = ref.float_kind
+    if kind == "untagged":
         message = f"`{ref.name}` has no tag: Docker pulls `latest`, whatever it is that day"
-    elif ref.tag == "latest":
+    elif kind == "latest":
         message = f"`{ref.name}:latest` is a floating tag: each pull may bring another version"
     else:
-        message = (f"`{ref.name}:{ref.tag}` follows a release channel rather than naming a "
-                   "version: each pull may bring another version")
+        return
     yield Hit(message, service.loc("image"), resource=f"image:{ref.name}", evidence=evidence,
-              fix=f"pin the version you tested: `image: {ref.name}:<version>` (for an "
-                  f"immutable pin, `{ref.name}:<version>@sha256:<digest>`)")
+              fix=_pin_fix(ref))
+
+
+def _pin_fix(ref: ImageRef) -> str:
+    return (f"pin the version you tested: `image: {ref.name}:<version>` (for an immutable "
+            f"pin, `{ref.name}:<version>@sha256:<digest>`)")
+
+
+@rule("IMG004", "image-floating-channel-tag", Severity.MEDIUM,
+      title="Image on a release-channel or major-version tag", on=Service,
+      checklist=["4.1.2"], refs=[OWASP_SUPPLY_CHAIN, "CWE-1357"],
+      impact=Impact("service", (1, 3)))
+def image_floating_channel_tag(service: Service, settings):
+    """Reports images on a tag that follows a release channel rather than naming a version
+    (`main`, `release`, `stable`, `lts`, `alpine`, a `-latest` suffix such as
+    `stable-latest`), and, at LOW, a bare major version (`:2`, `:v3`, `postgres:16`), which
+    brings every minor release. A digest (`@sha256:…`) pins the image whatever the tag
+    says. `latest` and untagged images are IMG001's.
+
+    Why it matters:
+    A channel tag moves with every release exactly as `latest` does. A major tag moves less,
+    but a minor release can still change defaults or migrate data, and there is no record
+    of which version ran yesterday.
+
+    Example:
+    ```yaml
+    services:
+      photos:
+        image: ghcr.io/immich-app/immich-server:release
+      db:
+        image: postgres:16
+    ```
+
+    Fix:
+    Pin the version you tested (`image: postgres:16.4`) and let Renovate or Dependabot
+    propose the bumps; add the digest for an immutable pin.
+    """
+    pulled = _pulled_image(service)
+    if pulled is None:
+        return
+    ref, evidence = pulled
+    kind = ref.float_kind
+    if kind == "channel":
+        yield Hit(f"`{ref.name}:{ref.tag}` follows a release channel rather than naming a "
+                  "version: each pull may bring another version", service.loc("image"),
+                  resource=f"image:{ref.name}", evidence=evidence, fix=_pin_fix(ref))
+    elif kind == "major":
+        yield Hit(f"`{ref.name}:{ref.tag}` names only a major version: each pull may bring "
+                  "another minor release", service.loc("image"),
+                  resource=f"image:{ref.name}", evidence=evidence, severity=Severity.LOW,
+                  fix=_pin_fix(ref))
 
 
 @rule("IMG002", "image-not-digest-pinned", Severity.LOW, title="Image not pinned by digest",
@@ -87,7 +145,7 @@ def image_latest_tag(service: Service, settings):
 def image_not_digest_pinned(service: Service, settings):
     """Reports images pinned by a version tag but not by digest, when the policy asks for
     digests (`policy: require_digest: true` in labwarden.yaml; off by default, since a
-    version tag already satisfies the checklist). Floating tags are IMG001's.
+    version tag already satisfies the checklist). Floating tags are IMG001's and IMG004's.
 
     Why it matters:
     Tags are mutable: whoever controls the repository can push different content under

@@ -24,29 +24,32 @@ import re
 
 from labwarden._record import Record
 from labwarden.model import Hit, Impact, Location, Severity
-from labwarden.redact import redact_assignment, redact_url, url_password
+from labwarden.redact import redact, redact_assignment, redact_url, url_password
 from labwarden.knowledge import images as _images
 from labwarden.knowledge import secrets as data
+from labwarden.knowledge.apps import settings_for
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import EnvValue, Service
 from labwarden.sources.envfile import EnvFile
-from labwarden.sources.yamlfile import Seq
+from labwarden.sources.yamlfile import Map, Seq
 
 _URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?P<user>[^:/@\s]*):"
                   r"(?P<password>[^@/\s]+)@")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _USER_WORDS = frozenset({"USER", "USERNAME", "LOGIN", "USER_NAME"})
+SAME_AS_USER = "the same as the user name"      # SEC008's, not SEC002's
 
 
 class Secret(Record):
     """One secret a service receives, and what is known about it."""
 
-    __slots__ = ("env", "value", "in_url", "literal", "location", "default", "weak", "hashed")
+    __slots__ = ("env", "value", "in_url", "literal", "location", "default", "weak", "hashed",
+                 "token")
 
     def __init__(self, env: EnvValue, value: str, in_url: bool, literal: bool, location: Location,
-                 default: str | None, weak: bool, hashed: bool):
+                 default: str | None, weak: bool, hashed: bool, token: bool = False):
         self.env = env
         self.value = value                # the secret: the whole value, or the password of a URL
         self.in_url = in_url              # the password of a connection URL
@@ -55,32 +58,51 @@ class Secret(Record):
         self.default = default            # why it is a known default, else None
         self.weak = weak                  # shorter than the policy's minimum (and not a default)
         self.hashed = hashed              # a password hash, not the password
+        self.token = token                # a notification/webhook URL's token (in_url too)
 
     @property
     def argument(self) -> bool:
         """Passed on the command line (`command:`, `entrypoint:`, `healthcheck.test`)."""
-        return self.env.origin not in ("environment", "env_file")
+        return self.env.origin not in ("environment", "env_file", "labels")
+
+    @property
+    def in_label(self) -> bool:
+        return self.env.origin == "labels"
 
     @property
     def resource(self) -> str:
         if self.argument:
             return f"arg:{self.env.origin}:{self.env.name}"
+        if self.in_label:
+            return f"label:{self.env.name}" + (":url" if self.in_url else "")
         return f"env:{self.env.name}" + (":url" if self.in_url else "")
 
     @property
     def label(self) -> str:
         if self.argument:
-            return f"`{self.env.name}` in `{self.env.origin}`"
-        return f"the password in `{self.env.name}`" if self.in_url else f"`{self.env.name}`"
+            where = f"`{self.env.name}` in `{self.env.origin}`"
+        elif self.in_label:
+            where = f"label `{self.env.name}`"
+        else:
+            where = f"`{self.env.name}`"
+        if not self.in_url:
+            return where
+        return f"the {'token' if self.token else 'password'} in {where}"
 
     @property
     def evidence(self) -> str:
+        if self.token:
+            hidden = f"…({len(self.value)} chars)" if self.default else redact(self.value)
+            return f"{self.env.name}={(self.env.value or '').replace(self.value, hidden)}"
         if self.default:
             # Next to "is a well-known default", even a two-character prefix gives it away.
             hidden = f"…({len(self.value)} chars)"
             if self.in_url:
+                # A password equal to its user name: the user name would give it away.
+                same = self.default == SAME_AS_USER
                 return f"{self.env.name}=" + _URL.sub(
-                    lambda m: f"{m.group('scheme')}://{m.group('user')}:{hidden}@",
+                    lambda m: f"{m.group('scheme')}://"
+                              f"{'…' if same else m.group('user')}:{hidden}@",
                     self.env.value or "")
             return f"{self.env.name}={hidden}"
         if self.in_url:
@@ -104,6 +126,8 @@ def secrets_of(service: Service) -> list[Secret]:
         if secret is not None:
             found.append(secret)
     found.extend(_argument_secrets(service, users))
+    if service.raw.get("labels") is not None:
+        found.extend(_label_secrets(service, users))
     _cache[0], _cache[1] = service, found
     return found
 
@@ -115,9 +139,12 @@ def _secret(service: Service, env: EnvValue, users: set[str]) -> Secret | None:
     if not value or not isinstance(value, str):
         return None             # unset, passed through from the shell, or an empty ${VAR}
     url = _URL.search(value) if "://" in value and "@" in value else None
+    token = data.url_token(value) if url is None and "://" in value else None
     if url is not None:
         secret, in_url = url.group("password"), True
         users = users | {url.group("user").lower()}
+    elif token is not None:
+        secret, in_url = token[1], True
     elif data.is_secret_name(env.name) and not data.is_setting_value(value) \
             and not _is_identifier_half(service, env.name):
         secret, in_url = value, False
@@ -127,7 +154,8 @@ def _secret(service: Service, env: EnvValue, users: set[str]) -> Secret | None:
     hashed = not in_url and data.is_password_hash(secret)
     default = None if hashed else _default_reason(service, secret, users)
     weak = not hashed and default is None and len(secret) < data.MIN_SECRET_LENGTH
-    return Secret(env, secret, in_url, literal, location, default, weak, hashed)
+    return Secret(env, secret, in_url, literal, location, default, weak, hashed,
+                  token=token is not None)
 
 
 # --- credentials on the command line --------------------------------------------------------
@@ -194,6 +222,12 @@ def _argument_secrets(service: Service, users: set[str]) -> list[Secret]:
                     value = inline if eq else (following if following and
                                                not following.startswith("-") else None)
                     separate = not eq
+            if name is None and "://" in token:
+                url_secret = _argument_urls(token, loc, as_written, ".".join(keys),
+                                            service, users)
+                if url_secret is not None:
+                    found.append(url_secret)
+                continue
             if separate:
                 loc, as_written = next_loc, next_written
             if not value or "$" in value or data.is_setting_value(value) \
@@ -204,6 +238,70 @@ def _argument_secrets(service: Service, users: set[str]) -> list[Secret]:
             found.append(Secret(env, value, False, True, loc, default,
                                 default is None and len(value) < data.MIN_SECRET_LENGTH, False))
     return found
+
+
+def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
+    """Secrets in `labels:` (a secret-named key, a credential inside a URL): labels are
+    shown by `docker inspect` and to every service that reads the Docker API."""
+    labels = service.raw.get("labels")
+    pairs: list[tuple[str, str, Location, str | None]] = []
+    if isinstance(labels, Map):
+        written = labels.written or {}
+        pairs = [(str(k), str(v), labels.loc_of(k) or service.loc("labels"), written.get(k))
+                 for k, v in labels.items()
+                 if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+    elif isinstance(labels, Seq):
+        written = labels.written or {}
+        for index, item in enumerate(labels):
+            key, sep, value = str(item).partition("=")
+            if sep:
+                as_written = written.get(index)
+                pairs.append((key, value, labels.loc_of(index) or service.loc("labels"),
+                              None if as_written is None else as_written.partition("=")[2]))
+    found = []
+    for key, value, loc, as_written in pairs:
+        if not value or "$" in (as_written or ""):
+            continue            # a ${VARIABLE}: kept elsewhere, as SEC001 wants
+        env = EnvValue(key, value, loc, origin="labels")
+        url = _URL.search(value) if "://" in value and "@" in value else None
+        token = data.url_token(value) if url is None and "://" in value else None
+        if url is not None:
+            secret, in_url = url.group("password"), True
+        elif token is not None:
+            secret, in_url = token[1], True
+        elif data.is_secret_name(key.rsplit(".", 1)[-1]) and not data.is_setting_value(value) \
+                and not data.is_password_hash(value):
+            secret, in_url = value, False
+        else:
+            continue
+        default = _default_reason(service, secret, users)
+        found.append(Secret(env, secret, in_url, True, loc, default,
+                            default is None and len(secret) < data.MIN_SECRET_LENGTH, False,
+                            token=token is not None))
+    return found
+
+
+def _argument_urls(token: str, loc: Location, as_written: str, origin: str,
+                   service: Service, users: set[str]) -> Secret | None:
+    """A connection or notification URL with its credential on a command line
+    (`--dsn postgres://u:p@db/app`, `--notify discord://TOKEN@ID`)."""
+    url = _URL.search(token) if "@" in token else None
+    found = data.url_token(token) if url is None else None
+    if url is not None:
+        scheme, secret = url.group("scheme"), url.group("password")
+    elif found is not None:
+        scheme, secret = found
+    else:
+        return None
+    if "$" in secret or secret not in as_written:
+        return None
+    name = scheme + " URL"
+    env = EnvValue(name, token, loc, origin=origin)
+    default = _default_reason(service, secret, users | (
+        {url.group("user").lower()} if url else set()))
+    return Secret(env, secret, True, True, loc, default,
+                  default is None and len(secret) < data.MIN_SECRET_LENGTH, False,
+                  token=found is not None)
 
 
 def _user_values(service: Service) -> set[str]:
@@ -221,7 +319,7 @@ def _default_reason(service: Service, secret: str, users: set[str]) -> str | Non
         return reason
     lowered = secret.lower()
     if lowered in users:
-        return "the same as the user name"
+        return SAME_AS_USER
     if lowered in (service.name.lower(), _images.name(service.image)):
         return "the name of the service"
     return None
@@ -301,10 +399,12 @@ def _secret_file_fix(service: Service, name: str, variable: str | None) -> str:
       refs=["CWE-798", "OWASP Docker Security Cheat Sheet rule 12"],
       impact=Impact("service", (1, 2)))
 def hardcoded_secret(service: Service, settings):
-    """Reports a secret-named variable (`*_PASSWORD`, `*_SECRET`, `*_TOKEN`, `API_KEY`, …)
-    whose value is written literally under `environment:` in the Compose file, and a
-    credential written on a command line (`command:`, `entrypoint:`, `healthcheck.test`):
-    `redis-server --requirepass …`, `PGPASSWORD=… psql`, `mysqladmin -p…`.
+    """Reports a secret-named variable (`*_PASSWORD`, `*_SECRET`, `*_TOKEN`, `*_API_KEY`,
+    `*_PRIVATE_KEY`, WireGuard's `WG_PRIVATE_KEY`, …) whose value is written literally under
+    `environment:` in the Compose file, whatever the image (labwarden need not know it), a
+    secret-named label (`app.api_key`), and a credential written on a command line
+    (`command:`, `entrypoint:`, `healthcheck.test`): `redis-server --requirepass …`,
+    `PGPASSWORD=… psql`, `mysqladmin -p…`, WireGuard's `PrivateKey=…`.
 
     Values taken from a `${VARIABLE}` (kept in .env) or from an `env_file:` are not reported
     here: that is where the checklist wants secrets kept (SEC005 and SEC006 check those
@@ -342,6 +442,14 @@ def hardcoded_secret(service: Service, settings):
                           "\"$$(cat /run/secrets/redis_password)\"` in a `sh -c` line) or use "
                           "the program's file option")
             continue
+        if secret.in_label:
+            yield Hit(f"{secret.label} is a credential written in the Compose file: labels are "
+                      "shown by `docker inspect` and to every service that reads the Docker "
+                      "API", secret.location, resource=secret.resource,
+                      evidence=secret.evidence,
+                      fix="move the credential out of the label: into a secret file the "
+                          "service reads, or at least a ${VARIABLE} kept in the mode-600 .env")
+            continue
         if secret.hashed:
             message = (f"`{name}` holds a password hash written in the Compose file: anyone "
                        "who reads the file can try to crack it offline")
@@ -361,7 +469,7 @@ def hardcoded_secret(service: Service, settings):
 def default_password(service: Service, settings):
     """Reports a secret whose value is a well-known default (`changeme`, `admin`, `postgres`,
     `123456`, `minioadmin`…), a template placeholder (`your-secret-here`), a guessable
-    example (`mysecretpassword`) or equal to the user name, wherever the value comes from:
+    example (`mysecretpassword`) or the service's name, wherever the value comes from:
     written in the Compose file, a `${VARIABLE}` resolved from .env, an `env_file:`, or the
     password of a connection URL (`postgres://app:postgres@db/app`).
 
@@ -369,7 +477,7 @@ def default_password(service: Service, settings):
     admin/admin, Nginx Proxy Manager's admin@example.com, MinIO minioadmin), and settings
     that switch the database password off (`POSTGRES_HOST_AUTH_METHOD=trust`,
     `MYSQL_ALLOW_EMPTY_PASSWORD`). A default that the product makes you change at the
-    first login is HIGH rather than CRITICAL.
+    first login is HIGH rather than CRITICAL. A password equal to its user name is SEC008's.
 
     Why it matters:
     Default credentials are the first thing anyone tries, by hand or by bot, and templates'
@@ -390,7 +498,7 @@ def default_password(service: Service, settings):
     initialised with.
     """
     for secret in secrets_of(service):
-        if secret.default:
+        if secret.default and secret.default != SAME_AS_USER:
             yield Hit(f"{secret.label} is {secret.default}", secret.location,
                       resource=secret.resource, evidence=secret.evidence,
                       fix=f"set {secret.label} to a random value (`openssl rand -base64 32`) and "
@@ -422,6 +530,120 @@ def default_password(service: Service, settings):
                       fix=f"remove `{setting.variable}` and set a random password with a secret")
 
 
+@rule("SEC008", "password-equals-user-name", Severity.CRITICAL,
+      title="Password equal to the user name", on=Service, checklist=["1.1.1"],
+      refs=["CWE-521", "CWE-1392", "OWASP ASVS 2.1.7"], impact=Impact("service", (5, 30)))
+def password_equals_user_name(service: Service, settings):
+    """Reports a secret equal (ignoring case) to a user name the service is given
+    (`*_USER`, `*_USERNAME`, `*_LOGIN`) or to the user of the same connection URL
+    (`postgres://app:app@db/app`), wherever the value comes from. Well-known default
+    passwords are SEC002's: the two can be waived apart.
+
+    Why it matters:
+    The user name is the first password anyone tries, and it is rarely secret: it sits next
+    to the password in the same file, in logs and in connection strings.
+
+    Example:
+    ```yaml
+    services:
+      db:
+        image: postgres:16.4
+        environment:
+          POSTGRES_USER: nextcloud
+          POSTGRES_PASSWORD: nextcloud
+    ```
+
+    Fix:
+    Generate a random value (`openssl rand -base64 32`), keep it in a secret file or the
+    .env file, and change it in the application too.
+    """
+    for secret in secrets_of(service):
+        if secret.default == SAME_AS_USER:
+            yield Hit(f"{secret.label} is {SAME_AS_USER}", secret.location,
+                      resource=secret.resource, evidence=secret.evidence,
+                      fix=f"set {secret.label} to a random value (`openssl rand -base64 32`) and "
+                          "change it in the application as well")
+
+
+@rule("SEC009", "app-open-to-strangers", Severity.HIGH,
+      title="Application setting that opens it to strangers", on=Service, checklist=["1.1.1"],
+      refs=["CWE-1188", "CWE-306", "OWASP ASVS 2.1"], impact=Impact("service", (1, 2)))
+def app_open_to_strangers(service: Service, settings):
+    """Reports settings of well-known homelab applications that let a stranger in, from the
+    table in `knowledge/apps.py`: public sign-up left on (Vaultwarden `SIGNUPS_ALLOWED`,
+    Gitea/Forgejo `DISABLE_REGISTRATION=false`, Grafana `GF_USERS_ALLOW_SIGN_UP`, Mealie
+    `ALLOW_SIGNUP`), anonymous access (Grafana `GF_AUTH_ANONYMOUS_ENABLED`, HIGH when the
+    anonymous role can edit), a default policy that bypasses the login (Authelia), automatic
+    login (Paperless-ngx `PAPERLESS_AUTO_LOGIN_USERNAME`), a web UI with an empty or no
+    password (Pi-hole, code-server), Vaultwarden's admin token kept in plain text, and a
+    Portainer whose first visitor creates the administrator. Only what the Compose file
+    sets is judged; settings kept in the app's own configuration file are not guessed.
+
+    Why it matters:
+    A homelab service published through the reverse proxy is on the internet: sign-up and
+    anonymous access are found by the same scanners that try default passwords, and an
+    account in a password manager or a Git server is a foothold in everything else.
+
+    Example:
+    ```yaml
+    services:
+      vaultwarden:
+        image: vaultwarden/server:1.32.5
+        environment:
+          SIGNUPS_ALLOWED: "true"
+    ```
+
+    Fix:
+    Turn the setting off and create accounts as the administrator (invitations), or keep
+    the service off the public proxy.
+    """
+    image = service.image
+    if not image:
+        return
+    env = service.environment
+    for setting in settings_for(image):
+        if any(_is_set(env.get(v)) for v in setting.unless) or \
+                (setting.unless_flags and _has_flag(service, setting.unless_flags)):
+            continue
+        present = [env[v] for v in setting.variables if v in env]
+        if not present:
+            if setting.open_when_unset:
+                names = " or ".join(f"`{v}`" for v in setting.variables)
+                yield Hit(f"{setting.product}: {setting.what}" + (
+                    f" ({names} not set)" if names else ""), service.loc("image"),
+                    resource=f"app:{setting.product.lower()}", evidence=f"image: {image}",
+                    severity=setting.severity, fix=setting.fix)
+            continue
+        opening = [e for e in present if e.value is not None and setting.opens(e.value)]
+        if setting.open_when_unset and len(opening) < len(present):
+            continue            # one of the spellings closes it
+        for found in opening:
+            severity = setting.severity
+            if setting.worse is not None:
+                other = env.get(setting.worse[0])
+                if other is not None and other.value and \
+                        other.value.strip().lower() in setting.worse[1]:
+                    severity = setting.worse[2]
+            value = (found.value or "").strip()
+            if not value:
+                shown = f"`{found.name}` is empty"
+            elif data.is_secret_name(found.name):
+                shown = f"`{found.name}` is set"
+            else:
+                shown = f"`{found.name}={value}`"
+            yield Hit(f"{setting.product}'s {shown}: {setting.what}", found.location,
+                      resource=f"env:{found.name}", evidence=shown.replace("`", ""),
+                      severity=severity, fix=setting.fix)
+
+
+def _has_flag(service: Service, flags: tuple[str, ...]) -> bool:
+    command = service.raw.get("command")
+    if command is None:
+        return False
+    words = [str(w) for w in command] if isinstance(command, Seq) else str(command).split()
+    return any(w.split("=", 1)[0] in flags for w in words)
+
+
 def _is_set(env: EnvValue | None) -> bool:
     """Set, or deliberately supplied from elsewhere (shell pass-through, a ${VARIABLE})."""
     if env is None:
@@ -436,9 +658,12 @@ def _is_set(env: EnvValue | None) -> bool:
       impact=Impact("service", (1, 2)))
 def credentials_in_url(service: Service, settings):
     """Reports a connection URL (`postgres://`, `mysql://`, `mongodb+srv://`, `redis://`,
-    `amqp://`, `https://user:pass@`, `smtp://`…) under `environment:` whose password is
-    written literally in the Compose file. A password written as `${VARIABLE}` inside the
-    URL is the recommended form and is not reported.
+    `amqp://`, `https://user:pass@`, `smtp://`…) whose password is written literally in the
+    Compose file, and a notification or webhook URL whose token is (`discord://TOKEN@ID`,
+    `telegram://…`, `slack://A/B/C`, `https://discord.com/api/webhooks/ID/TOKEN`,
+    `https://hooks.slack.com/services/…`): under `environment:`, in `labels:` or on the
+    command line. A credential written as `${VARIABLE}` inside the URL is the recommended
+    form and is not reported.
 
     Why it matters:
     A URL is copied whole into logs, error messages, dashboards and bug reports; the
@@ -460,15 +685,23 @@ def credentials_in_url(service: Service, settings):
     """
     for secret in secrets_of(service):
         if secret.in_url and secret.literal:
-            match = _URL.search(secret.env.value or "")
-            scheme = match.group("scheme") if match else "a"
-            name = secret.env.name
-            yield Hit(f"`{name}` holds a connection URL ({scheme}://) with its password "
-                      "written in the Compose file", secret.location, resource=secret.resource,
+            text = secret.env.value or ""
+            match = _URL.search(text)
+            found = None if match else data.url_token(text)
+            scheme = match.group("scheme") if match else found[0] if found else "a"
+            what = "token" if secret.token else "password"
+            where = secret.label.removeprefix(f"the {what} in ")
+            kind = "notification or webhook URL" if secret.token else "connection URL"
+            variable = re.sub(r"[^A-Z0-9_]+", "_", secret.env.name.upper()).strip("_") or "URL"
+            shown = " (labels are shown by `docker inspect` and to every service that reads " \
+                "the Docker API)" if secret.in_label else " (and on the command line, shown " \
+                "by `ps` and `docker inspect`)" if secret.argument else ""
+            yield Hit(f"{where} holds a {kind} ({scheme}://) with its {what} written in the "
+                      f"Compose file{shown}", secret.location, resource=secret.resource,
                       evidence=secret.evidence,
-                      fix=f"write the password as a variable (`{scheme}://user:${{{name}_PASSWORD}}"
-                          f"@host/…`) and keep `{name}_PASSWORD` in the mode-600, git-ignored "
-                          ".env file")
+                      fix=f"write the {what} as a variable (`${{{variable}_{what.upper()}}}` "
+                          f"inside the URL) and keep `{variable}_{what.upper()}` in the "
+                          "mode-600, git-ignored .env file")
 
 
 # --- SEC004 --------------------------------------------------------------------------------
@@ -581,7 +814,7 @@ def env_file_secrets(env: EnvFile) -> list[str]:
         value = var.value
         if not value or (var.written and _refs(var.written)):
             continue            # empty, or taken from another variable (reported there)
-        url = url_password(value) if "://" in value else None
+        url = (url_password(value) or data.url_token(value)) if "://" in value else None
         if url or (data.is_secret_name(var.name) and not data.is_setting_value(value)):
             names.append(var.name)
     return names

@@ -8,6 +8,9 @@ DefaultOverrideFileNames, in their order). A file named on the command line is a
 its own, with that override. Links to directories are not followed (`_walk.walk`): one out of
 the tree would take the walk anywhere, one inside it would audit a project twice; each is
 reported.
+
+A directory's `.env` may name other files in `COMPOSE_FILE`; the loader reads it, and the
+audit drops the "not loaded by Compose" note of every file a project did load.
 """
 
 from __future__ import annotations
@@ -138,6 +141,12 @@ def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
                                      _key(root, directory, True)))
         else:
             overrides = []
+            if any(e.name == ".env" for e in entries) and \
+                    any("compose" in name for name in names):
+                # No default file, but `.env` may name the files in COMPOSE_FILE, as
+                # `docker compose` run here would read them: the loader decides. The
+                # not-loaded notes below are dropped for the files it loads.
+                specs.append(ProjectSpec(directory, [], _key(root, directory, True)))
         used = {chosen, *overrides}
         for name, path in names.items():
             if "compose" in name and path not in used and name not in PROJECT_FILES and \

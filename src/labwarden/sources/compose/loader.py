@@ -21,7 +21,8 @@ from labwarden.sources.compose.interpolate import (
     Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
 from labwarden.sources.compose.model import (
-    ComposeProject, EnvValue, Service, UnknownKey, parse_bool, parse_mount, parse_port)
+    ComposeProject, EnvValue, Service, UnknownKey, long_port_spec, parse_bool, parse_mount,
+    parse_port, port_problem)
 from labwarden.sources.envfile import EnvFile, read_env_file
 from labwarden.sources.yamlfile import RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file
 
@@ -573,6 +574,21 @@ def _build_service(ctx: _Context, project: ComposeProject, name: str, raw: Map,
     ports = raw.get("ports")
     if isinstance(ports, Seq):
         for index, item in enumerate(ports):
+            problem = port_problem(item)
+            if problem is not None:
+                # As `docker compose config` does: such an entry is no port on any interface.
+                # Written with variables, the text is what unset ones left (a gap, reported
+                # with the variable): a warning, as a clone without its .env must not fail.
+                written = (ports.written or {}).get(index)
+                if isinstance(item, Map) and item.written:
+                    written = ", ".join(f"{k}: {v}" for k, v in item.written.items())
+                spec = long_port_spec(item) if isinstance(item, Map) else str(item)
+                level, refused = ("warning", "Compose would refuse it with these values") \
+                    if written else ("error", "Compose refuses this file")
+                ctx.report(level, "bad-port", f"port `{spec}`" + (
+                    f" (written `{written}`)" if written else "") + f" of service {name!r}: "
+                    f"{problem}; {refused}", ports.loc_of(index))
+                continue
             port = parse_port(item, ports.loc_of(index))
             if port is None:
                 written = (ports.written or {}).get(index)

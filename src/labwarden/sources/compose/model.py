@@ -7,6 +7,8 @@ points at the line to change even when that line is in another file.
 
 from __future__ import annotations
 
+import re
+
 from labwarden._record import Record
 from labwarden.model import Location
 from labwarden.sources.envfile import EnvFile
@@ -91,7 +93,7 @@ def parse_port(item, location: Location) -> Port | None:
                     published=None if published in (None, "") else str(published),
                     host_ip=None if host_ip is None else str(host_ip),
                     protocol=str(item.get("protocol") or "tcp"), location=location,
-                    spec=_long_spec(item))
+                    spec=long_port_spec(item))
     text = str(item).strip()
     if not text:
         return None
@@ -102,6 +104,117 @@ def parse_port(item, location: Location) -> Port | None:
         return None
     return Port(target=target, published=published or None, host_ip=ip or None,
                 protocol=protocol or "tcp", location=location, spec=text)
+
+
+# What `docker compose config` accepts (compose-go's ParsePortConfig, docker/go-connections'
+# nat.ParsePortSpec): a port or a range of 16-bit numbers, a protocol Docker knows, a host
+# address that is an IP address. The common forms pass the first pattern and cost no more.
+_PLAIN_SHORT = re.compile(
+    r"(?:(?:127\.0\.0\.1|0\.0\.0\.0):)?(?:\d{1,4}:)?\d{1,4}(?:/(?:tcp|udp))?\Z")
+_RANGE = re.compile(r"(\d+)(?:-(\d+))?\Z")
+PROTOCOLS = frozenset({"tcp", "udp", "sctp"})
+
+
+def _range_problem(text: str, label: str) -> tuple[str | None, int]:
+    """(why `text` is not a port or range, else None; the number of ports in it). `label`
+    names the text in the message (host port `x`, `published: x`)."""
+    match = _RANGE.match(text)
+    if match is None:
+        return f"{label} is not a port number or range", 0
+    first, last = match.group(1), match.group(2) or match.group(1)
+    if len(first) > 5 or len(last) > 5 or int(first) > 65535 or int(last) > 65535:
+        return f"{label} is beyond 65535", 0
+    if int(last) < int(first):
+        return f"{label} is a range that ends before it starts", 0
+    return None, int(last) - int(first) + 1
+
+
+def _ip_problem(host: str) -> str | None:
+    if host in ("0.0.0.0", "127.0.0.1", "::", "::1"):
+        return None
+    import ipaddress        # rare: most host addresses are the two above
+
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return f"host address `{host}` is not an IP address"
+    return None
+
+
+def port_problem(item) -> str | None:
+    """Why Compose would refuse this `ports:` entry (short or long syntax), or None."""
+    if isinstance(item, bool) or item is None or isinstance(item, Seq):
+        return "a port entry must be a number, a string or a mapping"
+    if isinstance(item, int):
+        return None if 0 <= item <= 65535 else f"`{item}` is beyond 65535"
+    if isinstance(item, float):
+        return f"`{item}` is not a port number"
+    if isinstance(item, Map):
+        return _long_port_problem(item)
+    text = str(item).strip()
+    if _PLAIN_SHORT.match(text):
+        return None
+    if not text:
+        return "the entry is empty"
+    body, slash, protocol = text.partition("/")
+    if slash and protocol.lower() not in PROTOCOLS:
+        return f"protocol `{protocol}` is none of tcp, udp, sctp"
+    host, (published, target) = split_short_port(body)
+    if host:
+        problem = _ip_problem(host)
+        if problem:
+            return problem
+    if not target:
+        return "no container port"
+    problem, targets = _range_problem(target, f"container port `{target}`")
+    if problem:
+        return problem
+    if published:
+        problem, published_count = _range_problem(published, f"host port `{published}`")
+        if problem:
+            return problem
+        if published_count != targets and targets != 1:
+            return f"host ports `{published}` and container ports `{target}` are ranges " \
+                   "of different lengths"
+    return None
+
+
+def _long_port_problem(item: Map) -> str | None:
+    for key in item:
+        if key not in _LONG_KEYS and not str(key).startswith("x-"):
+            return f"`{key}` is not a port setting (target, published, host_ip, protocol, " \
+                   "mode, name, app_protocol)"
+    target = item.get("target")
+    if target in (None, ""):
+        return "`target` (the container port) is missing"
+    if isinstance(target, bool) or not (isinstance(target, int) or str(target).isdigit()):
+        return f"`target: {target}` is not a port number"
+    if len(str(target)) > 5 or int(str(target)) > 65535:
+        return f"`target: {target}` is beyond 65535"
+    published = item.get("published")
+    if published not in (None, "") and not isinstance(published, int):
+        text = str(published)
+        if ":" in text:
+            return f"`published: {text}` holds a host address: write it in `host_ip`, and " \
+                   "only the port in `published`"
+        problem, _ = _range_problem(text, f"`published: {text}`")
+        if problem:
+            return problem
+    elif isinstance(published, int) and not 0 <= published <= 65535:
+        return f"`published: {published}` is beyond 65535"
+    host_ip = item.get("host_ip")
+    if host_ip not in (None, ""):
+        problem = _ip_problem(str(host_ip))
+        if problem:
+            return problem
+    protocol = item.get("protocol")
+    if protocol not in (None, "") and str(protocol).lower() not in PROTOCOLS:
+        return f"`protocol: {protocol}` is none of tcp, udp, sctp"
+    return None
+
+
+_LONG_KEYS = frozenset({"target", "published", "host_ip", "protocol", "mode", "name",
+                        "app_protocol"})
 
 
 def split_short_port(body: str) -> tuple[str, list[str]]:
@@ -123,7 +236,7 @@ def split_short_port(body: str) -> tuple[str, list[str]]:
     return host, parts[-2:]
 
 
-def _long_spec(item: Map) -> str:
+def long_port_spec(item: Map) -> str:
     return ", ".join(f"{k}: {v}" for k, v in item.items())
 
 
@@ -168,7 +281,7 @@ def parse_mount(item, location: Location) -> Mount | None:
                      target=str(item.get("target", "")),
                      read_only=parse_bool(item.get("read_only")) is True,
                      propagation=bind.get("propagation"), location=location,
-                     spec=_long_spec(item))
+                     spec=long_port_spec(item))
     if item is None:
         return None
     text = str(item)
@@ -386,6 +499,32 @@ class ContainerRef(Record):
         self.asset = asset
 
 
+class PortRef(Record):
+    """One published host port (or range) of the tree, for rules that compare projects."""
+
+    __slots__ = ("host_ip", "low", "high", "protocol", "location", "asset", "profiles", "spec")
+    host_ip: str
+    low: int
+    high: int
+    protocol: str
+    location: Location
+    asset: str
+    profiles: tuple[str, ...]
+    spec: str
+
+    def __init__(self, host_ip: str,            # "" for every interface of both families
+                 low: int, high: int, protocol: str, location: Location, asset: str,
+                 profiles: tuple[str, ...] = (), spec: str = ""):
+        self.host_ip = host_ip
+        self.low = low
+        self.high = high
+        self.protocol = protocol
+        self.location = location
+        self.asset = asset
+        self.profiles = profiles
+        self.spec = spec
+
+
 class ComposeTree(Record):
     """A summary of every project found under the audited paths.
 
@@ -393,13 +532,16 @@ class ComposeTree(Record):
     processes and only this small inventory crosses back to the parent.
     """
 
-    __slots__ = ("containers", "root")
+    __slots__ = ("containers", "root", "ports")
     containers: list[ContainerRef]
     root: str
+    ports: list[PortRef]
 
-    def __init__(self, containers: list[ContainerRef], root: str = ""):
+    def __init__(self, containers: list[ContainerRef], root: str = "",
+                 ports: list[PortRef] | None = None):
         self.containers = containers
         self.root = root
+        self.ports = [] if ports is None else ports
 
     @property
     def asset(self) -> str:
