@@ -411,7 +411,7 @@ def test_markdown_shows_a_shared_hardening_snippet_once(shared_env, capsys):
 # Options hidden from --help on purpose: a test hook and a retired flag that now explains
 # itself as a usage error.
 HIDDEN = {("archive", "--overwrite")} | {(command, "--today") for command in (
-    "checklist", "approve", "record", "gate", "archive", "history", "attest")}
+    "checklist", "approve", "record", "gate", "archive", "history", "attest", "serve")}
 
 
 def _commands():

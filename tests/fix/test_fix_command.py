@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import audit_tree, snapshot, write
+from fix_lab import audit_tree, snapshot, write
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "homelab"
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA, write
+from fix_lab import DATA, write
 
 from labwarden.fix.digests import DigestBook, DigestFileError
 from labwarden.fix.yamledit import Document, Skip, insert_after, own

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from conftest import write
+from fix_lab import write
 
 BEFORE = """\
 # Paperless, hand-written: every comment here must survive.

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import snapshot, write
+from fix_lab import snapshot, write
 
 SERVICE = "services:\n  {name}:\n    image: nginx:1.27.3\n"
 

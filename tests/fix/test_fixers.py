@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import DATA, write
+from fix_lab import DATA, write
 
 
 def compose(tmp_path: Path, text: str) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write
+from fix_lab import write
 
 from labwarden.knowledge.privileges import needs
 

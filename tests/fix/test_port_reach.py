@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import audit_tree, write
+from fix_lab import audit_tree, write
 
 from labwarden.sources.yamlfile import parse_yaml
 

@@ -29,24 +29,30 @@ def register(commands) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; anything else needs "
                         "users or a token)")
-    parser.add_argument("--port", type=whole_number(0, 65535), default=8765)
+    parser.add_argument("--port", type=whole_number(0, 65535), default=8765,
+                        help="port to listen on (default 8765; 0: any free port)")
     parser.add_argument("--every", metavar="DURATION",
                         help="re-audit the lab this often (90m, 6h, 1d)")
     parser.add_argument("--token-file", metavar="FILE", help="a shared token for logging in "
                         "(or the environment variable LABWARDEN_CONSOLE_TOKEN)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
-    parser.add_argument("--tls-key", metavar="FILE")
+    parser.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
     parser.add_argument("--add-user", metavar="NAME", help="add (or change) a console user "
                         "and exit; the password is read from the terminal, or from stdin "
                         "with --password-stdin")
-    parser.add_argument("--password-stdin", action="store_true", help=argparse_suppress())
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="with --add-user: read the password from standard input "
+                             "(scripts), not from a prompt")
     parser.add_argument("--today", metavar="DATE", type=iso_date, help=argparse_suppress())
     live = parser.add_argument_group("live evidence (as `checklist --live`)")
-    live.add_argument("--live", action="store_true")
-    live.add_argument("--ca-file", metavar="FILE")
-    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
-    live.add_argument("--ssh-key", metavar="FILE")
-    live.add_argument("--check-default-credentials", action="store_true")
+    live.add_argument("--live", action="store_true",
+                      help="each audit also probes the services' URLs and hosts")
+    live.add_argument("--ca-file", metavar="FILE", help="trust this CA for the URLs")
+    live.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                      help="seconds each live check may take (default 5)")
+    live.add_argument("--ssh-key", metavar="FILE", help="read the hosts over SSH")
+    live.add_argument("--check-default-credentials", action="store_true",
+                      help="try the known default passwords of the services found")
     parser.set_defaults(handler=cmd_serve)
 
 

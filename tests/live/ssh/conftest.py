@@ -5,9 +5,7 @@ They start once per session, as root; a missing sshd fails the tests, naming the
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
 import sys
 
 import pytest
@@ -15,10 +13,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import sshd_servers
-
-from labwarden.sources.live.collect import ProbeOptions
-from labwarden.sources.live.ssh_wire import probe
-from labwarden.sources.live.targets import parse_target
+from ssh_probe import probe_sync
 
 
 def _start(tmp_path_factory, kind: str) -> sshd_servers.SshdServer:
@@ -49,11 +44,6 @@ def legacy_sshd(tmp_path_factory):
     server.stop()
 
 
-def probe_sync(target: str, every_key: bool = False, **options):
-    return asyncio.run(probe(parse_target(target), ProbeOptions(**options),
-                             every_key=every_key))
-
-
 @pytest.fixture(scope="session")
 def weak_remote(weak_sshd):
     """The weak server as the network sees it (probed once: with PermitEmptyPasswords and
@@ -64,11 +54,6 @@ def weak_remote(weak_sshd):
 @pytest.fixture(scope="session")
 def hardened_remote(hardened_sshd):
     return probe_sync(hardened_sshd.target)
-
-
-def sshd_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sshd_servers.sshd_binary(), *args], capture_output=True, text=True,
-                          check=False)
 
 
 @pytest.fixture(scope="session")

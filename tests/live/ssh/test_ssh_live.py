@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import sshd_servers
-from conftest import probe_sync
+from ssh_probe import probe_sync
 
 from labwarden.model import Severity
 from labwarden.rules.registry import rules_for

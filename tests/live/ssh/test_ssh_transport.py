@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import sshd_servers
-from conftest import probe_sync
+from ssh_probe import probe_sync
 
 from labwarden.rules.registry import rules_for
 from labwarden.settings import DEFAULT

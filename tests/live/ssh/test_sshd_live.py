@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import sshd_servers
-from conftest import sshd_run
+from ssh_probe import sshd_run
 
 from labwarden.model import Location, Severity
 from labwarden.rules.registry import rules_for

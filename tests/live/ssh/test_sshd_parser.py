@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sshd_servers
-from conftest import sshd_run
+from ssh_probe import sshd_run
 
 from labwarden.model import Location
 from labwarden.sources.sshd_config import (
