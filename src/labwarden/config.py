@@ -369,6 +369,8 @@ def load_config(path: str | None) -> Config:
         config.waivers.append(_waiver(entry, waivers.loc_of(index)))
     if data.get("backup") or data.get("services"):
         _apply_backup(config, data, path)
+    if data.get("services"):
+        config.settings.compose_hosts = _compose_hosts(data["services"], path)
     if data.get("scans"):
         from labwarden.sources.scans import policy as scans
 
@@ -377,6 +379,19 @@ def load_config(path: str | None) -> Config:
         except scans.ScanPolicyError as exc:
             raise ConfigError(str(exc), exc.location) from None
     return config
+
+
+def _compose_hosts(services: Map, path: str) -> dict[str, str]:
+    """{Compose project directory: host} for the inventory services naming both (the
+    schema has checked their types)."""
+    base = os.path.dirname(os.path.abspath(path))
+    found: dict[str, str] = {}
+    for spec in services.values():
+        if not isinstance(spec, Map) or spec.get("compose") is None or not spec.get("host"):
+            continue
+        where = os.path.normpath(os.path.join(base, str(spec["compose"])))
+        found[where if os.path.isdir(where) else os.path.dirname(where)] = str(spec["host"])
+    return found
 
 
 def _apply_backup(config: Config, data: Map, path: str) -> None:

@@ -31,7 +31,8 @@ DEFAULT_PROXY_IMAGES = (
 class Settings(Record):
     __slots__ = ("trusted_registries", "container_name_pattern", "internet_facing_ports",
                  "expected_open_ports", "tls_expiry_warning_days", "proxy_images",
-                 "proxy_services", "require_digest", "backup", "scans", "_name_regex")
+                 "proxy_services", "require_digest", "backup", "scans", "compose_hosts",
+                 "_name_regex")
     _fields = __slots__[:-1]             # `_name_regex` caches the property: no field
     trusted_registries: tuple[str, ...]
     container_name_pattern: str
@@ -46,6 +47,10 @@ class Settings(Record):
     backup: BackupConfig | None
     # IMG010+: the scan policy, `scans:` (None: sources.scans.policy.DEFAULT).
     scans: ScanPolicy | None
+    # The inventory's host of each Compose project it names: {project directory: host}
+    # (labwarden.yaml `services:` with `compose:` and `host:`). Rules comparing projects
+    # (NET008) tell stacks on different machines apart with it.
+    compose_hosts: dict[str, str]
     _name_regex: re.Pattern | None
 
     def __init__(self, trusted_registries: tuple[str, ...] = DEFAULT_TRUSTED_REGISTRIES,
@@ -55,7 +60,8 @@ class Settings(Record):
                  tls_expiry_warning_days: int = 30,
                  proxy_images: tuple[str, ...] = DEFAULT_PROXY_IMAGES,
                  proxy_services: tuple[str, ...] = (), require_digest: bool = False,
-                 backup: BackupConfig | None = None, scans: ScanPolicy | None = None):
+                 backup: BackupConfig | None = None, scans: ScanPolicy | None = None,
+                 compose_hosts: dict[str, str] | None = None):
         self.trusted_registries = trusted_registries
         self.container_name_pattern = container_name_pattern
         self.internet_facing_ports = internet_facing_ports
@@ -66,6 +72,7 @@ class Settings(Record):
         self.require_digest = require_digest
         self.backup = backup
         self.scans = scans
+        self.compose_hosts = {} if compose_hosts is None else compose_hosts
         self._name_regex = None
 
     @property

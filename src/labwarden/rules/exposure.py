@@ -8,6 +8,8 @@ to a specific address is not reported; 80 and 443 on the reverse proxy are expec
 
 from __future__ import annotations
 
+import os
+
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.knowledge import images as _images
 from labwarden.knowledge.ports import PortClass, classify
@@ -202,12 +204,18 @@ def admin_port_exposed(service: Service, settings):
 
 # --- host ports claimed twice --------------------------------------------------------------
 
-def _clash(a: PortRef, b: PortRef) -> bool:
+def _clash(a: PortRef, b: PortRef, hosts: dict[str, str] | None = None) -> bool:
     """Whether Docker could not bind both on one host: the same protocol and overlapping
-    numbers (the caller's grouping), different services, and addresses that meet (the same,
+    numbers (the caller's grouping), different services, on one machine as far as the
+    inventory says (`hosts`: project directory → host), and addresses that meet (the same,
     or one of them every interface of its family)."""
     if a.asset == b.asset:
         return False            # one service: Compose reports its own duplicates
+    if hosts:
+        host_a = hosts.get(os.path.dirname(os.path.abspath(a.location.path)))
+        host_b = hosts.get(os.path.dirname(os.path.abspath(b.location.path)))
+        if host_a and host_b and host_a != host_b:
+            return False        # stacks of two machines: each binds its own ports
     x, y = a.host_ip, b.host_ip
     if x and y and x != y and not (
             x == "0.0.0.0" and ":" not in y or y == "0.0.0.0" and ":" not in x
@@ -233,8 +241,9 @@ def host_port_conflict(tree: ComposeTree, settings):
     meet: the same address, or one of them on every interface (`8080:80` and
     `127.0.0.1:8080:80` clash; `127.0.0.1:8080` and `192.168.1.5:8080` do not), with the
     same protocol, in two stacks or in one. Each service is reported, naming the other's
-    file and line. Services of one project in disjoint profiles never run together and are
-    not reported.
+    file and line. Services of one project in disjoint profiles never run together, and
+    stacks the inventory puts on different hosts (`services:` with `compose:` and `host:`)
+    bind different machines' ports: neither is reported.
 
     Why it matters:
     A host port binds once per address. Whichever stack starts second fails ("port is
@@ -260,6 +269,7 @@ def host_port_conflict(tree: ComposeTree, settings):
     ports = tree.ports
     if len(ports) < 2:
         return
+    hosts = settings.compose_hosts
     by_number: dict[tuple[str, int], list[PortRef]] = {}
     for ref in ports:
         for number in range(ref.low, min(ref.high, ref.low + 1024) + 1):
@@ -272,7 +282,7 @@ def host_port_conflict(tree: ComposeTree, settings):
         for ref in refs:
             if id(ref) in reported:
                 continue
-            others = [o for o in refs if o is not ref and _clash(ref, o)]
+            others = [o for o in refs if o is not ref and _clash(ref, o, hosts)]
             if not others:
                 continue
             reported.add(id(ref))
