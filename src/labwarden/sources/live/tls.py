@@ -43,7 +43,6 @@ from labwarden.sources.live.targets import Target
 from labwarden.sources.live.tls_cert import (
     CertInfo,
     hostname_matches,
-    load_parser,
     parse_certificate,
 )
 from labwarden.sources.live.tls_suites import (
@@ -183,7 +182,7 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
             pass
         if verify:
             ctx.verify_mode = ssl.CERT_REQUIRED
-            _load_system_store(ctx)
+            load_system_store(ctx)
             flags = _X509_V_FLAG_NO_CHECK_TIME
             if ca_file:
                 ctx.load_verify_locations(cadata=read_ca_file(ca_file))
@@ -195,7 +194,7 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def _load_system_store(ctx: ssl.SSLContext) -> None:
+def load_system_store(ctx: ssl.SSLContext) -> None:
     """The system trust store, from its hashed directory when there is one: OpenSSL then
     reads only the certificates a chain needs, instead of parsing the whole bundle."""
     paths = ssl.get_default_verify_paths()
@@ -397,7 +396,6 @@ async def probe(target: Target, options) -> TlsFact:
         return _failed(fact, target, "unreachable",
                        f"cannot resolve {target.host}: {getattr(exc, 'strerror', None) or exc}")
     fact.address = address
-    _start_parser_import()
     scan = _Scan(target, options, address, sni)
 
     trust_task = asyncio.ensure_future(_trust(scan, ca_file))
@@ -492,20 +490,10 @@ async def probe(target: Target, options) -> TlsFact:
     return fact
 
 
-_parser_import: list = []
-
-
-def _start_parser_import() -> None:
-    """Once per process: the certificate parser's imports on a worker thread, while the
-    event loop scans (see tls_cert.load_parser)."""
-    if not _parser_import:
-        _parser_import.append(asyncio.get_running_loop().run_in_executor(None, load_parser))
-
-
 _LOADING: dict[tuple, asyncio.Future] = {}
 
 
-async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
+async def verifying_context(ca_file: str | None) -> ssl.SSLContext:
     """The verifying context, built off the event loop the first time: OpenSSL reads the
     trust store (a whole bundle when SSL_CERT_FILE names one: 15-20 ms) without the GIL,
     on another core, while the loop goes on with the scan. Every probe waiting for the
@@ -527,7 +515,7 @@ async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
 async def _trust(scan: _Scan, ca_file: str | None) -> _Handshake:
     """Validate the chain with OpenSSL against the system store (+ the user's CA file)."""
     try:
-        await _verifying_context(ca_file)
+        await verifying_context(ca_file)
     except (OSError, ssl.SSLError) as exc:
         return _Handshake(False, error="CA file unreadable",
                           ca_error=f"cannot load the CA file {ca_file}: "
