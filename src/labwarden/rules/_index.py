@@ -175,4 +175,5 @@ RULES = {
     "TLS013": "weak-certificate-signature",
     "TLS014": "heartbleed",
     "TLS015": "no-secure-renegotiation",
+    "TLS016": "client-renegotiation-accepted",
 }

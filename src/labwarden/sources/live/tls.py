@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from labwarden.model import Diagnostic, Location
 from labwarden.sources._read import MAX_CA_FILE_BYTES, read_ca_file, read_regular
 from labwarden.sources.live.targets import Target
+from labwarden.sources.live.tls_reneg import client_renegotiation
 from labwarden.sources.live.tls_cert import (
     CertInfo,
     hostname_matches,
@@ -101,6 +102,10 @@ class TlsFact:
     heartbeat: bool = False                      # heartbeat extension accepted (TLS <= 1.2)
     heartbleed: bool | None = None               # CVE-2014-0160; None: not tested
     secure_renegotiation: bool | None = None     # RFC 5746 (TLS <= 1.2); None: no such version
+    # A renegotiation the client starts, accepted (TLS <= 1.2); None: not checked or no
+    # such version, `client_renegotiation_note` says which
+    client_renegotiation: bool | None = None
+    client_renegotiation_note: str = ""
     partial: bool = False                        # stopped early (deadline)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
@@ -399,13 +404,19 @@ async def probe(target: Target, options) -> TlsFact:
     scan = _Scan(target, options, address, sni)
 
     trust_task = asyncio.ensure_future(_trust(scan, ca_file))
+    # openssl s_client runs beside the scan (a process start and one handshake): when the
+    # server turns out to speak no version below TLS 1.3, its answer is "nothing to
+    # renegotiate" anyway.
+    reneg_task = asyncio.ensure_future(client_renegotiation(
+        address, port, sni, min(float(options.timeout), max(0.1, scan._time_left()))))
     versions = (SSL2, SSL3, TLS10, TLS11, TLS12, TLS13)
     replies = await asyncio.gather(*(scan.version(v) for v in versions))
     failure = _describe_failure(replies)
     if failure is not None:
-        trust_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await trust_task
+        for task in (trust_task, reneg_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         return _failed(fact, target, *failure)
     # Answered to our renegotiation SCSV by the newest version below TLS 1.3 (RFC 5746 3.6).
     newest = next((scan.first[v] for v in (TLS12, TLS11, TLS10, SSL3) if v in scan.first), None)
@@ -417,6 +428,14 @@ async def probe(target: Target, options) -> TlsFact:
         fact.heartbeat = True
         fact.heartbleed = await scan.heartbleed(heartbeat, scan.first[heartbeat].suite)
     verified = await trust_task
+    renegotiation = await reneg_task
+    if newest is not None:
+        fact.client_renegotiation = renegotiation.accepted
+        fact.client_renegotiation_note = renegotiation.note
+        if renegotiation.accepted is None:
+            fact.diagnostics.append(Diagnostic(
+                "warning", "tls-renegotiation-unknown", "client-initiated renegotiation "
+                f"not checked: {renegotiation.note}", target.location))
 
     for version, reply in zip(versions, replies):
         name = VERSION_NAMES[version]
