@@ -370,8 +370,10 @@ class _Scan:
             remaining.remove(reply.suite)
 
 
-def _describe_failure(replies: list[Reply | None]) -> tuple[str, str] | None:
-    """(code, message) when no version got a handshake, else None."""
+def _describe_failure(replies: list[Reply | None],
+                      names: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """(code, message) when no version got a handshake, else None. `names`: the version
+    of each reply, in order."""
     answered = [r for r in replies if r is not None]
     if any(r.accepted for r in answered):
         return None
@@ -379,6 +381,17 @@ def _describe_failure(replies: list[Reply | None]) -> tuple[str, str] | None:
         return "probe-timeout", "deadline reached before any answer"
     if all(r.status == "unreachable" for r in answered):
         return "unreachable", f"cannot connect: {answered[0].detail}"
+    # A server that accepts the connection and then drips (or stalls) is not refusing:
+    # say that it timed out, and for which versions (SSL 2.0's own hello may still have
+    # been answered by a TLS record, which is a refusal of SSL 2.0 only).
+    stalled = [(name, r) for name, r in zip(names or ("",) * len(replies), replies)
+               if r is not None and r.status == "timeout" and r.detail.endswith("handshake")]
+    if stalled and not any(r.status == "not-tls" for r in answered):
+        which = ", ".join(name for name, _ in stalled if name)
+        return "handshake-timeout", (
+            f"timed out during the handshake: the server accepted the connection but sent "
+            f"no complete answer: {stalled[0][1].detail.removesuffix(' during handshake')}"
+            f"{f' ({which})' if which else ''}")
     if all(r.status in ("unreachable", "timeout") for r in answered):
         return "unreachable", next(r.detail for r in answered if r.status == "timeout")
     if any(r.status == "not-tls" for r in answered):
@@ -411,7 +424,7 @@ async def probe(target: Target, options) -> TlsFact:
         address, port, sni, min(float(options.timeout), max(0.1, scan._time_left()))))
     versions = (SSL2, SSL3, TLS10, TLS11, TLS12, TLS13)
     replies = await asyncio.gather(*(scan.version(v) for v in versions))
-    failure = _describe_failure(replies)
+    failure = _describe_failure(replies, tuple(VERSION_NAMES[v] for v in versions))
     if failure is not None:
         for task in (trust_task, reneg_task):
             task.cancel()
