@@ -54,7 +54,8 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     the routes of proxy targets are matched to the tree's services, and every route is
     paired with the live answer of its URL."""
     origins: dict[int, str] = {}
-    facts, problems = collect_sync(targets, options, origins)
+    aliases: dict[int, list[str]] = {}     # a shared probe's other targets (collect)
+    facts, problems = collect_sync(_distinct(targets), options, origins, aliases)
     diagnostics.extend(problems)
     if proxies is not None:
         facts = proxies.adopt(facts)
@@ -69,7 +70,8 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
-            kept.append((origins[id(fact)], fact.asset, fact))
+            for origin in (origins[id(fact)], *aliases.get(id(fact), ())):
+                kept.append((origin, fact.asset, fact))
     if proxies is not None:
         # Each pairing reaches the service of the URL answered, as the HTTP fact does.
         for check in proxies.checks(facts):
@@ -86,6 +88,15 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
             if kept is not None:
                 kept.append((origins[id(host)], exposure.asset, exposure))
     return len(facts)
+
+
+def _distinct(targets: list[Target]) -> list[Target]:
+    """Each target once, as first written (the command line and the inventory may both
+    name it)."""
+    seen: dict[str, Target] = {}
+    for target in targets:
+        seen.setdefault(target.raw, target)
+    return list(seen.values())
 
 
 def _compose_services(paths, load_options) -> list:

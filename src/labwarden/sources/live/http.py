@@ -594,7 +594,6 @@ async def _fetch(target: Target, options, port: int, path: str, context, read_bo
 
 
 async def _main_request(target: Target, options) -> HttpFact:
-    import asyncio
     import ssl
 
     from labwarden.sources.live.http_wire import WireFailure

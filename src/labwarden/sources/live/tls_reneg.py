@@ -16,8 +16,13 @@ is "not checked", with the reason.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import os
+import select
 import shutil
+import subprocess
+import threading
+import time
 
 # After `R`, a server that renegotiates answers within one round trip and a signature.
 RENEGOTIATION_WAIT = 2.0
@@ -37,6 +42,23 @@ def _connect_argument(address: str, port: int) -> str:
 
 async def client_renegotiation(address: str, port: int, sni: str | None,
                                timeout: float) -> Renegotiation:
+    """Run s_client on a worker thread: the exchange is a few lines of a child process's
+    output, and asyncio's own subprocess transport (Python 3.11) can reap the child before
+    its watcher thread does, which prints "Unknown child process pid" on the user's
+    terminal. A cancelled probe stops the thread at its next read."""
+    import asyncio
+
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(None, _renegotiate, address, port, sni, timeout,
+                                          stop)
+    finally:
+        stop.set()
+
+
+def _renegotiate(address: str, port: int, sni: str | None, timeout: float,
+                 stop: threading.Event) -> Renegotiation:
     openssl = shutil.which("openssl")
     if openssl is None:
         return Renegotiation(None, "openssl is not installed (Debian package openssl)")
@@ -44,19 +66,18 @@ async def client_renegotiation(address: str, port: int, sni: str | None,
                "-no_tls1_3", "-legacy_renegotiation",
                *(["-servername", sni] if sni else ["-noservername"])]
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         return Renegotiation(None, f"openssl could not run: {exc.strerror or exc}")
-    finished = 0
+    assert proc.stdout is not None and proc.stdin is not None
+    lines = _Lines(proc.stdout, stop)
     try:
-        assert proc.stdout is not None and proc.stdin is not None
-        loop = asyncio.get_running_loop()
         # 1. the first handshake: s_client prints the session once it is complete
-        end = loop.time() + timeout
+        end = time.monotonic() + timeout
+        finished = 0
         while True:
-            line = await _line(proc.stdout, end - loop.time())
+            line = lines.next(end)
             if line is None:
                 return Renegotiation(None, "no TLS 1.2 handshake completed in time")
             if not line:
@@ -68,30 +89,52 @@ async def client_renegotiation(address: str, port: int, sni: str | None,
                 break
         # 2. renegotiate, and see whether the server finishes a second handshake
         proc.stdin.write(b"R\n")
-        await proc.stdin.drain()
-        end = loop.time() + min(timeout, RENEGOTIATION_WAIT)
+        proc.stdin.flush()
+        end = time.monotonic() + min(timeout, RENEGOTIATION_WAIT)
         while True:
-            line = await _line(proc.stdout, end - loop.time())
+            line = lines.next(end)
             if line is None:
                 return Renegotiation(None, "no answer to the renegotiation in time")
-            if not line or b"no renegotiation" in line or (b"alert" in line.lower() \
+            if not line or b"no renegotiation" in line or (b"alert" in line.lower()
                                                              and b"<<<" in line):
                 return Renegotiation(False)
             if b"<<<" in line and line.rstrip().endswith(b"Finished"):
                 return Renegotiation(True)
-    except (OSError, ValueError) as exc:   # ValueError: a line over the stream's limit
-        return Renegotiation(None, f"openssl s_client failed: {type(exc).__name__}")
+    except OSError as exc:            # s_client gone before our R: a broken pipe
+        return Renegotiation(False if isinstance(exc, BrokenPipeError) else None,
+                             "" if isinstance(exc, BrokenPipeError)
+                             else f"openssl s_client failed: {type(exc).__name__}")
     finally:
-        if proc.returncode is None:
+        if proc.poll() is None:
             proc.kill()
-        await proc.wait()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
-async def _line(stream: asyncio.StreamReader, left: float) -> bytes | None:
-    """The next line; b"" at the end; None when `left` seconds pass first."""
-    if left <= 0:
-        return None
-    try:
-        return await asyncio.wait_for(stream.readline(), left)
-    except TimeoutError:
-        return None
+class _Lines:
+    """Lines of a pipe, each read within a deadline (select), stopping when told."""
+
+    def __init__(self, stream, stop: threading.Event):
+        self.fd, self.stop, self.buffer = stream.fileno(), stop, b""
+        os.set_blocking(self.fd, False)
+
+    def next(self, end: float) -> bytes | None:
+        """The next line; b"" at the end of the output; None when `end` passes first."""
+        while b"\n" not in self.buffer:
+            left = end - time.monotonic()
+            if left <= 0 or self.stop.is_set():
+                return None
+            ready, _, _ = select.select([self.fd], [], [], min(left, 0.05))
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                rest, self.buffer = self.buffer, b""
+                return rest
+            self.buffer += chunk
+            if len(self.buffer) > 1 << 20:          # s_client's trace is a few KiB
+                return b""
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line + b"\n"
