@@ -67,6 +67,7 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
         return loaded[0]
 
     facts += _docker_deployments(facts, origins, services, runner.config)
+    _ssh_packages(facts, origins)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
@@ -126,6 +127,22 @@ def _docker_deployments(facts: list, origins: dict[int, str], services, config) 
     for deployment, engine in found:
         origins[id(deployment)] = origins[id(engine)]
     return [deployment for deployment, _ in found]
+
+
+def _ssh_packages(facts: list, origins: dict[int, str]) -> None:
+    """An SSH server read as a host too (the same target: `ssh://host --ssh-key`) gets the
+    host's openssh-server package version: its banner may hide the distribution build."""
+    if "labwarden.sources.live.host" not in sys.modules or \
+            "labwarden.sources.live.ssh_wire" not in sys.modules:
+        return
+    from labwarden.sources.live.host import HostFacts
+    from labwarden.sources.live.ssh_wire import SshServer
+
+    packages = {origins.get(id(f)): f.ssh_package for f in facts
+                if isinstance(f, HostFacts) and f.ssh_package}
+    for fact in facts:
+        if isinstance(fact, SshServer) and not fact.package:
+            fact.package = packages.get(origins.get(id(fact)), "")
 
 
 def _host_facts(facts: list) -> list:
