@@ -68,6 +68,7 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
 
     facts += _docker_deployments(facts, origins, services, runner.config)
     _ssh_packages(facts, origins)
+    _identified_ports(facts)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
@@ -143,6 +144,30 @@ def _ssh_packages(facts: list, origins: dict[int, str]) -> None:
     for fact in facts:
         if isinstance(fact, SshServer) and not fact.package:
             fact.package = packages.get(origins.get(id(fact)), "")
+
+
+def _identified_ports(facts: list) -> None:
+    """A port the credential check heard a service's protocol on (PostgreSQL on 15432) is
+    that service's port in the scan of the same host, whatever its number."""
+    if "labwarden.sources.live.ports" not in sys.modules or \
+            "labwarden.sources.live.creds" not in sys.modules:
+        return
+    from labwarden.sources.live.creds import CredentialCheck
+    from labwarden.sources.live.ports import PortScan
+
+    heard: dict[tuple[str, int], str] = {}
+    for fact in facts:
+        if isinstance(fact, CredentialCheck) and fact.endpoint.startswith("tcp://") and \
+                fact.attempts and (fact.accepted or fact.rejected or fact.no_password):
+            host, _, port = fact.endpoint[len("tcp://"):].rstrip("/").rpartition(":")
+            if port.isdigit():
+                heard[(host.strip("[]").lower(), int(port))] = fact.service
+    for fact in facts:
+        if isinstance(fact, PortScan):
+            for port in fact.open:
+                service = heard.get((fact.host.lower(), port))
+                if service:
+                    fact.identified.setdefault(port, service)
 
 
 def _host_facts(facts: list) -> list:

@@ -478,8 +478,9 @@ def scan_database_or_admin_port_open(scan: PortScan, settings):
     """Reports each port of a TCP connect scan (`tcp://host`) that accepts connections and
     is a database, cache, message broker or administration interface by its number
     (PostgreSQL 5432, MySQL 3306, MongoDB 27017, Redis 6379, Elasticsearch 9200, Proxmox
-    8006, the Docker API 2375/2376…). Databases and the Docker API without TLS are CRITICAL,
-    the rest HIGH.
+    8006, the Docker API 2375/2376…), or by the protocol another probe heard there (the
+    default-credential check speaking PostgreSQL on any port). Databases and the Docker API
+    without TLS are CRITICAL, the rest HIGH.
 
     Why it matters:
     The scan shows what is actually reachable from where it ran, whatever the Compose files
@@ -495,7 +496,8 @@ def scan_database_or_admin_port_open(scan: PortScan, settings):
     tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP`), then scan again.
     """
     for port in scan.open:
-        kind = _port_class(port)
+        # the number, or what answered there (PostgreSQL on 15432 is still a database)
+        kind = _port_class(port, scan.identified.get(port))
         if kind is None:
             continue
         severity = kind.severity or (Severity.CRITICAL if kind.kind == "database" else None)
@@ -534,7 +536,8 @@ def scan_unexpected_open_port(scan: PortScan, settings):
     `expected_open_ports`.
     """
     expected = _expected_open(settings)
-    unexpected = [p for p in scan.open if p not in expected and _port_class(p) is None]
+    unexpected = [p for p in scan.open if p not in expected
+                  and _port_class(p, scan.identified.get(p)) is None]
     if not unexpected:
         return
     listed = ", ".join(str(p) for p in unexpected)

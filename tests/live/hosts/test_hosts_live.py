@@ -509,3 +509,24 @@ def test_the_proxmox_collector_over_ssh_finds_no_proxmox_node_here(sshd_server):
     assert run(read()) is None
     target = parse_target(f"ssh://root@127.0.0.1:{sshd_server.port}")
     assert run(proxmox.probe(target, ssh_options(sshd_server))) == []
+
+
+def test_a_port_scan_classifies_a_database_by_the_protocol_heard(pg_clusters):
+    """PostgreSQL on a port of no known number: the credential check spoke PostgreSQL
+    there, so the scan of the same host calls it a database port (NET104, CRITICAL), not
+    an unexpected one (NET105)."""
+    from labwarden.audit.live import run_live
+    from labwarden.audit.runner import RuleRunner
+    from labwarden.config import Config
+    from labwarden.model import Severity
+
+    md5 = pg_clusters["md5"]                       # 127.0.0.1 on a free high port
+    findings, diagnostics = [], []
+    run_live([parse_target(f"tcp://{md5.host}:{md5.port}")],
+             ProbeOptions(timeout=5.0, check_default_credentials=True), RuleRunner(Config()),
+             findings, diagnostics)
+    by_rule = {f.rule.id: f for f in findings}
+    assert "NET105" not in by_rule, by_rule["NET105"].message
+    database = by_rule["NET104"]
+    assert database.severity == Severity.CRITICAL and "PostgreSQL" in database.message
+    assert f"port {md5.port}" in database.message

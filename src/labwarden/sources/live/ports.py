@@ -28,6 +28,9 @@ class PortScan:
     open: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     filtered: list[int] = field(default_factory=list)
+    # Ports whose service another probe recognised by its protocol (the credential check
+    # spoke PostgreSQL there): port -> the service's key ("postgresql")
+    identified: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
     origin: Location | None = None
