@@ -222,6 +222,14 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
     by_file = dict(zip(files, contents))
 
     ss, iptables, ip6tables, nft, nft_json, sshd, sshd_t, *packages = results
+    # From a snapshot, what it does not hold was not collected there: a coverage gap, and
+    # the rest is audited; unless it holds none of the host's outputs and files at all.
+    partial_snapshot = getattr(transport, "name", "") == "snapshot" and (
+        any(r.ok for r in results) or any(c is not None for c in contents))
+
+    def level(*failed: CommandResult) -> str:
+        return "gap" if partial_snapshot and all(_absent(r) for r in failed) else "error"
+
     for (manager, _), result in zip(PACKAGE_MANAGERS, packages):
         version = result.stdout.strip() if result.ok else ""
         if version and len(version) < 100 and "\n" not in version:
@@ -231,16 +239,19 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
         facts.listeners = parse_ss(ss.stdout)
     else:
         facts.diagnostics.append(Diagnostic(
-            "error", "not-collected", f"listening sockets not read: ss {_why(ss)}", location))
+            level(ss), "not-collected", f"listening sockets not read: ss {_why(ss)}",
+            location))
 
     facts.firewall, problems = _firewall(transport, (iptables, ip6tables, nft), nft_json,
                                          location)
     if not facts.firewall.available:
         why = "; ".join(f"{c} {_why(r)}" for (c, _), r in
                         zip(FIREWALL_COMMANDS, (iptables, ip6tables, nft)))
+        gap = level(iptables, ip6tables, nft) == "gap"
         facts.diagnostics.append(Diagnostic(
-            "error", "not-collected", f"the firewall could not be read ({why}): firewall "
-            "rules not checked (reading rules needs root)", location))
+            "gap" if gap else "error", "not-collected", f"the firewall could not be read "
+            f"({why}): firewall rules not checked"
+            f"{'' if gap else ' (reading rules needs root)'}", location))
     elif not facts.firewall.has_family("ipv6") and iptables.ok:
         facts.diagnostics.append(Diagnostic(
             "warning", "not-collected", f"IPv6 rules not read: ip6tables-save {_why(ip6tables)}",
@@ -304,6 +315,11 @@ def _firewall(transport: Transport, results: tuple[CommandResult, ...],
             firewall.warnings.append(f"{command}: iptables-legacy tables are present and "
                                      "were not read")
     return firewall, diagnostics
+
+
+def _absent(result: CommandResult) -> bool:
+    """The command's output is not in the snapshot (as opposed to there and unreadable)."""
+    return result.rc == NOT_FOUND and result.stderr.rstrip().endswith("not in the snapshot")
 
 
 def _why(result: CommandResult) -> str:
