@@ -120,6 +120,7 @@ def facts_from_yaml(path: str) -> list[PortScan]:
         host = target.split("://", 1)[-1].split(":")[0].strip("/")
         facts.append(PortScan(target, host, item.get("address"), list(item.get("open") or []),
                               list(item.get("closed") or []), list(item.get("filtered") or []),
+                              {int(k): str(v) for k, v in (item.get("identified") or {}).items()},
                               item.get("error"),
                               origin=Location(path, lines[index] if index < len(lines) else 0)))
     return facts
