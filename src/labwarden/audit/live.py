@@ -159,15 +159,15 @@ def _identified_ports(facts: list) -> None:
     for fact in facts:
         if isinstance(fact, CredentialCheck) and fact.endpoint.startswith("tcp://") and \
                 fact.attempts and (fact.accepted or fact.rejected or fact.no_password):
-            host, _, port = fact.endpoint[len("tcp://"):].rstrip("/").rpartition(":")
-            if port.isdigit():
-                heard[(host.strip("[]").lower(), int(port))] = fact.service
-    for fact in facts:
-        if isinstance(fact, PortScan):
-            for port in fact.open:
-                service = heard.get((fact.host.lower(), port))
+            where, _, number = fact.endpoint[len("tcp://"):].rstrip("/").rpartition(":")
+            if number.isdigit():
+                heard[(where.strip("[]").lower(), int(number))] = fact.service
+    for scan in facts:
+        if isinstance(scan, PortScan):
+            for port in scan.open:
+                service = heard.get((scan.host.lower(), port))
                 if service:
-                    fact.identified.setdefault(port, service)
+                    scan.identified.setdefault(port, service)
 
 
 def _host_facts(facts: list) -> list:

@@ -284,7 +284,7 @@ async def _pg_open(host: str, port: int, timeout: float) -> _PgStream:
 
 
 async def _pg_attempt(host: str, port: int, database: str, credential: _Credential,
-                      timeout: float) -> str | None:
+                      timeout: float) -> str:
     """One login: "accepted", "no-password", "rejected". Raises _NotPostgres."""
     stream = await _pg_open(host, port, timeout)
     scram: _Scram | None = None

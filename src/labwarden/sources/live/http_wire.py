@@ -90,8 +90,8 @@ def _parse_head(head: bytes) -> tuple[int, str, list[tuple[str, str]]]:
         if not line:
             continue
         if line[:1] in (b" ", b"\t") and headers:       # obsolete line folding
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip().decode('latin-1')}")
+            folded_name, folded = headers[-1]
+            headers[-1] = (folded_name, f"{folded} {line.strip().decode('latin-1')}")
             continue
         name, sep, value = line.partition(b":")
         if not sep or not name or name != name.strip():
@@ -123,7 +123,7 @@ def describe(exc: BaseException) -> tuple[str, str]:
 
 async def get(host: str, port: int, path: str, *, address: str | None = None,
               context: ssl.SSLContext | None = None, timeout: float,
-              headers: list[tuple[str, str]] = ()) -> Response:
+              headers: list[tuple[str, str]] | None = None) -> Response:
     """Connect (to `address` for `host` when given, as curl --resolve) and send one GET;
     the status line and headers must arrive within `timeout` seconds in all. The caller
     closes the response."""
@@ -141,7 +141,7 @@ async def get(host: str, port: int, path: str, *, address: str | None = None,
         name = f"[{host}]" if ":" in host and not host.startswith("[") else host
         authority = name if port == default else f"{name}:{port}"
         lines = [f"GET {path or '/'} HTTP/1.1", f"Host: {authority}",
-                 *(f"{k}: {v}" for k, v in headers), "Connection: close", "", ""]
+                 *(f"{k}: {v}" for k, v in headers or ()), "Connection: close", "", ""]
         writer.write("\r\n".join(lines).encode("latin-1", errors="replace"))
         try:
             head = await reader.readuntil(b"\r\n\r\n")
