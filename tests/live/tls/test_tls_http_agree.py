@@ -69,3 +69,35 @@ def test_a_name_the_certificate_does_not_cover_is_still_untrusted(nginx, pki):
     strong = asyncio.run(http.probe(
         parse_target(f"https://strong.test:{nginx.ports['strong']}"), probe_options(pki)))
     assert strong.tls_verified is True and strong.tls_error is None
+
+
+def test_a_bundle_named_by_ssl_cert_file_is_read_only_when_a_chain_needs_it(
+        nginx, pki, tmp_path, monkeypatch):
+    """SSL_CERT_FILE's bundle (22 ms of CPU for Debian's) is left out while a hashed
+    directory is there; a chain that only the bundle anchors is still trusted, by both
+    probes, through the complete store."""
+    from labwarden.sources.live import tls as tls_module
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(open(pki.path("ca.crt"), "rb").read())   # the test CA: bundle only
+    empty_dir = tmp_path / "certs"
+    empty_dir.mkdir()
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setenv("SSL_CERT_DIR", str(empty_dir))
+    monkeypatch.setattr(tls_module, "_CONTEXTS", {})
+    monkeypatch.setattr(tls_module, "_PARTIAL", set())
+    target = parse_target(f"https://strong.test:{nginx.ports['strong']}")
+    opts = probe_options()                                   # no --ca-file
+
+    async def both():
+        return await asyncio.gather(tls.probe(target, opts), http.probe(target, opts))
+
+    tls_fact, http_fact = asyncio.run(both())
+    assert tls_fact.trusted is True and http_fact.tls_verified is True
+    assert (True, None, True) in tls_module._CONTEXTS        # the bundle was needed: read
+    # with the CA given as --ca-file, the partial store suffices: no bundle read
+    monkeypatch.setattr(tls_module, "_CONTEXTS", {})
+    with_ca = probe_options(pki)
+    fact = asyncio.run(tls.probe(target, with_ca))
+    assert fact.trusted is True
+    assert not [key for key in tls_module._CONTEXTS if len(key) == 3]

@@ -615,7 +615,17 @@ async def _main_request(target: Target, options) -> HttpFact:
     tls_verified = True if target.scheme == "https" else None
     tls_error = None
     try:
-        answer = await _fetch(target, options, port, target.path, context, read_body=True)
+        try:
+            answer = await _fetch(target, options, port, target.path, context, read_body=True)
+        except WireFailure as first:
+            # The verifier left SSL_CERT_FILE's bundle out (the TLS probe's): try it before
+            # calling the chain untrusted.
+            from labwarden.sources.live.tls import store_is_partial, verifying_context
+
+            if first.kind != "tls-verify" or not store_is_partial(options.ca_file):
+                raise
+            context = await verifying_context(options.ca_file, complete=True)
+            answer = await _fetch(target, options, port, target.path, context, read_body=True)
     except WireFailure as failure:
         if target.scheme != "https" or failure.kind not in ("tls-verify", "tls"):
             return _unreachable(target, _timeout_detail(failure, options), failure.kind)

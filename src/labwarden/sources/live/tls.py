@@ -170,9 +170,16 @@ def _server_name(host: str) -> str | None:
 _CONTEXTS: dict[tuple, ssl.SSLContext] = {}
 
 
-def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    """One client context per (verify, CA file), shared by every probe of the process."""
-    key = (verify, ca_file)
+# Verifying contexts that left out a trust bundle the environment names (SSL_CERT_FILE)
+# because a hashed directory was there to look certificates up in: a chain they do not
+# validate is tried again with the complete store before it is called untrusted.
+_PARTIAL: set[tuple] = set()
+
+
+def _context(verify: bool, ca_file: str | None, complete: bool = False) -> ssl.SSLContext:
+    """One client context per (verify, CA file, complete store), shared by every probe of
+    the process."""
+    key = (verify, ca_file) if not (verify and complete) else (verify, ca_file, True)
     ctx = _CONTEXTS.get(key)
     if ctx is None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -187,7 +194,8 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
             pass
         if verify:
             ctx.verify_mode = ssl.CERT_REQUIRED
-            load_system_store(ctx)
+            if not load_system_store(ctx, complete):
+                _PARTIAL.add(key)
             flags = _X509_V_FLAG_NO_CHECK_TIME
             if ca_file:
                 ctx.load_verify_locations(cadata=read_ca_file(ca_file))
@@ -199,15 +207,21 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def load_system_store(ctx: ssl.SSLContext) -> None:
+def load_system_store(ctx: ssl.SSLContext, complete: bool = True) -> bool:
     """The system trust store, from its hashed directory when there is one: OpenSSL then
-    reads only the certificates a chain needs, instead of parsing the whole bundle."""
+    reads only the certificates a chain needs, instead of parsing the whole bundle (20-25
+    ms of CPU for Debian's). With `complete` False, a bundle the environment names
+    (SSL_CERT_FILE) is left out too when a hashed directory is there: returns False then,
+    and a chain that fails must be tried with the complete store (see `_PARTIAL`)."""
     paths = ssl.get_default_verify_paths()
-    if os.environ.get(paths.openssl_cafile_env) or os.environ.get(paths.openssl_capath_env) \
-            or not paths.capath or not os.path.isdir(paths.capath):
+    directory = os.environ.get(paths.openssl_capath_env) or paths.capath
+    bundle_named = bool(os.environ.get(paths.openssl_cafile_env))
+    if not directory or not os.path.isdir(directory) or (complete and (
+            bundle_named or os.environ.get(paths.openssl_capath_env))):
         ctx.load_default_certs()
-    else:
-        ctx.load_verify_locations(capath=paths.capath)
+        return True
+    ctx.load_verify_locations(capath=directory)
+    return not bundle_named
 
 
 @dataclass
@@ -318,14 +332,16 @@ class _Scan:
             return await heartbleed(self.address, self.target.port, hello, version,
                                     min(self.timeout, left), wait)
 
-    async def ssl(self, verify: bool, ca_file: str | None) -> _Handshake:
+    async def ssl(self, verify: bool, ca_file: str | None,
+                  complete: bool = False) -> _Handshake:
         async with self.limit:
             left = self._time_left()
             if left < 0.05:
                 self.partial = True
                 return _Handshake(False, error="deadline reached")
             return await _handshake(self.address, self.target.port, self.sni,
-                                    _context(verify, ca_file), min(self.timeout, left))
+                                    _context(verify, ca_file, complete),
+                                    min(self.timeout, left))
 
     def _record(self, version: int, reply: Reply) -> None:
         self.accepted.setdefault(version, set()).add(reply.suite)
@@ -525,18 +541,24 @@ async def probe(target: Target, options) -> TlsFact:
 _LOADING: dict[tuple, asyncio.Future] = {}
 
 
-async def verifying_context(ca_file: str | None) -> ssl.SSLContext:
+def store_is_partial(ca_file: str | None) -> bool:
+    """Whether the verifying context for `ca_file` left out SSL_CERT_FILE's bundle."""
+    return (True, ca_file) in _PARTIAL
+
+
+async def verifying_context(ca_file: str | None, complete: bool = False) -> ssl.SSLContext:
     """The verifying context, built off the event loop the first time: OpenSSL reads the
     trust store (a whole bundle when SSL_CERT_FILE names one: 15-20 ms) without the GIL,
     on another core, while the loop goes on with the scan. Every probe waiting for the
     same context shares one load."""
-    key = (True, ca_file)
+    key = (True, ca_file, True) if complete else (True, ca_file)
     if key in _CONTEXTS:
         return _CONTEXTS[key]
     loop = asyncio.get_running_loop()
     pending = _LOADING.get(key)
     if pending is None or pending.get_loop() is not loop:
-        pending = _LOADING[key] = loop.run_in_executor(None, _context, True, ca_file)
+        pending = _LOADING[key] = loop.run_in_executor(None, _context, True, ca_file,
+                                                       complete)
     try:
         return await asyncio.shield(pending)
     finally:
@@ -552,7 +574,11 @@ async def _trust(scan: _Scan, ca_file: str | None) -> _Handshake:
         return _Handshake(False, error="CA file unreadable",
                           ca_error=f"cannot load the CA file {ca_file}: "
                                    f"{getattr(exc, 'strerror', None) or exc}")
-    return await scan.ssl(True, ca_file)
+    result = await scan.ssl(True, ca_file)
+    if not result.ok and result.verify_error and store_is_partial(ca_file):
+        await verifying_context(ca_file, complete=True)      # the bundle, only now
+        result = await scan.ssl(True, ca_file, complete=True)
+    return result
 
 
 _ANCHORS: dict[str | None, list] = {}
