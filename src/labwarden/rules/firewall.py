@@ -435,7 +435,7 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
         if (port.protocol, port.port) in v6_published and firewall.has_family("ipv6"):
             decisions.append(("ipv6", query.forwarded("ipv6", port.protocol, port.port,
                                                       port.target)))
-        elif (port.protocol, port.port) in v6_proxied:
+        elif port.port is not None and (port.protocol, port.port) in v6_proxied:
             decisions.append(("ipv6-proxy", query.inbound("ipv6", port.protocol, port.port)))
         accepted = [(f, d) for f, d in decisions if d.accepted]
         uncertain = [(f, d) for f, d in decisions if not d.accepted and not d.dropped]
@@ -454,7 +454,7 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
             family, decision = accepted[0]
             severity = Severity.CRITICAL if kind is not None and (
                 kind.kind == "database" or kind.severity == Severity.CRITICAL) else None
-            if family == "ipv6-proxy":
+            if family == "ipv6-proxy" and port.port is not None:
                 listener, address = v6_proxied[(port.protocol, port.port)]
                 message = (f"{owner} publishes {what} {port}, and it is reachable over IPv6 "
                            f"at {address}: docker-proxy listens on {listener} and the IPv6 "
