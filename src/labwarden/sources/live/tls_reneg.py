@@ -62,11 +62,12 @@ def _renegotiate(address: str, port: int, sni: str | None, timeout: float,
     openssl = shutil.which("openssl")
     if openssl is None:
         return Renegotiation(None, "openssl is not installed (Debian package openssl)")
-    # -no-CA*: s_client verifies nothing here, and loading the default trust store (the
-    # whole bundle when SSL_CERT_FILE names one) was most of its CPU time
+    # -no-CAfile/-no-CApath (OpenSSL 1.1 and 3): s_client verifies nothing here, and
+    # loading the default trust store (the whole bundle when SSL_CERT_FILE names one) was
+    # most of its CPU time
     command = [openssl, "s_client", "-connect", _connect_argument(address, port), "-msg",
                "-no_tls1_3", "-legacy_renegotiation", "-no-CAfile", "-no-CApath",
-               "-no-CAstore", *(["-servername", sni] if sni else ["-noservername"])]
+               *(["-servername", sni] if sni else ["-noservername"])]
     try:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
