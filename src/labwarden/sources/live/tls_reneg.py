@@ -86,6 +86,9 @@ def _renegotiate(address: str, port: int, sni: str | None, timeout: float,
             if not line:
                 return Renegotiation(None, "no handshake at TLS 1.2 or older (nothing to "
                                            "renegotiate)")
+            if b"nknown option" in line or b"usage: s_client" in line.lower():
+                return Renegotiation(None, "this openssl's s_client lacks an option the "
+                                           "check needs")
             if b"<<<" in line and line.rstrip().endswith(b"Finished"):
                 finished += 1
             if b"Verify return code" in line and finished:
