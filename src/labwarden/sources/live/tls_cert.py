@@ -50,7 +50,7 @@ def parse_certificate(der: bytes) -> CertInfo:
     from labwarden.sources.live.tls_der import read_certificate
 
     try:
-        return read_certificate(der)
+        return CertInfo(**read_certificate(der))
     except (ValueError, IndexError, UnicodeError, OverflowError):
         return _parse_with_cryptography(der)
 

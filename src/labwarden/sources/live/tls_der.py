@@ -155,10 +155,10 @@ def _key(data: bytes, start: int, end: int) -> tuple[str, int]:
     raise Unsupported("key type")
 
 
-def read_certificate(der: bytes):
-    """CertInfo from DER, or Unsupported when cryptography should answer."""
-    from labwarden.sources.live.tls_cert import CertInfo
-
+def read_certificate(der: bytes) -> dict:
+    """The fields of `tls_cert.CertInfo` from DER, or Unsupported when cryptography should
+    answer (a mapping: tls_cert builds the record, so the two modules do not import each
+    other)."""
     _, cs, ce = _read(der, 0)
     cert = _children(der, cs, ce)
     if len(cert) != 3:
@@ -201,7 +201,7 @@ def read_certificate(der: bytes):
                 fields = _children(der, bs2, be2)
                 is_ca = bool(fields) and fields[0][0] == 0x01 and der[fields[0][1]] != 0
     serial = int.from_bytes(der[serial_t[1]:serial_t[2]], "big", signed=True)
-    return CertInfo(
+    return dict(
         subject=subject, issuer=issuer, not_before=not_before, not_after=not_after,
         sans=sans + ips, key_type=key_type, key_bits=key_bits,
         signature_algorithm=signature_algorithm, signature_hash=signature_hash,
