@@ -114,6 +114,20 @@ def sslyze_command(python: str, ca_file: str, json_out: str, targets: list[str])
             "--mozilla_config", "intermediate", *targets]
 
 
+def sslyze_default_command(python: str, targets: list[str]) -> list[str]:
+    """sslyze as a user runs it first: no option, so every scan of its default set
+    (certificate, every version's suites, compression, fallback, Heartbleed, ROBOT,
+    CCS injection, renegotiation, resumption, curves, EMS, early data...)."""
+    return [python, "-m", "sslyze", *targets]
+
+
+def labwarden_cli_command(ca_file: str, out: str, url: str, host: str) -> list[str]:
+    """labwarden as a user runs it on one site: the command line, TLS and headers."""
+    return [sys.executable, "-m", "labwarden", "audit", url, "--resolve",
+            f"{host}=127.0.0.1", "--ca-file", ca_file, "--no-config", "--format", "json",
+            "-o", out]
+
+
 _SSLYZE_ISSUES = {
     "tls_versions": None, "ciphers": None, "dh_param_size": "DHE group",
     "rsa_key_size": "RSA key 1024 bits", "certificate_signatures": "SHA-1 signature",
@@ -280,6 +294,8 @@ def main() -> int:
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--no-write", action="store_true",
                         help="print only; leave results/ and README.md alone")
+    parser.add_argument("--only-default", action="store_true",
+                        help="only the whole-process comparison with sslyze's default scan")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "tests" / "live" / "tls"))
@@ -295,13 +311,15 @@ def main() -> int:
     for kind in ("strong", "weak"):
         for i in range(FLEET):
             fleet_sites[f"{kind}{i}"] = dict(sites[kind])
-    servers = [tls_servers.start_nginx(pki, work / "nginx", sites),
-               tls_servers.start_nginx(pki, work / "fleet", fleet_sites),
-               tls_servers.start_gnutls(pki, work / "gnutls"),
-               tls_servers.start_legacy(pki)]
-    nginx, fleet, gnutls, legacy = servers
-    ports = {"weak": nginx.ports["weak"], "strong": nginx.ports["strong"],
-             "ciphers": gnutls.port, "legacy": legacy.port}
+    servers = [tls_servers.start_nginx(pki, work / "nginx", sites)]
+    nginx = servers[0]
+    ports = {"weak": nginx.ports["weak"], "strong": nginx.ports["strong"]}
+    if not args.only_default:
+        servers += [tls_servers.start_nginx(pki, work / "fleet", fleet_sites),
+                    tls_servers.start_gnutls(pki, work / "gnutls"),
+                    tls_servers.start_legacy(pki)]
+        _, fleet, gnutls, legacy = servers
+        ports.update(ciphers=gnutls.port, legacy=legacy.port)
     lw = [sys.executable, str(HERE / "tls_worker.py"), ca]
     load_before = os.getloadavg()
     rows, detection = [], {}
@@ -309,6 +327,10 @@ def main() -> int:
         # Warm-up: one unmeasured run of each tool (page cache, bytecode).
         timed(lw + [url("strong", ports["strong"])], env)
         timed(sslyze_command(python, ca, os.devnull, [sslyze_target("strong", ports["strong"])]), env)
+
+        default_rows = measure_default(args, python, ca, env, work, ports)
+        if args.only_default:
+            return finish_default(args, default_rows, python, load_before)
 
         def measure(label: str, lw_urls: list[str], ss_targets: list[str],
                     server_pid: int | None = None) -> dict:
@@ -371,6 +393,7 @@ def main() -> int:
         for server in servers:
             server.stop()
 
+    finish_default(args, default_rows, python, load_before)
     load = (load_before, os.getloadavg())
     report = render(rows, detection, args.runs, python, load)
     print(report)
@@ -383,6 +406,98 @@ def main() -> int:
             head, rest = text.split(RESULTS_BEGIN, 1)
             _, tail = rest.split(RESULTS_END, 1)
             readme.write_text(f"{head}{RESULTS_BEGIN}\n{report}\n{RESULTS_END}{tail}")
+    return 0
+
+
+DEFAULT_BEGIN, DEFAULT_END = "<!-- tls-default-results:begin -->", "<!-- tls-default-results:end -->"
+
+
+def measure_default(args, python: str, ca: str, env: dict, work: Path, ports: dict) -> list:
+    """One TLS + headers target, whole process: `labwarden audit https://…` (the TLS probe,
+    the header probe, every rule, the JSON report) against `sslyze HOST:PORT` with no
+    option (its default scan set), in turn, the order reversed every other run."""
+    rows = []
+    for name in ("strong", "weak"):
+        out = str(work / f"lw-default-{name}.json")
+        lw = labwarden_cli_command(ca, out, url(name, ports[name]), HOSTS[name])
+        ss = sslyze_default_command(python, [sslyze_target(name, ports[name])])
+        timed(lw, env)
+        timed(ss, env)
+        lw_wall, ss_wall, ss_scan, lw_cpu, ss_cpu = [], [], [], [], []
+        for run in range(args.runs):
+            for tool in (("lw", "ss") if run % 2 == 0 else ("ss", "lw")):
+                if tool == "lw":
+                    before = children_cpu()
+                    wall, proc = timed(lw, env)
+                    lw_cpu.append(children_cpu() - before)
+                    if proc.returncode not in (0, 1):
+                        raise SystemExit(f"labwarden failed ({proc.returncode}): "
+                                         f"{proc.stderr[-2000:]}")
+                    lw_wall.append(wall)
+                else:
+                    before = children_cpu()
+                    wall, proc = timed(ss, env)
+                    ss_cpu.append(children_cpu() - before)
+                    ss_wall.append(wall)
+                    found = re.search(r"SCANS COMPLETED IN ([\d.]+) S", proc.stdout)
+                    ss_scan.append(float(found.group(1)) if found else float("nan"))
+        report = json.loads(Path(out).read_text())
+        row = {"label": name, "lw_wall": statistics.median(lw_wall),
+               "lw_range": (min(lw_wall), max(lw_wall)), "lw_cpu": statistics.median(lw_cpu),
+               "ss_wall": statistics.median(ss_wall), "ss_range": (min(ss_wall), max(ss_wall)),
+               "ss_scan": statistics.median(ss_scan), "ss_cpu": statistics.median(ss_cpu),
+               "rules": sorted({f["rule_id"] for f in report["findings"]}),
+               "errors": [d["message"] for d in report["diagnostics"] if d["level"] == "error"]}
+        rows.append(row)
+        print(f"default {name}: labwarden {fmt_ms(row['lw_wall'])}, sslyze "
+              f"{fmt_ms(row['ss_wall'])} ({row['ss_wall'] / row['lw_wall']:.1f}x)",
+              file=sys.stderr)
+    return rows
+
+
+def render_default(rows: list, runs: int, python: str, load) -> str:
+    sslyze = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('sslyze'))"],
+        capture_output=True, text=True, check=False).stdout.strip() or SSLYZE_VERSION
+    out = [(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} · {_machine()} · "
+            f"sslyze {sslyze} · median (min–max) of {runs} runs after 1 warm-up, order "
+            f"alternated · load average {load[0][0]:.2f} before, {load[1][0]:.2f} after"), "",
+           "| Target | labwarden audit (TLS + headers) | its CPU | sslyze, default scan | "
+           "its CPU | sslyze's own scan time | Ratio (wall) | Ratio (CPU) | Met (≥ 5×, wall) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        ratio = r["ss_wall"] / r["lw_wall"]
+        out.append(f"| {r['label']} | {fmt_ms(r['lw_wall'])} ({fmt_ms(r['lw_range'][0])}–"
+                   f"{fmt_ms(r['lw_range'][1])}) | {fmt_ms(r['lw_cpu'])} | "
+                   f"{fmt_ms(r['ss_wall'])} ({fmt_ms(r['ss_range'][0])}–"
+                   f"{fmt_ms(r['ss_range'][1])}) | {fmt_ms(r['ss_cpu'])} | "
+                   f"{fmt_ms(r['ss_scan'])} | {ratio:.1f}× | "
+                   f"{r['ss_cpu'] / r['lw_cpu']:.1f}× | {'yes' if ratio >= 5 else '**no**'} |")
+    out += ["", "labwarden: `python -m labwarden audit https://HOST:PORT --resolve HOST=127.0.0.1 "
+            "--ca-file CA --no-config --format json -o FILE` (TLS probe, header probe, every "
+            "rule, JSON report); sslyze: `python -m sslyze HOST:PORT{127.0.0.1}` (no option: "
+            "its default scan set). Both fresh processes, `PYTHON*` removed from the "
+            "environment, the rest of it (SSL_CERT_FILE included) as the shell has it. "
+            "CPU: user + system of the process and the children it reaped (labwarden's "
+            "`openssl s_client` for TLS016 included). On a loaded machine both tools wait "
+            "for CPU and the wall ratio falls towards the CPU ratio. "
+            "labwarden's findings: " + "; ".join(
+                f"{r['label']}: {', '.join(r['rules']) or 'none'}" for r in rows) + "."]
+    return "\n".join(out)
+
+
+def finish_default(args, rows: list, python: str, load_before) -> int:
+    report = render_default(rows, args.runs, python, (load_before, os.getloadavg()))
+    print(report)
+    if not args.no_write:
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "tls-default-latest.md").write_text(report)
+        readme = HERE / "README.md"
+        text = readme.read_text()
+        if DEFAULT_BEGIN in text and DEFAULT_END in text:
+            head, rest = text.split(DEFAULT_BEGIN, 1)
+            _, tail = rest.split(DEFAULT_END, 1)
+            readme.write_text(f"{head}{DEFAULT_BEGIN}\n{report}\n{DEFAULT_END}{tail}")
     return 0
 
 

@@ -54,7 +54,8 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
     the routes of proxy targets are matched to the tree's services, and every route is
     paired with the live answer of its URL."""
     origins: dict[int, str] = {}
-    facts, problems = collect_sync(targets, options, origins)
+    aliases: dict[int, list[str]] = {}     # a shared probe's other targets (collect)
+    facts, problems = collect_sync(_distinct(targets), options, origins, aliases)
     diagnostics.extend(problems)
     if proxies is not None:
         facts = proxies.adopt(facts)
@@ -66,10 +67,13 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
         return loaded[0]
 
     facts += _docker_deployments(facts, origins, services, runner.config)
+    _ssh_packages(facts, origins)
+    _identified_ports(facts)
     for fact in facts:
         runner.run(fact, fact.asset, findings, diagnostics)
         if kept is not None:
-            kept.append((origins[id(fact)], fact.asset, fact))
+            for origin in (origins[id(fact)], *aliases.get(id(fact), ())):
+                kept.append((origin, fact.asset, fact))
     if proxies is not None:
         # Each pairing reaches the service of the URL answered, as the HTTP fact does.
         for check in proxies.checks(facts):
@@ -86,6 +90,15 @@ def run_live(targets: list[Target], options: ProbeOptions, runner, findings: lis
             if kept is not None:
                 kept.append((origins[id(host)], exposure.asset, exposure))
     return len(facts)
+
+
+def _distinct(targets: list[Target]) -> list[Target]:
+    """Each target once, as first written (the command line and the inventory may both
+    name it)."""
+    seen: dict[str, Target] = {}
+    for target in targets:
+        seen.setdefault(target.raw, target)
+    return list(seen.values())
 
 
 def _compose_services(paths, load_options) -> list:
@@ -115,6 +128,46 @@ def _docker_deployments(facts: list, origins: dict[int, str], services, config) 
     for deployment, engine in found:
         origins[id(deployment)] = origins[id(engine)]
     return [deployment for deployment, _ in found]
+
+
+def _ssh_packages(facts: list, origins: dict[int, str]) -> None:
+    """An SSH server read as a host too (the same target: `ssh://host --ssh-key`) gets the
+    host's openssh-server package version: its banner may hide the distribution build."""
+    if "labwarden.sources.live.host" not in sys.modules or \
+            "labwarden.sources.live.ssh_wire" not in sys.modules:
+        return
+    from labwarden.sources.live.host import HostFacts
+    from labwarden.sources.live.ssh_wire import SshServer
+
+    packages = {origins.get(id(f)): f.ssh_package for f in facts
+                if isinstance(f, HostFacts) and f.ssh_package}
+    for fact in facts:
+        if isinstance(fact, SshServer) and not fact.package:
+            fact.package = packages.get(origins.get(id(fact)), "")
+
+
+def _identified_ports(facts: list) -> None:
+    """A port the credential check heard a service's protocol on (PostgreSQL on 15432) is
+    that service's port in the scan of the same host, whatever its number."""
+    if "labwarden.sources.live.ports" not in sys.modules or \
+            "labwarden.sources.live.creds" not in sys.modules:
+        return
+    from labwarden.sources.live.creds import CredentialCheck
+    from labwarden.sources.live.ports import PortScan
+
+    heard: dict[tuple[str, int], str] = {}
+    for fact in facts:
+        if isinstance(fact, CredentialCheck) and fact.endpoint.startswith("tcp://") and \
+                fact.attempts and (fact.accepted or fact.rejected or fact.no_password):
+            where, _, number = fact.endpoint[len("tcp://"):].rstrip("/").rpartition(":")
+            if number.isdigit():
+                heard[(where.strip("[]").lower(), int(number))] = fact.service
+    for scan in facts:
+        if isinstance(scan, PortScan):
+            for port in scan.open:
+                service = heard.get((scan.host.lower(), port))
+                if service:
+                    scan.identified.setdefault(port, service)
 
 
 def _host_facts(facts: list) -> list:

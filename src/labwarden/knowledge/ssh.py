@@ -157,6 +157,21 @@ def distribution_build(comments: str) -> tuple[str, str] | None:
     return ("debian" if name == "raspbian" else name), match.group(2)
 
 
+def package_build(package: str) -> tuple[str, str, str] | None:
+    """`dpkg 1:9.2p1-2+deb12u3` → ("debian", "2+deb12u3", "9.2p1"): the distribution, its
+    revision and the upstream version of an installed openssh-server package; None for a
+    package manager or a revision the fixed-build table cannot judge."""
+    manager, _, version = package.partition(" ")
+    if manager != "dpkg" or "-" not in version:
+        return None
+    upstream, _, revision = version.partition(":")[2 if ":" in version else 0].rpartition("-")
+    if "ubuntu" in revision:
+        return "ubuntu", revision, upstream
+    if "deb" in revision or revision.replace(".", "").isdigit():
+        return "debian", revision, upstream
+    return None
+
+
 def fixed_revision(vuln: Vulnerability, distro: str, version: Version) -> str | None:
     for name, upstream, revision in vuln.fixed_builds:
         if name == distro and upstream == version:

@@ -180,6 +180,7 @@ RULES = {
     "TLS013": "weak-certificate-signature",
     "TLS014": "heartbleed",
     "TLS015": "no-secure-renegotiation",
+    "TLS016": "client-renegotiation-accepted",
 }
 
 # Rules split off an older rule, with the rule whose meaning they used to be part of: a

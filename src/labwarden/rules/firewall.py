@@ -367,7 +367,10 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
     `--dport` sees the container port, `-m conntrack --ctorigdstport` the published one; a
     rule after an unconditional RETURN is never reached; a rule limited to some source
     addresses does not stop the rest of the Internet. Ports Docker publishes that no audited
-    Compose file accounts for are judged too, located at the host.
+    Compose file accounts for are judged too, located at the host. Both address families:
+    an IPv6 DNAT rule is followed like the IPv4 one; without one, docker-proxy listening on
+    `[::]` answers IPv6 itself, on ip6tables' INPUT path, which DOCKER-USER (IPv4) never
+    sees: reported when the host has a global IPv6 address and that path accepts the port.
 
     Why it matters:
     This is the classic Docker hole: the host firewall says DROP, `ufw status` looks right,
@@ -395,6 +398,11 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
     facing = set(settings.internet_facing_ports)
     query = host.query()
     v6_published = {(d.proto, d.dport) for d in firewall.dnats if d.family == "ipv6"}
+    # Without an IPv6 DNAT rule, Docker's userland proxy answers IPv6 itself: docker-proxy
+    # listening on [::] takes the connection on the INPUT path of ip6tables, which
+    # DOCKER-USER (an IPv4 chain) never sees. Judged when the host has a global IPv6
+    # address to be reached on and its IPv6 rules were read.
+    v6_proxied = _docker_proxy_v6(host) if firewall.has_family("ipv6") else {}
     # Without any Docker DNAT rule or DOCKER-USER chain in the ruleset, the ports are not
     # published by rootful Docker's iptables rules (rootless Docker and Podman forward them
     # through a host process): then INPUT is the path that filters them.
@@ -427,6 +435,8 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
         if (port.protocol, port.port) in v6_published and firewall.has_family("ipv6"):
             decisions.append(("ipv6", query.forwarded("ipv6", port.protocol, port.port,
                                                       port.target)))
+        elif port.port is not None and (port.protocol, port.port) in v6_proxied:
+            decisions.append(("ipv6-proxy", query.inbound("ipv6", port.protocol, port.port)))
         accepted = [(f, d) for f, d in decisions if d.accepted]
         uncertain = [(f, d) for f, d in decisions if not d.accepted and not d.dropped]
         if not accepted and not uncertain:
@@ -441,12 +451,19 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
             "ipv4", port.protocol, port.port).dropped
         despite = " although the INPUT chain would drop it" if input_drops else ""
         if accepted:
-            decision = accepted[0][1]
+            family, decision = accepted[0]
             severity = Severity.CRITICAL if kind is not None and (
                 kind.kind == "database" or kind.severity == Severity.CRITICAL) else None
-            message = (f"{owner} publishes {what} {port} on a non-loopback address and "
-                       f"nothing on the forward path drops it: it is reachable from any "
-                       f"address{despite}. {DNAT}." + _ineffective_hint(host, port))
+            if family == "ipv6-proxy" and port.port is not None:
+                listener, address = v6_proxied[(port.protocol, port.port)]
+                message = (f"{owner} publishes {what} {port}, and it is reachable over IPv6 "
+                           f"at {address}: docker-proxy listens on {listener} and the IPv6 "
+                           f"input path accepts it ({_reason(decision)}); DOCKER-USER filters "
+                           f"IPv4 only. {DNAT}.")
+            else:
+                message = (f"{owner} publishes {what} {port} on a non-loopback address and "
+                           f"nothing on the forward path drops it: it is reachable from any "
+                           f"address{despite}. {DNAT}." + _ineffective_hint(host, port))
         else:
             decision = uncertain[0][1]
             severity = Severity.MEDIUM
@@ -457,6 +474,29 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
                   evidence=port.spec or str(port), severity=severity,
                   fix=_docker_user_fix(host, port),
                   checklist=("3.1.1", "3.1.2", "3.4.3") + _class_items(kind))
+
+
+def _docker_proxy_v6(host: HostFacts) -> dict[tuple[str, int], tuple[str, str]]:
+    """(proto, port) -> (the docker-proxy socket, a global IPv6 address of the host) for the
+    ports docker-proxy accepts IPv6 on, when the host has such an address and IPv6 on."""
+    if host.ipv6_disabled or not host.listeners:
+        return {}
+    address = next((a for a in host.addresses or () if _global_v6(a)), None)
+    if address is None:
+        return {}
+    return {(x.proto, x.port): (str(x).split(" ", 1)[1], address) for x in host.listeners
+            if x.process == "docker-proxy" and x.family in ("ipv6", "any")
+            and x.reachable_from_network}
+
+
+def _global_v6(text: str) -> bool:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return address.version == 6 and address.is_global
 
 
 # --- NET104 / NET105: what a port scan finds open --------------------------------------------
@@ -478,8 +518,9 @@ def scan_database_or_admin_port_open(scan: PortScan, settings):
     """Reports each port of a TCP connect scan (`tcp://host`) that accepts connections and
     is a database, cache, message broker or administration interface by its number
     (PostgreSQL 5432, MySQL 3306, MongoDB 27017, Redis 6379, Elasticsearch 9200, Proxmox
-    8006, the Docker API 2375/2376…). Databases and the Docker API without TLS are CRITICAL,
-    the rest HIGH.
+    8006, the Docker API 2375/2376…), or by the protocol another probe heard there (the
+    default-credential check speaking PostgreSQL on any port). Databases and the Docker API
+    without TLS are CRITICAL, the rest HIGH.
 
     Why it matters:
     The scan shows what is actually reachable from where it ran, whatever the Compose files
@@ -495,7 +536,8 @@ def scan_database_or_admin_port_open(scan: PortScan, settings):
     tcp -m conntrack --ctorigdstport 5432 --ctdir ORIGINAL -j DROP`), then scan again.
     """
     for port in scan.open:
-        kind = _port_class(port)
+        # the number, or what answered there (PostgreSQL on 15432 is still a database)
+        kind = _port_class(port, scan.identified.get(port))
         if kind is None:
             continue
         severity = kind.severity or (Severity.CRITICAL if kind.kind == "database" else None)
@@ -534,7 +576,8 @@ def scan_unexpected_open_port(scan: PortScan, settings):
     `expected_open_ports`.
     """
     expected = _expected_open(settings)
-    unexpected = [p for p in scan.open if p not in expected and _port_class(p) is None]
+    unexpected = [p for p in scan.open if p not in expected
+                  and _port_class(p, scan.identified.get(p)) is None]
     if not unexpected:
         return
     listed = ", ".join(str(p) for p in unexpected)

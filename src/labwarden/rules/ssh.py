@@ -348,8 +348,11 @@ def vulnerable_version(server: SshServer, settings):
     Distributions patch without changing the upstream version, so the verdict depends on the
     build the banner names: a Debian or Ubuntu build at or past the fixed package revision
     is not reported; one before it is reported at the vulnerability's severity; a build the
-    table does not know, or a banner without one (`DebianBanner no` hides it), is reported
-    as medium, "verify the patch level".
+    table does not know is reported as medium, "verify the patch level". A banner without
+    any build (`DebianBanner no` hides it; an upstream build has none either) is no evidence
+    either way: an INFO coverage note that fails no checklist item, unless the same target
+    was read as a host, whose package manager's version of openssh-server (`dpkg-query`,
+    `rpm -q`) then decides as the banner's build would.
 
     Why it matters:
     regreSSHion gives an unauthenticated attacker code execution as root on glibc systems;
@@ -371,6 +374,21 @@ def vulnerable_version(server: SshServer, settings):
     if version is None:
         return
     build = data.distribution_build(server.comments)
+    source = "build"
+    package = data.package_build(server.package) if server.package else None
+    if build is None and package is not None and openssh_version(
+            f"OpenSSH_{package[2]}") == version:
+        build, source = package[:2], "package"
+    if build is None and not server.comments.strip() and any(
+            data.affected(v, version) for v in data.VULNERABILITIES):
+        known = f" (installed package: {server.package})" if server.package else ""
+        yield Hit(f"{server.software}: the banner names no distribution build, so whether a "
+                  f"backported fix is installed cannot be told from it{known}: not evidence "
+                  f"of a vulnerable version; read the host (ssh://… --ssh-key, local://, "
+                  f"snapshot:) for the package version", server.location,
+                  resource="version", evidence=server.banner, severity=Severity.INFO,
+                  checklist=())
+        return
     certain, unsure = [], []
     for vuln in data.VULNERABILITIES:
         if not data.affected(vuln, version):
@@ -379,7 +397,7 @@ def vulnerable_version(server: SshServer, settings):
         if fixed is not None:
             if data.dpkg_compare(build[1], fixed) >= 0:
                 continue                                    # the distribution patched it
-            certain.append((vuln, f"{build[0]} build {build[1]} predates the fix {fixed}"))
+            certain.append((vuln, f"{build[0]} {source} {build[1]} predates the fix {fixed}"))
         else:
             unsure.append(vuln)
     if not certain and not unsure:

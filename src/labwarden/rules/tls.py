@@ -682,6 +682,40 @@ def no_secure_renegotiation(fact: TlsFact, settings):
                   evidence="no renegotiation_info in the ServerHello")
 
 
+@rule("TLS016", "client-renegotiation-accepted", Severity.MEDIUM,
+      title="Client-initiated renegotiation accepted", on=TlsFact,
+      checklist=["9.2.2"], impact=Impact("service", (0, 1)),
+      refs=["CVE-2011-1473", "THC-SSL-DOS", "CWE-400"])
+def client_renegotiation_accepted(fact: TlsFact, settings):
+    """Reports a server that renegotiates when its client asks, on TLS 1.2 or older: after a
+    complete handshake the probe (`openssl s_client`, its `R` command) starts a new one, and
+    the server finishes it instead of refusing with a `no_renegotiation` alert.
+
+    Why it matters:
+    Each renegotiation costs the server a new key exchange and signature while the client
+    pays next to nothing, on one already open connection that no per-connection rate limit
+    sees: a single client can keep the server's CPU busy (THC-SSL-DOS, CVE-2011-1473).
+    Nothing legitimate needs a client to renegotiate; nginx, Apache and HAProxy refuse it.
+    sslyze and testssl.sh report it too.
+
+    Example:
+    ```text
+    openssl s_client -connect host:443 -no_tls1_3, then R: the server sends a new Finished
+    ```
+
+    Fix:
+    Update the TLS library or the server, or turn client renegotiation off in it (OpenSSL
+    3 refuses it unless the application sets `SSL_OP_ALLOW_CLIENT_RENEGOTIATION`, e.g.
+    `openssl s_server -client_renegotiation`). Or serve TLS 1.3 only, which has no
+    renegotiation; or put the service behind the reverse proxy.
+    """
+    if _usable(fact) and fact.client_renegotiation is True:
+        yield Hit("accepts a renegotiation started by the client: one connection can make it "
+                  "repeat its handshake's private-key work (CVE-2011-1473)", fact.location,
+                  resource="client-renegotiation",
+                  evidence="a second handshake completed after `openssl s_client` sent R")
+
+
 # --- provers: what shows the items hold ---------------------------------------------------
 
 def _scanned(fact: TlsFact) -> bool:

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 from labwarden.model import Location
 from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
                                       read_regular)
 
-try:  # libyaml is a hard requirement for speed, but a missing build must still work.
-    from yaml import CSafeLoader as _Loader
-    from yaml._yaml import CParser as _Parser
-except ImportError:  # pragma: no cover - exercised only on a PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader
-    _Parser = None
+TYPE_CHECKING = False       # typing stays off the start-up path (tests/test_startup_imports)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    import yaml
+
+# PyYAML is imported on the first parse (`_load`), not with this module: Map and Seq are
+# imported by every stage, and an audit of live targets alone parses no YAML (12 ms of a
+# one-target `labwarden audit https://…`).
+_yaml_loaded = False
+_Loader: "Any" = None                # CSafeLoader (SafeLoader without libyaml), set by _load()
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 200               # Compose files nest about ten levels; libyaml crashes near 30,000
@@ -103,12 +107,12 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
                   ".INF": float("inf"), "+.INF": float("inf"), "-.INF": float("-inf"),
                   ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
 _STR_TAG = "tag:yaml.org,2002:str"
-_ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
+_ScalarNode = _MappingNode = None    # yaml's node classes, set by _load()
 # Location(path, line) without the Python-level __new__ a NamedTuple has: the same tuple.
 _location = tuple.__new__
 # The tag our composer gives a scalar written without one (an explicit `!!str` keeps _STR_TAG);
-# PyYAML's pure-Python composer cannot tell them apart, so there it is _STR_TAG.
-_IMPLICIT = "?" if _Parser is not None else _STR_TAG
+# PyYAML's pure-Python composer cannot tell them apart, so there it is _STR_TAG (_load).
+_IMPLICIT = "?"
 
 
 def resolve_plain(text: str) -> object:
@@ -429,46 +433,73 @@ class _TooManyDocuments(Exception):
     pass
 
 
-if _Parser is not None:
-    class _ComposingParser(_Parser):
-        """libyaml's composer without PyYAML's pure-Python tag resolver.
+def _compose_on_first_use(text: str) -> list:
+    _load()
+    return _compose_all(text)
 
-        The resolver costs a Python call per scalar and implements YAML 1.1, whose answers we
-        discard anyway: `_Builder` resolves plain scalars itself from `node.style`.
-        """
 
-        def resolve(self, kind, value, implicit):
-            return _NODE_TAGS[kind]
+_compose_all: "Callable[[str], list]" = _compose_on_first_use   # replaced by _load()
 
-        def descend_resolver(self, parent, index):
-            pass
 
-        def ascend_resolver(self):
-            pass
+def _load() -> None:
+    """Import PyYAML and build what parsing needs from it, once."""
+    global yaml, _Loader, _ScalarNode, _MappingNode, _IMPLICIT, _compose_all, _yaml_loaded
+    import yaml
 
-    _NODE_TAGS = {yaml.ScalarNode: _IMPLICIT, yaml.SequenceNode: "tag:yaml.org,2002:seq",
-                  yaml.MappingNode: "tag:yaml.org,2002:map"}
+    try:  # libyaml is a hard requirement for speed, but a missing build must still work.
+        from yaml import CSafeLoader as _Loader
+        from yaml._yaml import CParser as _Parser
+    except ImportError:  # pragma: no cover - only on a PyYAML built without libyaml
+        from yaml import SafeLoader as _Loader
+        _Parser = None
+    _ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
+    if _Parser is not None:
+        node_tags = {yaml.ScalarNode: _IMPLICIT, yaml.SequenceNode: "tag:yaml.org,2002:seq",
+                     yaml.MappingNode: "tag:yaml.org,2002:map"}
 
-    def _compose_all(text: str) -> list:
-        parser = _ComposingParser(text)
-        nodes = []
-        while parser.check_node():
-            if len(nodes) >= MAX_DOCUMENTS:
-                raise _TooManyDocuments
-            nodes.append(parser.get_node())
-        return nodes
-else:  # pragma: no cover
-    def _compose_all(text: str) -> list:
-        nodes = []
-        for node in yaml.compose_all(text, Loader=_Loader):
-            if len(nodes) >= MAX_DOCUMENTS:
-                raise _TooManyDocuments
-            nodes.append(node)
-        return nodes
+        class _ComposingParser(_Parser):
+            """libyaml's composer without PyYAML's pure-Python tag resolver.
+
+            The resolver costs a Python call per scalar and implements YAML 1.1, whose
+            answers we discard anyway: `_Builder` resolves plain scalars itself from
+            `node.style`.
+            """
+
+            def resolve(self, kind, value, implicit):
+                return node_tags[kind]
+
+            def descend_resolver(self, parent, index):
+                pass
+
+            def ascend_resolver(self):
+                pass
+
+        def compose_all(text: str) -> list:
+            parser = _ComposingParser(text)
+            nodes: list = []
+            while parser.check_node():
+                if len(nodes) >= MAX_DOCUMENTS:
+                    raise _TooManyDocuments
+                nodes.append(parser.get_node())
+            return nodes
+    else:  # pragma: no cover
+        _IMPLICIT = _STR_TAG
+
+        def compose_all(text: str) -> list:
+            nodes: list = []
+            for node in yaml.compose_all(text, Loader=_Loader):
+                if len(nodes) >= MAX_DOCUMENTS:
+                    raise _TooManyDocuments
+                nodes.append(node)
+            return nodes
+    _compose_all = compose_all
+    _yaml_loaded = True
 
 
 def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str, Location]]]:
     """Parse every document of `text`. Returns (documents, recoverable problems)."""
+    if not _yaml_loaded:
+        _load()
     if _may_nest_deeply(text):
         _check_depth(text, path)
     try:

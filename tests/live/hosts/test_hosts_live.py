@@ -369,7 +369,63 @@ def test_postgres_on_the_default_port_when_no_port_is_named(pg_clusters):
 
 def test_postgres_handler_sends_nothing_to_another_service(tcp_ports):
     found = run(creds.probe(parse_target(f"tcp://127.0.0.1:{tcp_ports.open}"), CREDS))
-    assert found == []        # not PostgreSQL: the listener closed the connection
+    # not PostgreSQL: the listener closed the connection; no login was tried, and the port
+    # the user named says so in a warning (a coverage note, not an input error)
+    (fact,) = found
+    assert fact.attempts == 0 and fact.accepted == fact.rejected == []
+    assert [(d.level, d.code) for d in fact.diagnostics] == [
+        ("warning", "credentials-not-applicable")]
+    assert "closed the connection" in fact.diagnostics[0].message
+    assert hits("CRD001", fact) == []
+
+
+def test_default_credentials_on_an_ssh_port_say_it_is_not_postgresql(sshd_server):
+    """SSH speaks first: its banner's "S" looked like PostgreSQL's yes to SSLRequest, the
+    TLS handshake then failed, and the audit exited 2 as if the target were broken."""
+    target = f"tcp://127.0.0.1:{sshd_server.port}"
+    (fact,) = run(creds.probe(parse_target(target), CREDS))
+    assert fact.attempts == 0 and fact.error.startswith("not PostgreSQL")
+    [diagnostic] = fact.diagnostics
+    assert (diagnostic.level, diagnostic.code) == ("warning", "credentials-not-applicable")
+    # what follows the banner's "S" is no TLS, or sshd hangs up on our bytes: either way
+    assert "does not speak PostgreSQL" in diagnostic.message
+    assert "TLS handshake" in diagnostic.message and "OpenSSH" not in diagnostic.message
+
+
+def test_default_credentials_on_a_silent_port_say_so(tmp_path):
+    """A port that accepts and never answers: PostgreSQL answers SSLRequest at once, so this
+    is not PostgreSQL; it was silently skipped (exit 0, nothing said)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        port = listener.getsockname()[1]
+        options = ProbeOptions(timeout=0.5, check_default_credentials=True)
+        (fact,) = run(creds.probe(parse_target(f"tcp://127.0.0.1:{port}"), options))
+    finally:
+        listener.close()
+    [diagnostic] = fact.diagnostics
+    assert diagnostic.level == "warning" and "no answer to PostgreSQL's SSLRequest" in \
+        diagnostic.message
+
+
+def test_cli_exit_codes_for_default_credentials_on_the_wrong_port(sshd_server, tcp_ports):
+    """Through the command line: a port that speaks another protocol is a warning and no
+    input error (exit 0 with no finding); a port nobody listens on is unreachable (2)."""
+    import subprocess
+    import sys
+
+    def audit(target):
+        return subprocess.run([sys.executable, "-m", "labwarden", "audit", target,
+                               "--check-default-credentials", "--no-config", "--timeout", "2",
+                               "--format", "json"], capture_output=True, text=True,
+                              check=False)
+
+    ssh = audit(f"tcp://127.0.0.1:{sshd_server.port}")
+    assert ssh.returncode == 0, ssh.stderr
+    assert "credentials-not-applicable" in ssh.stdout
+    closed = audit(f"tcp://127.0.0.1:{tcp_ports.closed}")
+    assert closed.returncode == 2
 
 
 def test_creds_probe_does_nothing_unless_asked(pg_clusters):
@@ -453,3 +509,24 @@ def test_the_proxmox_collector_over_ssh_finds_no_proxmox_node_here(sshd_server):
     assert run(read()) is None
     target = parse_target(f"ssh://root@127.0.0.1:{sshd_server.port}")
     assert run(proxmox.probe(target, ssh_options(sshd_server))) == []
+
+
+def test_a_port_scan_classifies_a_database_by_the_protocol_heard(pg_clusters):
+    """PostgreSQL on a port of no known number: the credential check spoke PostgreSQL
+    there, so the scan of the same host calls it a database port (NET104, CRITICAL), not
+    an unexpected one (NET105)."""
+    from labwarden.audit.live import run_live
+    from labwarden.audit.runner import RuleRunner
+    from labwarden.config import Config
+    from labwarden.model import Severity
+
+    md5 = pg_clusters["md5"]                       # 127.0.0.1 on a free high port
+    findings, diagnostics = [], []
+    run_live([parse_target(f"tcp://{md5.host}:{md5.port}")],
+             ProbeOptions(timeout=5.0, check_default_credentials=True), RuleRunner(Config()),
+             findings, diagnostics)
+    by_rule = {f.rule.id: f for f in findings}
+    assert "NET105" not in by_rule, by_rule["NET105"].message
+    database = by_rule["NET104"]
+    assert database.severity == Severity.CRITICAL and "PostgreSQL" in database.message
+    assert f"port {md5.port}" in database.message

@@ -111,8 +111,10 @@ def test_remote_rules_never_claim_host_only_settings():
     ("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10", None),
     ("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.4", Severity.HIGH),
     ("SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5", Severity.MEDIUM),   # CVE-2025-26466 unknown
-    ("SSH-2.0-OpenSSH_9.7p1", Severity.MEDIUM),                      # no build: verify
-    ("SSH-2.0-OpenSSH_9.8p1", Severity.MEDIUM),                      # CVE-2025-26466
+    # no build in the banner (DebianBanner no, or upstream): no evidence either way, an INFO
+    # coverage note (issue 15); the host's package decides (test_ssh_banner_patch_level)
+    ("SSH-2.0-OpenSSH_9.7p1", Severity.INFO),
+    ("SSH-2.0-OpenSSH_9.8p1", Severity.INFO),                        # CVE-2025-26466 range
     ("SSH-2.0-OpenSSH_9.9p2", None),
     ("SSH-2.0-OpenSSH_10.0", None),
     ("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3", None),
@@ -120,7 +122,7 @@ def test_remote_rules_never_claim_host_only_settings():
 ])
 def test_version_verdicts(banner, expected):
     found = hits(ssh.vulnerable_version, server(banner=banner))
-    assert [h.severity for h in found] == ([expected] if expected else [])
+    assert [h.severity for h in found] == ([expected] if expected is not None else [])
 
 
 def test_openssh_versions_and_debian_revisions():

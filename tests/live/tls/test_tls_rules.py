@@ -64,7 +64,7 @@ def test_a_failed_probe_is_never_judged():
 
 def test_every_rule_is_registered_on_the_tls_fact_with_checklist_items():
     rules = registry.rules_for(TlsFact)
-    assert [r.id for r in rules] == [f"TLS{n:03d}" for n in range(1, 16)]
+    assert [r.id for r in rules] == [f"TLS{n:03d}" for n in range(1, 17)]
     for r in rules:
         assert r.checklist and all(i.startswith(("3.2.2", "3.3.", "9.2.")) for i in r.checklist)
 

@@ -527,6 +527,40 @@ def start_gnutls(pki: Pki, directory: Path, priority: str = GNUTLS_PRIORITY) -> 
     return Gnutls(proc, relay)
 
 
+# --- openssl s_server: client-initiated renegotiation allowed ------------------------------
+
+@dataclass
+class OpenSslServer:
+    proc: subprocess.Popen
+    port: int
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+def start_openssl(pki: Pki, directory: Path, *extra: str) -> OpenSslServer:
+    """`openssl s_server -www` on a loopback port with the strong site's certificate; `extra`
+    options such as `-client_renegotiation` (OpenSSL 3 refuses a client's renegotiation
+    unless told). It serves one connection at a time: enough for one probe."""
+    binary = need("openssl", "openssl")
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = directory / "s_server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [*_die_with_parent(), binary, "s_server", "-accept", f"{LOOPBACK}:{port}",
+             "-cert", pki.path("strong.crt"), "-key", pki.path("strong.key"), "-www",
+             "-quiet", *extra],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)       # stdin kept open: s_server stops at its end
+    try:
+        wait_listening(port, proc, log=log)
+    except Exception:
+        stop_process(proc)
+        raise
+    return OpenSslServer(proc, port)
+
+
 # --- a scripted SSL 3.0 / TLS 1.0 server (first flight only) -----------------------------
 
 # Server preference: EXPORT first, then DHE with a 512-bit group, then static RSA.

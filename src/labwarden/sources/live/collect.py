@@ -78,10 +78,25 @@ def fact_types(kind: str) -> set[type]:
 HOST_SCHEMES = ("ssh", "local", "snapshot")
 
 
+def _endpoint(kind: str, target: Target) -> tuple:
+    """What a probe of `kind` actually examines: the TLS probe an address and port (every
+    path of a site shares them), the header probe a URL, the others the target itself."""
+    host = (target.host or "").lower().rstrip(".")
+    if kind == "tls":
+        return kind, host, target.port or 443
+    return kind, target.scheme, host, target.port, target.path, target.user
+
+
 async def collect(targets: list[Target], options: ProbeOptions,
-                  origins: dict[int, str] | None = None) -> tuple[list, list[Diagnostic]]:
+                  origins: dict[int, str] | None = None,
+                  aliases: dict[int, list[str]] | None = None) -> tuple[list, list[Diagnostic]]:
     """Every probe's facts, and its diagnostics. With `origins`, `id(fact)` maps to the
     target it came from, as written: a host's facts belong to it whatever name they carry.
+
+    Each endpoint is probed once: a target named twice, or a site's several paths on one
+    host:port (one TLS scan, a header request per path), share a probe; the fact is
+    returned once, with its diagnostics once, and `aliases` maps `id(fact)` to the other
+    targets (as written) it also answers for, so that their services' evidence has it.
 
     Hosts are collected at most `host_jobs` at a time (their probes, and every other
     target's, at most `concurrency` at a time), each probe of a host within its
@@ -117,12 +132,41 @@ async def collect(targets: list[Target], options: ProbeOptions,
                 found_here.append(diagnostic)
         return facts
 
+    shared: dict[tuple, asyncio.Future] = {}
+
+    async def alias(first: asyncio.Future, target: Target) -> list:
+        for fact in await asyncio.shield(first):
+            if aliases is not None:
+                aliases.setdefault(id(fact), []).append(target.raw)
+        return []
+
     async def run_target(target: Target) -> list:
         found_here: list[Diagnostic] = []
         kinds = probes_for(target, options)
         gate = hosts_at_once if target.scheme in HOST_SCHEMES else contextlib.nullcontext()
+        owned, copies = [], []
+        for kind in kinds:
+            first = shared.get(_endpoint(kind, target))
+            if first is None:     # ours to probe: claimed now, before any wait
+                owned.append((kind, shared.setdefault(_endpoint(kind, target),
+                                                      asyncio.get_running_loop().create_future())))
+            else:
+                copies.append(first)
+
+        async def own(kind: str, done: asyncio.Future) -> list:
+            found: list = []
+            try:
+                found = await run(kind, target, found_here)
+                return found
+            finally:
+                if not done.done():
+                    done.set_result(found)
+
         async with gate:
-            results = await asyncio.gather(*(run(kind, target, found_here) for kind in kinds))
+            results = await asyncio.gather(*(own(kind, done) for kind, done in owned))
+        # Outside the gate: waiting for another target's probe must not hold a host slot.
+        for first in copies:
+            await alias(first, target)
         name = names.get(target.raw)
         diagnostics.extend(_named(d, name) for d in found_here)
         if progress is not None:
@@ -149,5 +193,6 @@ def _named(diagnostic: Diagnostic, name: str | None) -> Diagnostic:
 
 
 def collect_sync(targets: list[Target], options: ProbeOptions,
-                 origins: dict[int, str] | None = None) -> tuple[list, list[Diagnostic]]:
-    return asyncio.run(collect(targets, options, origins))
+                 origins: dict[int, str] | None = None,
+                 aliases: dict[int, list[str]] | None = None) -> tuple[list, list[Diagnostic]]:
+    return asyncio.run(collect(targets, options, origins, aliases))

@@ -234,33 +234,59 @@ class _Scram:
         return hmac.compare_digest(received, self._server_signature)
 
 
-async def _pg_open(host: str, port: int, timeout: float) -> _PgStream | None:
-    """Connect and negotiate TLS as libpq's sslmode=prefer would. None: not PostgreSQL."""
+class _NotPostgres(Exception):
+    """The port answered, but not as PostgreSQL: why, in words (nothing it sent)."""
+
+
+# OpenSSL's words for bytes that are no TLS record at all (an SSH banner's "SH-2.0-…"
+# after the "S" that looked like PostgreSQL's yes to SSLRequest).
+_NOT_TLS_REASONS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                    "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "UNEXPECTED_EOF_WHILE_READING")
+
+
+async def _pg_open(host: str, port: int, timeout: float) -> _PgStream:
+    """Connect and negotiate TLS as libpq's sslmode=prefer would. Raises _NotPostgres when
+    the port speaks something else; nothing but SSLRequest has been sent then."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     stream = _PgStream(reader, writer, timeout)
     try:
         await stream.send(_SSL_REQUEST)
         answer = await stream.read_exactly(1)
-    except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+    except TimeoutError:
         writer.transport.abort()
-        return None                 # closed or silent: PostgreSQL always answers this
+        raise _NotPostgres(f"no answer to PostgreSQL's SSLRequest within {timeout:g} s "
+                           "(PostgreSQL answers it at once)") from None
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.transport.abort()
+        raise _NotPostgres("the service closed the connection at PostgreSQL's "
+                           "SSLRequest") from None
     if answer == b"S":
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE   # the credentials tried are public defaults
-        await asyncio.wait_for(writer.start_tls(context, server_hostname=host), timeout)
+        try:
+            await asyncio.wait_for(writer.start_tls(context, server_hostname=host), timeout)
+        except ssl.SSLError as exc:
+            writer.transport.abort()
+            if (exc.reason or "") in _NOT_TLS_REASONS:
+                raise _NotPostgres("what followed its answer to PostgreSQL's SSLRequest is "
+                                   "not a TLS handshake (another protocol, e.g. SSH, which "
+                                   "speaks first)") from None
+            raise
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.transport.abort()
+            raise _NotPostgres("the service closed the connection at the TLS handshake "
+                               "PostgreSQL's answer announced") from None
     elif answer != b"N":
         writer.transport.abort()
-        return None
+        raise _NotPostgres("its answer to PostgreSQL's SSLRequest is not PostgreSQL's")
     return stream
 
 
 async def _pg_attempt(host: str, port: int, database: str, credential: _Credential,
-                      timeout: float) -> str | None:
-    """One login: "accepted", "no-password", "rejected"; None when not PostgreSQL."""
+                      timeout: float) -> str:
+    """One login: "accepted", "no-password", "rejected". Raises _NotPostgres."""
     stream = await _pg_open(host, port, timeout)
-    if stream is None:
-        return None
     scram: _Scram | None = None
     sent_password = False
     try:
@@ -320,6 +346,18 @@ async def _postgres(target, port: int, entry: dict, options) -> CredentialCheck 
         fact.attempts += 1
         try:
             outcome = await _pg_attempt(target.host, port, database, credential, timeout)
+        except _NotPostgres as exc:
+            if target.port is None:
+                return None        # a default port the user did not name: nothing to say
+            # The port the user named speaks something else: the check does not apply.
+            # A coverage note, not an input error: nothing was wrong with what was named.
+            fact.attempts -= 1
+            fact.error = f"not {fact.name}: {exc}"
+            fact.diagnostics.append(Diagnostic(
+                "warning", "credentials-not-applicable",
+                f"{endpoint}: {fact.name} default credentials not checked: the port does not "
+                f"speak {fact.name}: {exc}", target.location))
+            return fact
         except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
             if fact.attempts == 1 and target.port is None and isinstance(
                     exc, (ConnectionRefusedError, TimeoutError)):
@@ -328,8 +366,6 @@ async def _postgres(target, port: int, entry: dict, options) -> CredentialCheck 
         except (_Failure, ssl.SSLError, ValueError, struct.error, UnicodeError) as exc:
             return _failed(fact, target, "probe-failed", str(exc) if isinstance(exc, _Failure)
                            else type(exc).__name__)
-        if outcome is None:
-            return None                     # not PostgreSQL: nothing was sent
         {"accepted": fact.accepted, "no-password": fact.no_password,
          "rejected": fact.rejected}[outcome].append(credential.username)
         if outcome == "no-password":

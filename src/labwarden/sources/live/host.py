@@ -57,6 +57,9 @@ class HostFacts:
     ip_forward: bool | None = None
     ipv6_disabled: bool | None = None
     hostname: str | None = None
+    # openssh-server as the package manager reports it: "dpkg 1:9.2p1-2+deb12u3",
+    # "rpm 8.7p1-38.el9"; "" when neither knows it
+    ssh_package: str = ""
     error: str | None = None
     diagnostics: list = field(default_factory=list)
     origin: Location | None = None               # where the facts were described (fixtures)
@@ -192,11 +195,18 @@ def _failed(facts: HostFacts, code: str, message: str, location: Location) -> Ho
     return facts
 
 
+# Which openssh-server is installed, per package manager (the first that knows it wins):
+# the banner may hide the distribution build (`DebianBanner no`), the package cannot.
+PACKAGE_MANAGERS = (("dpkg", ["dpkg-query", "-W", "-f=${Version}", "openssh-server"]),
+                    ("rpm", ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", "openssh-server"]))
+PACKAGE_COMMANDS = [argv for _, argv in PACKAGE_MANAGERS]
+
+
 async def collect(transport: Transport, facts: HostFacts, location: Location | None = None):
     """Fill `facts` through `transport`; returns [facts] or [facts, sshd fact]."""
     location = location or facts.location
     commands = ([["ss", "-tulpn"]] + [argv for _, argv in FIREWALL_COMMANDS] +
-                [NFT_JSON_COMMAND, ["sshd", "-T"], ["sshd", "-t"]])
+                [NFT_JSON_COMMAND, ["sshd", "-T"], ["sshd", "-t"], *PACKAGE_COMMANDS])
     files = ["/proc/net/dev", "/proc/net/route", "/proc/net/fib_trie", "/proc/net/if_inet6",
              "/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/disable_ipv6",
              "/etc/hostname", "/etc/ssh/sshd_config"]
@@ -211,21 +221,37 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
         asyncio.gather(*(transport.read_file(path) for path in files)))
     by_file = dict(zip(files, contents))
 
-    ss, iptables, ip6tables, nft, nft_json, sshd, sshd_t = results
+    ss, iptables, ip6tables, nft, nft_json, sshd, sshd_t, *packages = results
+    # From a snapshot, what it does not hold was not collected there: a coverage gap, and
+    # the rest is audited; unless it holds none of the host's outputs and files at all.
+    partial_snapshot = getattr(transport, "name", "") == "snapshot" and (
+        any(r.ok for r in results) or any(c is not None for c in contents))
+
+    def level(*failed: CommandResult) -> str:
+        return "gap" if partial_snapshot and all(_absent(r) for r in failed) else "error"
+
+    for (manager, _), result in zip(PACKAGE_MANAGERS, packages):
+        version = result.stdout.strip() if result.ok else ""
+        if version and len(version) < 100 and "\n" not in version:
+            facts.ssh_package = f"{manager} {version}"
+            break
     if ss.ok:
         facts.listeners = parse_ss(ss.stdout)
     else:
         facts.diagnostics.append(Diagnostic(
-            "error", "not-collected", f"listening sockets not read: ss {_why(ss)}", location))
+            level(ss), "not-collected", f"listening sockets not read: ss {_why(ss)}",
+            location))
 
     facts.firewall, problems = _firewall(transport, (iptables, ip6tables, nft), nft_json,
                                          location)
     if not facts.firewall.available:
         why = "; ".join(f"{c} {_why(r)}" for (c, _), r in
                         zip(FIREWALL_COMMANDS, (iptables, ip6tables, nft)))
+        gap = level(iptables, ip6tables, nft) == "gap"
         facts.diagnostics.append(Diagnostic(
-            "error", "not-collected", f"the firewall could not be read ({why}): firewall "
-            "rules not checked (reading rules needs root)", location))
+            "gap" if gap else "error", "not-collected", f"the firewall could not be read "
+            f"({why}): firewall rules not checked"
+            f"{'' if gap else ' (reading rules needs root)'}", location))
     elif not facts.firewall.has_family("ipv6") and iptables.ok:
         facts.diagnostics.append(Diagnostic(
             "warning", "not-collected", f"IPv6 rules not read: ip6tables-save {_why(ip6tables)}",
@@ -289,6 +315,11 @@ def _firewall(transport: Transport, results: tuple[CommandResult, ...],
             firewall.warnings.append(f"{command}: iptables-legacy tables are present and "
                                      "were not read")
     return firewall, diagnostics
+
+
+def _absent(result: CommandResult) -> bool:
+    """The command's output is not in the snapshot (as opposed to there and unreadable)."""
+    return result.rc == NOT_FOUND and result.stderr.rstrip().endswith("not in the snapshot")
 
 
 def _why(result: CommandResult) -> str:

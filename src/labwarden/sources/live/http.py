@@ -501,13 +501,30 @@ def _is_ip(host: str) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _verified_context(ca_file: str | None) -> ssl.SSLContext:
+    """The browser's question only: does the chain lead to a trusted root (the system store
+    plus the user's CA) and name the host, within its dates? Key sizes, signature hashes
+    and old protocol versions are the TLS rules' findings (TLS012, TLS013, TLS001), not a
+    reason to call the chain untrusted, so OpenSSL's security level is 0 here, as in the
+    TLS probe's verifying handshake, and a CA file may anchor a partial chain there too."""
     import ssl
+    import warnings
 
     from labwarden.sources._read import read_ca_file
 
-    context = ssl.create_default_context()
+    from labwarden.sources.live.tls import load_system_store
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # verifies, checks the host name
+    load_system_store(context)       # the hashed directory: no parsing of the whole bundle
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # TLSv1: deliberately allowed
+        try:
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            pass
     if ca_file:
         context.load_verify_locations(cadata=read_ca_file(ca_file))
+        context.verify_flags |= 0x80000          # X509_V_FLAG_PARTIAL_CHAIN, as the TLS probe
     return context
 
 
@@ -542,167 +559,136 @@ def plain_port_for(target: Target, options) -> tuple[int | None, str]:
                   f"(80 goes with 443, xx080 with xx443)")
 
 
-class _Failure(Exception):
-    def __init__(self, kind: str, detail: str):
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
+def _pinned_address(target: Target, options) -> str | None:
+    """An address given for the host, curl --resolve style (the TLS probe's option)."""
+    mapping = getattr(options, "resolve", None) or {}
+    return mapping.get(f"{target.host}:{target.port}") or mapping.get(target.host)
 
 
-def _chain(exc: BaseException | None):
-    """The exception and its causes, including the members of exception groups."""
-    seen = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack.extend(getattr(current, "exceptions", ()) or ())
-        stack.append(current.__cause__ or current.__context__)
+_REQUEST_HEADERS = [("User-Agent", USER_AGENT), ("Accept", "text/html,*/*")]
 
 
-def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
-    import ssl
-
-    return next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
-
-
-def _describe(exc: BaseException) -> tuple[str, str]:
-    """(kind, detail) for a failed request, without echoing anything the server sent."""
-    import asyncio
-    import socket
-    import ssl
-
-    import httpx
-
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, httpx.TimeoutException)):
-        return "timeout", "no complete answer in time"
-    cause = _ssl_cause(exc)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return "tls-verify", cause.verify_message or "certificate verification failed"
-    if cause is not None:
-        return "tls", (cause.reason or type(cause).__name__).lower().replace("_", " ")
-    if isinstance(exc, httpx.ConnectError):
-        for cause in _chain(exc):
-            if isinstance(cause, ConnectionRefusedError):
-                return "refused", "connection refused"
-            if isinstance(cause, socket.gaierror):
-                return "dns", "host name does not resolve"
-            if isinstance(cause, OSError) and cause.strerror:
-                return "connect", cause.strerror.lower()
-        text = str(exc).lower()
-        if "refused" in text:
-            return "refused", "connection refused"
-        return "connect", "connection failed"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return "protocol", "the answer is not HTTP/1.1"
-    if isinstance(exc, httpx.ReadError):
-        return "reset", "connection closed before an answer"
-    return "failed", type(exc).__name__
-
-
-async def _fetch(client, url: str, timeout: float, read_body: bool):
-    """GET url; (status, headers, http_version, body or None). Headers and body each get
-    `timeout` seconds as a whole; a body that does not arrive in time is skipped."""
+async def _fetch(target: Target, options, port: int, path: str, context, read_body: bool):
+    """GET the path; (status, headers, http_version, body or None). Headers and body each
+    get `timeout` seconds as a whole; a body that does not arrive in time is skipped.
+    Raises http_wire.WireFailure."""
     import asyncio
 
-    request = client.build_request("GET", url)
+    from labwarden.sources.live import http_wire
+
+    timeout = float(options.timeout)
+    response = await http_wire.get(target.host, port, path, context=context,
+                                   address=_pinned_address(target, options),
+                                   timeout=timeout, headers=_REQUEST_HEADERS)
     try:
-        response = await asyncio.wait_for(client.send(request, stream=True), timeout)
-    except Exception as exc:  # noqa: BLE001 - classified below, never raised
-        kind, detail = _describe(exc)
-        if kind == "timeout":
-            detail = f"no complete answer within {timeout:g} s"
-        raise _Failure(kind, detail) from None
-    try:
-        headers = [(k.decode("latin-1"), v.decode("latin-1"))
-                   for k, v in response.headers.raw]
         body = None
-        if read_body and _content_is_html([(k.lower(), v) for k, v in headers]):
-            body = await _read_some(response, timeout)
-        return response.status_code, headers, response.http_version, body
+        if read_body and _content_is_html([(k.lower(), v) for k, v in response.headers]):
+            try:
+                data = await asyncio.wait_for(response.read_body(BODY_LIMIT), timeout)
+                body = data.decode("utf-8", errors="replace") if data else None
+            except Exception:  # noqa: BLE001 - a slow or broken body: judge the headers alone
+                body = None
+        return response.status, response.headers, response.version, body, response.peer
     finally:
-        try:
-            await asyncio.wait_for(response.aclose(), 1.0)
-        except Exception:  # noqa: BLE001
-            pass
-
-
-async def _read_some(response, timeout: float) -> str | None:
-    import asyncio
-
-    chunks: list[bytes] = []
-    size = 0
-
-    async def read():
-        nonlocal size
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= BODY_LIMIT:
-                break
-
-    try:
-        await asyncio.wait_for(read(), timeout)
-    except Exception:  # noqa: BLE001 - a slow or broken body: judge the headers alone
-        if not chunks:
-            return None
-    data = b"".join(chunks)[:BODY_LIMIT]
-    return data.decode("utf-8", errors="replace")
-
-
-def _client(verify, timeout: float):
-    import httpx
-
-    return httpx.AsyncClient(verify=verify, follow_redirects=False, trust_env=False,
-                             timeout=httpx.Timeout(timeout),
-                             headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*"},
-                             limits=httpx.Limits(max_connections=2, max_keepalive_connections=0))
+        response.close()
 
 
 async def _main_request(target: Target, options) -> HttpFact:
     import ssl
 
-    timeout = float(options.timeout)
-    verify: ssl.SSLContext | bool = False
+    from labwarden.sources.live.http_wire import WireFailure
+
+    port = target.port or (443 if target.scheme == "https" else 80)
+    context: ssl.SSLContext | None = None
     if target.scheme == "https":
         try:
-            verify = _verified_context(options.ca_file)
+            # The TLS probe's verifying context, loaded once per process off the event loop
+            # and shared: one verifier for both probes, so they cannot disagree on trust
+            # (a weak key or SHA-1 signature is a TLS finding, not an untrusted chain), and
+            # a trust store named by SSL_CERT_FILE is parsed once, not twice.
+            from labwarden.sources.live.tls import verifying_context
+
+            context = await verifying_context(options.ca_file)
         except (OSError, ssl.SSLError) as exc:
             return _unreachable(target, f"cannot read the CA file {options.ca_file}: "
                                         f"{type(exc).__name__}")
     tls_verified = True if target.scheme == "https" else None
     tls_error = None
     try:
-        async with _client(verify, timeout) as client:
-            answer = await _fetch(client, target.url, timeout, read_body=True)
-    except _Failure as failure:
+        try:
+            answer = await _fetch(target, options, port, target.path, context, read_body=True)
+        except WireFailure as first:
+            # The verifier left SSL_CERT_FILE's bundle out (the TLS probe's): try it before
+            # calling the chain untrusted.
+            from labwarden.sources.live.tls import store_is_partial, verifying_context
+
+            if first.kind != "tls-verify" or not store_is_partial(options.ca_file):
+                raise
+            context = await verifying_context(options.ca_file, complete=True)
+            answer = await _fetch(target, options, port, target.path, context, read_body=True)
+    except WireFailure as failure:
         if target.scheme != "https" or failure.kind not in ("tls-verify", "tls"):
-            return _unreachable(target, failure.detail, failure.kind)
+            return _unreachable(target, _timeout_detail(failure, options), failure.kind)
         tls_verified, tls_error = False, failure.detail
         try:
-            async with _client(_lenient_context(), timeout) as client:
-                answer = await _fetch(client, target.url, timeout, read_body=True)
-        except _Failure as again:
+            answer = await _fetch(target, options, port, target.path, _lenient_context(),
+                                  read_body=True)
+        except WireFailure as again:
             return _unreachable(target, f"{failure.detail}; without verification: "
-                                        f"{again.detail}", again.kind)
-    status, headers, version, body = answer
+                                        f"{_timeout_detail(again, options)}", again.kind)
+    status, headers, version, body, peer = answer
+    if tls_verified and peer is not None:
+        # The shared context checks the chain only: the name and the dates, which a
+        # browser checks too before it honours HSTS, are checked here.
+        problem = _peer_problem(peer, target.host)
+        if problem:
+            tls_verified, tls_error = False, problem
     return build_fact(target, status=status, headers=headers, http_version=version,
                       body=body, tls_verified=tls_verified, tls_error=tls_error)
 
 
+def _peer_problem(peer: dict, host: str) -> str | None:
+    """Why a browser would refuse a chain that validated: the host name it does not name,
+    or a date outside its validity ("" when none)."""
+    import ssl
+    import time
+
+    from labwarden.sources.live.tls_cert import hostname_matches
+
+    class _Names:
+        sans = [value.strip() for kind, value in peer.get("subjectAltName", ())
+                if kind in ("DNS", "IP Address")]
+
+    if not hostname_matches(_Names, host):      # type: ignore[arg-type]
+        return f"hostname mismatch, certificate is not valid for '{host}'"
+    now = time.time()
+    try:
+        if ssl.cert_time_to_seconds(peer["notAfter"]) < now:
+            return "certificate has expired"
+        if ssl.cert_time_to_seconds(peer["notBefore"]) > now:
+            return "certificate is not yet valid"
+    except (KeyError, ValueError):
+        return None
+    return None
+
+
+def _timeout_detail(failure, options) -> str:
+    if failure.kind == "timeout":
+        return f"no complete answer within {float(options.timeout):g} s"
+    return failure.detail
+
+
 async def _plain_request(target: Target, port: int, options) -> PlainHttp:
+    from labwarden.sources.live.http_wire import WireFailure
+
     host = f"[{target.host}]" if ":" in target.host else target.host
     url = f"http://{host}:{port}{target.path or '/'}"
     result = PlainHttp(url=url, port=port)
-    timeout = float(options.timeout)
     try:
-        async with _client(False, timeout) as client:
-            status, headers, _, _ = await _fetch(client, url, timeout, read_body=False)
-    except _Failure as failure:
-        result.error, result.detail = failure.kind, failure.detail
+        status, headers, _, _, _ = await _fetch(target, options, port, target.path or "/",
+                                             None, read_body=False)
+    except WireFailure as failure:
+        result.error, result.detail = failure.kind, _timeout_detail(failure, options)
         return result
     result.status = status
     if 300 <= status < 400:
@@ -725,11 +711,6 @@ async def probe(target: Target, options) -> HttpFact:
 
     if target.scheme not in ("https", "http"):
         return _unreachable(target, f"not an http(s) target ({target.scheme})", "usage")
-    try:
-        import httpx  # noqa: F401
-    except ImportError:
-        return _unreachable(target, "httpx is not installed (pip install 'httpx>=0.27')",
-                            "missing")
     plain_port, note = (None, "")
     if target.scheme == "https":
         plain_port, note = plain_port_for(target, options)

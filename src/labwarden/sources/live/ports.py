@@ -28,6 +28,9 @@ class PortScan:
     open: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     filtered: list[int] = field(default_factory=list)
+    # Ports whose service another probe recognised by its protocol (the credential check
+    # spoke PostgreSQL there): port -> the service's key ("postgresql")
+    identified: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
     origin: Location | None = None
@@ -117,6 +120,7 @@ def facts_from_yaml(path: str) -> list[PortScan]:
         host = target.split("://", 1)[-1].split(":")[0].strip("/")
         facts.append(PortScan(target, host, item.get("address"), list(item.get("open") or []),
                               list(item.get("closed") or []), list(item.get("filtered") or []),
+                              {int(k): str(v) for k, v in (item.get("identified") or {}).items()},
                               item.get("error"),
                               origin=Location(path, lines[index] if index < len(lines) else 0)))
     return facts

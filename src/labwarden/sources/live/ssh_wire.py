@@ -94,6 +94,9 @@ class SshServer:
     host_keys: list[HostKey] = field(default_factory=list)
     auth_methods: list[str] | None = None     # None: could not be determined
     auth_user: str = ""
+    # The installed sshd package as the host's package manager reports it, when the same
+    # target was also read as a host (`dpkg 1:9.2p1-2+deb12u3`, `rpm 8.7p1-38.el9`)
+    package: str = ""
     error: str | None = None
     diagnostics: list = field(default_factory=list)
 

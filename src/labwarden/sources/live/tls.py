@@ -40,10 +40,10 @@ from dataclasses import dataclass, field, fields
 from labwarden.model import Diagnostic, Location
 from labwarden.sources._read import MAX_CA_FILE_BYTES, read_ca_file, read_regular
 from labwarden.sources.live.targets import Target
+from labwarden.sources.live.tls_reneg import client_renegotiation
 from labwarden.sources.live.tls_cert import (
     CertInfo,
     hostname_matches,
-    load_parser,
     parse_certificate,
 )
 from labwarden.sources.live.tls_suites import (
@@ -102,6 +102,10 @@ class TlsFact:
     heartbeat: bool = False                      # heartbeat extension accepted (TLS <= 1.2)
     heartbleed: bool | None = None               # CVE-2014-0160; None: not tested
     secure_renegotiation: bool | None = None     # RFC 5746 (TLS <= 1.2); None: no such version
+    # A renegotiation the client starts, accepted (TLS <= 1.2); None: not checked or no
+    # such version, `client_renegotiation_note` says which
+    client_renegotiation: bool | None = None
+    client_renegotiation_note: str = ""
     partial: bool = False                        # stopped early (deadline)
     error: str | None = None
     diagnostics: list = field(default_factory=list)
@@ -166,9 +170,16 @@ def _server_name(host: str) -> str | None:
 _CONTEXTS: dict[tuple, ssl.SSLContext] = {}
 
 
-def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    """One client context per (verify, CA file), shared by every probe of the process."""
-    key = (verify, ca_file)
+# Verifying contexts that left out a trust bundle the environment names (SSL_CERT_FILE)
+# because a hashed directory was there to look certificates up in: a chain they do not
+# validate is tried again with the complete store before it is called untrusted.
+_PARTIAL: set[tuple] = set()
+
+
+def _context(verify: bool, ca_file: str | None, complete: bool = False) -> ssl.SSLContext:
+    """One client context per (verify, CA file, complete store), shared by every probe of
+    the process."""
+    key = (verify, ca_file) if not (verify and complete) else (verify, ca_file, True)
     ctx = _CONTEXTS.get(key)
     if ctx is None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -183,7 +194,8 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
             pass
         if verify:
             ctx.verify_mode = ssl.CERT_REQUIRED
-            _load_system_store(ctx)
+            if not load_system_store(ctx, complete):
+                _PARTIAL.add(key)
             flags = _X509_V_FLAG_NO_CHECK_TIME
             if ca_file:
                 ctx.load_verify_locations(cadata=read_ca_file(ca_file))
@@ -195,15 +207,21 @@ def _context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def _load_system_store(ctx: ssl.SSLContext) -> None:
+def load_system_store(ctx: ssl.SSLContext, complete: bool = True) -> bool:
     """The system trust store, from its hashed directory when there is one: OpenSSL then
-    reads only the certificates a chain needs, instead of parsing the whole bundle."""
+    reads only the certificates a chain needs, instead of parsing the whole bundle (20-25
+    ms of CPU for Debian's). With `complete` False, a bundle the environment names
+    (SSL_CERT_FILE) is left out too when a hashed directory is there: returns False then,
+    and a chain that fails must be tried with the complete store (see `_PARTIAL`)."""
     paths = ssl.get_default_verify_paths()
-    if os.environ.get(paths.openssl_cafile_env) or os.environ.get(paths.openssl_capath_env) \
-            or not paths.capath or not os.path.isdir(paths.capath):
+    directory = os.environ.get(paths.openssl_capath_env) or paths.capath
+    bundle_named = bool(os.environ.get(paths.openssl_cafile_env))
+    if not directory or not os.path.isdir(directory) or (complete and (
+            bundle_named or os.environ.get(paths.openssl_capath_env))):
         ctx.load_default_certs()
-    else:
-        ctx.load_verify_locations(capath=paths.capath)
+        return True
+    ctx.load_verify_locations(capath=directory)
+    return not bundle_named
 
 
 @dataclass
@@ -314,14 +332,16 @@ class _Scan:
             return await heartbleed(self.address, self.target.port, hello, version,
                                     min(self.timeout, left), wait)
 
-    async def ssl(self, verify: bool, ca_file: str | None) -> _Handshake:
+    async def ssl(self, verify: bool, ca_file: str | None,
+                  complete: bool = False) -> _Handshake:
         async with self.limit:
             left = self._time_left()
             if left < 0.05:
                 self.partial = True
                 return _Handshake(False, error="deadline reached")
             return await _handshake(self.address, self.target.port, self.sni,
-                                    _context(verify, ca_file), min(self.timeout, left))
+                                    _context(verify, ca_file, complete),
+                                    min(self.timeout, left))
 
     def _record(self, version: int, reply: Reply) -> None:
         self.accepted.setdefault(version, set()).add(reply.suite)
@@ -366,8 +386,10 @@ class _Scan:
             remaining.remove(reply.suite)
 
 
-def _describe_failure(replies: list[Reply | None]) -> tuple[str, str] | None:
-    """(code, message) when no version got a handshake, else None."""
+def _describe_failure(replies: list[Reply | None],
+                      names: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """(code, message) when no version got a handshake, else None. `names`: the version
+    of each reply, in order."""
     answered = [r for r in replies if r is not None]
     if any(r.accepted for r in answered):
         return None
@@ -375,6 +397,17 @@ def _describe_failure(replies: list[Reply | None]) -> tuple[str, str] | None:
         return "probe-timeout", "deadline reached before any answer"
     if all(r.status == "unreachable" for r in answered):
         return "unreachable", f"cannot connect: {answered[0].detail}"
+    # A server that accepts the connection and then drips (or stalls) is not refusing:
+    # say that it timed out, and for which versions (SSL 2.0's own hello may still have
+    # been answered by a TLS record, which is a refusal of SSL 2.0 only).
+    stalled = [(name, r) for name, r in zip(names or ("",) * len(replies), replies)
+               if r is not None and r.status == "timeout" and r.detail.endswith("handshake")]
+    if stalled and not any(r.status == "not-tls" for r in answered):
+        which = ", ".join(name for name, _ in stalled if name)
+        return "handshake-timeout", (
+            f"timed out during the handshake: the server accepted the connection but sent "
+            f"no complete answer: {stalled[0][1].detail.removesuffix(' during handshake')}"
+            f"{f' ({which})' if which else ''}")
     if all(r.status in ("unreachable", "timeout") for r in answered):
         return "unreachable", next(r.detail for r in answered if r.status == "timeout")
     if any(r.status == "not-tls" for r in answered):
@@ -397,17 +430,22 @@ async def probe(target: Target, options) -> TlsFact:
         return _failed(fact, target, "unreachable",
                        f"cannot resolve {target.host}: {getattr(exc, 'strerror', None) or exc}")
     fact.address = address
-    _start_parser_import()
     scan = _Scan(target, options, address, sni)
 
     trust_task = asyncio.ensure_future(_trust(scan, ca_file))
+    # openssl s_client runs beside the scan (a process start and one handshake): when the
+    # server turns out to speak no version below TLS 1.3, its answer is "nothing to
+    # renegotiate" anyway.
+    reneg_task = asyncio.ensure_future(client_renegotiation(
+        address, port, sni, min(float(options.timeout), max(0.1, scan._time_left()))))
     versions = (SSL2, SSL3, TLS10, TLS11, TLS12, TLS13)
     replies = await asyncio.gather(*(scan.version(v) for v in versions))
-    failure = _describe_failure(replies)
+    failure = _describe_failure(replies, tuple(VERSION_NAMES[v] for v in versions))
     if failure is not None:
-        trust_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await trust_task
+        for task in (trust_task, reneg_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         return _failed(fact, target, *failure)
     # Answered to our renegotiation SCSV by the newest version below TLS 1.3 (RFC 5746 3.6).
     newest = next((scan.first[v] for v in (TLS12, TLS11, TLS10, SSL3) if v in scan.first), None)
@@ -419,6 +457,14 @@ async def probe(target: Target, options) -> TlsFact:
         fact.heartbeat = True
         fact.heartbleed = await scan.heartbleed(heartbeat, scan.first[heartbeat].suite)
     verified = await trust_task
+    renegotiation = await reneg_task
+    if newest is not None:
+        fact.client_renegotiation = renegotiation.accepted
+        fact.client_renegotiation_note = renegotiation.note
+        if renegotiation.accepted is None:
+            fact.diagnostics.append(Diagnostic(
+                "warning", "tls-renegotiation-unknown", "client-initiated renegotiation "
+                f"not checked: {renegotiation.note}", target.location))
 
     for version, reply in zip(versions, replies):
         name = VERSION_NAMES[version]
@@ -492,31 +538,27 @@ async def probe(target: Target, options) -> TlsFact:
     return fact
 
 
-_parser_import: list = []
-
-
-def _start_parser_import() -> None:
-    """Once per process: the certificate parser's imports on a worker thread, while the
-    event loop scans (see tls_cert.load_parser)."""
-    if not _parser_import:
-        _parser_import.append(asyncio.get_running_loop().run_in_executor(None, load_parser))
-
-
 _LOADING: dict[tuple, asyncio.Future] = {}
 
 
-async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
+def store_is_partial(ca_file: str | None) -> bool:
+    """Whether the verifying context for `ca_file` left out SSL_CERT_FILE's bundle."""
+    return (True, ca_file) in _PARTIAL
+
+
+async def verifying_context(ca_file: str | None, complete: bool = False) -> ssl.SSLContext:
     """The verifying context, built off the event loop the first time: OpenSSL reads the
     trust store (a whole bundle when SSL_CERT_FILE names one: 15-20 ms) without the GIL,
     on another core, while the loop goes on with the scan. Every probe waiting for the
     same context shares one load."""
-    key = (True, ca_file)
+    key = (True, ca_file, True) if complete else (True, ca_file)
     if key in _CONTEXTS:
         return _CONTEXTS[key]
     loop = asyncio.get_running_loop()
     pending = _LOADING.get(key)
     if pending is None or pending.get_loop() is not loop:
-        pending = _LOADING[key] = loop.run_in_executor(None, _context, True, ca_file)
+        pending = _LOADING[key] = loop.run_in_executor(None, _context, True, ca_file,
+                                                       complete)
     try:
         return await asyncio.shield(pending)
     finally:
@@ -527,12 +569,16 @@ async def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
 async def _trust(scan: _Scan, ca_file: str | None) -> _Handshake:
     """Validate the chain with OpenSSL against the system store (+ the user's CA file)."""
     try:
-        await _verifying_context(ca_file)
+        await verifying_context(ca_file)
     except (OSError, ssl.SSLError) as exc:
         return _Handshake(False, error="CA file unreadable",
                           ca_error=f"cannot load the CA file {ca_file}: "
                                    f"{getattr(exc, 'strerror', None) or exc}")
-    return await scan.ssl(True, ca_file)
+    result = await scan.ssl(True, ca_file)
+    if not result.ok and result.verify_error and store_is_partial(ca_file):
+        await verifying_context(ca_file, complete=True)      # the bundle, only now
+        result = await scan.ssl(True, ca_file, complete=True)
+    return result
 
 
 _ANCHORS: dict[str | None, list] = {}

@@ -41,19 +41,21 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def load_parser() -> None:
-    """Import what parse_certificate needs (~15 ms of `cryptography`): the TLS probe calls
-    it on a worker thread at its start, so that the import overlaps the scan instead of
-    following it."""
-    try:
-        from cryptography import x509  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa  # noqa: F401
-    except ImportError:         # parse_certificate says so where it is used
-        pass
-
-
 def parse_certificate(der: bytes) -> CertInfo:
-    """Read one DER certificate. Raises ValueError for what is not a certificate."""
+    """Read one DER certificate. Raises ValueError for what is not a certificate.
+
+    The common certificate is read by `tls_der` without importing `cryptography`; one that
+    reader does not fully understand, or a self-issued one (its self-signature is checked
+    here), is read by `cryptography`."""
+    from labwarden.sources.live.tls_der import read_certificate
+
+    try:
+        return CertInfo(**read_certificate(der))
+    except (ValueError, IndexError, UnicodeError, OverflowError):
+        return _parse_with_cryptography(der)
+
+
+def _parse_with_cryptography(der: bytes) -> CertInfo:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 

@@ -101,6 +101,9 @@ ALLOWED_COMMANDS = {
     "ip6tables-save": _save_args,
     "nft": lambda args: args in (["list", "ruleset"], ["-j", "list", "ruleset"]),
     "sshd": lambda args: args in (["-T"], ["-t"]),
+    # the installed sshd's package version (SSH008 when the banner hides the build)
+    "dpkg-query": lambda args: args == ["-W", "-f=${Version}", "openssh-server"],
+    "rpm": lambda args: args == ["-q", "--qf", "%{VERSION}-%{RELEASE}", "openssh-server"],
     "docker": _docker_args,
 }
 
@@ -299,7 +302,8 @@ class SnapshotTransport(Transport):
     name = "snapshot"
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
              "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
-             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt", "sshd -t": "sshd_t.txt"}
+             "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt", "sshd -t": "sshd_t.txt",
+             "dpkg-query": "dpkg-openssh-server.txt", "rpm": "rpm-openssh-server.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
