@@ -507,7 +507,6 @@ def _verified_context(ca_file: str | None) -> ssl.SSLContext:
     reason to call the chain untrusted, so OpenSSL's security level is 0 here, as in the
     TLS probe's verifying handshake, and a CA file may anchor a partial chain there too."""
     import ssl
-    import warnings
 
     from labwarden.sources._read import read_ca_file
 
@@ -515,28 +514,19 @@ def _verified_context(ca_file: str | None) -> ssl.SSLContext:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # verifies, checks the host name
     load_system_store(context)       # the hashed directory: no parsing of the whole bundle
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)   # TLSv1: deliberately allowed
-        try:
-            context.minimum_version = ssl.TLSVersion.TLSv1
-            context.set_ciphers("ALL:@SECLEVEL=0")
-        except (ValueError, ssl.SSLError):
-            pass
+    _allow_old_protocols(context)
     if ca_file:
         context.load_verify_locations(cadata=read_ca_file(ca_file))
         context.verify_flags |= 0x80000          # X509_V_FLAG_PARTIAL_CHAIN, as the TLS probe
     return context
 
 
-@functools.lru_cache(maxsize=1)
-def _lenient_context() -> ssl.SSLContext:
-    """For reading headers when verification failed: any certificate, old protocols too."""
+def _allow_old_protocols(context) -> None:
+    """TLS 1.0 and every cipher: the headers of an old server are read too (the TLS rules
+    judge its protocols; an OpenSSL that refuses them is left as it is)."""
     import ssl
     import warnings
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)   # TLSv1: deliberately allowed
         try:
@@ -544,6 +534,17 @@ def _lenient_context() -> ssl.SSLContext:
             context.set_ciphers("ALL:@SECLEVEL=0")
         except (ValueError, ssl.SSLError):
             pass
+
+
+@functools.lru_cache(maxsize=1)
+def _lenient_context() -> ssl.SSLContext:
+    """For reading headers when verification failed: any certificate, old protocols too."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    _allow_old_protocols(context)
     return context
 
 
