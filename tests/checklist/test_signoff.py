@@ -253,13 +253,13 @@ def test_approval_is_current_for_the_evaluation(high, capsys) -> None:
     """The function evaluate can call for the sign-off items: (holds, why not)."""
     from labwarden.checklist.attest import AttestationBook
     from labwarden.checklist.signoff import approval_is_current
-    from labwarden.commands.checklist import _Context
+    from labwarden.commands.checklist import LabContext
     from labwarden.commands.common import iso_date
 
     assert approve(capsys)[0] == 0
     privileged(high, on=True)
     args = type("Args", (), {"config": None, "today": iso_date(TODAY), "live": False})()
-    evaluation = _Context(args).evaluate("n8n", store=False)
+    evaluation = LabContext(args).evaluate("n8n", store=False)
     approval = AttestationBook(str(high / "attestations.yaml")).services["n8n"].approvals[
         "security_reviewer"]
     holds, why = approval_is_current(approval, evaluation)

@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import sys
 
-from labwarden.commands.checklist import (EXIT_BLOCKED, EXIT_OK, _Context, _iso, _out, _run,
+from labwarden.commands.checklist import (EXIT_BLOCKED, EXIT_OK, LabContext, _iso, _out, _run,
                                           _terminal, add_service_command)
 
 EXIT_INTERRUPTED = 130            # what `guarded` returns for Ctrl-C elsewhere
@@ -71,7 +71,7 @@ def _attest(args) -> int:
 
         raise UsageError("attest --walk asks its questions on a terminal and stdin is not "
                          "one; add --stdin to read the answers from a pipe or a file")
-    context = _Context(args)
+    context = LabContext(args)
     catalog = context.catalog           # the operator's: the lab's words, the overlay
     if args.walk:
         return _walk(args, context, catalog)

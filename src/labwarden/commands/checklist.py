@@ -143,7 +143,11 @@ def argparse_suppress():
 
 # --- shared -------------------------------------------------------------------------------
 
-class _Context:
+class LabContext:
+    """A lab as the checklist commands see it: its labwarden.yaml, inventory, catalogue,
+    attestation file, one audit of it and the evaluations made from that. The CLI commands,
+    the console and the metrics exporter all go through it, so they never disagree."""
+
     def __init__(self, args):
         from labwarden.config import ConfigError, find_config, load_config
         from labwarden.inventory import load_inventory
@@ -414,7 +418,7 @@ def cmd_checklist(args) -> int:
 
 
 def _checklist(args) -> int:
-    context = _Context(args)
+    context = LabContext(args)
     evaluation = context.evaluate(args.service, store=args.save)
     if args.coverage:
         from labwarden.checklist.coverage import coverage, coverage_json, coverage_text
@@ -529,7 +533,7 @@ def _approve(args) -> int:
     from labwarden.checklist.attest import Approval
     from labwarden.checklist.gate import load_policy
 
-    context = _Context(args)
+    context = LabContext(args)
     policy = load_policy(context.config.raw)
     date = signoff.approval_date(args.date, context.today)
     # Bound to the state it approves: the gate says when that state is gone.
@@ -553,7 +557,7 @@ def _record(args) -> int:
     from labwarden.checklist.attest import Deployment
     from labwarden.checklist.records import deployment_to_record
 
-    context = _Context(args)
+    context = LabContext(args)
     context.inventory.service(args.service)
     date = _iso(args.date, "--date") if args.date else context.today.isoformat()
     evaluation = context.evaluate(args.service, store=True)
@@ -577,7 +581,7 @@ def cmd_gate(args) -> int:
 def _gate(args) -> int:
     from labwarden.checklist.score import format_percent
 
-    context = _Context(args)
+    context = LabContext(args)
     evaluation = context.evaluate(args.service, store=True)
     decision = context.decide(evaluation)
     if args.format == "json":
@@ -617,7 +621,7 @@ def _archive(args) -> int:
         raise UsageError("archive --overwrite: a record is never replaced; each archive adds "
                          "a new one (SERVICE-YYYYMMDD.md, then -2.md, -3.md…), so the flag "
                          "is gone")
-    context = _Context(args)
+    context = LabContext(args)
     evaluation = context.evaluate(args.service, store=True)
     decision = context.decide(evaluation)
     problem = disagreement(evaluation.record.deployment, decision)
@@ -639,7 +643,7 @@ def _history(args) -> int:
     from labwarden.checklist.score import format_percent
     from labwarden.store import Store
 
-    context = _Context(args)
+    context = LabContext(args)
     context.inventory.service(args.service)
     with Store(context.inventory.history_path) as store:
         runs = store.runs(args.service, limit=args.limit)
@@ -665,7 +669,7 @@ def _diff(args) -> int:
     from labwarden.config import ConfigError
     from labwarden.store import Store
 
-    context = _Context(args)
+    context = LabContext(args)
     if args.service is not None:
         context.inventory.service(args.service)
     with Store(context.inventory.history_path) as store:

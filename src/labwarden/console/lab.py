@@ -1,4 +1,4 @@
-"""The lab the console shows: the CLI's own `_Context` (labwarden.yaml, inventory, the
+"""The lab the console shows: the CLI's own `LabContext` (labwarden.yaml, inventory, the
 operator's catalogue, the attestation book, the gate policy), one cached audit of the whole
 lab, and the evaluations made from it.
 
@@ -30,7 +30,7 @@ def context_args(config: str, live: bool = False, ca_file: str | None = None,
                  timeout: float = 5.0, ssh_key: str | None = None,
                  check_default_credentials: bool = False,
                  today: dt.date | None = None) -> argparse.Namespace:
-    """The options `commands.checklist._Context` reads, as the CLI's parser would set them."""
+    """The options `commands.checklist.LabContext` reads, as the CLI's parser would set them."""
     return argparse.Namespace(config=config, live=live, ca_file=ca_file, timeout=timeout,
                               ssh_key=ssh_key,
                               check_default_credentials=check_default_credentials,
@@ -66,9 +66,9 @@ class Lab:
     # --- the CLI's context ---------------------------------------------------------------
 
     def _new_context(self):
-        from labwarden.commands.checklist import _Context
+        from labwarden.commands.checklist import LabContext
 
-        return _Context(self.args)
+        return LabContext(self.args)
 
     @property
     def inventory(self):

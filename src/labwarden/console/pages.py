@@ -1,5 +1,5 @@
 """What each page shows: plain functions from the lab (and the request's query) to a template
-name and its values. They read through the CLI's modules: the evaluation (`_Context`), the
+name and its values. They read through the CLI's modules: the evaluation (`LabContext`), the
 gate (`decide`), the record (`render_record`), the roadmap, the history (`Store`)."""
 
 from __future__ import annotations

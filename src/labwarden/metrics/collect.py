@@ -2,7 +2,7 @@
 
 One audit of the lab (the checklist's: facts kept, the same targets `labwarden checklist`
 probes), then every inventory service is evaluated from it with the attestation file read
-once, and the gate decides on each: exactly `commands/checklist._Context`, so a scrape and
+once, and the gate decides on each: exactly `commands/checklist.LabContext`, so a scrape and
 `labwarden checklist SERVICE --format json` give the same score. No scoring here.
 
 Besides the evaluation:
@@ -79,7 +79,7 @@ class LabState:
 
 
 class _Args:
-    """What `commands/checklist._Context` reads from the command line."""
+    """What `commands/checklist.LabContext` reads from the command line."""
 
     def __init__(self, config: str, live: bool, ca_file: str | None, timeout: float,
                  ssh_key: str | None, today: dt.date | None):
@@ -116,10 +116,10 @@ def collect(lab_root: str, *, live: bool = False, ca_file: str | None = None,
             today: dt.date | None = None) -> LabState:
     """The lab's state now. Raises ConfigError (and the other UsageErrors) for a lab that
     cannot be evaluated, as the CLI would report it."""
-    from labwarden.commands.checklist import _Context
+    from labwarden.commands.checklist import LabContext
 
     started = time.monotonic()
-    context = _Context(_Args(config_path(lab_root), live, ca_file, timeout, ssh_key, today))
+    context = LabContext(_Args(config_path(lab_root), live, ca_file, timeout, ssh_key, today))
     services = list(context.inventory.services.values())
     _ = context.catalog                  # a bad overlay stops here, before the audit
     result = context.audit(services)
