@@ -105,7 +105,7 @@ def render_markdown(roadmap) -> str:
     lines = ["## Remediation roadmap", "",
              f"Estimated downtime for the whole plan: **{minutes(roadmap.downtime)}** "
              f"(what users notice); operator work: {minutes(roadmap.work)}.", "",
-             markdown_text(BASIS), "",
+             markdown_prose(BASIS), "",
              "| Phase | Steps | Downtime | Work |", "|---|---:|---|---|"]
     for phase in roadmap.phases:
         lines.append(f"| {phase.number}. {phase.title} | {len(phase.steps)} | "
