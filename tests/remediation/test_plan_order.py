@@ -190,3 +190,31 @@ def test_a_project_of_unusual_file_names_gets_its_files_named(tmp_path) -> None:
     assert compose_lines
     assert all(c.startswith("docker compose -f docker-compose-mariadb.yml ")
                for c in compose_lines)
+
+
+@pytest.mark.parametrize("user", ["app{user}", "${DB_USER}", "{0}", "o'brien"])
+def test_a_database_user_of_any_spelling_is_quoted_in_the_rotation(tmp_path, user) -> None:
+    """The rotation's statement carries values of the Compose file: braces (an unresolved
+    `${DB_USER}` of a public repository ended `roadmap` with a KeyError) and quotes are
+    the file's, shell-quoted, whatever they are."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "compose.yaml").write_text(textwrap.dedent(f"""\
+        services:
+          db:
+            image: postgres:16
+            environment:
+              POSTGRES_USER: "{user}"
+              POSTGRES_PASSWORD: changeme
+          app:
+            image: ghcr.io/example/app:1.0
+            depends_on: [db]
+            environment:
+              DB_PASSWORD: changeme
+        """).replace("$", "$$"))
+    _, roadmap = roadmap_of(tmp_path / "db" / "compose.yaml")
+    step = next(s for p in roadmap.phases for s in p.steps
+                if any("ALTER USER" in c for c in s.commands))
+    alter = next(c for c in step.commands if "ALTER USER" in c)
+    assert f"'{user}'" in alter or user.replace("'", "'\\''") in alter
+    assert any("ALTER USER" in c for c in step.rollback)
+    assert "changeme" not in "\n".join(step.commands + step.rollback)

@@ -11,7 +11,6 @@ import pytest
 
 from labwarden.audit import AuditOptions, run
 from labwarden.commands.remediation import build_roadmap
-from labwarden.audit.compose import AuditOptions, audit
 from labwarden.config import ConfigError, load_config
 from labwarden.model import Severity
 from labwarden.remediation.roadmap import render_markdown, render_text, to_json

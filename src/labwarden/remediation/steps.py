@@ -374,21 +374,26 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
                 "for a rollback"]
     if db.engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
-        sql = (f"printf \"ALTER USER \\\"%s\\\" WITH PASSWORD '%s';\\n\" {_quote(user)} "
-               "\"$(cat {file})\"")
+        def sql(path: str) -> str:
+            return (f"printf \"ALTER USER \\\"%s\\\" WITH PASSWORD '%s';\\n\" {_quote(user)} "
+                    f"\"$(cat {path})\"")
         run = f"docker compose exec -T {db.name} psql -U {_quote(user)} -d " \
               f"{_quote(env.get('POSTGRES_DB') or user)}"
     elif db.engine == "mysql":
         user = env.get("MYSQL_USER") or env.get("MARIADB_USER") or "root"
-        sql = (f"printf \"ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} "
-               "\"$(cat {file})\"")
+        def sql(path: str) -> str:
+            return (f"printf \"ALTER USER '%s'@'%%' IDENTIFIED BY '%s';\\n\" {_quote(user)} "
+                    f"\"$(cat {path})\"")
         run = (f"docker compose exec -T {db.name} sh -c 'exec mysql -uroot "
                "-p\"${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}\"'")
     else:                                             # redis
-        sql = "printf 'CONFIG SET requirepass %s\\n' \"$(cat {file})\""
+        def sql(path: str) -> str:
+            return f"printf 'CONFIG SET requirepass %s\\n' \"$(cat {path})\""
         run = (f"docker compose exec -T {db.name} sh -c "
                "'REDISCLI_AUTH=\"$REDIS_PASSWORD\" exec redis-cli'")
-    commands.append(f"{sql.format(file=secret)} | {run}   # changes it in the running database")
+    # The statement holds values of the Compose file (a user may be `${DB_USER}`): it is
+    # made by a function of the file, never by str.format, which would read their braces.
+    commands.append(f"{sql(secret)} | {run}   # changes it in the running database")
     if db.engine == "mysql" and user != "root":
         commands.append("# the root password too, when it is rotated: the same statement for "
                         "'root'@'%' and 'root'@'localhost', then MYSQL_ROOT_PASSWORD_FILE")
@@ -409,7 +414,7 @@ def _rotation_commands(rotation: Rotation, directory: str) -> None:
     commands.append(f"# {db.name}: read the password from {secret} (a `*_FILE` variable "
                     "or a Docker secret), as the changes below say")
     rotation.commands = commands
-    rotation.rollback = [f"{sql.format(file=kept)} | {run}   # the previous password"]
+    rotation.rollback = [f"{sql(kept)} | {run}   # the previous password"]
 
 
 def _password_var(db) -> str:
