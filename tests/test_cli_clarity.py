@@ -534,3 +534,32 @@ def test_sarif_results_name_project_and_service(shared_env, capsys):
     env = [r["properties"] for r in results if r["ruleId"] == "SEC002"]
     assert sorted(p["service"] for p in env) == ["cron", "portainer", "worker"]
     assert {p["project"] for p in env} == {"portainer"}
+
+
+SCRIPT_WAIVERS = """\
+version: 1
+waivers:
+  - rule: SCR001
+    scope: {path: "scripts/gone.sh"}
+    justification: a script deleted since
+    owner: ann
+    expires: 2099-01-01
+"""
+
+
+@pytest.mark.parametrize("args, unused", [((".",), [3]),
+                                          (("scripts/ok.sh",), [])],
+                         ids=["whole-lab", "one-script"])
+def test_scripts_checked_alone_do_not_call_other_scripts_waivers_unused(
+        tmp_path, capsys, monkeypatch, args, unused):
+    # The pre-commit hook checks the scripts a commit changed: a waiver for another script
+    # is not stale for it. Checking the lab's scripts folder still finds the stale one.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "labwarden.yaml").write_text(SCRIPT_WAIVERS)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "ok.sh").write_text("#!/bin/sh\necho ok\n")
+    main(["scripts", *args, "--config", "labwarden.yaml", "--no-shellcheck",
+          "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert [d["location"]["line"] for d in document["diagnostics"]
+            if d["code"] == "unused-waiver"] == unused

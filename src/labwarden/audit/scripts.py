@@ -116,7 +116,8 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     apply_inline(findings, {s.path: s.text for s in scripts}, diagnostics)
     runner.use_secrets(secrets)
     conclude(findings, diagnostics, options.config, options.today, runner.redact,
-             _scope(scripts, runner) if options.config.waivers else None)
+             _scope(scripts, runner, paths, options.config.path)
+             if options.config.waivers else None)
     result.findings = findings
     # The scripts themselves, for the fix guide and the verdicts (report/scripts_guide.py).
     result.facts.extend((s.path, s.asset, s) for s in scripts)
@@ -128,14 +129,18 @@ def audit_scripts(paths: list[str], options: ScriptAuditOptions | None = None) -
     return result
 
 
-def _scope(scripts: list[source.ShellScript], runner: RuleRunner):
-    """The scripts are the audit's whole world for its own rules: a waiver of a Compose rule
-    or a host matches nothing here and is not unused for it (audit.scope)."""
-    from labwarden.audit.scope import AuditScope
+def _scope(scripts: list[source.ShellScript], runner: RuleRunner, paths: list[str],
+           config_path: str | None):
+    """Only the script rules ran: a waiver of a Compose rule or a host matches nothing here
+    and is not unused for it. And the scripts are the lab's whole set of scripts only when
+    the audit covered labwarden.yaml's folder: one script checked alone (the pre-commit
+    hook) leaves the waivers of the others alone (audit.scope)."""
+    from labwarden.audit.scope import AuditScope, covers_config_root
 
-    return AuditScope({r.id for r in runner.rules(source.ShellScript)}, whole=True,
+    return AuditScope({r.id for r in runner.rules(source.ShellScript)},
+                      whole=covers_config_root(paths, [], config_path),
                       subjects={s.asset for s in scripts} | {s.display for s in scripts},
-                      files={s.path for s in scripts})
+                      files={s.path for s in scripts} | {s.display for s in scripts})
 
 
 def _check_syntax(scripts: list[source.ShellScript], diagnostics: list[Diagnostic],
