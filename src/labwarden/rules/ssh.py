@@ -352,7 +352,7 @@ def vulnerable_version(server: SshServer, settings):
     any build (`DebianBanner no` hides it; an upstream build has none either) is no evidence
     either way: an INFO coverage note that fails no checklist item, unless the same target
     was read as a host, whose package manager's version of openssh-server (`dpkg-query`,
-    `rpm -q`) then decides as the banner's build would.
+    `rpm -q`, Alpine's `apk list --installed`) then decides as the banner's build would.
 
     Why it matters:
     regreSSHion gives an unauthenticated attacker code execution as root on glibc systems;

@@ -86,3 +86,26 @@ def test_read_as_a_host_the_package_version_decides(hidden_banner_sshd):
     ssh008 = [f for f in findings if f.rule.id == "SSH008"]
     assert all(f.severity != Severity.INFO for f in ssh008)
     assert not any("not evidence" in f.message for f in ssh008)
+
+
+@pytest.mark.parametrize("manager, file, output, expected", [
+    ("dpkg", "dpkg-openssh-server.txt", "1:9.2p1-2+deb12u3", "dpkg 1:9.2p1-2+deb12u3"),
+    ("rpm", "rpm-openssh-server.txt", "8.7p1-38.el9", "rpm 8.7p1-38.el9"),
+    ("apk", "apk-openssh-server.txt",
+     "openssh-server-9.7_p1-r4 x86_64 {openssh} (SSH-1.0 AND BSD-2-Clause) [installed]\n",
+     "apk 9.7_p1-r4"),
+    ("apk", "apk-openssh-server.txt", "openssh-server-pam-9.7_p1-r4 x86_64 {openssh} "
+     "(SSH-1.0) [installed]\n", ""),                      # another package: not sshd's
+])
+def test_each_package_manager_names_the_installed_sshd(tmp_path, manager, file, output,
+                                                       expected):
+    """A snapshot of a Debian, RHEL or Alpine host: the package version of openssh-server
+    is read from what its package manager printed, and nothing from a look-alike."""
+    from labwarden.sources.live.collect import collect_sync
+
+    (tmp_path / "ss.txt").write_text("Netid State Recv-Q Send-Q Local Address:Port Peer "
+                                     "Address:Port Process\n")
+    (tmp_path / file).write_text(output)
+    facts, _ = collect_sync([parse_target(f"snapshot:{tmp_path}")], ProbeOptions())
+    (host,) = [f for f in facts if isinstance(f, HostFacts)]
+    assert (host.ssh_package or "") == expected

@@ -198,8 +198,26 @@ def _failed(facts: HostFacts, code: str, message: str, location: Location) -> Ho
 # Which openssh-server is installed, per package manager (the first that knows it wins):
 # the banner may hide the distribution build (`DebianBanner no`), the package cannot.
 PACKAGE_MANAGERS = (("dpkg", ["dpkg-query", "-W", "-f=${Version}", "openssh-server"]),
-                    ("rpm", ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", "openssh-server"]))
+                    ("rpm", ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", "openssh-server"]),
+                    ("apk", ["apk", "list", "--installed", "openssh-server"]))
 PACKAGE_COMMANDS = [argv for _, argv in PACKAGE_MANAGERS]
+
+
+def package_version(manager: str, output: str) -> str:
+    """The version a package manager printed for openssh-server; "" for anything else.
+    dpkg-query and rpm print the version alone; Alpine's `apk list --installed` prints
+    `openssh-server-9.7_p1-r4 x86_64 {openssh} (…) [installed]`."""
+    text = output.strip()
+    if manager == "apk":
+        first = text.split("\n", 1)[0].split(" ", 1)[0]
+        if "[installed]" not in text or not first.startswith("openssh-server-"):
+            return ""
+        text = first[len("openssh-server-"):]
+        if not text[:1].isdigit():      # openssh-server-pam-…: another package
+            return ""
+    if not text or len(text) >= 100 or "\n" in text or " " in text:
+        return ""
+    return text
 
 
 async def collect(transport: Transport, facts: HostFacts, location: Location | None = None):
@@ -231,8 +249,8 @@ async def collect(transport: Transport, facts: HostFacts, location: Location | N
         return "gap" if partial_snapshot and all(_absent(r) for r in failed) else "error"
 
     for (manager, _), result in zip(PACKAGE_MANAGERS, packages):
-        version = result.stdout.strip() if result.ok else ""
-        if version and len(version) < 100 and "\n" not in version:
+        version = package_version(manager, result.stdout) if result.ok else ""
+        if version:
             facts.ssh_package = f"{manager} {version}"
             break
     if ss.ok:

@@ -104,6 +104,7 @@ ALLOWED_COMMANDS = {
     # the installed sshd's package version (SSH008 when the banner hides the build)
     "dpkg-query": lambda args: args == ["-W", "-f=${Version}", "openssh-server"],
     "rpm": lambda args: args == ["-q", "--qf", "%{VERSION}-%{RELEASE}", "openssh-server"],
+    "apk": lambda args: args == ["list", "--installed", "openssh-server"],
     "docker": _docker_args,
 }
 
@@ -303,7 +304,8 @@ class SnapshotTransport(Transport):
     FILES: ClassVar[dict[str, str]] = {"ss": "ss.txt", "iptables-save": "iptables-save.txt",
              "ip6tables-save": "ip6tables-save.txt", "nft": "nft.txt",
              "nft -j": "nft-ruleset.json", "sshd": "sshd_T.txt", "sshd -t": "sshd_t.txt",
-             "dpkg-query": "dpkg-openssh-server.txt", "rpm": "rpm-openssh-server.txt"}
+             "dpkg-query": "dpkg-openssh-server.txt", "rpm": "rpm-openssh-server.txt",
+             "apk": "apk-openssh-server.txt"}
 
     def __init__(self, directory: str):
         self.directory = directory
