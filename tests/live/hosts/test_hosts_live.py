@@ -409,6 +409,32 @@ def test_default_credentials_on_a_silent_port_say_so(tmp_path):
         diagnostic.message
 
 
+def test_default_credentials_on_a_site_no_known_application_serves_say_so():
+    """An http(s) target asked about, where no application of the credentials file answers:
+    a coverage note naming what was looked for, not an empty report that reads as "no
+    default credentials here"; and it proves nothing (checklist 1.1.1 stays open)."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        options = ProbeOptions(timeout=2, check_default_credentials=True)
+        (fact,) = run(creds.probe(parse_target(url), options))
+    finally:
+        server.shutdown()
+        server.server_close()
+    [diagnostic] = fact.diagnostics
+    assert (diagnostic.level, diagnostic.code) == ("gap", "credentials-not-checked")
+    assert "Grafana" in diagnostic.message and url in diagnostic.message
+    assert fact.error and not fact.attempts
+    assert hits("CRD001", fact) == []
+    assert all(prove(fact, Settings()) is None
+               for _, _, prove in registry.provers_for(type(fact)))
+
+
 def test_cli_exit_codes_for_default_credentials_on_the_wrong_port(sshd_server, tcp_ports):
     """Through the command line: a port that speaks another protocol is a warning and no
     input error (exit 0 with no finding); a port nobody listens on is unreachable (2)."""

@@ -122,6 +122,18 @@ async def probe(target, options, entries: tuple[dict, ...] | None = None) -> lis
                                         target.location))
             if fact is not None:
                 facts.append(fact)
+    if not facts and target.scheme in ("http", "https"):
+        # Asked for, and nothing was tried: say so, rather than an empty report that reads
+        # as "no default credentials here".
+        names = sorted({str(e.get("name") or e["service"]) for e in entries
+                        if target.scheme in (e.get("schemes") or [])})
+        fact = CredentialCheck(target.raw, "unknown", "an application", _base_url(target) + "/",
+                               error="no application it knows was recognised here")
+        fact.diagnostics.append(Diagnostic(
+            "gap", "credentials-not-checked", f"{fact.endpoint}: default credentials not "
+            f"checked: none of the applications labwarden knows ({', '.join(names)}) was "
+            "recognised there", target.location))
+        facts.append(fact)
     return facts
 
 
