@@ -155,7 +155,10 @@ def main() -> int:
               f"{statistics.median(warm) * 1000:.1f} ms (min {min(warm) * 1000:.1f}, "
               f"max {max(warm) * 1000:.1f})")
 
-        server = uvicorn.Server(uvicorn.Config(create_app(lab, Auth({}, None)),
+        from labwarden.commands.serve import metrics_routes
+
+        app = create_app(lab, Auth({}, None), extra_routes=metrics_routes(lab.args))
+        server = uvicorn.Server(uvicorn.Config(app,
                                                host="127.0.0.1", port=0, log_level="warning",
                                                access_log=False))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -164,7 +167,8 @@ def main() -> int:
             time.sleep(0.02)
         url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         names = [f"svc{n:02d}" for n in range(options.services)]
-        paths = ["/", "/findings", "/history", "/audit"]
+        # /metrics as `labwarden serve` mounts it: Prometheus scrapes the console too.
+        paths = ["/", "/findings", "/history", "/audit", "/metrics", "/metrics"]
         paths += [f"/service/{n}" for n in names[:10]]
         paths += [f"/service/{n}/signoff" for n in names[:5]]
         paths += [f"/service/{n}?status=OPEN" for n in names[10:15]]
