@@ -136,24 +136,30 @@ def test_lan_address_must_be_an_ip(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in err
 
 
-def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path, run_fix):
-
-    write(tmp_path, {
-        "proxy/compose.yaml": """
+# A Traefik in its own project that reaches the wiki by the host's port 8000.
+TRAEFIK_BY_HOST_PORT = {
+    "proxy/compose.yaml": """
             services:
               traefik:
                 image: traefik:v3.1
                 command: ["--providers.file.filename=/etc/traefik/dynamic.yml"]
                 ports: ["80:80", "443:443"]
                 volumes: ["./dynamic.yml:/etc/traefik/dynamic.yml:ro"]
-        """,
-        "proxy/dynamic.yml": """
+    """,
+    "proxy/dynamic.yml": """
             http:
               routers:
                 wiki: {rule: "Host(`wiki.lab.example`)", service: wiki}
               services:
                 wiki: {loadBalancer: {servers: [{url: "http://10.0.0.5:8000"}]}}
-        """,
+    """,
+}
+
+
+def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path, run_fix):
+
+    write(tmp_path, {
+        **TRAEFIK_BY_HOST_PORT,
         "app/compose.yaml": """
             services:
               wiki:
@@ -177,21 +183,7 @@ def test_an_upstream_by_host_port_is_told_to_move_to_the_container_name(tmp_path
 def test_a_service_with_other_ports_keeps_them(tmp_path, run_fix):
 
     write(tmp_path, {
-        "proxy/compose.yaml": """
-            services:
-              traefik:
-                image: traefik:v3.1
-                command: ["--providers.file.filename=/etc/traefik/dynamic.yml"]
-                ports: ["80:80", "443:443"]
-                volumes: ["./dynamic.yml:/etc/traefik/dynamic.yml:ro"]
-        """,
-        "proxy/dynamic.yml": """
-            http:
-              routers:
-                wiki: {rule: "Host(`wiki.lab.example`)", service: wiki}
-              services:
-                wiki: {loadBalancer: {servers: [{url: "http://10.0.0.5:8000"}]}}
-        """,
+        **TRAEFIK_BY_HOST_PORT,
         "app/compose.yaml": """
             services:
               wiki:
