@@ -415,12 +415,22 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
             if port.port is None:
                 continue
             decision = query.inbound("ipv4", port.protocol, port.port)
+            over = ""
             if decision.dropped:
-                continue
+                # The host process (rootlesskit, rootlessport, pasta) may listen on [::] as
+                # well: IPv6 then goes through ip6tables' INPUT, which may not drop it.
+                listening = _host_v6_listeners(host).get((port.protocol, port.port)) \
+                    if firewall.has_family("ipv6") else None
+                if listening is None:
+                    continue
+                decision = query.inbound("ipv6", port.protocol, port.port)
+                if decision.dropped:
+                    continue
+                over = f" over IPv6 at {listening[1]} ({listening[0]})"
             kind = _port_class(port.target, port.image) or _port_class(port.port)
             yield Hit(f"service {port.service or '?'} publishes {port}, and no Docker DNAT "
                       f"rule is in this host's firewall (rootless Docker or Podman forward "
-                      f"through a host process): the input path "
+                      f"through a host process): the input path{over} "
                       f"{'accepts' if decision.accepted else 'may accept'} it "
                       f"({_reason(decision)})", port.location,
                       resource=f"{port.asset}:{port.resource}", evidence=port.spec or str(port),
@@ -479,13 +489,21 @@ def published_port_bypasses_firewall(exposure: HostExposure, settings):
 def _docker_proxy_v6(host: HostFacts) -> dict[tuple[str, int], tuple[str, str]]:
     """(proto, port) -> (the docker-proxy socket, a global IPv6 address of the host) for the
     ports docker-proxy accepts IPv6 on, when the host has such an address and IPv6 on."""
+    return _host_v6_listeners(host, "docker-proxy")
+
+
+def _host_v6_listeners(host: HostFacts, process: str | None = None
+                       ) -> dict[tuple[str, int], tuple[str, str]]:
+    """(proto, port) -> (the listening socket, a global IPv6 address of the host) for the
+    ports a host process (`process`, or any) accepts IPv6 on from the network, when the host
+    has such an address and IPv6 on."""
     if host.ipv6_disabled or not host.listeners:
         return {}
     address = next((a for a in host.addresses or () if _global_v6(a)), None)
     if address is None:
         return {}
     return {(x.proto, x.port): (str(x).split(" ", 1)[1], address) for x in host.listeners
-            if x.process == "docker-proxy" and x.family in ("ipv6", "any")
+            if (process is None or x.process == process) and x.family in ("ipv6", "any")
             and x.reachable_from_network}
 
 

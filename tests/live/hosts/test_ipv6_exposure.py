@@ -32,3 +32,12 @@ def test_ipv6_through_docker_proxy_is_reported_although_docker_user_drops_ipv4()
 def test_ipv6_dropped_on_input_or_no_global_address_is_not():
     assert net103("snapshot:docker-v6-dropped") == []
     assert net103("snapshot:docker-v6-link-local-only") == []
+
+
+def test_rootless_publishing_is_judged_over_ipv6_too():
+    """Rootless Docker forwards through rootlesskit, which listens on [::] as well: with
+    IPv4's INPUT dropping the port and ip6tables accepting it, it is reachable over IPv6."""
+    (hit,) = net103("snapshot:rootless-v6")
+    assert "the input path over IPv6 at 2a01:4f8:c17:2b4e::20 ([::]:8080) accepts it" in \
+        hit.message
+    assert net103("snapshot:rootless-v6-dropped") == []
