@@ -181,7 +181,7 @@ class LabContext:
         service = self.inventory.service(name)
         _ = self.catalog                # a bad overlay stops the command before the audit
         result = self.audit([service])
-        _say_unexamined(result)         # where a verdict is shown: attest stays quiet
+        _say_unexamined(result, service, self.inventory)   # where a verdict is shown
         return self.evaluate_from(service, result, store=store)
 
     def audit(self, services):
@@ -276,11 +276,18 @@ class LabContext:
 SHOWN_ERRORS = 5
 
 
-def _say_unexamined(result) -> None:
-    """What the audit behind a checklist could not read, on stderr: its items stay OPEN
-    ("not examined"), and without this line nothing would say why."""
-    errors = result.errors
-    gaps = [d for d in result.diagnostics if d.level == "gap"]
+def _say_unexamined(result, service, inventory) -> None:
+    """What the audit behind a service's checklist could not read, on stderr: the items
+    that needed it stay OPEN ("not examined"), and without this line nothing would say why.
+    A problem in another Compose project of the lab touches none of this service's items
+    and is left out (`labwarden audit` lists everything)."""
+    # The projects read, and those the inventory names (one that failed to load has no
+    # facts but is still another service's).
+    projects = {origin for origin, _, _ in result.facts if origin.startswith(os.sep)} | {
+        os.path.abspath(s.compose_dir) for s in inventory.services.values() if s.compose_dir}
+    own = os.path.abspath(service.compose_dir) if service.compose_dir else None
+    errors = [d for d in result.errors if _about(d, own, projects)]
+    gaps = [d for d in result.diagnostics if d.level == "gap" and _about(d, own, projects)]
     if not errors and not gaps:
         return
     lines = [f"labwarden: the audit behind this checklist could not examine everything "
@@ -291,6 +298,21 @@ def _say_unexamined(result) -> None:
         lines.append(f"  … and {len(errors) + len(gaps) - SHOWN_ERRORS} more "
                      "(`labwarden audit` lists them all)")
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _about(diagnostic, own: str | None, projects: set[str]) -> bool:
+    """Whether a diagnostic may concern the service whose project folder is `own`: anything
+    but a file in another Compose project's folder (`projects`: the audited ones)."""
+    if diagnostic.location is None:
+        return True
+    path = os.path.abspath(diagnostic.location.path)
+    if own and _inside(path, own):
+        return True
+    return not any(_inside(path, folder) for folder in projects if folder != own)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _local_engine(address: str) -> bool:
