@@ -563,3 +563,10 @@ def test_scripts_checked_alone_do_not_call_other_scripts_waivers_unused(
     document = json.loads(capsys.readouterr().out)
     assert [d["location"]["line"] for d in document["diagnostics"]
             if d["code"] == "unused-waiver"] == unused
+
+
+def test_fix_rule_gets_a_did_you_mean_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: nginx:1.27\n")
+    assert main(["fix", ".", "--rule", "NET0001", "--no-config"]) == 2
+    assert "did you mean NET001 (port-on-all-interfaces)" in capsys.readouterr().err

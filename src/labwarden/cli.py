@@ -320,10 +320,9 @@ def cmd_rule(args) -> int:
 
     found = get(args.rule_id)
     if found is None:
-        from labwarden.rules._suggest import did_you_mean
+        from labwarden.rules._suggest import no_rule
 
-        hint = did_you_mean(args.rule_id) or "; `labwarden rules` lists them"
-        sys.stderr.write(f"labwarden: no rule {args.rule_id!r}{hint}\n")
+        sys.stderr.write(f"labwarden: {no_rule(args.rule_id)}\n")
         return EXIT_ERROR
     emit(render_rule(found), None)
     return EXIT_OK

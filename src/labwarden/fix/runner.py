@@ -73,7 +73,9 @@ def resolve_rules(refs: list[str] | None) -> set[str] | None:
             continue
         found = get(ref)
         if found is None:
-            raise ValueError(f"no rule {ref!r}; `labwarden rules` lists them")
+            from labwarden.rules._suggest import no_rule
+
+            raise ValueError(no_rule(ref))
         if found.id not in FIXERS:
             raise ValueError(f"{found.id} has no automatic fix; fixable rules: "
                              f"{', '.join(sorted(FIXERS))}")

@@ -47,3 +47,9 @@ def did_you_mean(ref: str) -> str:
     if not close:
         return ""
     return "; did you mean " + " or ".join(f"{c} ({RULES[c]})" for c in close) + "?"
+
+
+def no_rule(ref: str) -> str:
+    """What to say of a rule reference that names no rule: `no rule 'COMP01'; did you mean
+    CMP001 (unknown-compose-key)?`, or where to look when nothing is close."""
+    return f"no rule {ref!r}{did_you_mean(ref) or '; `labwarden rules` lists them'}"
