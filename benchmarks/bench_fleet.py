@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from proc_cpu import reaped_cpu
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "benchmarks" / "README.md"
@@ -142,16 +144,7 @@ def stop_hosts(hosts: list[Host]) -> None:
 def hosts_cpu(hosts: list[Host]) -> float:
     """CPU seconds of the sshd listeners and of every process they reaped (the connection
     processes, which reaped the sessions and the commands)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for host in hosts:
-        try:
-            with open(f"/proc/{host.process.pid}/stat") as handle:
-                fields = handle.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])     # utime stime cutime cstime
-    return total / ticks
+    return reaped_cpu(host.process for host in hosts)
 
 
 def write_lab(directory: Path, hosts: list[Host]) -> Path:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests" / "live" / "ssh"))
 
 import sshd_servers
 from peer_venv import ensure_peer
+from proc_cpu import reaped_cpu
 
 from labwarden.rules.registry import rules_for
 from labwarden.settings import DEFAULT
@@ -89,16 +90,7 @@ def ssh_audit_in_process(exe: str, runs: int, args: list[str]) -> list[float]:
 
 def sshd_cpu(servers) -> float:
     """CPU seconds of the sshd listeners and every connection process they reaped."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for server in servers:
-        try:
-            with open(f"/proc/{server.process.pid}/stat") as handle:
-                fields = handle.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])     # utime stime cutime cstime
-    return total / ticks
+    return reaped_cpu(server.process for server in servers)
 
 
 def own_cpu() -> float:
