@@ -46,15 +46,108 @@ def test_a_workers_share_comes_back_as_it_was(tmp_path: Path) -> None:
     assert moved.fingerprint == before
 
 
-def test_the_shares_cover_every_project_once_in_order() -> None:
-    """The parent audits a slightly larger share (its results need not be sent); every
-    project is audited once, and each share keeps the projects' order."""
-    from labwarden.audit.compose import _shares
+def test_the_chunks_cover_every_project_once_in_order() -> None:
+    """Every project is in one chunk, in order; small chunks for a large tree, so that the
+    processes finish close together, and enough of them for a tree just over the limit."""
+    from labwarden.audit.compose import CHUNK_MAX, MAX_CHUNKS, _chunks
 
-    for count, jobs in ((1076, 2), (1076, 4), (48, 2), (7, 3), (0, 2)):
-        shares = _shares(list(range(count)), jobs)
-        assert len(shares) == jobs
-        assert sorted(sum(shares, [])) == list(range(count))
-        assert all(share == sorted(share) for share in shares)
-    parent, worker = map(len, _shares(list(range(1076)), 2))
-    assert worker < parent < worker * 1.1
+    for count, jobs in ((1076, 2), (1076, 4), (48, 2), (7, 3), (0, 2), (50_000, 2)):
+        chunks = _chunks(list(range(count)), jobs)
+        assert sum(chunks, []) == list(range(count))
+        assert all(chunks) and len(chunks) <= MAX_CHUNKS
+    assert max(map(len, _chunks(list(range(1076)), 2))) == CHUNK_MAX
+    assert len(_chunks(list(range(48)), 2)) >= 16
+
+
+def test_the_queue_hands_out_each_chunk_once_across_processes() -> None:
+    """Two processes reading the queue at once take every number once between them."""
+    import os
+
+    from labwarden.audit.compose import _queue, _take
+
+    queue = _queue(1000)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        taken = []
+        while (index := _take(queue)) is not None:
+            taken.append(index)
+        os.write(write_end, ",".join(map(str, taken)).encode())
+        os._exit(0)
+    os.close(write_end)
+    mine = []
+    while (index := _take(queue)) is not None:
+        mine.append(index)
+    with os.fdopen(read_end, "rb") as handle:
+        theirs = [int(i) for i in handle.read().decode().split(",") if i]
+    os.waitpid(pid, 0)
+    os.close(queue)
+    assert sorted(mine + theirs) == list(range(1000))
+    assert mine == sorted(mine) and theirs == sorted(theirs)
+
+
+def _report(root: Path, jobs: int, *paths: str) -> tuple[str, dict]:
+    """The JSON report of an audit of `root` with `jobs` processes, minus its timing."""
+    import json
+    import re
+
+    from labwarden.audit.compose import audit
+    from labwarden.report import render
+
+    result = audit([str(root), *paths], AuditOptions(jobs=jobs))
+    text = re.sub(r'"(started|duration_s)":[^,]*,', "", render(result, "json"))
+    return text, json.loads(text)
+
+
+def _lab(root: Path) -> None:
+    """Sixty projects (enough for the parallel path): two run Traefik, whose order decides
+    which one serves the Docker labels; every one reads one shared env file; two publish
+    the same host port, a clash one of them suppresses inline."""
+    shared = root / "shared.env"
+    shared.write_text("API_TOKEN=abcdefgh12345678\n")
+    shared.chmod(0o644)
+    for index in range(60):
+        project = root / f"stack{index:02d}"
+        project.mkdir()
+        if index in (1, 2):
+            body = ("  proxy:\n    image: traefik:v3.1\n"
+                    "    command: ['--providers.docker=true', '--entrypoints.web.address=:80']\n")
+        else:
+            port = 8080 if index in (10, 41) else 9000 + index
+            marker = "  # labwarden: ignore[NET008] moved to 8081 next week\n" if index == 41 \
+                else ""
+            body = (f"  app:\n    image: nginx:1.27\n    env_file: ../shared.env\n"
+                    f"    ports:\n{marker}      - \"{port}:80\"\n"
+                    f"    labels:\n      - traefik.http.routers.app{index}.rule="
+                    f"Host(`app{index}.example.com`)\n")
+        (project / "compose.yaml").write_text("services:\n" + body)
+
+
+def test_the_report_is_the_same_whatever_the_number_of_processes(tmp_path: Path) -> None:
+    """Chunks are merged in their order, whichever process audited them: the Traefik that
+    comes first in the tree serves the labels, a file two chunks read is counted and judged
+    once, as with one process."""
+    _lab(tmp_path)
+    one, document = _report(tmp_path, 1)
+    assert _report(tmp_path, 2)[0] == one
+    assert _report(tmp_path, 3)[0] == one
+    routes = {f["asset"].split("/")[0] for f in document["findings"]
+              if f["rule_id"].startswith("PRX")}
+    assert routes == {"traefik:stack01"}, routes
+    shared = [f for f in document["findings"] if f["location"]["path"].endswith("shared.env")
+              and f["asset"].endswith(":shared.env")]
+    assert shared and len({(f["rule_id"], f["resource"]) for f in shared}) == len(shared)
+    assert document["summary"]["files_scanned"] == 61
+
+
+def test_a_marker_only_the_tree_rules_use_is_not_called_unused(tmp_path: Path) -> None:
+    """An inline suppression of a clash between two projects' ports: the tree's rules find
+    the clash after every chunk marked its own findings, and the marker counts as used."""
+    _lab(tmp_path)
+    for jobs in (1, 2):
+        _, document = _report(tmp_path, jobs)
+        clash = [f for f in document["findings"] if f["rule_id"] == "NET008"
+                 and "stack41" in f["location"]["path"]]
+        assert clash and all(f["waived"] for f in clash), clash
+        assert not [d for d in document["diagnostics"] if d["code"] == "unused-suppression"]

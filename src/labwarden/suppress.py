@@ -132,14 +132,27 @@ def apply_markers(findings: list[Finding], by_file: dict[str, dict[int, _Inline]
                   diagnostics: list[Diagnostic]) -> None:
     """`apply_inline` with each file's `inline_markers` already taken (None: it has none),
     so that a caller need not keep every file's text until its findings are known."""
+    mark_suppressed(findings, by_file)
+    diagnostics.extend(marker_diagnostics(by_file))
+
+
+def mark_suppressed(findings: list[Finding],
+                    by_file: dict[str, dict[int, _Inline] | None]) -> None:
+    """Suppress the findings a marker with a reason names, and mark the markers used."""
     for finding in findings:
         marker = (by_file.get(finding.location.path) or {}).get(finding.location.line)
         if marker is None or not any(_rule_matches(r, finding) for r in marker.refs):
             continue
         marker.used = True
         if not marker.reason:
-            continue  # reported below, once per marker
+            continue  # reported by marker_diagnostics, once per marker
         finding.suppression = Suppression("inline", marker.reason, location=marker.location)
+
+
+def marker_diagnostics(by_file: dict[str, dict[int, _Inline] | None]) -> list[Diagnostic]:
+    """What is wrong with the markers, once every finding was offered to them: one without
+    a reason, one that matched nothing."""
+    diagnostics = []
     seen = set()
     for markers in by_file.values():
         for marker in (markers or {}).values():
@@ -154,6 +167,24 @@ def apply_markers(findings: list[Finding], by_file: dict[str, dict[int, _Inline]
                 diagnostics.append(Diagnostic(
                     "warning", "unused-suppression", f"ignore[{', '.join(marker.refs)}] matches "
                     "no finding here; remove it", marker.location))
+    return diagnostics
+
+
+def merge_markers(parts: list[dict[str, dict[int, _Inline] | None]]
+                  ) -> dict[str, dict[int, _Inline] | None]:
+    """The markers of files that several processes read, as one: each file's markers as
+    the first part read them, used when any part used them."""
+    merged: dict[str, dict[int, _Inline] | None] = {}
+    for part in parts:
+        for path, markers in part.items():
+            first = merged.get(path)
+            if path not in merged:
+                merged[path] = markers
+            elif first and markers:
+                for line, marker in markers.items():
+                    if marker.used and line in first:
+                        first[line].used = True
+    return merged
 
 
 class _WaiverIndex:

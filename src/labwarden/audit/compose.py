@@ -1,8 +1,12 @@
 """Run sources → rules → suppressions and waivers → an `AuditResult`.
 
-Large trees are split across worker processes (fork): each worker loads its share of the
-projects, runs the per-project rules and applies inline suppressions, and sends back plain
-tuples. Rules that compare projects run in the parent on a small inventory.
+Large trees are split across processes (fork): the projects are cut into small chunks, in
+order, and each process — the parent too — takes the next chunk from a shared queue until
+none is left, so that none waits for another at the end. Each chunk is loaded and judged by
+its per-project rules, its findings marked by inline suppressions; a worker sends each
+chunk's result back as plain tuples as soon as it is done, and the parent reads them between
+its own chunks. The parent then merges the chunks in their order — the same result whatever
+the number of processes — and runs the rules that compare projects on a small inventory.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import struct
 import sys
 import time
 
@@ -26,13 +31,23 @@ from labwarden.sources.compose.model import ComposeProject, ComposeTree, Contain
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.proxy.workload import ProxySpec, Workload, proxy_kind, spec_of, workload_of
 from labwarden.sources.yamlfile import MAX_FILE_BYTES, Map
-from labwarden.suppress import apply_markers, inline_markers
+from labwarden.suppress import (
+    inline_markers,
+    mark_suppressed,
+    marker_diagnostics,
+    merge_markers,
+)
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:   # the live modules load only when a target is probed
     from labwarden.sources.live.collect import ProbeOptions
 
 PARALLEL_MIN_PROJECTS = 48
+# A chunk is a few projects: small enough that the processes finish within a chunk of each
+# other, large enough that sending its result costs little next to auditing it.
+CHUNK_MAX = 8
+CHUNKS_PER_PROCESS = 8          # at least, for smaller trees
+MAX_CHUNKS = 1024               # the queue holds them all: 4 bytes each, under PIPE_BUF
 
 
 class AuditOptions(Record):
@@ -70,15 +85,16 @@ class AuditOptions(Record):
 
 
 class _Partial(Record):
-    """What auditing a share of the projects found (a worker sends it to the parent)."""
+    """What auditing a chunk of the projects found (a worker sends it to the parent)."""
 
-    __slots__ = ("findings", "diagnostics", "containers", "files", "projects", "services",
+    __slots__ = ("findings", "diagnostics", "containers", "compose_files", "env_findings",
+                 "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
                  "stack", "indexes", "workloads", "proxies", "loaded", "ports")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
-                 containers: list[ContainerRef] | None = None, files: int = 0,
+                 containers: list[ContainerRef] | None = None,
                  projects: int = 0, services: int = 0,
                  project_files: dict[str, str] | None = None,  # asset -> main file
                  included: set[str] | None = None,             # files pulled by `include`
@@ -86,7 +102,10 @@ class _Partial(Record):
         self.findings = [] if findings is None else findings
         self.diagnostics = [] if diagnostics is None else diagnostics
         self.containers = [] if containers is None else containers
-        self.files = files
+        # The Compose files read; the findings on each env file, by its path: two chunks
+        # may both read a file, which the parent counts, and judges, once.
+        self.compose_files: set[str] = set()
+        self.env_findings: dict[str, list[Finding]] = {}
         self.projects = projects
         self.services = services
         self.project_files = {} if project_files is None else project_files
@@ -145,6 +164,8 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     # Every file read, with its inline suppression markers (None: it has none). The markers
     # are taken as each project is loaded, so no file's text outlives its project.
     markers = partial.markers
+    # Each env file once, by where it is: projects that share one (`env_file: ../app.env`)
+    # name it each from their own directory.
     env_files: dict[str, tuple[EnvFile, str]] = {}
     for spec in specs:
         texts: dict[str, str] = {}
@@ -177,7 +198,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
             if kind is not None:
                 partial.proxies.append(spec_of(kind, service, workload))
         for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
-            env_files.setdefault(env.path, (env, project.asset))
+            env_files.setdefault(os.path.abspath(env.path), (env, project.asset))
         partial.containers.extend(_container_refs(project))
         partial.ports.extend(_port_refs(project))
         _monitoring_inputs(project, partial, options)
@@ -193,19 +214,28 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         # Each service points back at its project: without this cycle the project and its
         # parsed files are freed here, by reference counting, not by the cyclic collector.
         project.services.clear()
-    partial.files = len(markers) + len(env_files)
+    partial.compose_files = set(markers)
+    env_findings = partial.env_findings
+    for key in env_files:
+        env_findings[key] = []
     if env_files and runner.rules(EnvFile):
         from labwarden.sources.git import tracked
 
-        status = tracked(list(env_files))
-        for path, (env, asset) in env_files.items():
-            env.tracked_by_git = status.get(path)
+        status = tracked([env.path for env, _ in env_files.values()], _git_listings)
+        for key, (env, asset) in env_files.items():
+            env.tracked_by_git = status.get(env.path)
             runner.use_secrets(_secret_values(env.values().items()))
-            runner.run(env, f"{asset}:{os.path.basename(path)}", findings, partial.diagnostics)
-    for path, (env, _) in env_files.items():
+            runner.run(env, f"{asset}:{os.path.basename(env.path)}", env_findings[key],
+                       partial.diagnostics)
+    for env, _ in env_files.values():
+        path = env.path
         if path not in markers and env.readable:  # a regular file, already read once
             markers[path] = inline_markers(path, _read_text(path)) or None
-    apply_markers(findings, markers, partial.diagnostics)
+    # What is wrong with a marker is said once every chunk, and the tree's rules, offered
+    # their findings to it (`_audit`).
+    mark_suppressed(findings, markers)
+    for found in env_findings.values():
+        mark_suppressed(found, markers)
     # Sorted here, in each worker, as number() sorts them all (stably): then it only merges.
     findings.sort(key=sort_key)
     partial.findings = findings
@@ -318,6 +348,8 @@ def _send(partial: _Partial) -> bytes:
 
     # On the wire only, the lists hold tuples; `_receive` turns them back into records.
     partial.findings = [_pack(f) for f in partial.findings]  # type: ignore[misc]
+    partial.env_findings = {path: [_pack(f) for f in found]  # type: ignore[misc]
+                            for path, found in partial.env_findings.items()}
     partial.diagnostics = [(d.level, d.code, d.message,  # type: ignore[misc]
                             d.location) for d in partial.diagnostics]
     return pickle.dumps(partial, pickle.HIGHEST_PROTOCOL)
@@ -328,6 +360,8 @@ def _receive(data: bytes) -> _Partial:
 
     partial = pickle.loads(data)
     partial.findings = [_unpack(row) for row in partial.findings]
+    partial.env_findings = {path: [_unpack(row) for row in rows]
+                            for path, rows in partial.env_findings.items()}
     partial.diagnostics = [Diagnostic(*row) for row in partial.diagnostics]
     return partial
 
@@ -366,60 +400,143 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-# A worker's share is done only once its results are pickled and sent (fingerprints,
-# findings, diagnostics), a few percent of the time it took to audit them, which the
-# parent's own share does not need: each worker gives one project in this many to the
-# parent, so that the parent's share and the workers' results arrive together.
-PARENT_EXTRA = 32
+def _chunks(specs: list[ProjectSpec], jobs: int) -> list[list[ProjectSpec]]:
+    """The projects cut into chunks, in order: at most CHUNK_MAX projects each, at least
+    CHUNKS_PER_PROCESS chunks per process where there are projects enough."""
+    size = max(1, min(CHUNK_MAX, len(specs) // (jobs * CHUNKS_PER_PROCESS)))
+    size = max(size, -(-len(specs) // MAX_CHUNKS))
+    return [specs[i:i + size] for i in range(0, len(specs), size)]
 
 
-def _shares(specs: list[ProjectSpec], jobs: int) -> list[list[ProjectSpec]]:
-    """The projects of each process, the parent's first: every `jobs`-th, the parent's a
-    little larger (PARENT_EXTRA). Each share keeps the projects in their order."""
-    chunks: list[list[ProjectSpec]] = [[] for _ in range(jobs)]
-    for index, spec in enumerate(specs):
-        share = index % jobs
-        if share and index // jobs % PARENT_EXTRA == PARENT_EXTRA - 1:
-            share = 0
-        chunks[share].append(spec)
-    return chunks
+_INDEX = struct.Struct("<I")            # a chunk's number, in the queue
+_FRAME = struct.Struct("<IQ")           # a chunk's number and its result's size, on the wire
+
+
+def _queue(count: int) -> int:
+    """A pipe holding the numbers 0…count-1, closed for writing: each process reads the
+    next number when it is free, and an empty read once every chunk is taken. A read of 4
+    bytes takes one number whole: the kernel serialises readers of a pipe."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"".join(_INDEX.pack(i) for i in range(count)))  # < PIPE_BUF: whole
+    os.close(write_end)
+    return read_end
+
+
+def _take(queue: int) -> int | None:
+    data = os.read(queue, _INDEX.size)
+    return _INDEX.unpack(data)[0] if data else None
+
+
+def _work(chunks: list[list[ProjectSpec]], queue: int, options: AuditOptions, out) -> None:
+    """A worker: audit the chunks it takes from the queue, and send each result as soon as
+    it is done."""
+    while (index := _take(queue)) is not None:
+        try:
+            payload = _send(_audit_specs(chunks[index], options))
+        except BaseException as exc:  # noqa: BLE001 - the parent must hear of any failure
+            payload = _send(_Partial(diagnostics=[Diagnostic(
+                "error", "worker-failed", f"a worker failed: {type(exc).__name__}; "
+                f"{len(chunks[index])} projects were not audited")]))
+        out.write(_FRAME.pack(index, len(payload)))
+        out.write(payload)
+        out.flush()
+
+
+_F_SETPIPE_SZ = 1031                    # <linux/fcntl.h>
+_PIPE_SIZE = 1 << 20                    # Linux's default limit for unprivileged processes
+
+
+class _Worker:
+    """The parent's end of a worker: its results, read as they come."""
+
+    def __init__(self, pid: int, fd: int):
+        self.pid = pid
+        self.fd = fd
+        self.pending = bytearray()
+        self.open = True
+        os.set_blocking(fd, False)
+
+    def read(self, results: dict[int, _Partial], wait: bool = False) -> None:
+        """Take what the worker has sent so far (all of it, up to its end, if `wait`)."""
+        if wait and self.open:
+            os.set_blocking(self.fd, True)
+        while self.open:
+            try:
+                data = os.read(self.fd, _PIPE_SIZE)
+            except BlockingIOError:
+                break
+            if not data:
+                self.open = False
+                os.close(self.fd)
+                break
+            self.pending += data
+        pending = self.pending
+        start = 0
+        while len(pending) - start >= _FRAME.size:
+            index, size = _FRAME.unpack_from(pending, start)
+            end = start + _FRAME.size + size
+            if end > len(pending):
+                break
+            try:
+                results[index] = _receive(bytes(pending[start + _FRAME.size:end]))
+            except Exception:  # noqa: BLE001 - a garbled result: the chunk is reported
+                pass
+            start = end
+        del pending[:start]
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a few chunks' results, so that a worker seldom waits for the parent
+    to read (the parent reads between its own chunks)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
+    except (ImportError, OSError, ValueError):
+        pass  # another system, or a lower limit: the default pipe, a little more waiting
 
 
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
-    chunks = _shares(specs, jobs)
-    children = []
+    chunks = _chunks(specs, jobs)
+    queue = _queue(len(chunks))
+    workers: list[_Worker] = []
     parent = os.getpid()
-    for chunk in chunks[1:]:
+    for _ in range(jobs - 1):
         read_end, write_end = os.pipe()
+        _widen(write_end)
         pid = os.fork()
-        if pid == 0:  # child: audit its chunk, send the result, leave without cleanup
+        if pid == 0:  # a worker: audit chunks, send their results, leave without cleanup
             _die_with_parent(parent)
             os.close(read_end)
+            for worker in workers:
+                os.close(worker.fd)
             try:
-                payload = _send(_audit_specs(chunk, options))
-            except BaseException as exc:  # noqa: BLE001 - the parent must hear of any failure
-                payload = _send(_Partial(diagnostics=[Diagnostic(
-                    "error", "worker-failed", f"a worker failed: {type(exc).__name__}")]))
-            with os.fdopen(write_end, "wb") as out:
-                out.write(payload)
-            os._exit(0)
+                with os.fdopen(write_end, "wb") as out:
+                    _work(chunks, queue, options, out)
+            finally:
+                os._exit(0)
         os.close(write_end)
-        children.append((pid, read_end))
-    results = [_audit_specs(chunks[0], options)]
-    # The workers are still pickling and sending: meanwhile hash what the reports will ask
-    # of this process's findings (the property caches it), rather than after the join.
-    for finding in results[0].findings:
-        finding.fingerprint  # noqa: B018
-    for pid, read_end in children:
-        with os.fdopen(read_end, "rb") as handle:
-            data = handle.read()
-        os.waitpid(pid, 0)
-        try:
-            results.append(_receive(data))
-        except Exception:  # noqa: BLE001
-            results.append(_Partial(diagnostics=[Diagnostic(
-                "error", "worker-failed", "a worker process died; its projects were not audited")]))
-    return results
+        workers.append(_Worker(pid, read_end))
+    results: dict[int, _Partial] = {}
+    while (index := _take(queue)) is not None:
+        partial = results[index] = _audit_specs(chunks[index], options)
+        # Hash what the reports will ask of these findings (the property caches it) while
+        # the workers are busy too; theirs come hashed.
+        for finding in partial.findings:
+            finding.fingerprint  # noqa: B018
+        for worker in workers:
+            worker.read(results)
+    os.close(queue)
+    for worker in workers:
+        worker.read(results, wait=True)
+        os.waitpid(worker.pid, 0)
+    lost = [i for i in range(len(chunks)) if i not in results]
+    if lost:
+        count = sum(len(chunks[i]) for i in lost)
+        results[lost[0]] = _Partial(diagnostics=[Diagnostic(
+            "error", "worker-failed", f"a worker process died; {count} projects were not "
+            "audited")])
+    return [results[i] for i in sorted(results)]
 
 
 def _jobs(options: AuditOptions, count: int) -> int:
@@ -466,8 +583,14 @@ def _diagnostic_order(diagnostic: Diagnostic) -> tuple:
     return ("", 0) if where is None else (where.path, where.line)
 
 
+# What git tracks in each repository, read once per audit (and per worker): every chunk
+# asks about its own env files.
+_git_listings: dict[str, set[str] | None] = {}
+
+
 def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     started = time.perf_counter()
+    _git_listings.clear()       # a long-running process (the console) audits again later
     if any(w.host_group is not None for w in options.config.waivers):
         from labwarden.audit.host_groups import resolve_waivers
 
@@ -489,15 +612,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     result = AuditResult(findings=findings, diagnostics=diagnostics,
                          targets=_audited(paths, options),
                          started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    compose_files: set[str] = set()
+    env_files: set[str] = set()
     for partial in partials:
         findings.extend(partial.findings)
+        for path, found in partial.env_findings.items():
+            if path not in env_files:         # judged by an earlier chunk too: once
+                env_files.add(path)
+                findings.extend(found)
         diagnostics.extend(partial.diagnostics)
         containers.extend(partial.containers)
         ports.extend(partial.ports)
-        result.files_scanned += partial.files
+        compose_files |= partial.compose_files
         result.projects += partial.projects
         result.services += partial.services
         result.facts.extend(partial.kept)
+    result.files_scanned = len(compose_files) + len(env_files)
     dropped = _drop_included(partials, findings)
     if dropped:
         ports = [p for p in ports if not _in_projects(p.asset, dropped)]
@@ -510,27 +640,35 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     result.projects -= len(dropped)
     # The same report whatever the number of workers: order what the workers merged.
     containers.sort(key=lambda c: (c.location.path, c.location.line, c.asset))
-    diagnostics.sort(key=_diagnostic_order)
     runner = RuleRunner(options.config)
     # Rules over the whole tree, and the live targets, may quote any project's values.
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
+    tree_diagnostics: list[Diagnostic] = []
     runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
-               "compose-tree",
-               tree_findings, diagnostics)
+               "compose-tree", tree_findings, tree_diagnostics)
+    # The workers took the inline markers of the files they read, and marked their
+    # findings; the tree's findings, and the routes of the proxy stage made from labels,
+    # are offered to them too before any marker is called unused (a marker may suppress a
+    # clash of two projects' ports).
+    markers = merge_markers([partial.markers for partial in partials])
     if tree_findings:
-        # Their files were read by the workers, which took their inline markers.
-        markers = {path: found for partial in partials for path, found in partial.markers.items()}
+        extra = {}                      # a file no chunk read: its markers, quietly
         for f in tree_findings:
             path = f.location.path
-            if path not in markers:
-                markers[path] = inline_markers(path, _read_text(path)) or None
-        apply_markers(tree_findings, markers, [])
+            if path not in markers and path not in extra:
+                extra[path] = inline_markers(path, _read_text(path)) or None
+        mark_suppressed(tree_findings, {**markers, **extra} if extra else markers)
         findings.extend(tree_findings)
     proxies = _proxy_stage(partials, dropped, options)
+    proxy_diagnostics: list[Diagnostic] = []
     if proxies is not None:
-        proxies.read_tree(runner, findings, diagnostics,
-                          result.facts if options.keep_facts else None)
+        proxies.read_tree(runner, findings, proxy_diagnostics,
+                          result.facts if options.keep_facts else None, markers)
+    diagnostics.extend(marker_diagnostics(markers))
+    diagnostics.sort(key=_diagnostic_order)
+    diagnostics.extend(tree_diagnostics)
+    diagnostics.extend(proxy_diagnostics)
     # Image scan reports, tied to the services running each image (sources/scans); the
     # module is imported only when reports are named: an audit without scans stays lean.
     policy = options.config.settings.scans

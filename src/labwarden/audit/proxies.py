@@ -37,8 +37,10 @@ class ProxyStage:
         self.files: set[str] = set()
 
     def read_tree(self, runner, findings: list[Finding], diagnostics: list[Diagnostic],
-                  kept: list | None) -> None:
-        """Read and judge the tree's proxies."""
+                  kept: list | None, markers: dict | None = None) -> None:
+        """Read and judge the tree's proxies. `markers`: the inline suppressions the Compose
+        stage took from the files it read, by path; a route made from a service's labels
+        is suppressed there, and that stage says which markers nothing used."""
         if not self.specs:
             return
         from labwarden.sources.proxy.discover import read_tree
@@ -53,7 +55,7 @@ class ProxyStage:
                 kept.append((LAB_ORIGIN, fact.asset, fact))
             if isinstance(fact, ProxyRoute):
                 self.routes.append(fact)
-        _inline_suppressions(found, diagnostics)
+        _inline_suppressions(found, diagnostics, markers or {})
         findings.extend(found)
 
     def adopt(self, facts: list) -> list:
@@ -84,12 +86,18 @@ class ProxyStage:
         return pair_with_answers(self.routes, answers) if answers and self.routes else []
 
 
-def _inline_suppressions(findings: list[Finding], diagnostics: list[Diagnostic]) -> None:
+def _inline_suppressions(findings: list[Finding], diagnostics: list[Diagnostic],
+                         known: dict) -> None:
     """`# labwarden: ignore[PRX003] reason` in a Traefik file (or a Caddyfile) suppresses a
-    finding at that line, as in a Compose file."""
+    finding at that line, as in a Compose file; in a Compose file (a route from labels), the
+    markers the Compose stage took (`known`) do."""
     from labwarden.sources._read import DecodeError, decode_text, read_regular
     from labwarden.sources.proxy.traefik import MAX_CONFIG_BYTES
-    from labwarden.suppress import apply_markers, inline_markers
+    from labwarden.suppress import apply_markers, inline_markers, mark_suppressed
+
+    if known:
+        mark_suppressed([f for f in findings if f.location.path in known], known)
+        findings = [f for f in findings if f.location.path not in known]
 
     def text_of(path: str) -> str:
         try:
