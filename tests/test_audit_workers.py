@@ -103,7 +103,8 @@ def _report(root: Path, jobs: int, *paths: str) -> tuple[str, dict]:
 def _lab(root: Path) -> None:
     """Sixty projects (enough for the parallel path): two run Traefik, whose order decides
     which one serves the Docker labels; every one reads one shared env file; two publish
-    the same host port, a clash one of them suppresses inline."""
+    the same host port, a clash one of them suppresses inline; one suppresses a finding on
+    the route its labels make."""
     shared = root / "shared.env"
     shared.write_text("API_TOKEN=abcdefgh12345678\n")
     shared.chmod(0o644)
@@ -117,9 +118,10 @@ def _lab(root: Path) -> None:
             port = 8080 if index in (10, 41) else 9000 + index
             marker = "  # labwarden: ignore[NET008] moved to 8081 next week\n" if index == 41 \
                 else ""
+            plain = "      # labwarden: ignore[PRX001] on the LAN only\n" if index == 5 else ""
             body = (f"  app:\n    image: nginx:1.27\n    env_file: ../shared.env\n"
                     f"    ports:\n{marker}      - \"{port}:80\"\n"
-                    f"    labels:\n      - traefik.http.routers.app{index}.rule="
+                    f"    labels:\n{plain}      - traefik.http.routers.app{index}.rule="
                     f"Host(`app{index}.example.com`)\n")
         (project / "compose.yaml").write_text("services:\n" + body)
 
@@ -141,13 +143,50 @@ def test_the_report_is_the_same_whatever_the_number_of_processes(tmp_path: Path)
     assert document["summary"]["files_scanned"] == 61
 
 
-def test_a_marker_only_the_tree_rules_use_is_not_called_unused(tmp_path: Path) -> None:
-    """An inline suppression of a clash between two projects' ports: the tree's rules find
-    the clash after every chunk marked its own findings, and the marker counts as used."""
+def test_markers_the_later_stages_use_are_not_called_unused(tmp_path: Path) -> None:
+    """Inline suppressions in Compose files of a clash between two projects' ports (the
+    tree's rules) and of a finding on a route made from labels (the proxy stage, in another
+    process with several): they suppress, and count as used."""
     _lab(tmp_path)
     for jobs in (1, 2):
         _, document = _report(tmp_path, jobs)
         clash = [f for f in document["findings"] if f["rule_id"] == "NET008"
                  and "stack41" in f["location"]["path"]]
+        plain = [f for f in document["findings"] if f["rule_id"] == "PRX001"
+                and "stack05" in f["location"]["path"]]
         assert clash and all(f["waived"] for f in clash), clash
+        assert plain and all(f["waived"] for f in plain), plain
         assert not [d for d in document["diagnostics"] if d["code"] == "unused-suppression"]
+
+
+def test_a_large_json_report_encoded_by_two_processes_is_the_same(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from labwarden.audit.compose import audit
+    from labwarden.report import json_report
+
+    _lab(tmp_path)
+    result = audit([str(tmp_path)], AuditOptions(jobs=1))
+    monkeypatch.setattr(json_report, "PARALLEL_MIN_FINDINGS", 10)
+    assert len(result.findings) > 100
+    one = json_report.pieces(result)
+    two = json_report.pieces(result, jobs=2)
+    assert "".join(two) == "".join(one) == json_report.render(result)
+    assert len(two) == len(one)     # the same batches
+
+
+def test_work_in_a_child_comes_back_or_is_done_here() -> None:
+    import os
+    import signal
+
+    from labwarden._fork import InChild
+
+    parent = os.getpid()
+    assert InChild(os.getpid).result() != parent           # done in the child
+    big = InChild(lambda: ["x" * 100_000] * 40).result()    # more than a pipe holds
+    assert big == ["x" * 100_000] * 40
+
+    def dies_in_a_child() -> int:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 42
+    assert InChild(dies_in_a_child).result() == 42           # done here instead

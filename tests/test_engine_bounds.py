@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from labwarden.audit.compose import AuditOptions, _die_with_parent, _in_projects, audit
+from labwarden._fork import die_with_parent as _die_with_parent
+from labwarden.audit.compose import AuditOptions, _in_projects, audit
 from labwarden.model import Finding, Location, Severity
 from labwarden.rules import registry
 from labwarden.sources.yamlfile import Map

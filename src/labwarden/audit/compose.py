@@ -15,9 +15,9 @@ import datetime as dt
 import gc
 import os
 import struct
-import sys
 import time
 
+from labwarden._fork import die_with_parent
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
 from labwarden.config import Config
@@ -366,40 +366,6 @@ def _receive(data: bytes) -> _Partial:
     return partial
 
 
-_PR_SET_PDEATHSIG = 1                # <linux/prctl.h>
-
-
-def _die_with_parent(parent: int) -> None:
-    """End this forked worker when its parent ends.
-
-    A parent killed with SIGKILL cannot tell its workers, which would go on auditing (and
-    holding its pipes) for nothing. On Linux the kernel kills the worker when the parent
-    dies (PR_SET_PDEATHSIG); the parent may have died between fork() and the prctl(), so
-    its pid is checked after. Elsewhere a thread watches for the worker being re-parented.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes  # only in workers, as signal: start-up does not pay for them
-            import signal
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-                if os.getppid() != parent:
-                    os._exit(1)
-                return
-        except (OSError, AttributeError):
-            pass  # no usable libc: watch instead
-    if os.getppid() != parent:
-        os._exit(1)
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def _chunks(specs: list[ProjectSpec], jobs: int) -> list[list[ProjectSpec]]:
     """The projects cut into chunks, in order: at most CHUNK_MAX projects each, at least
     CHUNKS_PER_PROCESS chunks per process where there are projects enough."""
@@ -506,7 +472,7 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
         _widen(write_end)
         pid = os.fork()
         if pid == 0:  # a worker: audit chunks, send their results, leave without cleanup
-            _die_with_parent(parent)
+            die_with_parent(parent)
             os.close(read_end)
             for worker in workers:
                 os.close(worker.fd)
@@ -645,13 +611,22 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
     tree_findings: list[Finding] = []
     tree_diagnostics: list[Diagnostic] = []
-    runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
-               "compose-tree", tree_findings, tree_diagnostics)
     # The workers took the inline markers of the files they read, and marked their
     # findings; the tree's findings, and the routes of the proxy stage made from labels,
     # are offered to them too before any marker is called unused (a marker may suppress a
     # clash of two projects' ports).
     markers = merge_markers([partial.markers for partial in partials])
+    proxies = _proxy_stage(partials, dropped, options)
+    # With several processes, the proxies are judged in another one meanwhile; only when
+    # nothing after this stage needs its state here (live targets pair their answers with
+    # its routes; kept facts stay in this process).
+    beside = None
+    if proxies is not None and jobs > 1 and not options.targets and not options.keep_facts:
+        from labwarden._fork import InChild
+
+        beside = InChild(lambda: _judge_proxies(proxies, runner, markers))
+    runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
+               "compose-tree", tree_findings, tree_diagnostics)
     if tree_findings:
         extra = {}                      # a file no chunk read: its markers, quietly
         for f in tree_findings:
@@ -660,9 +635,16 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                 extra[path] = inline_markers(path, _read_text(path)) or None
         mark_suppressed(tree_findings, {**markers, **extra} if extra else markers)
         findings.extend(tree_findings)
-    proxies = _proxy_stage(partials, dropped, options)
     proxy_diagnostics: list[Diagnostic] = []
-    if proxies is not None:
+    proxy_rules: set[str] = set()       # the rules the proxy stage ran beside
+    if beside is not None:
+        judged: tuple[list, list, list, set[str]] = beside.result()  # type: ignore[assignment]
+        rows, diagnostic_rows, used, proxy_rules = judged
+        findings.extend(_unpack(row) for row in rows)
+        proxy_diagnostics = [Diagnostic(*row) for row in diagnostic_rows]
+        for path, line in used:
+            markers[path][line].used = True  # type: ignore[index]
+    elif proxies is not None:
         proxies.read_tree(runner, findings, proxy_diagnostics,
                           result.facts if options.keep_facts else None, markers)
     diagnostics.extend(marker_diagnostics(markers))
@@ -696,7 +678,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
               options, runner, findings, diagnostics,
               result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
-    rule_ids = runner.ids.union(*(p.rule_ids for p in partials))
+    rule_ids = runner.ids.union(proxy_rules, *(p.rule_ids for p in partials))
     conclude(findings, diagnostics, options.config, options.today,
              scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None)
     result.rules_run = len(rule_ids)
@@ -730,6 +712,19 @@ def _audited(paths: list[str], options: AuditOptions) -> list[str]:
         if raw not in named:
             named.append(raw)
     return named
+
+
+def _judge_proxies(proxies, runner: RuleRunner, markers: dict) -> tuple[list, list, list, set]:
+    """The proxy stage, as plain tuples (it may run in another process): its findings and
+    diagnostics, the Compose files' markers its findings used, as (path, line), and the
+    rules that ran."""
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    proxies.read_tree(runner, findings, diagnostics, None, markers)
+    used = [(path, line) for path, by_line in markers.items() if by_line
+            for line, marker in by_line.items() if marker.used]
+    return ([_pack(f) for f in findings],
+            [(d.level, d.code, d.message, d.location) for d in diagnostics], used, runner.ids)
 
 
 def _proxy_stage(partials: list[_Partial], dropped: set[str], options: AuditOptions):

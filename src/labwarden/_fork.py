@@ -1,0 +1,91 @@
+"""Work done in a forked child process, for a parent that needs the result soon: the child
+dies with its parent, and a child that fails costs the parent only the time to do the work
+itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_PR_SET_PDEATHSIG = 1                # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """End this forked process when its parent ends.
+
+    A parent killed with SIGKILL cannot tell its workers, which would go on auditing (and
+    holding its pipes) for nothing. On Linux the kernel kills the worker when the parent
+    dies (PR_SET_PDEATHSIG); the parent may have died between fork() and the prctl(), so
+    its pid is checked after. Elsewhere a thread watches for the worker being re-parented.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # only in workers, as signal: start-up does not pay for them
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no usable libc: watch instead
+    if os.getppid() != parent:
+        os._exit(1)
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+
+class InChild:
+    """`compute()` started in a forked child at once; `result()` is its value, pickled back
+    through a pipe, or `compute()` run here if the child could not give it (a crash, a
+    signal, anything it could not pickle).
+
+    Only for a process that runs no other threads (the command line): a fork copies a
+    lock another thread holds, forever held in the child.
+    """
+
+    def __init__(self, compute: Callable[[], object]):
+        self.compute = compute
+        parent = os.getpid()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                die_with_parent(parent)
+                os.close(read_end)
+                import pickle
+
+                data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(data)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        self.pid = pid
+        self.fd = read_end
+
+    def result(self) -> object:
+        with os.fdopen(self.fd, "rb") as handle:
+            data = handle.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status == 0 and data:
+            import pickle
+
+            try:
+                return pickle.loads(data)
+            except Exception:  # noqa: BLE001 - cut short: computed here instead
+                pass
+        return self.compute()
