@@ -462,8 +462,24 @@ def _widen(fd: int) -> None:
         pass  # another system, or a lower limit: the default pipe, a little more waiting
 
 
+def _warm_up(options: AuditOptions) -> None:
+    """Before forking, what every process would otherwise do first, each on its own: import
+    the YAML parser and the rule modules for the facts of a Compose project. Done once, it
+    is shared by the forks, and costs less than in two processes that slow each other."""
+    from hashlib import sha256  # noqa: F401 - fingerprints: OpenSSL's start, once
+
+    from labwarden.sources.compose.model import Service
+    from labwarden.sources.yamlfile import parse_yaml
+
+    parse_yaml("services: {}\n", "<warm-up>")
+    runner = RuleRunner(options.config)
+    for kind in (ComposeProject, Service, EnvFile):
+        runner.rules(kind)
+
+
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
     chunks = _chunks(specs, jobs)
+    _warm_up(options)
     queue = _queue(len(chunks))
     workers: list[_Worker] = []
     parent = os.getpid()
