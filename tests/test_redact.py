@@ -80,6 +80,21 @@ def test_known_values_are_redacted_wherever_a_rule_quotes_them() -> None:
     assert redactor([]) is scrub and redactor(["postgres", "paperless", "12345"]) is scrub
 
 
+def test_known_values_longest_first_whatever_their_characters() -> None:
+    # Values are looked for by their rarest character first; which one is replaced, and
+    # that the longest wins where two overlap, must not depend on it.
+    values = ["Zq9!xw-long-VALUE", "xw-long", "deport-silver-showcase", "hex0a1b2c3d",
+              "MIXEDcase42", "ümlaut-Wert"]
+    redact = redactor(values)
+    assert redact("a Zq9!xw-long-VALUE b") == "a Zq…(17 chars) b"
+    assert redact("just xw-long here") == "just …(7 chars) here"
+    assert redact("pw deport-silver-showcase and hex0a1b2c3d") == \
+        "pw de…(22 chars) and he…(11 chars)"
+    assert redact("MIXEDcase42 / ümlaut-Wert") == "MI…(11 chars) / üm…(11 chars)"
+    assert redact("nothing quoted here: MIXEDcase4 xw-lon") == \
+        "nothing quoted here: MIXEDcase4 xw-lon"
+
+
 def test_secret_values_are_read_from_assignments_flags_urls_and_sql() -> None:
     text = textwrap.dedent(f"""\
         environment:

@@ -16,7 +16,6 @@ Redaction is a property of the evidence, not the care of each rule.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -61,10 +60,14 @@ def url_password(text: str) -> str | None:
 # starting with a literal the engine can search for. Credentials recognised by their shape
 # go first: a URL's `user:password@` is redacted as a URL, not read as `user: value`.
 
-_NAME_HINT = re.compile(r"p(?:ass|w)|secret|token|key|auth|cred|psk|salt|sig")
+# (Alternatives that start alike share a branch: the engine tries fewer of them at each place.)
+_NAME_HINT = re.compile(r"p(?:ass|w|sk)|s(?:ecret|alt|ig)|token|key|auth|cred")
 _NAME_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred", "psk", "salt", "sig")
-_TOKEN_HINT = re.compile(r"gh[pousr]_|github_pat_|glpat-|glsa_|xox|akia|asia|sk-|npm_|hf_|eyj")
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_TOKEN_HINT = re.compile(r"g(?:h[pousr]_|ithub_pat_|lpat-|lsa_)|xox|a(?:kia|sia)|sk-|npm_|hf_|eyj")
+# The ASCII characters, upper-case letters lower-cased: `str.translate` keeps any character
+# past the table as it is, and a table indexed by code point is faster than a mapping that
+# misses on every character but A-Z.
+_ASCII_LOWER = "".join(map(chr, range(128))).lower()
 
 _SHAPES = {
     # a PEM private key, whole or cut short (escaped newlines as in a .env value)
@@ -275,13 +278,19 @@ def redactor(values=()) -> Callable[[str], str]:
 
 
 class _KnownValues:
-    __slots__ = ("values", "done")
+    __slots__ = ("values", "by_rarest", "done")
 
     def __init__(self, values: tuple[str, ...]):
         self.values = values
+        # A value is in a text only if its rarest character is: one test for each such
+        # character rules out most values at once (over a hundred for the rules over the
+        # whole tree, which may quote any project's, and most texts quote none).
+        groups: dict[str, list[str]] = {}
+        for value in values:
+            groups.setdefault(min(value, key=_commonness), []).append(value)
+        self.by_rarest = tuple((char, tuple(group)) for char, group in groups.items())
         # Each text searched once: rules write the same message, resource or fix for several
-        # services, and a search is one pass over the text per value (over a hundred values
-        # for the rules over the whole tree, which may quote any project's).
+        # services, and a search is one pass over the text per value.
         self.done: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
@@ -292,10 +301,31 @@ class _KnownValues:
 
     def _redacted(self, text: str) -> str:
         text = scrub(text)
-        for value in self.values:
-            if value in text:
-                text = text.replace(value, redact(value))
+        if self._quotes_any(text):
+            for value in self.values:      # longest first, in the text as it is redacted
+                if value in text:
+                    text = text.replace(value, redact(value))
         return text
+
+    def _quotes_any(self, text: str) -> bool:
+        for char, values in self.by_rarest:
+            if char in text:
+                for value in values:
+                    if value in text:
+                        return True
+        return False
+
+
+# Characters by how often the texts of findings hold them, most common first: spaces, lower-case
+# letters and the punctuation of names, paths, ports and URLs, digits, then upper-case letters;
+# any other (`!`, `%`, `{`, non-ASCII…) is rarer still. Only a matter of speed: a value's
+# rarest character by this order is the one to look for first.
+_COMMON_FIRST = " etaoinsrlcdhu.-/:_pmgfybwk0123456789vxjqz`'\"()@,=ETAOINSRLCDHUPMGFYBWKVXJQZ"
+_COMMONNESS = {char: len(_COMMON_FIRST) - rank for rank, char in enumerate(_COMMON_FIRST)}
+
+
+def _commonness(char: str) -> int:
+    return _COMMONNESS.get(char, 0)
 
 
 # One lower-case word or one number, shorter than a passphrase: `paperless`, `umbrel`.

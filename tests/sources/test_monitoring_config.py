@@ -364,3 +364,17 @@ def test_the_monitoring_keys_are_checked_at_load(tmp_path: Path) -> None:
     inventory = load_inventory(load_config(str(path)))
     assert inventory.monitoring_targets == ("prometheus+http://127.0.0.1:9090",)
     assert inventory.services["web"].monitoring_jobs == ("web", "web-exporter")
+
+
+def test_role_of_reads_the_repository_whatever_its_registry_tag_and_case() -> None:
+    from labwarden.sources.monitoring.stack import role_of
+
+    assert role_of("prom/prometheus:v2.53.0") == "prometheus"
+    assert role_of("quay.io/prometheus/alertmanager@sha256:abc") == "alertmanager"
+    assert role_of("localhost:5000/Grafana/Loki:3.0") == "loki"
+    assert role_of("bitnami/fluent-bit") == "fluent-bit"
+    assert role_of("ubuntu/prometheus-alertmanager:latest") == "alertmanager"
+    assert role_of("grafana/agent") == "alloy"
+    for image in ("postgres:16", "traefik", "grafana/grafana", "prometheus", "someone/loki",
+                  "prom/node-exporter", "", None):
+        assert role_of(image) is None, image

@@ -262,16 +262,17 @@ def _project_secrets(project: ComposeProject) -> set[str]:
     """
     pairs: list[tuple[str, str]] = []
     for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
-        pairs.extend(env.values().items())
-    public = {project.name, project.compose_name}
+        pairs += env.values().items()
+    public = {project.name.lower(), project.compose_name.lower()}
     for service in project.services.values():
-        pairs.extend((e.name, e.value) for e in service.environment.values())
-        labels = service.raw.get("labels")
+        pairs += [(e.name, e.value) for e in service.environment.values()]
+        raw = service.raw
+        labels = raw.get("labels")
         if isinstance(labels, Map):             # secret-named labels, URLs with credentials
-            pairs.extend((str(k).rsplit(".", 1)[-1], v) for k, v in labels.items())
-        public.add(service.name)
-        public.add(str(service.get("container_name", "")))
-    public = {name.lower() for name in public}
+            pairs += [(str(k).rsplit(".", 1)[-1], v) for k, v in labels.items()]
+        container = raw.get("container_name")
+        public.add(service.name.lower())
+        public.add("" if container is None else str(container).lower())
     return {v for v in _secret_values(pairs) if v.lower() not in public}
 
 

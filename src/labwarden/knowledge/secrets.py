@@ -57,6 +57,9 @@ NEIGHBOUR_WORDS = frozenset({
 NOT_SECRETS = frozenset({"PWD", "OLDPWD"})       # the shell's working directories
 
 _WORDS = re.compile(r"[_.\-]+")
+# A secret's name holds one of its secret words or endings, or KEY: one search rules out most
+# names (`TZ`, `PUID`, `traefik.http.routers.app.rule`) before they are split into words.
+_SECRET_HINT = re.compile("|".join(sorted(SECRET_WORDS | set(SECRET_ENDINGS) | {"KEY"})))
 
 
 # The same few hundred variable names recur across services and rules: both are cached.
@@ -69,6 +72,8 @@ def words(name: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096, typed=True)
 def is_secret_name(name: str) -> bool:
     """Does this variable name hold a secret (by naming convention)?"""
+    if _SECRET_HINT.search(str(name).upper()) is None:
+        return False
     parts = words(name)
     if not parts or name.upper() in NOT_SECRETS:
         return False

@@ -33,3 +33,15 @@ def test_conflicting_traefik_labels_do_not_end_the_audit(tmp_path: Path, capsys)
     report = json.loads(out)
     assert code in (0, 1)
     assert any(f["rule_id"].startswith("CMP") for f in report["findings"])
+
+
+def test_proxy_kind_by_repository_whatever_the_registry_tag_and_case() -> None:
+    from labwarden.sources.proxy.workload import proxy_kind
+
+    assert proxy_kind("traefik:v3.1") == "traefik"
+    assert proxy_kind("docker.io/library/Traefik") == "traefik"
+    assert proxy_kind("registry.lan:5000/caddy:2-alpine") == "caddy"
+    assert proxy_kind("JC21/Nginx-Proxy-Manager:latest") == "npm"
+    for image in ("traefik/whoami", "lucaslorentz/caddy-docker-proxy", "nginx:alpine",
+                  "postgres:16", "", None):
+        assert proxy_kind(image) is None, image

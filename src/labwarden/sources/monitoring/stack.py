@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 
 # image repository (registry and tag removed) -> role
 IMAGES = {
@@ -35,8 +36,14 @@ CONFIG = {
 }
 
 
+# The last part of each repository above: an image whose name holds none of them, as most
+# do, is none of them, whatever its registry, namespace and tag.
+_LAST_PARTS = re.compile("|".join(sorted({re.escape(repository.rsplit("/", 1)[-1])
+                                            for repository in IMAGES})))
+
+
 def role_of(image: str | None) -> str | None:
-    if not image:
+    if not image or _LAST_PARTS.search(image.lower()) is None:
         return None
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
@@ -54,11 +61,13 @@ def components(project) -> list[tuple]:
     """(role, project directory, service, image, config path inside the container,
     [(host path, container path)], location) for each monitoring service of `project`."""
     found = []
-    directory = os.path.abspath(project.directory)
+    directory = None                # made absolute only in a project that runs one (few do)
     for service in project.services.values():
         role = role_of(service.image)
         if role is None:
             continue
+        if directory is None:
+            directory = os.path.abspath(project.directory)
         binds = []
         for mount in service.mounts:
             source = mount.host_path

@@ -12,6 +12,7 @@ Imported by every Compose audit: it holds records and two cheap functions, nothi
 from __future__ import annotations
 
 import os
+import re
 
 from labwarden._record import Record
 from labwarden.knowledge import images as _images
@@ -24,6 +25,11 @@ PROXY_IMAGES: dict[str, tuple[str, ...]] = {
     "caddy": ("caddy",),
 }
 ALL_INTERFACES = (None, "", "0.0.0.0", "::", "[::]")
+# The last part of each of their repositories: an image whose lower-cased name holds none of
+# them, as most do, runs none of these proxies (whatever its registry, namespace and tag).
+_PROXY_NAMES = re.compile("|".join(sorted({
+    re.escape(_images.repository(image).rsplit("/", 1)[-1])
+    for images in PROXY_IMAGES.values() for image in images})))
 
 
 class Workload(Record):
@@ -142,7 +148,7 @@ class ProxySpec(Record):
 
 
 def proxy_kind(image: str | None) -> str | None:
-    if not image:
+    if not image or _PROXY_NAMES.search(str(image).lower()) is None:
         return None
     for kind, images in PROXY_IMAGES.items():
         if _images.matches(image, images):
