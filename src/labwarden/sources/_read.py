@@ -177,6 +177,15 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
+def is_plain_utf8(data: bytes) -> bool:
+    """Whether `decode_text()` reads `data` as UTF-8 from its first byte (no byte-order mark):
+    then the text it returns is encoded in UTF-8 as `data` itself."""
+    return not data.startswith(_BOM_MARKS)
+
+
+_BOM_MARKS = tuple(bom for bom, _ in _BOMS)
+
+
 def decode_text(data: bytes) -> str:
     """The text of a file, without its byte-order mark: UTF-8 unless a mark announces
     UTF-16 or UTF-32 (as YAML allows and Compose reads). Raises DecodeError for binary data

@@ -17,7 +17,7 @@ import re
 
 from labwarden.model import Location
 from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
-                                      read_regular)
+                                      is_plain_utf8, read_regular)
 
 TYPE_CHECKING = False       # typing stays off the start-up path (tests/test_startup_imports)
 if TYPE_CHECKING:
@@ -189,6 +189,11 @@ def _huge_numbers(documents: list, path: str) -> list[tuple[str, str, Location]]
 
 def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file defensively; every refusal is a YamlLoadError with a location."""
+    return _read_file(path, max_bytes)[1]
+
+
+def _read_file(path: str, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of a file and its text, refused as `read_text()` says."""
     whole = Location(path)
     try:
         data = read_regular(path, max_bytes)
@@ -202,7 +207,7 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
     try:
-        return decode_text(data)
+        return data, decode_text(data)
     except DecodeError as exc:
         message = "file contains NUL bytes: binary, not YAML" if exc.code == "binary-file" \
             else exc.message
@@ -433,12 +438,12 @@ class _TooManyDocuments(Exception):
     pass
 
 
-def _compose_on_first_use(text: str) -> list:
+def _compose_on_first_use(text: str | bytes) -> list:
     _load()
     return _compose_all(text)
 
 
-_compose_all: "Callable[[str], list]" = _compose_on_first_use   # replaced by _load()
+_compose_all: "Callable[[str | bytes], list]" = _compose_on_first_use   # replaced by _load()
 
 
 def _load() -> None:
@@ -477,7 +482,7 @@ def _load() -> None:
             def ascend_resolver(self):
                 pass
 
-        def compose_all(text: str) -> list:
+        def compose_all(text: str | bytes) -> list:
             parser = _ComposingParser(text)
             nodes: list = []
             while parser.check_node():
@@ -488,7 +493,7 @@ def _load() -> None:
     else:  # pragma: no cover
         _IMPLICIT = _STR_TAG
 
-        def compose_all(text: str) -> list:
+        def compose_all(text: str | bytes) -> list:
             nodes: list = []
             for node in yaml.compose_all(text, Loader=_Loader):
                 if len(nodes) >= MAX_DOCUMENTS:
@@ -499,14 +504,19 @@ def _load() -> None:
     _yaml_loaded = True
 
 
-def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str, Location]]]:
-    """Parse every document of `text`. Returns (documents, recoverable problems)."""
+def parse_yaml(text: str, path: str, utf8: bytes | None = None,
+               ) -> tuple[list[object], list[tuple[str, str, Location]]]:
+    """Parse every document of `text`. Returns (documents, recoverable problems).
+
+    `utf8` is `text` encoded in UTF-8, when the caller has it (the file as read): libyaml
+    parses UTF-8, and would otherwise be given the text encoded again.
+    """
     if not _yaml_loaded:
         _load()
     if _may_nest_deeply(text):
         _check_depth(text, path)
     try:
-        nodes = _compose_all(text)
+        nodes = _compose_all(text if utf8 is None else utf8)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
     except _TooManyDocuments:
@@ -531,6 +541,6 @@ def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str,
 
 def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES):
     """Read and parse a YAML file: (text, documents, problems). Raises YamlLoadError."""
-    text = read_text(path, max_bytes)
-    documents, problems = parse_yaml(text, path)
+    data, text = _read_file(path, max_bytes)
+    documents, problems = parse_yaml(text, path, data if is_plain_utf8(data) else None)
     return text, documents, problems
