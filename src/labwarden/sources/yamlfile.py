@@ -275,7 +275,7 @@ class _Builder:
         line = node.start_mark.line + 1
         loc = self.locs.get(line)
         if loc is None:
-            loc = self.locs[line] = Location(self.path, line)
+            loc = self.locs[line] = _location(Location, (self.path, line, 0))
         return loc
 
     def build(self, node) -> object:
@@ -296,9 +296,10 @@ class _Builder:
         if node.tag[0] == "!":
             seq.tag = node.tag
         append, build, cache, path = seq.append, self.build, self.locs, self.path
+        scalar, implicit, resolve = _ScalarNode, _IMPLICIT, resolve_plain
         for item in node.value:
-            if type(item) is _ScalarNode and item.tag == _IMPLICIT:
-                append(item.value if item.style else resolve_plain(item.value))
+            if type(item) is scalar and item.tag == implicit:
+                append(item.value if item.style else resolve(item.value))
             else:
                 append(build(item))
             line = item.start_mark.line + 1
@@ -316,8 +317,9 @@ class _Builder:
             result.tag = node.tag
         merges = None
         build, cache, path = self.build, self.locs, self.path
+        scalar, implicit, resolve = _ScalarNode, _IMPLICIT, resolve_plain
         for key_node, value_node in node.value:
-            if type(key_node) is _ScalarNode:
+            if type(key_node) is scalar:
                 key = key_node.value
                 if not key_node.style:
                     if key == "<<":
@@ -338,9 +340,9 @@ class _Builder:
             if key in result:
                 self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
                                       "Compose refuses such a file", loc))
-            if type(value_node) is _ScalarNode and value_node.tag == _IMPLICIT:
+            if type(value_node) is scalar and value_node.tag == implicit:
                 result[key] = value_node.value if value_node.style else \
-                    resolve_plain(value_node.value)
+                    resolve(value_node.value)
             else:
                 result[key] = build(value_node)
             key_locs[key] = loc
