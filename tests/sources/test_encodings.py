@@ -91,3 +91,35 @@ def test_binary_data_is_called_binary_even_when_it_is_not_utf8(lw):
     # A PNG: its first byte is not UTF-8, but the file is binary, and that is what to say.
     root = lw.tree({"compose.yaml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
     assert lw.load_files(root, "compose.yaml").codes("error") == ["binary-file"]
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_only_utf8_without_a_mark_is_handed_to_the_parser_as_read(name):
+    from labwarden.sources._read import decode_text, is_plain_utf8
+
+    data = encoded(COMPOSE, name)
+    assert is_plain_utf8(data) == (name == "utf-8")
+    if is_plain_utf8(data):
+        assert decode_text(data).encode("utf-8") == data
+
+
+@pytest.mark.parametrize("text", [
+    "services:\n  web:\n    image: nginx:1.27-é\n    labels: {\"clé\": \"vàl\"}\n    x: [1, 2\n",
+    "a: 1\nb: \x01\n",                           # a control character libyaml refuses
+    "# é\nservices:\n  é: {image: \"ü\", ports: ['80:80']}\n  &a: *b\n",
+    "κλειδί: τιμή\nlist:\n  - 😀\n  - ö: 1\n",
+])
+def test_parsing_the_bytes_read_is_parsing_the_text(text):
+    """Given the file's UTF-8 bytes, libyaml sees what it sees of the text: the same values,
+    lines and columns, and the same syntax errors."""
+    from labwarden.sources.yamlfile import YamlLoadError, parse_yaml
+
+    def parsed(utf8):
+        try:
+            documents, problems = parse_yaml(text, "f.yaml", utf8)
+        except YamlLoadError as exc:
+            return exc.code, exc.message, exc.location
+        locations = [(d.loc, dict(d.key_locs)) for d in documents if hasattr(d, "key_locs")]
+        return documents, problems, locations
+
+    assert parsed(text.encode("utf-8")) == parsed(None)

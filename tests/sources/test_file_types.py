@@ -202,6 +202,21 @@ def test_limits_are_kept_when_stat_does_not_tell_the_size(tmp_path, monkeypatch)
     assert refused.value.size is None
 
 
+@pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 5000])
+def test_short_reads_are_read_on_until_the_file_ends(tmp_path, monkeypatch, size):
+    """read() of a descriptor may return fewer bytes than asked: only an empty read says the
+    file ended, so what is read (and the limit) is the same as with whole reads."""
+    path = tmp_path / "compose.yml"
+    content = bytes(range(256)) * (size // 256) + b"y" * (size % 256)
+    path.write_bytes(content)
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 7)))
+    assert read_regular(str(path), 1000 if size <= 1000 else 10_000) == content
+    if size > 1000:
+        with pytest.raises(FileTooLarge):
+            read_regular(str(path), 1000)
+
+
 def test_ca_file_that_is_a_fifo_is_refused(specials):
     from labwarden.sources.live import http, tls
 

@@ -17,7 +17,7 @@ import re
 
 from labwarden.model import Location
 from labwarden.sources._read import (DecodeError, FileTooLarge, NotRegularFile, decode_text,
-                                      read_regular)
+                                      is_plain_utf8, read_regular)
 
 TYPE_CHECKING = False       # typing stays off the start-up path (tests/test_startup_imports)
 if TYPE_CHECKING:
@@ -189,6 +189,11 @@ def _huge_numbers(documents: list, path: str) -> list[tuple[str, str, Location]]
 
 def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file defensively; every refusal is a YamlLoadError with a location."""
+    return _read_file(path, max_bytes)[1]
+
+
+def _read_file(path: str, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of a file and its text, refused as `read_text()` says."""
     whole = Location(path)
     try:
         data = read_regular(path, max_bytes)
@@ -202,7 +207,7 @@ def read_text(path: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     except OSError as exc:
         raise YamlLoadError("unreadable", f"cannot read file: {exc.strerror}", whole) from None
     try:
-        return decode_text(data)
+        return data, decode_text(data)
     except DecodeError as exc:
         message = "file contains NUL bytes: binary, not YAML" if exc.code == "binary-file" \
             else exc.message
@@ -270,7 +275,7 @@ class _Builder:
         line = node.start_mark.line + 1
         loc = self.locs.get(line)
         if loc is None:
-            loc = self.locs[line] = Location(self.path, line)
+            loc = self.locs[line] = _location(Location, (self.path, line, 0))
         return loc
 
     def build(self, node) -> object:
@@ -291,9 +296,10 @@ class _Builder:
         if node.tag[0] == "!":
             seq.tag = node.tag
         append, build, cache, path = seq.append, self.build, self.locs, self.path
+        scalar, implicit, resolve = _ScalarNode, _IMPLICIT, resolve_plain
         for item in node.value:
-            if type(item) is _ScalarNode and item.tag == _IMPLICIT:
-                append(item.value if item.style else resolve_plain(item.value))
+            if type(item) is scalar and item.tag == implicit:
+                append(item.value if item.style else resolve(item.value))
             else:
                 append(build(item))
             line = item.start_mark.line + 1
@@ -311,8 +317,9 @@ class _Builder:
             result.tag = node.tag
         merges = None
         build, cache, path = self.build, self.locs, self.path
+        scalar, implicit, resolve = _ScalarNode, _IMPLICIT, resolve_plain
         for key_node, value_node in node.value:
-            if type(key_node) is _ScalarNode:
+            if type(key_node) is scalar:
                 key = key_node.value
                 if not key_node.style:
                     if key == "<<":
@@ -333,9 +340,9 @@ class _Builder:
             if key in result:
                 self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
                                       "Compose refuses such a file", loc))
-            if type(value_node) is _ScalarNode and value_node.tag == _IMPLICIT:
+            if type(value_node) is scalar and value_node.tag == implicit:
                 result[key] = value_node.value if value_node.style else \
-                    resolve_plain(value_node.value)
+                    resolve(value_node.value)
             else:
                 result[key] = build(value_node)
             key_locs[key] = loc
@@ -433,12 +440,12 @@ class _TooManyDocuments(Exception):
     pass
 
 
-def _compose_on_first_use(text: str) -> list:
+def _compose_on_first_use(text: str | bytes) -> list:
     _load()
     return _compose_all(text)
 
 
-_compose_all: "Callable[[str], list]" = _compose_on_first_use   # replaced by _load()
+_compose_all: "Callable[[str | bytes], list]" = _compose_on_first_use   # replaced by _load()
 
 
 def _load() -> None:
@@ -454,19 +461,22 @@ def _load() -> None:
         _Parser = None
     _ScalarNode, _MappingNode = yaml.ScalarNode, yaml.MappingNode
     if _Parser is not None:
-        node_tags = {yaml.ScalarNode: _IMPLICIT, yaml.SequenceNode: "tag:yaml.org,2002:seq",
-                     yaml.MappingNode: "tag:yaml.org,2002:map"}
-
         class _ComposingParser(_Parser):
             """libyaml's composer without PyYAML's pure-Python tag resolver.
 
             The resolver costs a Python call per scalar and implements YAML 1.1, whose
             answers we discard anyway: `_Builder` resolves plain scalars itself from
-            `node.style`.
+            `node.style`. libyaml still calls the three methods below for every node (three
+            Python calls each, 330,000 over the corpus), so they do as little as they can:
+            a node written without a tag (or with the non-specific `!`) gets _IMPLICIT
+            whatever its kind, as only a scalar's tag is compared with it and a
+            collection's is only looked at for a leading `!`.
             """
 
+            __slots__ = ()   # no instance __dict__ to search on each of those calls
+
             def resolve(self, kind, value, implicit):
-                return node_tags[kind]
+                return _IMPLICIT
 
             def descend_resolver(self, parent, index):
                 pass
@@ -474,7 +484,7 @@ def _load() -> None:
             def ascend_resolver(self):
                 pass
 
-        def compose_all(text: str) -> list:
+        def compose_all(text: str | bytes) -> list:
             parser = _ComposingParser(text)
             nodes: list = []
             while parser.check_node():
@@ -485,7 +495,7 @@ def _load() -> None:
     else:  # pragma: no cover
         _IMPLICIT = _STR_TAG
 
-        def compose_all(text: str) -> list:
+        def compose_all(text: str | bytes) -> list:
             nodes: list = []
             for node in yaml.compose_all(text, Loader=_Loader):
                 if len(nodes) >= MAX_DOCUMENTS:
@@ -496,14 +506,19 @@ def _load() -> None:
     _yaml_loaded = True
 
 
-def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str, Location]]]:
-    """Parse every document of `text`. Returns (documents, recoverable problems)."""
+def parse_yaml(text: str, path: str, utf8: bytes | None = None,
+               ) -> tuple[list[object], list[tuple[str, str, Location]]]:
+    """Parse every document of `text`. Returns (documents, recoverable problems).
+
+    `utf8` is `text` encoded in UTF-8, when the caller has it (the file as read): libyaml
+    parses UTF-8, and would otherwise be given the text encoded again.
+    """
     if not _yaml_loaded:
         _load()
     if _may_nest_deeply(text):
         _check_depth(text, path)
     try:
-        nodes = _compose_all(text)
+        nodes = _compose_all(text if utf8 is None else utf8)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
     except _TooManyDocuments:
@@ -528,6 +543,6 @@ def parse_yaml(text: str, path: str) -> tuple[list[object], list[tuple[str, str,
 
 def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES):
     """Read and parse a YAML file: (text, documents, problems). Raises YamlLoadError."""
-    text = read_text(path, max_bytes)
-    documents, problems = parse_yaml(text, path)
+    data, text = _read_file(path, max_bytes)
+    documents, problems = parse_yaml(text, path, data if is_plain_utf8(data) else None)
     return text, documents, problems

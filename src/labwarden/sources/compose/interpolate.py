@@ -15,12 +15,15 @@ and ExpansionTooLarge is raised past the caller's limit, before the text is join
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from labwarden._record import Record
 
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_NAME_CHARS = _NAME_START | frozenset("0123456789")
+# The characters a name may go on with, matched in one call rather than tested one by one
+# (a Python step per character was a third of interpolating a typical `${VARIABLE}`).
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_]*")
 MAX_VALUE_CHARS = 1024 * 1024     # one value, expanded: as large as a whole env file may be
 MAX_FILE_CHARS = 16 * 1024 * 1024  # every value of one file, expanded, together
 MAX_NESTING = 64                  # `${A:-${B:-…}}` levels; real files nest two or three
@@ -164,9 +167,7 @@ class _Scan:
                 value, pos = self.braced(pos + 2, outcome, depth)
                 self.add(out, value)
             elif following and following in _NAME_START:
-                end = pos + 1
-                while end < length and text[end] in _NAME_CHARS:
-                    end += 1
+                end = _name_end(text, pos + 1)
                 self.add(out, _lookup(text[pos + 1: end], self.resolve, outcome))
                 pos = end
             else:  # `$1`, `$(…)`, a trailing `$`: compose-go's "invalid" alternative
@@ -178,8 +179,7 @@ class _Scan:
     def braced(self, pos: int, outcome: Outcome, depth: int) -> tuple[str, int]:
         text = self.text
         start = pos
-        while pos < len(text) and text[pos] in _NAME_CHARS:
-            pos += 1
+        pos = _name_end(text, pos)
         name = text[start:pos]
         if not name or name[0] not in _NAME_START:
             raise InterpolationError(f"invalid variable name in {text!r}")
@@ -219,6 +219,12 @@ class _Scan:
             _merge(outcome, inner)
             return word, end + 1
         return "", end + 1
+
+
+def _name_end(text: str, pos: int) -> int:
+    """Where the name characters from `pos` on end (`pos` itself when there are none)."""
+    run = _NAME_CHARS.match(text, pos)
+    return run.end() if run is not None else pos   # `*` always matches: for the type check
 
 
 def _merge(outcome: Outcome, inner: Outcome) -> None:
