@@ -199,11 +199,14 @@ SOCKET_DIRS = {"/run": "the Docker and containerd sockets",
 PROXY_IMAGES = ("docker-socket-proxy", "socket-proxy")   # tecnativa/, linuxserver/, wollomatic/…
 
 
+_SEPARATORS = re.compile(r"[\\/]")
+
+
 def socket_exposed(path: str, known: bool = True) -> str | None:
     """What engine socket this host path exposes, or None. A socket's file name says what
     it is wherever it lives (`/run/user/1000/docker.sock`, rootless); a directory counts
     only when we know the path (not `${DATA}/run` with DATA unset)."""
-    name = re.split(r"[\\/]", path)[-1].lower()
+    name = _SEPARATORS.split(path)[-1].lower()
     if name in SOCKET_FILES:
         return f"the {SOCKET_FILES[name]} API socket"
     directory = SOCKET_DIRS.get(canonical(path)) if known else None
@@ -364,12 +367,18 @@ def docker_socket_mounted(service: Service, settings):
     ```
     """
     project = service.project
-    is_proxy = service.name in _proxies(project)
-    unix_host = any(scheme in ("unix", "npipe") for _, scheme, *_ in _docker_host(service))
+    # Whether it is the project's proxy reads every service of the project: asked only once
+    # a socket is mounted, which few services do.
+    is_proxy: bool | None = None
+    unix_host = False
     for bind in host_binds(service, files=True):
         what = socket_exposed(bind.path, bind.known)
         if what is None:
             continue
+        if is_proxy is None:
+            is_proxy = service.name in _proxies(project)
+            unix_host = any(scheme in ("unix", "npipe")
+                            for _, scheme, *_ in _docker_host(service))
         via = f" (through {bind.via})" if bind.via else ""
         ro = " Read-only does not help: it protects the socket file, not the API behind it." \
             if bind.read_only else ""
