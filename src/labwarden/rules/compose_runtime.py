@@ -391,7 +391,9 @@ def hardening_options_missing(service: Service, settings):
         return
     missing: list[tuple[str, str]] = []     # (what, the checklist item it answers)
     fix: list[str] = []
-    switches_user = _takes_puid(service) or _runs_as_non_root(service)
+    takes_puid = _takes_puid(service)
+    runs_as_non_root = _runs_as_non_root(service)
+    switches_user = takes_puid or runs_as_non_root
     dropped = _cap_names(service, "cap_drop")
     if "ALL" not in dropped:
         missing.append(("cap_drop: [ALL]" + (" (drops only some)" if dropped else ""),
@@ -412,8 +414,8 @@ def hardening_options_missing(service: Service, settings):
     puid = _env_value(service, "PUID")
     # Explicit root (`user: root`, PUID=0) is CMP013's finding, not a missing option.
     root_elsewhere = (user is not None and _is_zero_id(user)) or \
-        (_takes_puid(service) and puid is not None and _is_zero_id(puid))
-    if user is None and not root_elsewhere and not _runs_as_non_root(service):
+        (takes_puid and puid is not None and _is_zero_id(puid))
+    if user is None and not root_elsewhere and not runs_as_non_root:
         missing.append(("a non-root user", "4.2.1"))
         fix += ['user: "1000:1000"   # a UID/GID that owns the data volumes']
         if puid is not None:
