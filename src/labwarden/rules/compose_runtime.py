@@ -423,15 +423,21 @@ def hardening_options_missing(service: Service, settings):
                     "hotio); check that this one is"]
     if not missing:
         return
-    only_read_only = [item for _, item in missing] == ["4.2.2"]
+    message, evidence, items, fix_text = _hardening_texts(tuple(missing), tuple(fix))
     # One finding, but it fails only the checklist items this service actually misses.
-    yield Hit(f"lacks {', '.join(what for what, _ in missing)}", service.location,
-              resource="hardening",
-              evidence="missing: " + "; ".join(f"{what} [{item}]" for what, item in missing),
-              checklist=tuple(item for _, item in missing),
-              severity=Severity.LOW if only_read_only else None,
-              fix="add to the service (merge with existing lists), then test it:\n"
-                  + "\n".join(fix))
+    yield Hit(message, service.location, resource="hardening", evidence=evidence,
+              checklist=items, severity=Severity.LOW if items == ("4.2.2",) else None,
+              fix=fix_text)
+
+
+@lru_cache(maxsize=256)     # a handful of combinations, for most of the services
+def _hardening_texts(missing: tuple[tuple[str, str], ...],
+                     fix: tuple[str, ...]) -> tuple[str, str, tuple[str, ...], str]:
+    """CMP012's message, evidence, checklist items and fix for what a service lacks."""
+    return (f"lacks {', '.join(what for what, _ in missing)}",
+            "missing: " + "; ".join(f"{what} [{item}]" for what, item in missing),
+            tuple(item for _, item in missing),
+            "add to the service (merge with existing lists), then test it:\n" + "\n".join(fix))
 
 
 # --- CMP013 -------------------------------------------------------------------------------
