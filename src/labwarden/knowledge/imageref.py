@@ -90,6 +90,7 @@ class ImageRef(FrozenRecord):
 _MAJOR_TAG = re.compile(r"[vV]?\d+\Z")
 
 
+@lru_cache(maxsize=4096)   # IMG001 and IMG004 ask for every service: the tags repeat
 def tag_kind(tag: str | None) -> str | None:
     """"untagged", "latest", "channel", "major" or None (a tag that names a version)."""
     if tag is None:
@@ -152,6 +153,7 @@ def _parse_image(text: str | None) -> ImageRef | None:
     return ImageRef(registry, path, tag, digest or None, explicit)
 
 
+@lru_cache(maxsize=1024)   # the policy's few entries, normalised for every image
 def normalise_registry_entry(entry: str) -> str:
     """An allow-list entry as written by a person: `https://Registry.Local:5000/` and the
     Hub's aliases become comparable with `ImageRef.registry`."""

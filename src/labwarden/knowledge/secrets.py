@@ -193,12 +193,18 @@ class FileVariant(FrozenRecord):
         set_frozen(self, "style", style)  # suffix NAME_FILE | double NAME__FILE | prefix FILE__NAME
 
     def applies(self, image: str | None, name: str) -> bool:
+        return self.serves(image) and self.covers(name)
+
+    def serves(self, image: str | None) -> bool:
+        """Whether the image is one of this variant's (by name or by namespace)."""
         repo = _images.repository(image)
         if not repo:
             return False
-        if not (_images.matches(image, self.images)
-                or any(repo.startswith(ns + "/") for ns in self.namespaces)):
-            return False
+        return _images.matches(image, self.images) or \
+            any(repo.startswith(ns + "/") for ns in self.namespaces)
+
+    def covers(self, name: str) -> bool:
+        """Whether the variable is one this variant reads from a file."""
         return not self.prefixes or name.upper().startswith(self.prefixes)
 
     def variable(self, name: str) -> str:
@@ -240,10 +246,17 @@ FILE_VARIANTS = (
 
 def file_variant(image: str | None, name: str) -> str | None:
     """The variable that reads `name` from a file on this image (`POSTGRES_PASSWORD_FILE`)."""
-    for variant in FILE_VARIANTS:
-        if variant.applies(image, name):
+    for variant in _variants_serving(image):
+        if variant.covers(name):
             return variant.variable(name)
     return None
+
+
+@lru_cache(maxsize=4096)    # asked for every secret of every service: the images repeat
+def _variants_serving(image: str | None) -> tuple[FileVariant, ...]:
+    """The FILE_VARIANTS entries of this image, in table order (the first that covers a
+    variable wins); most images have none."""
+    return tuple(variant for variant in FILE_VARIANTS if variant.serves(image))
 
 
 # --- images with a built-in login while a variable is unset ---------------------------------
@@ -278,6 +291,12 @@ DEFAULT_LOGINS = (
                   "MINIO_SECRET_KEY_FILE", "MINIO_CONFIG_ENV_FILE"),
                  "MINIO_ROOT_PASSWORD_FILE", Severity.CRITICAL, False),
 )
+
+
+@lru_cache(maxsize=4096)    # asked for every service: the images repeat
+def default_logins(image: str | None) -> tuple[DefaultLogin, ...]:
+    """The DEFAULT_LOGINS entries of this image, in table order; most images have none."""
+    return tuple(login for login in DEFAULT_LOGINS if _images.matches(image, login.images))
 
 
 # --- settings that turn the password off --------------------------------------------------

@@ -18,7 +18,8 @@ from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_url
 from labwarden.rules._prove import by_silence, runnable
 from labwarden.rules.registry import prover, rule
-from labwarden.sources.compose.model import ComposeProject, Service, parse_bool, parse_mount
+from labwarden.sources.compose.model import (
+    ComposeProject, Mount, Service, parse_bool, parse_mount)
 from labwarden.sources.yamlfile import Map, Seq
 
 CIS_SOCKET = "CIS Docker Benchmark 5.31 (Docker socket not mounted inside containers)"
@@ -122,16 +123,33 @@ def host_binds(service: Service, files: bool = False) -> list[HostBind]:
     return binds
 
 
+_mounts_cache: list = [None, []]
+
+
+def _volume_mounts(service: Service) -> list[tuple[int, object, Location, Mount]]:
+    """(index, item as written, line, parsed mount) per `volumes:` entry, parsed once per
+    service: the host paths (CMP050-052) and the propagation rule (CMP053) read them."""
+    if _mounts_cache[0] is not service:
+        mounts = []
+        volumes = service.raw.get("volumes")
+        if isinstance(volumes, Seq):
+            for index, item in enumerate(volumes):
+                loc = volumes.loc_of(index) or service.loc("volumes")
+                mount = parse_mount(item, loc)
+                if mount is not None:
+                    mounts.append((index, item, loc, mount))
+        _mounts_cache[0], _mounts_cache[1] = service, mounts
+    return _mounts_cache[1]
+
+
 def _volume_binds(service: Service) -> list[HostBind]:
     binds: list[HostBind] = []
-    volumes = service.raw.get("volumes")
+    mounts = _volume_mounts(service)
     named = None
-    if isinstance(volumes, Seq):
-        written_items = volumes.written or {}
-        for index, item in enumerate(volumes):
-            loc = volumes.loc_of(index) or service.loc("volumes")
-            mount = parse_mount(item, loc)
-            if mount is None or not mount.source:
+    if mounts:
+        written_items = service.raw["volumes"].written or {}
+        for index, item, loc, mount in mounts:
+            if not mount.source:
                 continue
             source = mount.source
             if isinstance(item, Map):
@@ -199,11 +217,14 @@ SOCKET_DIRS = {"/run": "the Docker and containerd sockets",
 PROXY_IMAGES = ("docker-socket-proxy", "socket-proxy")   # tecnativa/, linuxserver/, wollomatic/…
 
 
+_SEPARATORS = re.compile(r"[\\/]")
+
+
 def socket_exposed(path: str, known: bool = True) -> str | None:
     """What engine socket this host path exposes, or None. A socket's file name says what
     it is wherever it lives (`/run/user/1000/docker.sock`, rootless); a directory counts
     only when we know the path (not `${DATA}/run` with DATA unset)."""
-    name = re.split(r"[\\/]", path)[-1].lower()
+    name = _SEPARATORS.split(path)[-1].lower()
     if name in SOCKET_FILES:
         return f"the {SOCKET_FILES[name]} API socket"
     directory = SOCKET_DIRS.get(canonical(path)) if known else None
@@ -364,12 +385,18 @@ def docker_socket_mounted(service: Service, settings):
     ```
     """
     project = service.project
-    is_proxy = service.name in _proxies(project)
-    unix_host = any(scheme in ("unix", "npipe") for _, scheme, *_ in _docker_host(service))
+    # Whether it is the project's proxy reads every service of the project: asked only once
+    # a socket is mounted, which few services do.
+    is_proxy: bool | None = None
+    unix_host = False
     for bind in host_binds(service, files=True):
         what = socket_exposed(bind.path, bind.known)
         if what is None:
             continue
+        if is_proxy is None:
+            is_proxy = service.name in _proxies(project)
+            unix_host = any(scheme in ("unix", "npipe")
+                            for _, scheme, *_ in _docker_host(service))
         via = f" (through {bind.via})" if bind.via else ""
         ro = " Read-only does not help: it protects the socket file, not the API behind it." \
             if bind.read_only else ""
@@ -619,6 +646,21 @@ CHILDREN: dict[str, Sensitivity | None] = {
     "/run": _RUN,
     "/run/systemd": _RUN,
 }
+
+
+def _inside() -> dict[str, tuple[str, ...]]:
+    """Each proper ancestor of a SENSITIVE path -> the SENSITIVE paths below it, in table
+    order: the paths `p` with `p.startswith(ancestor + "/")`, looked up rather than scanned
+    for every mount."""
+    below: dict[str, list[str]] = {}
+    for path in SENSITIVE:
+        for index, char in enumerate(path):
+            if char == "/":
+                below.setdefault(path[:index], []).append(path)
+    return {ancestor: tuple(paths) for ancestor, paths in below.items()}
+
+
+_INSIDE = _inside()
 _AUDIO = re.compile(r"^/run/user/\d+/(pulse|pipewire-\d+)(/|$)")
 # Credentials and start-up files in a home directory; the rest of a home is user data.
 HOME_SECRETS = frozenset({
@@ -651,7 +693,7 @@ def sensitivity(path: str) -> tuple[Sensitivity, str] | None:
     if path in SENSITIVE:
         return SENSITIVE[path], path
     # An ancestor of a sensitive path (`/var`, `/var/lib`, `/usr/local`) exposes it.
-    inside = [p for p in SENSITIVE if p.startswith(path + "/")]
+    inside = _INSIDE.get(path)
     if inside:
         worst = max(inside, key=lambda p: (SENSITIVE[p].writable or 0, SENSITIVE[p].read_only
                                            or 0))
@@ -815,13 +857,8 @@ def mount_propagation_shared(service: Service, settings):
     container that must publish a FUSE mount to the host (rclone, mergerfs) needs `rshared`,
     on that one narrow path.
     """
-    volumes = service.raw.get("volumes")
-    if not isinstance(volumes, Seq):
-        return
-    for index, item in enumerate(volumes):
-        loc = volumes.loc_of(index) or service.loc("volumes")
-        mount = parse_mount(item, loc)
-        if mount is None or not isinstance(mount.propagation, str):
+    for _, item, loc, mount in _volume_mounts(service):
+        if not isinstance(mount.propagation, str):
             continue
         propagation = mount.propagation.strip().lower()
         if propagation not in SHARED:

@@ -7,6 +7,8 @@ Limits can be written the Compose way (`mem_limit`, `cpus`, `pids_limit`) or the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from labwarden.model import Hit, Impact, Severity
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
@@ -46,6 +48,8 @@ _RESOURCE_KEYS = (
      "cpus: \"1.0\""),
     ("PIDs", ("pids_limit",), "pids", "pids_limit: 200"),
 )
+# Every key of the service a limit may be written under (`deploy` holds the Swarm way's).
+_LIMIT_KEYS = frozenset({"deploy", *(key for _, keys, _, _ in _RESOURCE_KEYS for key in keys)})
 # The checklist item each missing limit fails (the seed has none for PIDs).
 _LIMIT_ITEMS = {"memory": "4.4.1", "CPU": "4.4.2"}
 
@@ -85,22 +89,33 @@ def resource_limits_missing(service: Service, settings):
     """
     if _incomplete(service):
         return
-    limits = _limits(service)
-    missing, snippet = [], []
-    for label, keys, deploy_key, yaml in _RESOURCE_KEYS:
-        if any(_set(service.raw.get(k)) for k in keys) or _set(limits.get(deploy_key)):
-            continue
-        missing.append(label)
-        snippet.append(yaml)
+    raw = service.raw
+    if _LIMIT_KEYS.isdisjoint(raw):
+        missing = _RESOURCE_KEYS    # no limit written at all: most services
+    else:
+        limits = _limits(service)
+        missing = tuple(entry for entry in _RESOURCE_KEYS
+                        if not (any(_set(raw.get(k)) for k in entry[1])
+                                or _set(limits.get(entry[2]))))
     if not missing:
         return
+    message, evidence, items, fix = _limit_texts(missing)
+    yield Hit(message, service.location, resource="resource-limits", evidence=evidence,
+              checklist=items, fix=fix)
+
+
+@lru_cache(maxsize=16)      # at most 7 combinations, one of them for most services
+def _limit_texts(missing: tuple[tuple, ...]) -> tuple[str, str, tuple[str, ...], str]:
+    """CMP070's message, evidence, checklist items and fix for the _RESOURCE_KEYS entries a
+    service lacks."""
+    labels = [label for label, *_ in missing]
     indent = "\n    "
-    yield Hit(f"no {_join(missing)} limit: one runaway container can starve every service on "
-              "the host", service.location, resource="resource-limits",
-              evidence="missing: " + ", ".join(missing),
-              checklist=tuple(_LIMIT_ITEMS[m] for m in missing if m in _LIMIT_ITEMS),
-              fix=f"add to the service (sized from `docker stats`):{indent}"
-                  + indent.join(snippet))
+    return (f"no {_join(labels)} limit: one runaway container can starve every service on "
+            "the host",
+            "missing: " + ", ".join(labels),
+            tuple(_LIMIT_ITEMS[m] for m in labels if m in _LIMIT_ITEMS),
+            f"add to the service (sized from `docker stats`):{indent}"
+            + indent.join(yaml for *_, yaml in missing))
 
 
 def _join(words: list[str]) -> str:
@@ -202,9 +217,19 @@ def restart_policy_missing(service: Service, settings):
 
 # --- logging -------------------------------------------------------------------------------
 
+_logging_cache: list = [None, None]
+
+
 def _logging(service: Service):
     """(driver, options, where the driver is set); driver "" when Docker's default applies.
-    Reads `logging:` and the legacy `log_driver`/`log_opt` keys."""
+    Reads `logging:` and the legacy `log_driver`/`log_opt` keys. CMP072 and CMP073 ask in
+    turn about the same service: read once."""
+    if _logging_cache[0] is not service:
+        _logging_cache[0], _logging_cache[1] = service, _read_logging(service)
+    return _logging_cache[1]
+
+
+def _read_logging(service: Service):
     logging = service.raw.get("logging")
     if isinstance(logging, Map):
         keys = ("logging", "driver"), ("logging",)

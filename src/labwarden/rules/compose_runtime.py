@@ -391,7 +391,9 @@ def hardening_options_missing(service: Service, settings):
         return
     missing: list[tuple[str, str]] = []     # (what, the checklist item it answers)
     fix: list[str] = []
-    switches_user = _takes_puid(service) or _runs_as_non_root(service)
+    takes_puid = _takes_puid(service)
+    runs_as_non_root = _runs_as_non_root(service)
+    switches_user = takes_puid or runs_as_non_root
     dropped = _cap_names(service, "cap_drop")
     if "ALL" not in dropped:
         missing.append(("cap_drop: [ALL]" + (" (drops only some)" if dropped else ""),
@@ -412,8 +414,8 @@ def hardening_options_missing(service: Service, settings):
     puid = _env_value(service, "PUID")
     # Explicit root (`user: root`, PUID=0) is CMP013's finding, not a missing option.
     root_elsewhere = (user is not None and _is_zero_id(user)) or \
-        (_takes_puid(service) and puid is not None and _is_zero_id(puid))
-    if user is None and not root_elsewhere and not _runs_as_non_root(service):
+        (takes_puid and puid is not None and _is_zero_id(puid))
+    if user is None and not root_elsewhere and not runs_as_non_root:
         missing.append(("a non-root user", "4.2.1"))
         fix += ['user: "1000:1000"   # a UID/GID that owns the data volumes']
         if puid is not None:
@@ -421,15 +423,21 @@ def hardening_options_missing(service: Service, settings):
                     "hotio); check that this one is"]
     if not missing:
         return
-    only_read_only = [item for _, item in missing] == ["4.2.2"]
+    message, evidence, items, fix_text = _hardening_texts(tuple(missing), tuple(fix))
     # One finding, but it fails only the checklist items this service actually misses.
-    yield Hit(f"lacks {', '.join(what for what, _ in missing)}", service.location,
-              resource="hardening",
-              evidence="missing: " + "; ".join(f"{what} [{item}]" for what, item in missing),
-              checklist=tuple(item for _, item in missing),
-              severity=Severity.LOW if only_read_only else None,
-              fix="add to the service (merge with existing lists), then test it:\n"
-                  + "\n".join(fix))
+    yield Hit(message, service.location, resource="hardening", evidence=evidence,
+              checklist=items, severity=Severity.LOW if items == ("4.2.2",) else None,
+              fix=fix_text)
+
+
+@lru_cache(maxsize=256)     # a handful of combinations, for most of the services
+def _hardening_texts(missing: tuple[tuple[str, str], ...],
+                     fix: tuple[str, ...]) -> tuple[str, str, tuple[str, ...], str]:
+    """CMP012's message, evidence, checklist items and fix for what a service lacks."""
+    return (f"lacks {', '.join(what for what, _ in missing)}",
+            "missing: " + "; ".join(f"{what} [{item}]" for what, item in missing),
+            tuple(item for _, item in missing),
+            "add to the service (merge with existing lists), then test it:\n" + "\n".join(fix))
 
 
 # --- CMP013 -------------------------------------------------------------------------------

@@ -35,8 +35,16 @@ def _exposed_ports(service: Service) -> list[Port]:
     return [p for p in service.ports if p.on_all_interfaces and p.target_ports]
 
 
+_classified_cache: list = [None, []]
+
+
 def _classified(service: Service) -> list[tuple[Port, PortClass | None]]:
-    return [(p, classify(service.image, p.target_ports)) for p in _exposed_ports(service)]
+    """The exposed ports with what listens there, read once per service: NET001, NET002
+    and NET003 ask in turn about the same service."""
+    if _classified_cache[0] is not service:
+        _classified_cache[0], _classified_cache[1] = service, [
+            (p, classify(service.image, p.target_ports)) for p in _exposed_ports(service)]
+    return _classified_cache[1]
 
 
 def _describe(port: Port) -> str:
@@ -96,9 +104,12 @@ def port_on_all_interfaces(service: Service, settings):
     Route the service through the reverse proxy and drop `ports:`, or bind it to loopback or
     one LAN address: `"127.0.0.1:8080:8080"` (long syntax: `host_ip: 127.0.0.1`).
     """
+    classified = _classified(service)
+    if not classified:
+        return                  # most services publish nothing on all interfaces
     proxy = _is_proxy(service, settings)
     facing = set(settings.internet_facing_ports)
-    for port, kind in _classified(service):
+    for port, kind in classified:
         if kind is not None:
             continue
         numbers = port.published_ports or port.target_ports

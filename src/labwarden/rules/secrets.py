@@ -122,6 +122,11 @@ def secrets_of(service: Service) -> list[Secret]:
     found = []
     users = _user_values(service)
     for env in service.environment.values():
+        value = env.value
+        # Most variables are neither secret-named nor URLs: `_secret` would find nothing.
+        if not value or not isinstance(value, str) or \
+                ("://" not in value and not data.is_secret_name(env.name)):
+            continue
         secret = _secret(service, env, users)
         if secret is not None:
             found.append(secret)
@@ -307,8 +312,10 @@ def _argument_urls(token: str, loc: Location, as_written: str, origin: str,
 def _user_values(service: Service) -> set[str]:
     users = set()
     for env in service.environment.values():
+        if not env.value:
+            continue
         parts = data.words(env.name)
-        if parts and parts[-1] in _USER_WORDS and env.value:
+        if parts and parts[-1] in _USER_WORDS:
             users.add(env.value.lower())
     return users
 
@@ -505,9 +512,8 @@ def default_password(service: Service, settings):
                           "change it in the application as well")
     image = service.image
     env = service.environment
-    for login in data.DEFAULT_LOGINS:
-        if not _images.matches(image, login.images) or any(_is_set(env.get(v))
-                                                           for v in login.set_by):
+    for login in data.default_logins(image):
+        if any(_is_set(env.get(v)) for v in login.set_by):
             continue
         when = (" until someone changes it at the first login" if login.first_login_change
                 else " for as long as the service runs")
