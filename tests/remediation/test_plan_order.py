@@ -218,3 +218,70 @@ def test_a_database_user_of_any_spelling_is_quoted_in_the_rotation(tmp_path, use
     assert f"'{user}'" in alter or user.replace("'", "'\\''") in alter
     assert any("ALTER USER" in c for c in step.rollback)
     assert "changeme" not in "\n".join(step.commands + step.rollback)
+
+
+# nginx → frontend → backend-api → backend-plugin → nginx (the plugin calls back through the
+# web server's URL): a cycle of the restart graph, as in a real app store's stack.
+CYCLE = """
+services:
+  frontend:
+    image: ghcr.io/example/console:1.0
+    depends_on: [backend-web, backend-api]
+  backend-inference:
+    image: ghcr.io/example/inference:1.0
+    environment:
+      ICON_URL_PREFIX: http://nginx:3080
+  backend-plugin:
+    image: ghcr.io/example/plugin:1.0
+    environment:
+      HOST_URL: http://nginx:3080
+  backend-api:
+    image: ghcr.io/example/server:1.0
+    depends_on: [db, cache, backend-inference, backend-plugin]
+    environment:
+      POSTGRES_URL: postgres://postgres:Example321@db:5432/app
+      REDIS_URL: redis://:Example321@cache:6379/0
+      INFERENCE_URL: http://backend-inference:8000
+      PLUGIN_URL: http://backend-plugin:8000
+      HOST_URL: http://nginx:3080
+  backend-web:
+    image: ghcr.io/example/server:1.0
+    depends_on: [db, cache, backend-inference, backend-plugin]
+    environment:
+      POSTGRES_URL: postgres://postgres:Example321@db:5432/app
+      REDIS_URL: redis://:Example321@cache:6379/0
+      INFERENCE_URL: http://backend-inference:8000
+      PLUGIN_URL: http://backend-plugin:8000
+      HOST_URL: http://nginx:3080
+  db:
+    image: postgres:16.4
+    environment:
+      POSTGRES_PASSWORD: Example321
+  cache:
+    image: redis:7.2
+    command: redis-server --requirepass Example321
+  nginx:
+    image: nginx:1.24
+    ports: ["8080:80"]
+    depends_on: [frontend, backend-web, backend-api]
+"""
+
+
+def test_a_dependency_cycle_gets_the_same_downtime_on_every_run(tmp_path: Path) -> None:
+    """Compose refuses a depends_on cycle, but the roadmap of such a file is still the same
+    from run to run: the chains are walked in order, not in a set's hash order."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "compose.yaml").write_text(CYCLE)
+    plans = set()
+    for seed in map(str, range(1, 9)):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-m", "labwarden", "roadmap", str(tmp_path),
+                               "--format", "json"], capture_output=True, text=True, env=env,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        plans.add(json.dumps(json.loads(done.stdout)["downtime_min"]))
+    assert len(plans) == 1, plans

@@ -69,7 +69,9 @@ class Estimator:
         def chain(unit: str, seen: frozenset) -> tuple[float, float]:
             if unit in memo:
                 return memo[unit]
-            below = [chain(d, seen | {unit}) for d in self.lab.dependencies(unit)
+            # In their order: on a dependency cycle (which Compose refuses) the memo holds
+            # whichever path came first, and the same one on every run.
+            below = [chain(d, seen | {unit}) for d in sorted(self.lab.dependencies(unit))
                      if d in units and d not in seen]
             own = spans[unit][0]
             low = own[0] + max((b[0] for b in below), default=0.0)
