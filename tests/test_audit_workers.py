@@ -159,21 +159,6 @@ def test_markers_the_later_stages_use_are_not_called_unused(tmp_path: Path) -> N
         assert not [d for d in document["diagnostics"] if d["code"] == "unused-suppression"]
 
 
-def test_a_large_json_report_encoded_by_two_processes_is_the_same(tmp_path: Path,
-                                                                 monkeypatch) -> None:
-    from labwarden.audit.compose import audit
-    from labwarden.report import json_report
-
-    _lab(tmp_path)
-    result = audit([str(tmp_path)], AuditOptions(jobs=1))
-    monkeypatch.setattr(json_report, "PARALLEL_MIN_FINDINGS", 10)
-    assert len(result.findings) > 100
-    one = json_report.pieces(result)
-    two = json_report.pieces(result, jobs=2)
-    assert "".join(two) == "".join(one) == json_report.render(result)
-    assert len(two) == len(one)     # the same batches
-
-
 def test_work_in_a_child_comes_back_or_is_done_here() -> None:
     import os
     import signal

@@ -206,9 +206,7 @@ def cmd_audit(args) -> int:
     if args.format in ("html", "markdown") and not args.compact:
         # From the whole result: the roadmap and the checklist do not follow --min-severity.
         extra = _report_context(paths, config, result, args.format)
-    # The command line runs no threads: a large JSON report may be encoded by two processes.
-    jobs = 1 if args.jobs == 1 else 2
-    emit(render_pieces(view(result, args, config), args.format, jobs=jobs, color=color,
+    emit(render_pieces(view(result, args, config), args.format, color=color,
                        compact=args.compact, **extra), args.output)
     return finish(result, args, config)
 

@@ -478,6 +478,16 @@ def _warm_up(options: AuditOptions) -> None:
         runner.rules(kind)
 
 
+def _load_proxy_stage() -> None:
+    """Import, while the workers work, what the proxy stage after them imports: its readers
+    (shared with the process that runs it beside the tree rules) and its rules, whose
+    findings this process receives."""
+    from labwarden.sources.proxy import discover  # noqa: F401
+    from labwarden.sources.registry import get as source
+
+    registry.load(source("proxy").rules)
+
+
 def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) -> list[_Partial]:
     chunks = _chunks(specs, jobs)
     _warm_up(options)
@@ -501,6 +511,7 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
         os.close(write_end)
         workers.append(_Worker(pid, read_end))
     results: dict[int, _Partial] = {}
+    proxies_ready = False
     while (index := _take(queue)) is not None:
         partial = results[index] = _audit_specs(chunks[index], options)
         # Hash what the reports will ask of these findings (the property caches it) while
@@ -509,6 +520,9 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
             finding.fingerprint  # noqa: B018
         for worker in workers:
             worker.read(results)
+        if not proxies_ready and any(p.proxies for p in results.values()):
+            _load_proxy_stage()     # the tree runs a proxy: its stage will need these
+            proxies_ready = True
     os.close(queue)
     for worker in workers:
         worker.read(results, wait=True)

@@ -45,11 +45,10 @@ def render(result: AuditResult, fmt: str, *, color: bool | None = None,
     return module.render(result)
 
 
-def render_pieces(result: AuditResult, fmt: str, jobs: int = 1, **options) -> list[str]:
+def render_pieces(result: AuditResult, fmt: str, **options) -> list[str]:
     """`render(result, fmt, **options)` as pieces to write one after the other: the JSON
     report of a large tree is megabytes, which joined would be one more copy to make and
-    then to encode whole; other formats come as one piece. `jobs` > 1: the JSON report may
-    be encoded by forked processes too (only from a process without threads)."""
+    then to encode whole; other formats come as one piece."""
     if fmt == "json":
-        return importlib.import_module(_MODULES[fmt]).pieces(result, jobs=jobs)
+        return importlib.import_module(_MODULES[fmt]).pieces(result)
     return [render(result, fmt, **options)]

@@ -8,7 +8,6 @@ bumps the major version.
 from __future__ import annotations
 
 import json
-import os
 from json.encoder import encode_basestring
 
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
@@ -81,52 +80,24 @@ def render(result: AuditResult) -> str:
     return "".join(pieces(result))
 
 
-# A report this large is encoded by two processes (`pieces(result, jobs=2)`): below it,
-# starting a process costs more than it saves.
-PARALLEL_MIN_FINDINGS = 4000
-
-
-def pieces(result: AuditResult, jobs: int = 1) -> list[str]:
+def pieces(result: AuditResult) -> list[str]:
     """`render(result)` in pieces of a few hundred entries, to be written one after the
     other. Joined, they would be one more copy of the report, and a wide one: a single `…`
     of a redacted value makes the whole string two bytes a character, all of which the
-    output then encodes again; piece by piece, most are ASCII, copied as they are.
-
-    With `jobs` > 1 (the command line, which runs no threads), a large report's second half
-    and its diagnostics are encoded by a forked process while this one encodes the first
-    half: the same pieces, in half the time."""
+    output then encodes again; piece by piece, most are ASCII, copied as they are."""
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
-    findings = result.findings
-    half = len(findings) // 2
-    if jobs < 2 or len(findings) < PARALLEL_MIN_FINDINGS or not hasattr(os, "fork"):
-        half = len(findings)
-
-    def rest() -> list[str]:
-        strings = _Strings()
-        return [*_entries(findings[half:], strings, after=half > 0), '],"diagnostics":[',
-                *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
-                "]}\n"]
-
-    if half == len(findings):
-        return [head[:-1] + ',"findings":[', *_entries(findings, _Strings()), *rest()]
-    from labwarden._fork import InChild
-
-    second = InChild(rest)
-    first = [head[:-1] + ',"findings":[', *_entries(findings[:half], _Strings())]
-    return first + second.result()  # type: ignore[operator]  # rest()'s list
-
-
-def _entries(findings: list[Finding], strings: _Strings, after: bool = False) -> list[str]:
-    """The findings' entries in pieces; `after`: they follow others (a comma first)."""
     rules: dict[str, tuple[str, str, str, str, str]] = {}
+    strings = _Strings()
     subjects = _Subjects()
-    return _batches((_finding_json(f, rules, strings, subjects) for f in findings),
-                    after=after)
+    return [head[:-1] + ',"findings":[',
+            *_batches(_finding_json(f, rules, strings, subjects) for f in result.findings),
+            '],"diagnostics":[',
+            *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
+            "]}\n"]
 
 
-def _batches(entries, size: int = 256, after: bool = False) -> list[str]:
-    """The entries, comma-separated, in pieces of `size` entries; `after`: the first piece
-    follows other entries, so a comma starts it too.
+def _batches(entries, size: int = 256) -> list[str]:
+    """The entries, comma-separated, in pieces of `size` entries.
 
     A piece of a few hundred entries is large enough to be allocated apart from the small
     strings of the interpreter's heap, and given back to the system when freed: once joined
@@ -135,7 +106,7 @@ def _batches(entries, size: int = 256, after: bool = False) -> list[str]:
     pieces: list[str] = []
     batch: list[str] = []
     for entry in entries:
-        if not batch and (pieces or after):
+        if not batch and pieces:
             batch.append("")          # the comma before every piece but the first
         batch.append(entry)
         if len(batch) >= size:
