@@ -151,3 +151,19 @@ def test_a_report_in_pieces_is_written_as_if_joined(pieces, tmp_path, capsys) ->
     emit(pieces, str(tmp_path / "pieces"))
     assert (tmp_path / "pieces").read_bytes() == (tmp_path / "joined").read_bytes() == \
         joined.encode()
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_a_report_path_that_is_an_input_under_another_name_is_refused(tmp_path: Path,
+                                                                       link: str) -> None:
+    """`-o report.json` where report.json is a link to a Compose file being audited: the
+    report would overwrite the input. The input stays as it was."""
+    compose = write(tmp_path / "compose.yaml", "services:\n  web:\n    image: nginx:1.27\n")
+    report = tmp_path / "report.json"
+    if link == "symbolic":
+        report.symlink_to(compose)
+    else:
+        report.hardlink_to(compose)
+    done = run("audit", str(compose), "--format", "json", "-o", str(report))
+    assert done.returncode == 2 and "is an input labwarden reads" in done.stderr
+    assert compose.read_text().startswith("services:")

@@ -203,8 +203,10 @@ def check_output(output: str | None, inputs: list[str | None]) -> None:
 
 
 def _is_input(path: str, inputs: list[str | None]) -> bool:
-    real = os.path.realpath(path)
-    if any(os.path.realpath(i) == real for i in inputs if i):
+    # The same file through symbolic or hard links: a stat() of each input, where
+    # realpath() read every component of every path (a thousand files in a CI job).
+    own = os.stat(path)
+    if any(_stat_is(i, own) for i in inputs if i):
         return True
     if path.endswith(_INPUT_SUFFIXES) or os.path.basename(path) == ".env":
         return True
@@ -214,6 +216,13 @@ def _is_input(path: str, inputs: list[str | None]) -> bool:
         with open_regular(path) as handle:   # a FIFO put there since would block open()
             return handle.read(2) == b"#!"   # a script, found by its shebang
     except OSError:
+        return False
+
+
+def _stat_is(path: str, other: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(os.stat(path), other)
+    except (OSError, ValueError):    # gone, unreadable, a NUL in the name
         return False
 
 
