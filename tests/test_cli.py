@@ -134,14 +134,16 @@ def test_the_report_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("pieces", [["{\"a\":", "1}\n"], ["no newline"], ["a\n", ""], [""], [],
-                                    ["é…", "\x85 ", "x\n"]])
+                                    ["é…", "\x85 ", "x\n"],
+                                    [b"{\"a\":", "\u00e9", "…".encode(), b"\n"],
+                                    [b"bytes", b"", b" no newline"]])
 def test_a_report_in_pieces_is_written_as_if_joined(pieces, tmp_path, capsys) -> None:
     """`emit` writes a report given in pieces (the JSON of a large tree) one piece after
     the other: stdout and the file get what the joined text would have given them, the
     line ended on stdout only when the joined text does not end it."""
     from labwarden.commands.common import emit
 
-    joined = "".join(pieces)
+    joined = "".join(p.decode() if isinstance(p, bytes) else p for p in pieces)
     emit(joined, None)
     expected = capsys.readouterr().out
     emit(pieces, None)

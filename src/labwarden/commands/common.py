@@ -157,24 +157,35 @@ def described_input(args) -> str:
     return "`labwarden " + scrub(" ".join(words)) + "`"
 
 
-def emit(text: str | list[str], output: str | None) -> None:
+def emit(text: str | list[str] | list[bytes], output: str | None) -> None:
     """Write a report to `output` (already accepted by `check_output`), or to stdout; in
-    pieces when it comes in pieces (`report.render_pieces`), as if joined."""
+    pieces when it comes in pieces (`report.render_pieces`), as if joined. A piece of
+    bytes is UTF-8 already (the JSON report): it goes to the file as it is."""
     pieces = [text] if isinstance(text, str) else text
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
-                for piece in pieces:
-                    handle.write(piece)
+                _write(handle, pieces)
         except OSError as exc:   # a full disk, a directory made meanwhile, no permission
             raise OutputError(f"cannot write the report to {output}: "
                               f"{exc.strerror or exc}") from None
     else:
-        for piece in pieces:
-            sys.stdout.write(piece)
+        _write(sys.stdout, pieces)
         last = next((piece for piece in reversed(pieces) if piece), "")
-        if not last.endswith("\n"):        # a report on stdout ends its line
-            sys.stdout.write("\n")
+        if not last.endswith(b"\n" if isinstance(last, bytes) else "\n"):
+            sys.stdout.write("\n")         # a report on stdout ends its line
+
+
+def _write(handle, pieces) -> None:
+    binary = getattr(handle, "buffer", None)    # none on a StringIO put in stdout's place
+    for piece in pieces:
+        if not isinstance(piece, bytes):
+            handle.write(piece)
+        elif binary is None:
+            handle.write(piece.decode("utf-8"))
+        else:
+            handle.flush()                # what came before, first
+            binary.write(piece)
 
 
 class OutputError(UsageError):

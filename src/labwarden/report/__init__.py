@@ -45,10 +45,11 @@ def render(result: AuditResult, fmt: str, *, color: bool | None = None,
     return module.render(result)
 
 
-def render_pieces(result: AuditResult, fmt: str, **options) -> list[str]:
+def render_pieces(result: AuditResult, fmt: str, **options) -> list[str] | list[bytes]:
     """`render(result, fmt, **options)` as pieces to write one after the other: the JSON
     report of a large tree is megabytes, which joined would be one more copy to make and
-    then to encode whole; other formats come as one piece."""
+    then to encode whole, so it comes already UTF-8 (as JSON is exchanged), in pieces;
+    other formats come as one piece of text."""
     if fmt == "json":
         return importlib.import_module(_MODULES[fmt]).pieces(result)
     return [render(result, fmt, **options)]

@@ -77,43 +77,44 @@ def render(result: AuditResult) -> str:
     and neither a dict per finding nor the encoder's small chunks for all of them are held
     at once, which doubled the peak memory of a large run.
     """
-    return "".join(pieces(result))
+    return b"".join(pieces(result)).decode("utf-8")
 
 
-def pieces(result: AuditResult) -> list[str]:
-    """`render(result)` in pieces of a few hundred entries, to be written one after the
-    other. Joined, they would be one more copy of the report, and a wide one: a single `…`
-    of a redacted value makes the whole string two bytes a character, all of which the
-    output then encodes again; piece by piece, most are ASCII, copied as they are."""
+def pieces(result: AuditResult) -> list[bytes]:
+    """`render(result)` as UTF-8, in pieces of a few hundred entries, to be written one
+    after the other. Each entry is encoded on its own: a single `…` of a redacted value or
+    `→` of a port makes a whole text two bytes a character, so entries joined as text would
+    widen every ASCII entry of their piece, only for the output to narrow them again;
+    encoded one by one, the ASCII ones are copied as they are."""
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
     strings = _Strings()
     subjects = _Subjects()
-    return [head[:-1] + ',"findings":[',
+    return [(head[:-1] + ',"findings":[').encode(),
             *_batches(_finding_json(f, rules, strings, subjects) for f in result.findings),
-            '],"diagnostics":[',
+            b'],"diagnostics":[',
             *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
-            "]}\n"]
+            b"]}\n"]
 
 
-def _batches(entries, size: int = 256) -> list[str]:
-    """The entries, comma-separated, in pieces of `size` entries.
+def _batches(entries, size: int = 256) -> list[bytes]:
+    """The entries, UTF-8, comma-separated, in pieces of `size` entries.
 
     A piece of a few hundred entries is large enough to be allocated apart from the small
-    strings of the interpreter's heap, and given back to the system when freed: once joined
-    into the report, the pieces no longer count in the process's memory.
+    objects of the interpreter's heap, and given back to the system when freed: once
+    written, the pieces no longer count in the process's memory.
     """
-    pieces: list[str] = []
-    batch: list[str] = []
+    pieces: list[bytes] = []
+    batch: list[bytes] = []
     for entry in entries:
         if not batch and pieces:
-            batch.append("")          # the comma before every piece but the first
-        batch.append(entry)
+            batch.append(b"")         # the comma before every piece but the first
+        batch.append(entry.encode())
         if len(batch) >= size:
-            pieces.append(",".join(batch))
+            pieces.append(b",".join(batch))
             batch = []
     if batch:
-        pieces.append(",".join(batch))
+        pieces.append(b",".join(batch))
     return pieces
 
 
