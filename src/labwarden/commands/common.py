@@ -161,7 +161,7 @@ def emit(text: str | list[str] | list[bytes], output: str | None) -> None:
     """Write a report to `output` (already accepted by `check_output`), or to stdout; in
     pieces when it comes in pieces (`report.render_pieces`), as if joined. A piece of
     bytes is UTF-8 already (the JSON report): it goes to the file as it is."""
-    pieces = [text] if isinstance(text, str) else text
+    pieces: list[str] | list[bytes] = [text] if isinstance(text, str) else text
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
@@ -171,9 +171,16 @@ def emit(text: str | list[str] | list[bytes], output: str | None) -> None:
                               f"{exc.strerror or exc}") from None
     else:
         _write(sys.stdout, pieces)
-        last = next((piece for piece in reversed(pieces) if piece), "")
-        if not last.endswith(b"\n" if isinstance(last, bytes) else "\n"):
+        if not _ends_line(pieces):
             sys.stdout.write("\n")         # a report on stdout ends its line
+
+
+def _ends_line(pieces: list) -> bool:
+    """Whether the last piece that is not empty (text or UTF-8) ends a line."""
+    for piece in reversed(pieces):
+        if piece:
+            return piece[-1:] in ("\n", b"\n")
+    return False
 
 
 def _write(handle, pieces) -> None:

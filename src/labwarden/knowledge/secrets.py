@@ -183,6 +183,10 @@ class FileVariant(FrozenRecord):
     """An image's way to read variable NAME from a file instead of the environment."""
 
     __slots__ = ("images", "namespaces", "prefixes", "style")
+    images: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    style: str
 
     def __init__(self, images: tuple[str, ...] = (), namespaces: tuple[str, ...] = (),
                  prefixes: tuple[str, ...] = (), style: str = "suffix"):
@@ -264,6 +268,13 @@ def _variants_serving(image: str | None) -> tuple[FileVariant, ...]:
 class DefaultLogin(FrozenRecord):
     __slots__ = ("images", "product", "login", "set_by", "variable", "severity",
                  "first_login_change")
+    images: tuple[str, ...]
+    product: str
+    login: str
+    set_by: tuple[str, ...]
+    variable: str
+    severity: Severity
+    first_login_change: bool
 
     def __init__(self, images: tuple[str, ...], product: str, login: str, set_by: tuple[str, ...],
                  variable: str, severity: Severity, first_login_change: bool):

@@ -90,6 +90,7 @@ def resource_limits_missing(service: Service, settings):
     if _incomplete(service):
         return
     raw = service.raw
+    missing: tuple[tuple[str, tuple[str, ...], str, str], ...]
     if _LIMIT_KEYS.isdisjoint(raw):
         missing = _RESOURCE_KEYS    # no limit written at all: most services
     else:
@@ -231,6 +232,7 @@ def _logging(service: Service):
 
 def _read_logging(service: Service):
     logging = service.raw.get("logging")
+    keys: tuple[tuple[str, ...], tuple[str, ...]]
     if isinstance(logging, Map):
         keys = ("logging", "driver"), ("logging",)
         driver, options = logging.get("driver"), logging.get("options")
