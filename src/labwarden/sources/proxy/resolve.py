@@ -29,8 +29,15 @@ class Index:
         self.by_host_port: dict[int, list[Workload]] = {}
         seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
         for workload in workloads:
+            # A list made only for a name not seen yet: most names are one service's.
             for name in workload.names():
-                self.by_name.setdefault(name, []).append(workload)
+                found = self.by_name.get(name)
+                if found is None:
+                    self.by_name[name] = [workload]
+                else:
+                    found.append(workload)
+            if not workload.ports:                   # as most services: nothing published
+                continue
             for _, published, _address in workload.exposed_ports():
                 if published is not None and (published, id(workload)) not in seen:
                     seen.add((published, id(workload)))
