@@ -521,6 +521,15 @@ def _hosts(rule: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(h.strip().lower() for h in hosts if h.strip()))
 
 
+def _hosts_of(rule: str, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """`_hosts`, once per rule (`known`, by rule): a router that redirects to HTTPS and the
+    one it redirects to usually have the same rule."""
+    found = known.get(rule)
+    if found is None:
+        found = known[rule] = _hosts(rule)
+    return found
+
+
 def _redirects_to_https(middlewares: list[tuple[str, str, dict]]) -> bool:
     for _, kind, spec in middlewares:
         if kind == "redirectscheme" and str(_get(spec, "scheme", default="")).lower() == "https":
@@ -555,6 +564,7 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
     redirected: set[str] = set()            # hosts some router redirects to https
     plain_points = _http_doors(config)
     judged: list[tuple[Router, list[tuple[str, str, dict]], list[EntryPoint]]] = []
+    hosts: dict[str, tuple[str, ...]] = {}
     for router in config.routers.values():
         middlewares, missing = _flatten(config, router.middlewares)
         if router.error is None and missing:
@@ -563,7 +573,7 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
                 "@internal") and router.service not in config.services:
             router.error = f"service {router.service} does not exist"
         if _redirects_to_https(middlewares) and router.error is None:
-            redirected.update(_hosts(router.rule) or {"*"})
+            redirected.update(_hosts_of(router.rule, hosts) or {"*"})
             continue
         points = _endpoints(config, router)
         if config.entrypoints_known and points and not router.tls and \
@@ -578,7 +588,8 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
             continue
         if router.service.endswith("@internal"):
             continue
-        found.append(_route(config, router, middlewares, points, label, resolver, redirected,
+        found.append(_route(config, router, middlewares, points,
+                            _hosts_of(router.rule, hosts), label, resolver, redirected,
                             plain_points))
     if config.api_insecure and server.dashboard_open is None:
         point = config.entrypoints.get("traefik") or EntryPoint("traefik", ":8080")
@@ -630,14 +641,15 @@ def _dashboard(config: TraefikConfig, router: Router, middlewares, points: list[
 
 
 def _route(config: TraefikConfig, router: Router, middlewares, points: list[EntryPoint],
-           label: str, resolver: Resolver, redirected: set[str],
+           domains: tuple[str, ...], label: str, resolver: Resolver, redirected: set[str],
            plain_points: set[str]) -> ProxyRoute:
-    """`points`: the router's entry points (`_endpoints`, made once per router)."""
+    """`points`: the router's entry points (`_endpoints`), `domains` the hosts of its rule
+    (`_hosts`), both made once per router."""
     for point in points:                   # an entry point's middlewares apply first
         more, _ = _flatten(config, point.middlewares)
         middlewares = more + middlewares
     route = ProxyRoute("traefik", label, router.name, source=config.source,
-                       origin=router.where, domains=_hosts(router.rule))
+                       origin=router.where, domains=domains)
     route.not_served = router.error
     route.upstreams = _upstreams(config, router.service, resolver, router.workload)
     secure = [p for p in points if router.tls or p.tls]
