@@ -25,15 +25,16 @@ class Index:
     ports they publish: built once per audit, shared by every proxy's resolver."""
 
     def __init__(self, workloads: list[Workload]):
-        self.by_name: dict[str, list[Workload]] = {}
+        by_name: dict[str, list[Workload]] = {}
+        self.by_name = by_name
         self.by_host_port: dict[int, list[Workload]] = {}
         seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
         for workload in workloads:
             # A list made only for a name not seen yet: most names are one service's.
             for name in workload.names():
-                found = self.by_name.get(name)
+                found = by_name.get(name)
                 if found is None:
-                    self.by_name[name] = [workload]
+                    by_name[name] = [workload]
                 else:
                     found.append(workload)
             if not workload.ports:                   # as most services: nothing published
