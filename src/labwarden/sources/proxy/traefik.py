@@ -334,15 +334,26 @@ def dynamic_from_file(config: TraefikConfig, data: dict, path: str, text: str,
             config.services[_qualify(str(name), provider)] = _service(spec, provider)
 
 
-def _router(name: str, spec: dict, provider: str, where: Location | None,
-            get=_get) -> Router:
-    """`get`: `_get_lowered` for a router made from labels."""
-    service = get(spec, "service")
-    return Router(name, str(get(spec, "rule", default="")),
-                  _words(get(spec, "entryPoints")),
-                  [_qualify(m, provider) for m in _words(get(spec, "middlewares"))],
+def _router(name: str, spec: dict, provider: str, where: Location | None) -> Router:
+    return _router_of(name, provider, where, _get(spec, "rule", default=""),
+                      _get(spec, "entryPoints"), _get(spec, "middlewares"),
+                      _get(spec, "service"), _get(spec, "tls"))
+
+
+def _label_router(name: str, spec: dict, where: Location | None) -> Router:
+    """A router of the Docker provider, from its labels' table: its keys are lower-cased
+    (read directly: the corpus's labels define 900 routers)."""
+    return _router_of(name, "docker", where, spec.get("rule", ""), spec.get("entrypoints"),
+                      spec.get("middlewares"), spec.get("service"), spec.get("tls"))
+
+
+def _router_of(name: str, provider: str, where: Location | None, rule, entrypoints,
+               middlewares, service, tls) -> Router:
+    """A router from the values its configuration writes."""
+    return Router(name, str(rule), _words(entrypoints),
+                  [_qualify(m, provider) for m in _words(middlewares)],
                   _qualify(str(service), provider) if service else "",
-                  tls=_tls_on(get(spec, "tls")), where=where)
+                  tls=_tls_on(tls), where=where)
 
 
 def _tls_on(value) -> bool:
@@ -401,7 +412,7 @@ def dynamic_from_labels(config: TraefikConfig, workloads: list[Workload]) -> Non
             config.services[f"{name}@docker"] = ([url], [])
         for name, spec in routers.items():
             where = spec.pop("@where", None)
-            router = _router(f"{name}@docker", spec, "docker", where, _get_lowered)
+            router = _label_router(f"{name}@docker", spec, where)
             router.workload = workload
             if not router.service:
                 if len(own_services) == 1:
