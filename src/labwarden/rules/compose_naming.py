@@ -130,16 +130,20 @@ def duplicate_container_name(tree: ComposeTree, settings):
         # Every occurrence is reported, not "all but the first": which one came first
         # depends on the order of the walk, and fingerprints must not move when a new
         # stack sorts earlier.
-        for ref in refs:
-            others = [r for r in refs if r is not ref]
-            listed = "; ".join(_where(r, tree.root) for r in others[:5])
-            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
-            where = "another service" if len(others) == 1 else f"{len(others)} other services"
+        # What each finding of the group shares, made once: the texts of the first refs
+        # (any five of them but the ref's own are listed), the count of the others.
+        shown = [_where(r, tree.root) for r in refs[:6]]
+        others = len(refs) - 1
+        more = f" and {others - 5} more" if others > 5 else ""
+        where = "another service" if others == 1 else f"{others} other services"
+        kebab = _kebab(name) or "service"
+        for index, ref in enumerate(refs):
+            listed = "; ".join([text for i, text in enumerate(shown) if i != index][:5])
             yield Hit(f"container name `{name}` is also set by {where}: {listed}{more}; "
                       "Docker refuses to start the second container with that name",
                       ref.location, resource=f"container_name:{name}", asset=ref.asset,
                       evidence=f"container_name: {name}",
-                      fix=_unique_name(ref, name))
+                      fix=_unique_name(_stack_of(ref), kebab))
 
 
 def _stack_of(ref: ContainerRef) -> str:
@@ -148,8 +152,8 @@ def _stack_of(ref: ContainerRef) -> str:
     return _kebab(project.rsplit("/", 1)[-1]) or "stack"
 
 
-def _unique_name(ref: ContainerRef, name: str) -> str:
-    stack, name = _stack_of(ref), _kebab(name) or "service"
+def _unique_name(stack: str, name: str) -> str:
+    """The fix for a container of `stack` (`_stack_of`) named `name` (kebab-cased)."""
     if name == stack or name.startswith(stack + "-"):
         return f"remove container_name (Compose names it `{stack}-<service>-1`), or make " \
                "it unique"

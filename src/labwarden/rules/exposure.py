@@ -238,6 +238,18 @@ def _clash(a: PortRef, b: PortRef, hosts: dict[str, str] | None = None) -> bool:
     return True
 
 
+def _clashing(refs: list[PortRef], hosts: dict[str, str] | None) -> list[list[PortRef]]:
+    """For each ref of a group, in order, the others of the group it clashes with. A clash
+    is symmetric: each pair is judged once (a group may hold dozens of refs)."""
+    others: list[list[PortRef]] = [[] for _ in refs]
+    for i, ref in enumerate(refs):
+        for j in range(i + 1, len(refs)):
+            if _clash(ref, refs[j], hosts):
+                others[i].append(refs[j])
+                others[j].append(ref)
+    return others
+
+
 def _port_text(ref: PortRef) -> str:
     number = str(ref.low) if ref.low == ref.high else f"{ref.low}-{ref.high}"
     return f"{ref.host_ip + ':' if ref.host_ip else ''}{number}/{ref.protocol}"
@@ -290,11 +302,8 @@ def host_port_conflict(tree: ComposeTree, settings):
     for refs in by_number.values():
         if len(refs) < 2:
             continue
-        for ref in refs:
-            if id(ref) in reported:
-                continue
-            others = [o for o in refs if o is not ref and _clash(ref, o, hosts)]
-            if not others:
+        for ref, others in zip(refs, _clashing(refs, hosts)):
+            if not others or id(ref) in reported:
                 continue
             reported.add(id(ref))
             texts = []

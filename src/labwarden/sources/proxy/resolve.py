@@ -25,12 +25,20 @@ class Index:
     ports they publish: built once per audit, shared by every proxy's resolver."""
 
     def __init__(self, workloads: list[Workload]):
-        self.by_name: dict[str, list[Workload]] = {}
+        by_name: dict[str, list[Workload]] = {}
+        self.by_name = by_name
         self.by_host_port: dict[int, list[Workload]] = {}
         seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
         for workload in workloads:
+            # A list made only for a name not seen yet: most names are one service's.
             for name in workload.names():
-                self.by_name.setdefault(name, []).append(workload)
+                found = by_name.get(name)
+                if found is None:
+                    by_name[name] = [workload]
+                else:
+                    found.append(workload)
+            if not workload.ports:                   # as most services: nothing published
+                continue
             for _, published, _address in workload.exposed_ports():
                 if published is not None and (published, id(workload)) not in seen:
                     seen.add((published, id(workload)))
@@ -43,19 +51,31 @@ class Resolver:
         index = workloads if isinstance(workloads, Index) else Index(workloads)
         self.by_name = index.by_name
         self.by_host_port = index.by_host_port
+        # What each URL resolved to: routers often share a service, and its URL is parsed
+        # and looked up once (the resolver lives as long as one proxy's reading).
+        self.resolved: dict[tuple[str, str], tuple] = {}
 
     def upstream(self, url: str, default_scheme: str = "http") -> Upstream:
-        """An upstream written as a URL (`http://grafana:3000`) or `host:port`."""
+        """An upstream written as a URL (`http://grafana:3000`) or `host:port`: a new one
+        each call (a route may complete it)."""
+        key = (url, default_scheme)
+        found = self.resolved.get(key)
+        if found is None:
+            found = self.resolved[key] = self._resolve(url, default_scheme)
+        return Upstream(url, *found)
+
+    def _resolve(self, url: str, default_scheme: str) -> tuple:
+        """(host, port, workload, via) of an upstream's URL; () when it cannot be parsed."""
         text = url if "://" in url else f"{default_scheme}://{url}"
         try:
             parts = urlsplit(text)
             host, port = (parts.hostname or ""), parts.port
         except ValueError:
-            return Upstream(url)
+            return ()
         if port is None:
             port = {"https": 443, "http": 80}.get(parts.scheme)
         workload, via = self.find(host, port)
-        return Upstream(url, host, port, workload, via)
+        return host, port, workload, via
 
     def find(self, host: str, port: int | None) -> tuple[Workload | None, str]:
         name = host.lower().rstrip(".")

@@ -135,21 +135,34 @@ def _get(mapping, *keys, default=None):
     for key in keys:
         if not isinstance(node, dict):
             return default
-        lowered = key.lower()
         # Labels are read lower-cased, and most files spell keys as documented: a direct
         # look-up first; the scan (the first key equal but for case) only when it misses.
         # A key written in two cases (`Rule:` and `rule:`, which Traefik does not define)
         # is read in the spelling asked for.
         found = node.get(key)
-        if found is None and lowered != key:
-            found = node.get(lowered)
         if found is None:
-            found = next((v for k, v in node.items() if str(k).lower() == lowered), None)
+            lowered = key.lower()
+            if lowered != key:
+                found = node.get(lowered)
+            if found is None:
+                found = next((v for k, v in node.items() if str(k).lower() == lowered), None)
         node = found
         if node is None:
             return default
     return node
 
+
+def _get_lowered(mapping, *keys, default=None):
+    """`_get` for a mapping made from labels, whose keys are all lower-case: a direct
+    look-up of each key lower-cased (the scan could find no other)."""
+    node = mapping
+    for key in keys:
+        if not isinstance(node, dict):
+            return default
+        node = node.get(key.lower())
+        if node is None:
+            return default
+    return node
 
 
 def _key_loc(mapping, key: str) -> Location | None:
@@ -322,12 +335,25 @@ def dynamic_from_file(config: TraefikConfig, data: dict, path: str, text: str,
 
 
 def _router(name: str, spec: dict, provider: str, where: Location | None) -> Router:
-    return Router(name, str(_get(spec, "rule", default="")),
-                  _words(_get(spec, "entryPoints")),
-                  [_qualify(m, provider) for m in _words(_get(spec, "middlewares"))],
-                  _qualify(str(_get(spec, "service", default="")), provider)
-                  if _get(spec, "service") else "",
-                  tls=_tls_on(_get(spec, "tls")), where=where)
+    return _router_of(name, provider, where, _get(spec, "rule", default=""),
+                      _get(spec, "entryPoints"), _get(spec, "middlewares"),
+                      _get(spec, "service"), _get(spec, "tls"))
+
+
+def _label_router(name: str, spec: dict, where: Location | None) -> Router:
+    """A router of the Docker provider, from its labels' table: its keys are lower-cased
+    (read directly: the corpus's labels define 900 routers)."""
+    return _router_of(name, "docker", where, spec.get("rule", ""), spec.get("entrypoints"),
+                      spec.get("middlewares"), spec.get("service"), spec.get("tls"))
+
+
+def _router_of(name: str, provider: str, where: Location | None, rule, entrypoints,
+               middlewares, service, tls) -> Router:
+    """A router from the values its configuration writes."""
+    return Router(name, str(rule), _words(entrypoints),
+                  [_qualify(m, provider) for m in _words(middlewares)],
+                  _qualify(str(service), provider) if service else "",
+                  tls=_tls_on(tls), where=where)
 
 
 def _tls_on(value) -> bool:
@@ -369,27 +395,7 @@ def dynamic_from_labels(config: TraefikConfig, workloads: list[Workload]) -> Non
             continue
         if enable is None and not config.exposed_by_default:
             continue
-        routers: dict[str, dict] = {}
-        middlewares: dict[str, dict] = {}
-        services: dict[str, dict] = {}
-        for name, (value, where) in labels.items():
-            parts = name.split(".")
-            if len(parts) < 5 or parts[1] != "http":
-                continue
-            table = {"routers": routers, "middlewares": middlewares,
-                     "services": services}.get(parts[2])
-            if table is None:
-                continue
-            entry = table.setdefault(parts[3], {"@where": where})
-            node = entry
-            for part in parts[4:-1]:
-                child = node.setdefault(part, {})
-                if not isinstance(child, dict):     # `a.b=x` and `a.b.c=y` both written:
-                    break                           # Traefik itself rejects the pair
-                node = child
-            else:
-                if not isinstance(node.get(parts[-1]), dict):
-                    node[parts[-1]] = value
+        routers, middlewares, services = _label_tables(labels)
         for name, spec in middlewares.items():
             spec.pop("@where", None)
             if spec:
@@ -399,14 +405,14 @@ def dynamic_from_labels(config: TraefikConfig, workloads: list[Workload]) -> Non
         own_services = list(services)
         for name, spec in services.items():
             spec.pop("@where", None)
-            port = _get(spec, "loadbalancer", "server", "port")
-            scheme = _get(spec, "loadbalancer", "server", "scheme", default="http")
+            port = _get_lowered(spec, "loadbalancer", "server", "port")
+            scheme = _get_lowered(spec, "loadbalancer", "server", "scheme", default="http")
             host = workload.container or f"{workload.compose_name}-{workload.service}-1"
             url = f"{scheme}://{host}" + (f":{port}" if port else "")
             config.services[f"{name}@docker"] = ([url], [])
         for name, spec in routers.items():
             where = spec.pop("@where", None)
-            router = _router(f"{name}@docker", spec, "docker", where)
+            router = _label_router(f"{name}@docker", spec, where)
             router.workload = workload
             if not router.service:
                 if len(own_services) == 1:
@@ -417,6 +423,37 @@ def dynamic_from_labels(config: TraefikConfig, workloads: list[Workload]) -> Non
                     config.services.setdefault(implicit, ([f"http://{host}"], []))
                     router.service = implicit
             config.routers[router.name] = router
+
+
+_LABEL_TABLES = ("routers", "middlewares", "services")
+
+
+def _label_tables(labels: dict[str, tuple[str, Location]]) -> tuple[dict, dict, dict]:
+    """The `traefik.http.{routers,middlewares,services}.NAME.KEY…` labels (lower-cased) as
+    nested dicts by NAME, the way a file writes them; each NAME's `@where` is the place of
+    its first label."""
+    tables: dict[str, dict[str, dict]] = {kind: {} for kind in _LABEL_TABLES}
+    for name, (value, where) in labels.items():
+        parts = name.split(".")
+        if len(parts) < 5 or parts[1] != "http":
+            continue
+        table = tables.get(parts[2])
+        if table is None:
+            continue
+        node = table.get(parts[3])
+        if node is None:
+            node = table[parts[3]] = {"@where": where}
+        for part in parts[4:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):   # `a.b=x` and `a.b.c=y` both written:
+                break                           # Traefik itself rejects the pair
+            node = child
+        else:
+            if not isinstance(node.get(parts[-1]), dict):
+                node[parts[-1]] = value
+    return tables["routers"], tables["middlewares"], tables["services"]
 
 
 def labels_where(workload: Workload, middleware: str) -> Location | None:
@@ -495,6 +532,15 @@ def _hosts(rule: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(h.strip().lower() for h in hosts if h.strip()))
 
 
+def _hosts_of(rule: str, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """`_hosts`, once per rule (`known`, by rule): a router that redirects to HTTPS and the
+    one it redirects to usually have the same rule."""
+    found = known.get(rule)
+    if found is None:
+        found = known[rule] = _hosts(rule)
+    return found
+
+
 def _redirects_to_https(middlewares: list[tuple[str, str, dict]]) -> bool:
     for _, kind, spec in middlewares:
         if kind == "redirectscheme" and str(_get(spec, "scheme", default="")).lower() == "https":
@@ -528,7 +574,8 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
     server's `dashboard_open`; routers that only redirect to HTTPS tell which hosts are."""
     redirected: set[str] = set()            # hosts some router redirects to https
     plain_points = _http_doors(config)
-    judged: list[tuple[Router, list[tuple[str, str, dict]], list[str]]] = []
+    judged: list[tuple[Router, list[tuple[str, str, dict]], list[EntryPoint]]] = []
+    hosts: dict[str, tuple[str, ...]] = {}
     for router in config.routers.values():
         middlewares, missing = _flatten(config, router.middlewares)
         if router.error is None and missing:
@@ -537,22 +584,23 @@ def routes(config: TraefikConfig, label: str, resolver: Resolver,
                 "@internal") and router.service not in config.services:
             router.error = f"service {router.service} does not exist"
         if _redirects_to_https(middlewares) and router.error is None:
-            redirected.update(_hosts(router.rule) or {"*"})
+            redirected.update(_hosts_of(router.rule, hosts) or {"*"})
             continue
         points = _endpoints(config, router)
         if config.entrypoints_known and points and not router.tls and \
                 all(not p.tls and p.redirect for p in points):
             continue            # its entry points redirect every request before it matches
-        judged.append((router, middlewares, missing))
+        judged.append((router, middlewares, points))
     server.dashboard_known = config.entrypoints_known
     found: list[ProxyRoute] = []
-    for router, middlewares, _ in judged:
+    for router, middlewares, points in judged:
         if router.service in ("api@internal", "dashboard@internal"):
-            _dashboard(config, router, middlewares, server)
+            _dashboard(config, router, middlewares, points, server)
             continue
         if router.service.endswith("@internal"):
             continue
-        found.append(_route(config, router, middlewares, label, resolver, redirected,
+        found.append(_route(config, router, middlewares, points,
+                            _hosts_of(router.rule, hosts), label, resolver, redirected,
                             plain_points))
     if config.api_insecure and server.dashboard_open is None:
         point = config.entrypoints.get("traefik") or EntryPoint("traefik", ":8080")
@@ -587,12 +635,13 @@ def _loopback(address: str) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
-def _dashboard(config: TraefikConfig, router: Router, middlewares, server: ProxyServer) -> None:
+def _dashboard(config: TraefikConfig, router: Router, middlewares, points: list[EntryPoint],
+               server: ProxyServer) -> None:
+    """`points`: the router's entry points (`_endpoints`)."""
     if router.error is not None or server.dashboard_open is not None:
         return
     if any(kind in AUTH_TYPES for _, kind, _ in middlewares):
         return
-    points = _endpoints(config, router)
     if points and all(_loopback(p.address) for p in points):
         return
     shown = ", ".join(f"{p.name} ({p.address})" if p.address else p.name for p in points)
@@ -602,14 +651,16 @@ def _dashboard(config: TraefikConfig, router: Router, middlewares, server: Proxy
         server.origin = router.where
 
 
-def _route(config: TraefikConfig, router: Router, middlewares, label: str, resolver: Resolver,
-           redirected: set[str], plain_points: set[str]) -> ProxyRoute:
-    points = _endpoints(config, router)
+def _route(config: TraefikConfig, router: Router, middlewares, points: list[EntryPoint],
+           domains: tuple[str, ...], label: str, resolver: Resolver, redirected: set[str],
+           plain_points: set[str]) -> ProxyRoute:
+    """`points`: the router's entry points (`_endpoints`), `domains` the hosts of its rule
+    (`_hosts`), both made once per router."""
     for point in points:                   # an entry point's middlewares apply first
         more, _ = _flatten(config, point.middlewares)
         middlewares = more + middlewares
     route = ProxyRoute("traefik", label, router.name, source=config.source,
-                       origin=router.where, domains=_hosts(router.rule))
+                       origin=router.where, domains=domains)
     route.not_served = router.error
     route.upstreams = _upstreams(config, router.service, resolver, router.workload)
     secure = [p for p in points if router.tls or p.tls]
