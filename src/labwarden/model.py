@@ -198,7 +198,7 @@ class Finding(Record):
     suppression: Suppression | None
     id: str
     checklist: tuple[str, ...]
-    _fingerprint: tuple[str, str] | None
+    _fingerprint: tuple[tuple[str, str, str], str] | None
 
     def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",
@@ -226,12 +226,16 @@ class Finding(Record):
         if cached is None or cached[0] != key:
             from hashlib import sha256  # here: the audit itself never needs it
 
-            cached = self._fingerprint = (key, sha256(key.encode()).hexdigest()[:20])
+            digest = sha256("\x1f".join(key).encode()).hexdigest()[:20]
+            cached = self._fingerprint = (key, digest)
         return cached[1]
 
-    def _fingerprint_key(self) -> str:
+    def _fingerprint_key(self) -> tuple[str, str, str]:
         # Rule + asset + resource, never the line: history and baselines survive edits.
-        return "\x1f".join((self.rule.id, self.asset, self.resource or self.message))
+        # A tuple of the fields themselves: checking the cache compares them (the same
+        # objects, as a rule: by identity), where a joined key was a new string to build
+        # and compare on every access; joined only to be hashed.
+        return (self.rule.id, self.asset, self.resource or self.message)
 
     def hashed(self, fingerprint: str) -> None:
         """Take `fingerprint` as this finding's, as it is now: what `fingerprint` gave for

@@ -51,16 +51,22 @@ class _Strings(dict):
         return encoded
 
 
-class _Subjects(dict):
-    """The `"project":…,"service":…` fields of each asset, for one report: many findings
-    share an asset."""
+class _Assets(dict):
+    """The `"asset":…,"project":…,"service":…` fields of each asset, for one report: many
+    findings share an asset, and its project and service with it."""
 
     __slots__ = ()
 
     def __missing__(self, asset: str) -> str:
         project, service = project_service(asset)
-        encoded = self[asset] = f'"project":{_encode(project)},"service":{_encode(service)}'
+        encoded = self[asset] = (f'"asset":{_string(asset)},"project":{_nullable(project)},'
+                                 f'"service":{_nullable(service)}')
         return encoded
+
+
+def _nullable(text: str | None) -> str:
+    """An optional text as JSON: what `_encode` writes for it, without the encoder's call."""
+    return "null" if text is None else _string(text)
 
 
 _SEVERITY_NAMES = {s: s.name for s in Severity}
@@ -89,9 +95,9 @@ def pieces(result: AuditResult) -> list[bytes]:
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
     rules: dict[str, tuple[str, str, str, str, str]] = {}
     strings = _Strings()
-    subjects = _Subjects()
+    assets = _Assets()
     return [(head[:-1] + ',"findings":[').encode(),
-            *_batches(_finding_json(f, rules, strings, subjects) for f in result.findings),
+            *_batches(_finding_json(f, rules, strings, assets) for f in result.findings),
             b'],"diagnostics":[',
             *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
             b"]}\n"]
@@ -133,10 +139,10 @@ def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
             f',"impact":{encode(impact)}}}')
 
 
-def _finding_json(f: Finding, rules: dict, strings: _Strings, subjects: _Subjects) -> str:
+def _finding_json(f: Finding, rules: dict, strings: _Strings, assets: _Assets) -> str:
     """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report,
     `strings` the JSON of its texts (but the ID and fingerprint, which no other finding
-    has) and `subjects` the project and service fields of each asset."""
+    has) and `assets` the asset, project and service fields of each asset."""
     rule = rules.get(f.rule.id)
     if rule is None:
         rule = rules[f.rule.id] = _rule_json(f)
@@ -149,7 +155,7 @@ def _finding_json(f: Finding, rules: dict, strings: _Strings, subjects: _Subject
         return (f'{{"id":{_string(f.id)}{head}{_SEVERITY_JSON[f.severity]}{default_severity}'
                 f'{strings[f.message]},"location":{{"path":{strings[location.path]},'
                 f'"line":{location.line},"column":{location.column}}},'
-                f'"asset":{strings[f.asset]},{subjects[f.asset]},'
+                f'{assets[f.asset]},'
                 f'"resource":{strings[f.resource]},'
                 f'"fingerprint":{_string(f.fingerprint)},"evidence":{strings[f.evidence]},'
                 f'"fix":{strings[f.fix] if f.fix else rule_fix_json}{lists}'
@@ -187,9 +193,10 @@ def _head(result: AuditResult) -> dict:
     """Every field of the document before `findings` and `diagnostics`, in order."""
     counts = result.counts()
     summary: dict[str, int] = {s.name.lower(): counts[s] for s in SEVERITIES}
+    active = sum(counts.values())       # counts() counts every finding not waived
     summary.update(
-        total=sum(counts.values()),
-        waived=sum(1 for f in result.findings if f.waived),
+        total=active,
+        waived=len(result.findings) - active,
         files_scanned=result.files_scanned,
         projects=result.projects,
         services=result.services,
