@@ -11,6 +11,7 @@ from labwarden.sources.compose.discover import discover
 STACK = """services:
   db:
     image: postgres:16
+    container_name: db
     privileged: true
     ports: ["5432:5432"]
     environment:
@@ -18,6 +19,12 @@ STACK = """services:
   web:
     image: nginx
     volumes: ["/var/run/docker.sock:/var/run/docker.sock"]
+  proxy:
+    image: traefik:v3.1
+    ports: ["80:80"]
+    labels:
+      # labwarden: ignore[PRX001] on the LAN only
+      - traefik.http.routers.web.rule=Host(`web.lan`)
 """
 
 
@@ -32,7 +39,13 @@ def test_a_workers_share_comes_back_as_it_was(tmp_path: Path) -> None:
     diagnostics = list(partial.diagnostics)
     assert len(expected) > 5 and diagnostics
 
+    others = {name: getattr(partial, name) for name in
+              ("containers", "ports", "workloads", "proxies", "markers")}
+    assert all(others.values()) and any(others["markers"].values())
+
     received = _receive(_send(partial))
+    # The other records cross as they were (their classes pickle through their __init__).
+    assert {name: getattr(received, name) for name in others} == others
     assert all(f._fingerprint is not None for f in received.findings)   # hashed, sent along
     assert [(f._values(), f.fingerprint) for f in received.findings] == expected
     assert received.diagnostics == diagnostics
