@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labwarden.audit.compose import AuditOptions, _audit_specs, _receive, _send
+from labwarden.model import Location
 from labwarden.sources.compose.discover import discover
 
 STACK = """services:
@@ -46,6 +47,10 @@ def test_a_workers_share_comes_back_as_it_was(tmp_path: Path) -> None:
     received = _receive(_send(partial))
     # The other records cross as they were (their classes pickle through their __init__).
     assert {name: getattr(received, name) for name in others} == others
+    # Locations travel as plain tuples (equal to a Location): they come back as Locations.
+    places = [f.location for f in received.findings] + [d.location for d in received.diagnostics]
+    places += [w.location for w in received.workloads] + [r.location for r in received.ports]
+    assert places and all(type(place) is Location for place in places)
     assert all(f._fingerprint is not None for f in received.findings)   # hashed, sent along
     assert [(f._values(), f.fingerprint) for f in received.findings] == expected
     assert received.diagnostics == diagnostics
