@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from labwarden.audit.compose import AuditOptions, _audit_specs, _receive, _send
+from labwarden.model import Location
 from labwarden.sources.compose.discover import discover
 
 STACK = """services:
   db:
     image: postgres:16
+    container_name: db
     privileged: true
     ports: ["5432:5432"]
     environment:
@@ -18,6 +20,12 @@ STACK = """services:
   web:
     image: nginx
     volumes: ["/var/run/docker.sock:/var/run/docker.sock"]
+  proxy:
+    image: traefik:v3.1
+    ports: ["80:80"]
+    labels:
+      # labwarden: ignore[PRX001] on the LAN only
+      - traefik.http.routers.web.rule=Host(`web.lan`)
 """
 
 
@@ -32,7 +40,17 @@ def test_a_workers_share_comes_back_as_it_was(tmp_path: Path) -> None:
     diagnostics = list(partial.diagnostics)
     assert len(expected) > 5 and diagnostics
 
+    others = {name: getattr(partial, name) for name in
+              ("containers", "ports", "workloads", "proxies", "markers")}
+    assert all(others.values()) and any(others["markers"].values())
+
     received = _receive(_send(partial))
+    # The other records cross as they were (their classes pickle through their __init__).
+    assert {name: getattr(received, name) for name in others} == others
+    # Locations travel as plain tuples (equal to a Location): they come back as Locations.
+    places = [f.location for f in received.findings] + [d.location for d in received.diagnostics]
+    places += [w.location for w in received.workloads] + [r.location for r in received.ports]
+    assert places and all(type(place) is Location for place in places)
     assert all(f._fingerprint is not None for f in received.findings)   # hashed, sent along
     assert [(f._values(), f.fingerprint) for f in received.findings] == expected
     assert received.diagnostics == diagnostics

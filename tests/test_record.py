@@ -8,7 +8,7 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from labwarden._record import FrozenRecord, Record, set_frozen
+from labwarden._record import FrozenRecord, Record, reduce_by_init, set_frozen
 from labwarden.model import Diagnostic, Finding, Location, Rule, Severity
 
 
@@ -60,6 +60,23 @@ def test_pickle_and_copy_keep_every_field():
     for clone in (pickle.loads(pickle.dumps(point)), copy.copy(point), copy.deepcopy(point)):
         assert (clone.x, clone.y, clone.seen) == (1, 2, True)
     assert pickle.loads(pickle.dumps(Pair(1, [2]))) == Pair(1, [2])
+
+
+class Span(FrozenRecord):
+    __slots__ = ("start", "end")
+    __reduce__ = reduce_by_init            # its __init__ takes its fields, in order
+
+    def __init__(self, start: int, end: int):
+        set_frozen(self, "start", start)
+        set_frozen(self, "end", end)
+
+
+def test_a_record_rebuilt_by_its_init_keeps_every_field():
+    span = Span(1, [2])
+    assert span.__reduce__() == (Span, (1, [2]))
+    for clone in (pickle.loads(pickle.dumps(span)), copy.copy(span), copy.deepcopy(span)):
+        assert clone == span and clone.end is not None
+    assert copy.deepcopy(span).end is not span.end
 
 
 def test_dataclass_style_fields_are_refused():

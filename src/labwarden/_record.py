@@ -10,6 +10,7 @@ frozen, and pickling.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from reprlib import recursive_repr
 
 
@@ -55,6 +56,23 @@ class Record:
         # Rebuilt field by field, not through __init__ (whose parameters need not be the
         # fields: one may be set to a default there).
         return _rebuild, (self.__class__, tuple([getattr(self, name) for name in self.__slots__]))
+
+
+def reduce_by_init(record: Record) -> tuple[object, ...]:
+    """A record's `__reduce__` when its `__init__` takes its fields, in order, and keeps
+    them as given: unpickled by calling the class, which sets its fields in one call rather
+    than one `_rebuild` call per field. Worker processes send thousands of these.
+
+    Set as `__reduce__ = reduce_by_init` in the class body (its fields: two or more)."""
+    cls = record.__class__
+    getter = _FIELD_GETTERS.get(cls)
+    if getter is None:
+        getter = _FIELD_GETTERS[cls] = attrgetter(*cls.__slots__)
+    return cls, getter(record)
+
+
+# Each such class's fields, read as a tuple in C: made on its first pickling.
+_FIELD_GETTERS: dict[type, attrgetter] = {}
 
 
 set_frozen = object.__setattr__      # how a FrozenRecord's __init__ sets its fields

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import namedtuple
 from enum import IntEnum
 
-from labwarden._record import FrozenRecord, Record
+from labwarden._record import FrozenRecord, Record, reduce_by_init
 from labwarden._record import set_frozen as _set
 
 # Fields are declared in each class body (`name: type`, no value) for type checkers and IDEs:
@@ -266,6 +266,9 @@ class Diagnostic(FrozenRecord):
         _set(self, "code", code)
         _set(self, "message", message)
         _set(self, "location", location)
+
+    # Workers send thousands: unpickled by calling the class (its fields, in order).
+    __reduce__ = reduce_by_init
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from labwarden._record import Record
+from labwarden._record import Record, reduce_by_init
 from labwarden.model import Location
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import Map, Seq
@@ -498,6 +498,9 @@ class ContainerRef(Record):
         self.location = location
         self.asset = asset
 
+    # Workers send thousands: unpickled by calling the class (its fields, in order).
+    __reduce__ = reduce_by_init
+
 
 class PortRef(Record):
     """One published host port (or range) of the tree, for rules that compare projects."""
@@ -523,6 +526,9 @@ class PortRef(Record):
         self.asset = asset
         self.profiles = profiles
         self.spec = spec
+
+    # Workers send thousands: unpickled by calling the class (its fields, in order).
+    __reduce__ = reduce_by_init
 
 
 class ComposeTree(Record):

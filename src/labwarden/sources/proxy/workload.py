@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 
-from labwarden._record import Record
+from labwarden._record import Record, reduce_by_init
 from labwarden.knowledge import images as _images
 from labwarden.model import Location
 
@@ -64,6 +64,9 @@ class Workload(Record):
         self.network_mode = network_mode
         self.labels = labels
         self.location = location or Location(directory)
+
+    # Workers send thousands: unpickled by calling the class (its fields, in order).
+    __reduce__ = reduce_by_init
 
     @property
     def asset(self) -> str:
@@ -125,6 +128,9 @@ class ProxySpec(Record):
         self.environment = environment
         self.command = command
         self.ports = ports
+
+    # Workers send thousands: unpickled by calling the class (its fields, in order).
+    __reduce__ = reduce_by_init
 
     def env(self, name: str) -> str | None:
         return next((value for key, value, _ in self.environment if key == name), None)
