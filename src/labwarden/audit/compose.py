@@ -40,6 +40,9 @@ from labwarden.suppress import (
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:   # the live modules load only when a target is probed
+    from collections.abc import Callable
+    from typing import Any
+
     from labwarden.sources.live.collect import ProbeOptions
 
 PARALLEL_MIN_PROJECTS = 48
@@ -367,7 +370,7 @@ def _send(partial: _Partial) -> bytes:
     return out.getvalue()
 
 
-def _location_on_the_wire(location: Location) -> tuple:
+def _location_on_the_wire(location: Location) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """A Location pickled as a plain tuple that tuple.__new__ turns back into one, both in
     C: half the cost of its namedtuple's own way (a Python __getnewargs__ to pickle it, a
     Python __new__ to unpickle it), for the tens of thousands a worker sends."""
@@ -376,7 +379,8 @@ def _location_on_the_wire(location: Location) -> tuple:
 
 _new_tuple = tuple.__new__
 # How _send pickles the records it sends most of, looked up before their __reduce_ex__.
-_ON_THE_WIRE = {Location: _location_on_the_wire}
+_ON_THE_WIRE: dict[type, Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]] = {
+    Location: _location_on_the_wire}
 
 
 def _receive(data: bytes) -> _Partial:
