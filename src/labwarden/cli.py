@@ -189,10 +189,12 @@ def cmd_audit(args) -> int:
                        profiles=tuple(args.profiles) if args.profiles else None)
     # The HTML report answers each inventory service's checklist: from the facts examined.
     keep = args.format == "html" and bool(config.path) and bool(config.raw.get("services"))
+    from labwarden.report import preparer
+
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
                            probe=probe, keep_facts=keep, scan_reports=args.scan_reports,
-                           run_scan=args.scan)
+                           run_scan=args.scan, prepare=preparer(args.format))
     result = run(paths, options)
     result.diagnostics.extend(unreachable)    # selected hosts with no address to collect
     if not targets and not unreachable:

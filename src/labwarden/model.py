@@ -185,8 +185,11 @@ class Suppression(Record):
 
 class Finding(Record):
     __slots__ = ("rule", "severity", "message", "location", "asset", "resource", "evidence",
-                 "fix", "suppression", "id", "checklist", "_fingerprint")
-    _fields = __slots__[:-1]             # `_fingerprint` caches the property: no field
+                 "fix", "suppression", "id", "checklist", "_fingerprint", "encoded")
+    # Caches, not fields: `_fingerprint` for the property; `encoded` for a reporter, which
+    # may encode what a finding says before the audit ends (report.json_report.prepare) and
+    # use that text while `content()` is unchanged.
+    _fields = __slots__[:-2]
     rule: Rule
     severity: Severity
     message: str
@@ -199,6 +202,7 @@ class Finding(Record):
     id: str
     checklist: tuple[str, ...]
     _fingerprint: tuple[tuple[str, str, str], str] | None
+    encoded: tuple[tuple, str] | None
 
     def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",
@@ -218,6 +222,7 @@ class Finding(Record):
         self.id = id
         self.checklist = rule.checklist if checklist is None else checklist
         self._fingerprint = None
+        self.encoded = None
 
     @property
     def fingerprint(self) -> str:
@@ -236,6 +241,12 @@ class Finding(Record):
         # objects, as a rule: by identity), where a joined key was a new string to build
         # and compare on every access; joined only to be hashed.
         return (self.rule.id, self.asset, self.resource or self.message)
+
+    def content(self) -> tuple:
+        """What the finding says but its ID and suppression, which numbering and waivers
+        settle last: a text made from this holds while it is unchanged."""
+        return (self.rule, self.severity, self.message, self.location, self.asset,
+                self.resource, self.evidence, self.fix, self.checklist)
 
     def hashed(self, fingerprint: str) -> None:
         """Take `fingerprint` as this finding's, as it is now: what `fingerprint` gave for

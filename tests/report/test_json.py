@@ -101,3 +101,27 @@ def test_pieces_are_the_report(source, request):
     if result.findings:
         assert len(pieces) > 3 and any(piece.isascii() for piece in pieces)
     assert b"".join(pieces).decode() == render(many, "json")
+
+
+@pytest.mark.parametrize("source", ["lab", "crafted"])
+def test_findings_encoded_ahead_give_the_same_report(source, request):
+    """An audit that waits for a stage beside it encodes the findings meanwhile
+    (`prepare`): the report is the same, and a finding changed after that is encoded
+    again rather than shown as it was."""
+    import copy
+
+    from labwarden.report.json_report import prepare
+
+    result = request.getfixturevalue(source)
+    result = result.result if hasattr(result, "result") else result
+    expected = render(result, "json")
+    ahead = copy.deepcopy(result)
+    prepare(ahead.findings)
+    assert all(f.encoded is not None for f in ahead.findings)
+    assert render(ahead, "json") == expected
+    changed = ahead.findings[0]
+    changed.message = "something else entirely"
+    changed.severity = type(changed.severity).INFO
+    document = json.loads(render(ahead, "json"))
+    assert document["findings"][0]["message"] == "something else entirely"
+    assert document["findings"][0]["severity"] == "INFO"

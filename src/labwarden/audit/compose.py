@@ -55,7 +55,7 @@ MAX_CHUNKS = 1024               # the queue holds them all: 4 bytes each, under 
 
 class AuditOptions(Record):
     __slots__ = ("load", "config", "jobs", "today", "compose_files", "targets", "probe",
-                 "keep_facts", "scan_reports", "run_scan")
+                 "keep_facts", "scan_reports", "run_scan", "prepare")
     stage = "compose"                # which part of `audit.run` reads these (not a field)
     load: LoadOptions
     config: Config
@@ -69,12 +69,16 @@ class AuditOptions(Record):
     keep_facts: bool
     scan_reports: list[str]          # --scan-report: Trivy/Grype JSON
     run_scan: bool                   # --scan: run trivy image on each image
+    # The report's own work on the findings (report.preparer), done while this process
+    # would otherwise wait for a stage running beside it.
+    prepare: Callable[[list[Finding]], None] | None
 
     def __init__(self, load: LoadOptions | None = None, config: Config | None = None,
                  jobs: int | None = None, today: dt.date | None = None,
                  compose_files: list[str] | None = None, targets: list | None = None,
                  probe: ProbeOptions | None = None, keep_facts: bool = False,
-                 scan_reports: list[str] | None = None, run_scan: bool = False):
+                 scan_reports: list[str] | None = None, run_scan: bool = False,
+                 prepare: Callable[[list[Finding]], None] | None = None):
         self.load = LoadOptions() if load is None else load
         self.config = Config() if config is None else config
         self.jobs = jobs
@@ -85,6 +89,7 @@ class AuditOptions(Record):
         self.keep_facts = keep_facts
         self.scan_reports = [] if scan_reports is None else scan_reports
         self.run_scan = run_scan
+        self.prepare = prepare
 
 
 class _Partial(Record):
@@ -697,6 +702,8 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     proxy_diagnostics: list[Diagnostic] = []
     proxy_rules: set[str] = set()       # the rules the proxy stage ran beside
     if beside is not None:
+        if options.prepare is not None:
+            options.prepare(findings)   # the report's work, while the proxies are judged
         judged: tuple[list, list, list, set[str]] = beside.result()  # type: ignore[assignment]
         rows, diagnostic_rows, used, proxy_rules = judged
         findings.extend(_unpack(row) for row in rows)

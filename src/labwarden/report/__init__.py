@@ -45,6 +45,14 @@ def render(result: AuditResult, fmt: str, *, color: bool | None = None,
     return module.render(result)
 
 
+def preparer(fmt: str):
+    """What the report in `fmt` can do to the findings before the audit ends, while it waits
+    (see AuditOptions.prepare), or None."""
+    if fmt != "json":
+        return None
+    return importlib.import_module(_MODULES[fmt]).prepare
+
+
 def render_pieces(result: AuditResult, fmt: str, **options) -> list[str] | list[bytes]:
     """`render(result, fmt, **options)` as pieces to write one after the other: the JSON
     report of a large tree is megabytes, which joined would be one more copy to make and

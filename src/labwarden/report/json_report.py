@@ -146,23 +146,52 @@ def _finding_json(f: Finding, rules: dict, strings: _Strings, assets: _Assets) -
     rule = rules.get(f.rule.id)
     if rule is None:
         rule = rules[f.rule.id] = _rule_json(f)
-    head, default_severity, rule_fix_json, lists, impact = rule
-    location = f.location
+    head, _, rule_fix_json, lists, impact = rule
+    encoded = f.encoded       # what prepare() encoded, while the finding says the same
+    if encoded is not None and encoded[0] == f.content():
+        own: str | None = encoded[1]
+    else:
+        own = _own_json(f, rule, strings, assets)
+        if own is None:       # a field of an unusual type: the encoder decides
+            return _encode(_finding(f))
     s = f.suppression
+    return (f'{{"id":{_string(f.id)}{head}{own}{"" if f.fix else rule_fix_json}{lists}'
+            f'{"false" if s is None else "true"},"suppression":'
+            f'{"null" if s is None else _encode(_suppression(s))}{impact}')
+
+
+def _own_json(f: Finding, rule: tuple, strings: _Strings, assets: _Assets) -> str | None:
+    """A finding's own fields in its entry, from its severity to its own fix (none: the
+    rule's follows), encoded; None when a field has an unusual type."""
+    location = f.location
     try:
         if type(location.line) is not int or type(location.column) is not int:
-            raise TypeError
-        return (f'{{"id":{_string(f.id)}{head}{_SEVERITY_JSON[f.severity]}{default_severity}'
+            return None
+        return (f'{_SEVERITY_JSON[f.severity]}{rule[1]}'
                 f'{strings[f.message]},"location":{{"path":{strings[location.path]},'
                 f'"line":{location.line},"column":{location.column}}},'
                 f'{assets[f.asset]},'
                 f'"resource":{strings[f.resource]},'
                 f'"fingerprint":{_string(f.fingerprint)},"evidence":{strings[f.evidence]},'
-                f'"fix":{strings[f.fix] if f.fix else rule_fix_json}{lists}'
-                f'{"false" if s is None else "true"},"suppression":'
-                f'{"null" if s is None else _encode(_suppression(s))}{impact}')
-    except (TypeError, AttributeError):  # a field of an unusual type: the encoder decides
-        return _encode(_finding(f))
+                f'"fix":{strings[f.fix] if f.fix else ""}')
+    except (TypeError, AttributeError):
+        return None
+
+
+def prepare(findings: list[Finding]) -> None:
+    """Encode what each finding says, ahead of the report: an audit that waits for a stage
+    running beside it does this meanwhile (AuditOptions.prepare), and `pieces` then only
+    adds each finding's ID, suppression and rule's fields, unless the finding changed."""
+    rules: dict[str, tuple[str, str, str, str, str]] = {}
+    strings = _Strings()
+    assets = _Assets()
+    for f in findings:
+        rule = rules.get(f.rule.id)
+        if rule is None:
+            rule = rules[f.rule.id] = _rule_json(f)
+        own = _own_json(f, rule, strings, assets)
+        if own is not None:
+            f.encoded = (f.content(), own)
 
 
 def _diagnostic_json(d: Diagnostic, strings: _Strings) -> str:
