@@ -222,10 +222,11 @@ def _head(result: AuditResult) -> dict:
     """Every field of the document before `findings` and `diagnostics`, in order."""
     counts = result.counts()
     summary: dict[str, int] = {s.name.lower(): counts[s] for s in SEVERITIES}
-    active = sum(counts.values())       # counts() counts every finding not waived
     summary.update(
-        total=active,
-        waived=len(result.findings) - active,
+        total=sum(counts.values()),
+        # Counted, not derived from the counts: a view (--min-severity) counts the findings
+        # it hides too, but lists only those it shows.
+        waived=sum(1 for f in result.findings if f.waived),
         files_scanned=result.files_scanned,
         projects=result.projects,
         services=result.services,
