@@ -31,7 +31,34 @@ from labwarden.commands.common import (
 )
 
 
+def _columns() -> int:
+    """The terminal's width, as shutil.get_terminal_size() gives it (COLUMNS, else the
+    terminal of stdout, else 80), without importing shutil and, through it, bz2 and lzma:
+    argparse's help formatter asks on every add_argument() of every start-up."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # argparse exits 2 too; keep its message but our wording
         self.print_usage(sys.stderr)
         sys.stderr.write(f"labwarden: error: {message}\n")
