@@ -366,8 +366,8 @@ def _send(partial: _Partial) -> bytes:
     partial.findings = [_pack(f) for f in partial.findings]  # type: ignore[misc]
     partial.env_findings = {path: [_pack(f) for f in found]  # type: ignore[misc]
                             for path, found in partial.env_findings.items()}
-    partial.diagnostics = [(d.level, d.code, d.message,  # type: ignore[misc]
-                            d.location) for d in partial.diagnostics]
+    partial.diagnostics = [_diagnostic_row(d)  # type: ignore[misc]
+                           for d in partial.diagnostics]
     out = io.BytesIO()
     pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _ON_THE_WIRE
@@ -673,46 +673,41 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     runner = RuleRunner(options.config)
     # Rules over the whole tree, and the live targets, may quote any project's values.
     runner.use_secrets(set().union(*(p.secrets for p in partials)))
-    tree_findings: list[Finding] = []
-    tree_diagnostics: list[Diagnostic] = []
     # The workers took the inline markers of the files they read, and marked their
     # findings; the tree's findings, and the routes of the proxy stage made from labels,
     # are offered to them too before any marker is called unused (a marker may suppress a
     # clash of two projects' ports).
     markers = merge_markers([partial.markers for partial in partials])
+    tree = ComposeTree(containers, root=_common_root(paths, directories), ports=ports)
     proxies = _proxy_stage(partials, dropped, options)
-    # With several processes, the proxies are judged in another one meanwhile; only when
-    # nothing after this stage needs its state here (live targets pair their answers with
-    # its routes; kept facts stay in this process).
-    beside = None
+    stage_rules: set[str] = set()       # the rules the stages ran in another process
+    # With several processes, the tree rules and the proxies are judged in another one,
+    # while this one encodes the report; only when nothing after these stages needs their
+    # state here (live targets pair their answers with the proxies' routes; kept facts
+    # stay in this process).
     if proxies is not None and jobs > 1 and not options.targets and not options.keep_facts:
         from labwarden._fork import InChild
 
-        beside = InChild(lambda: _judge_proxies(proxies, runner, markers))
-    runner.run(ComposeTree(containers, root=_common_root(paths, directories), ports=ports),
-               "compose-tree", tree_findings, tree_diagnostics)
-    if tree_findings:
-        extra = {}                      # a file no chunk read: its markers, quietly
-        for f in tree_findings:
-            path = f.location.path
-            if path not in markers and path not in extra:
-                extra[path] = inline_markers(path, _read_text(path)) or None
-        mark_suppressed(tree_findings, {**markers, **extra} if extra else markers)
-        findings.extend(tree_findings)
-    proxy_diagnostics: list[Diagnostic] = []
-    proxy_rules: set[str] = set()       # the rules the proxy stage ran beside
-    if beside is not None:
+        beside = InChild(lambda: _later_stages(tree, proxies, runner, markers))
         if options.prepare is not None:
-            options.prepare(findings)   # the report's work, while the proxies are judged
-        judged: tuple[list, list, list, set[str]] = beside.result()  # type: ignore[assignment]
-        rows, diagnostic_rows, used, proxy_rules = judged
-        findings.extend(_unpack(row) for row in rows)
-        proxy_diagnostics = [Diagnostic(*row) for row in diagnostic_rows]
+            options.prepare(findings)   # the report's work on what the workers found
+        findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
+        judged: tuple = beside.result()  # type: ignore[assignment]
+        tree_rows, tree_rows_d, proxy_rows, proxy_rows_d, used, stage_rules = judged
+        tree_findings = [_unpack(row) for row in tree_rows]
+        tree_diagnostics = [Diagnostic(*row) for row in tree_rows_d]
+        findings.extend(tree_findings)
+        findings.extend(_unpack(row) for row in proxy_rows)
+        proxy_diagnostics = [Diagnostic(*row) for row in proxy_rows_d]
         for path, line in used:
             markers[path][line].used = True  # type: ignore[index]
-    elif proxies is not None:
-        proxies.read_tree(runner, findings, proxy_diagnostics,
-                          result.facts if options.keep_facts else None, markers)
+    else:
+        tree_findings, tree_diagnostics = _tree_stage(tree, runner, markers)
+        findings.extend(tree_findings)
+        proxy_diagnostics = []
+        if proxies is not None:
+            proxies.read_tree(runner, findings, proxy_diagnostics,
+                              result.facts if options.keep_facts else None, markers)
     diagnostics.extend(marker_diagnostics(markers))
     diagnostics.sort(key=_diagnostic_order)
     diagnostics.extend(tree_diagnostics)
@@ -744,7 +739,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
               options, runner, findings, diagnostics,
               result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
-    rule_ids = runner.ids.union(proxy_rules, *(p.rule_ids for p in partials))
+    rule_ids = runner.ids.union(stage_rules, *(p.rule_ids for p in partials))
     conclude(findings, diagnostics, options.config, options.today,
              scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None)
     result.rules_run = len(rule_ids)
@@ -780,17 +775,39 @@ def _audited(paths: list[str], options: AuditOptions) -> list[str]:
     return named
 
 
-def _judge_proxies(proxies, runner: RuleRunner, markers: dict) -> tuple[list, list, list, set]:
-    """The proxy stage, as plain tuples (it may run in another process): its findings and
-    diagnostics, the Compose files' markers its findings used, as (path, line), and the
-    rules that ran."""
-    findings: list[Finding] = []
+def _tree_stage(tree: ComposeTree, runner: RuleRunner,
+                markers: dict) -> tuple[list[Finding], list[Diagnostic]]:
+    """The rules over the whole tree; their findings offered to the inline markers."""
+    found: list[Finding] = []
     diagnostics: list[Diagnostic] = []
-    proxies.read_tree(runner, findings, diagnostics, None, markers)
+    runner.run(tree, "compose-tree", found, diagnostics)
+    if found:
+        extra = {}                      # a file no chunk read: its markers, quietly
+        for f in found:
+            path = f.location.path
+            if path not in markers and path not in extra:
+                extra[path] = inline_markers(path, _read_text(path)) or None
+        mark_suppressed(found, {**markers, **extra} if extra else markers)
+    return found, diagnostics
+
+
+def _later_stages(tree: ComposeTree, proxies, runner: RuleRunner, markers: dict) -> tuple:
+    """The tree rules and the proxy stage, as plain tuples (they run in another process):
+    each one's findings and diagnostics, the Compose files' markers their findings used, as
+    (path, line), and the rules that ran."""
+    tree_found, tree_diagnostics = _tree_stage(tree, runner, markers)
+    proxy_found: list[Finding] = []
+    proxy_diagnostics: list[Diagnostic] = []
+    proxies.read_tree(runner, proxy_found, proxy_diagnostics, None, markers)
     used = [(path, line) for path, by_line in markers.items() if by_line
             for line, marker in by_line.items() if marker.used]
-    return ([_pack(f) for f in findings],
-            [(d.level, d.code, d.message, d.location) for d in diagnostics], used, runner.ids)
+    return ([_pack(f) for f in tree_found], [_diagnostic_row(d) for d in tree_diagnostics],
+            [_pack(f) for f in proxy_found], [_diagnostic_row(d) for d in proxy_diagnostics],
+            used, runner.ids)
+
+
+def _diagnostic_row(d: Diagnostic) -> tuple:
+    return (d.level, d.code, d.message, d.location)
 
 
 def _proxy_stage(partials: list[_Partial], dropped: set[str], options: AuditOptions):
