@@ -681,6 +681,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     tree = ComposeTree(containers, root=_common_root(paths, directories), ports=ports)
     proxies = _proxy_stage(partials, dropped, options)
     stage_rules: set[str] = set()       # the rules the stages ran in another process
+    judged_monitoring = None
     # With several processes, the tree rules and the proxies are judged in another one,
     # while this one encodes the report; only when nothing after these stages needs their
     # state here (live targets pair their answers with the proxies' routes; kept facts
@@ -692,6 +693,10 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         if options.prepare is not None:
             options.prepare(findings)   # the report's work on what the workers found
         findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
+        # conclude()'s redaction of the diagnostics so far: it goes over them again then,
+        # through scrub's cache (which leaves what it redacted as it is).
+        diagnostics[:] = redact_diagnostics(diagnostics, scrub)
+        judged_monitoring = _monitoring_stage(partials, options, runner)
         judged: tuple = beside.result()  # type: ignore[assignment]
         tree_rows, tree_rows_d, proxy_rows, proxy_rows_d, used, stage_rules = judged
         tree_findings = [_unpack(row) for row in tree_rows]
@@ -730,14 +735,12 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                  compose_paths=paths, load_options=options.load, kept=live, proxies=proxies)
         if options.keep_facts:
             result.facts.extend(live)
-    stack = [part for partial in partials for part in partial.stack]
-    if stack or live:
-        # The monitoring stack judged per inventory service (files, and APIs probed above).
-        from labwarden.audit.monitoring import judge
-
-        judge(stack, [i for p in partials for i in p.indexes], [f for _, _, f in live],
-              options, runner, findings, diagnostics,
-              result.facts if options.keep_facts else None)
+    if judged_monitoring is not None:           # judged while the stages ran beside
+        findings.extend(judged_monitoring[0])
+        diagnostics.extend(judged_monitoring[1])
+    else:
+        _monitoring_stage(partials, options, runner, live, findings, diagnostics,
+                          result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     rule_ids = runner.ids.union(stage_rules, *(p.rule_ids for p in partials))
     conclude(findings, diagnostics, options.config, options.today,
@@ -773,6 +776,23 @@ def _audited(paths: list[str], options: AuditOptions) -> list[str]:
         if raw not in named:
             named.append(raw)
     return named
+
+
+def _monitoring_stage(partials: list[_Partial], options: AuditOptions, runner: RuleRunner,
+                      live: list | None = None, findings: list[Finding] | None = None,
+                      diagnostics: list[Diagnostic] | None = None,
+                      kept: list | None = None) -> tuple[list, list]:
+    """The monitoring stack judged per inventory service (its files, and the APIs of the
+    live targets): into `findings` and `diagnostics`, or lists of its own."""
+    findings = [] if findings is None else findings
+    diagnostics = [] if diagnostics is None else diagnostics
+    stack = [part for partial in partials for part in partial.stack]
+    if stack or live:
+        from labwarden.audit.monitoring import judge
+
+        judge(stack, [i for p in partials for i in p.indexes],
+              [f for _, _, f in live or ()], options, runner, findings, diagnostics, kept)
+    return findings, diagnostics
 
 
 def _tree_stage(tree: ComposeTree, runner: RuleRunner,
