@@ -235,7 +235,7 @@ services:
     image: ghcr.io/example/plugin:1.0
     environment:
       HOST_URL: http://nginx:3080
-  backend-api:
+  backend-api: &server
     image: ghcr.io/example/server:1.0
     depends_on: [db, cache, backend-inference, backend-plugin]
     environment:
@@ -244,15 +244,7 @@ services:
       INFERENCE_URL: http://backend-inference:8000
       PLUGIN_URL: http://backend-plugin:8000
       HOST_URL: http://nginx:3080
-  backend-web:
-    image: ghcr.io/example/server:1.0
-    depends_on: [db, cache, backend-inference, backend-plugin]
-    environment:
-      POSTGRES_URL: postgres://postgres:Example321@db:5432/app
-      REDIS_URL: redis://:Example321@cache:6379/0
-      INFERENCE_URL: http://backend-inference:8000
-      PLUGIN_URL: http://backend-plugin:8000
-      HOST_URL: http://nginx:3080
+  backend-web: *server
   db:
     image: postgres:16.4
     environment:
