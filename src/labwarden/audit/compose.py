@@ -698,12 +698,13 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         diagnostics[:] = redact_diagnostics(diagnostics, scrub)
         judged_monitoring = _monitoring_stage(partials, options, runner)
         judged: tuple = beside.result()  # type: ignore[assignment]
-        tree_rows, tree_rows_d, proxy_rows, proxy_rows_d, used, stage_rules = judged
+        (tree_rows, tree_diagnostic_rows, proxy_rows, proxy_diagnostic_rows, used,
+         stage_rules) = judged
         tree_findings = [_unpack(row) for row in tree_rows]
-        tree_diagnostics = [Diagnostic(*row) for row in tree_rows_d]
+        tree_diagnostics = [Diagnostic(*row) for row in tree_diagnostic_rows]
         findings.extend(tree_findings)
         findings.extend(_unpack(row) for row in proxy_rows)
-        proxy_diagnostics = [Diagnostic(*row) for row in proxy_rows_d]
+        proxy_diagnostics = [Diagnostic(*row) for row in proxy_diagnostic_rows]
         for path, line in used:
             markers[path][line].used = True  # type: ignore[index]
     else:
