@@ -456,8 +456,9 @@ class _Worker:
         self.open = True
         os.set_blocking(fd, False)
 
-    def read(self, results: dict[int, _Partial], wait: bool = False) -> None:
-        """Take what the worker has sent so far (all of it, up to its end, if `wait`)."""
+    def read(self, results: dict[int, _Partial], wait: bool = False) -> list[_Partial]:
+        """Take what the worker has sent so far (all of it, up to its end, if `wait`);
+        returns the chunks' results it added to `results`."""
         if wait and self.open:
             os.set_blocking(self.fd, True)
         while self.open:
@@ -472,6 +473,7 @@ class _Worker:
             self.pending += data
         pending = self.pending
         start = 0
+        received = []
         while len(pending) - start >= _FRAME.size:
             index, size = _FRAME.unpack_from(pending, start)
             end = start + _FRAME.size + size
@@ -479,10 +481,12 @@ class _Worker:
                 break
             try:
                 results[index] = _receive(bytes(pending[start + _FRAME.size:end]))
+                received.append(results[index])
             except Exception:  # noqa: BLE001 - a garbled result: the chunk is reported
                 pass
             start = end
         del pending[:start]
+        return received
 
 
 def _widen(fd: int) -> None:
@@ -551,9 +555,10 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
         # the workers are busy too; theirs come hashed.
         for finding in partial.findings:
             finding.fingerprint  # noqa: B018
+        arrived = [partial]
         for worker in workers:
-            worker.read(results)
-        if not proxies_ready and any(p.proxies for p in results.values()):
+            arrived += worker.read(results)
+        if not proxies_ready and any(p.proxies for p in arrived):
             _load_proxy_stage()     # the tree runs a proxy: its stage will need these
             proxies_ready = True
     os.close(queue)
@@ -693,9 +698,6 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         if options.prepare is not None:
             options.prepare(findings)   # the report's work on what the workers found
         findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
-        # conclude()'s redaction of the diagnostics so far: it goes over them again then,
-        # through scrub's cache (which leaves what it redacted as it is).
-        diagnostics[:] = redact_diagnostics(diagnostics, scrub)
         judged_monitoring = _monitoring_stage(partials, options, runner)
         judged: tuple = beside.result()  # type: ignore[assignment]
         (tree_rows, tree_diagnostic_rows, proxy_rows, proxy_diagnostic_rows, used,
