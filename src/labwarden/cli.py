@@ -238,7 +238,7 @@ def cmd_audit(args) -> int:
     pieces = render_pieces(view(result, args, config), args.format, color=color,
                            compact=args.compact, **extra)
     emit(pieces, args.output)
-    _left_for_exit[:] = [result, pieces]
+    _left_for_exit[:] = [result]
     return finish(result, args, config)
 
 

@@ -202,7 +202,7 @@ class Finding(Record):
     id: str
     checklist: tuple[str, ...]
     _fingerprint: tuple[tuple[str, str, str], str] | None
-    encoded: tuple[tuple, str] | None
+    encoded: tuple[tuple, bytes] | None
 
     def __init__(self, rule: Rule, severity: Severity, message: str, location: Location,
                  asset: str, resource: str = "", evidence: str = "", fix: str = "",

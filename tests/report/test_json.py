@@ -85,19 +85,20 @@ def test_render_writes_the_document(source, request):
 
 @pytest.mark.parametrize("source", ["lab", "crafted", "empty"])
 def test_pieces_are_the_report(source, request):
-    """The command line writes the JSON report in pieces of UTF-8 (`render_pieces`):
-    joined, they are `render()`; a large result comes in several, most of them plain
-    ASCII."""
+    """The command line writes the JSON report in pieces of UTF-8 (`render_pieces`), each
+    made when it is written: joined, they are `render()`; a large result comes in several,
+    most of them plain ASCII."""
     from labwarden.report import render_pieces
 
     result = request.getfixturevalue(source)
     result = result.result if hasattr(result, "result") else result
     pieces = render_pieces(result, "json")
+    assert iter(pieces) is pieces       # made as they are taken, not held all at once
     assert b"".join(pieces).decode() == render(result, "json")
     assert render_pieces(result, "sarif") == [render(result, "sarif")]
     many = type(result)(findings=result.findings * 300, diagnostics=result.diagnostics,
                         targets=result.targets)
-    pieces = render_pieces(many, "json")
+    pieces = list(render_pieces(many, "json"))
     if result.findings:
         assert len(pieces) > 3 and any(piece.isascii() for piece in pieces)
     assert b"".join(pieces).decode() == render(many, "json")

@@ -13,6 +13,10 @@ import sys
 
 from labwarden.errors import UsageError
 
+TYPE_CHECKING = False       # typing stays off the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
@@ -157,11 +161,11 @@ def described_input(args) -> str:
     return "`labwarden " + scrub(" ".join(words)) + "`"
 
 
-def emit(text: str | list[str] | list[bytes], output: str | None) -> None:
+def emit(text: str | Iterable[str] | Iterable[bytes], output: str | None) -> None:
     """Write a report to `output` (already accepted by `check_output`), or to stdout; in
-    pieces when it comes in pieces (`report.render_pieces`), as if joined. A piece of
-    bytes is UTF-8 already (the JSON report): it goes to the file as it is."""
-    pieces: list[str] | list[bytes] = [text] if isinstance(text, str) else text
+    pieces when it comes in pieces (`report.render_pieces`), as if joined, each written as
+    it comes. A piece of bytes is UTF-8 already (the JSON report): it goes out as it is."""
+    pieces: Iterable[str] | Iterable[bytes] = [text] if isinstance(text, str) else text
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
@@ -169,23 +173,18 @@ def emit(text: str | list[str] | list[bytes], output: str | None) -> None:
         except OSError as exc:   # a full disk, a directory made meanwhile, no permission
             raise OutputError(f"cannot write the report to {output}: "
                               f"{exc.strerror or exc}") from None
-    else:
-        _write(sys.stdout, pieces)
-        if not _ends_line(pieces):
-            sys.stdout.write("\n")         # a report on stdout ends its line
+    elif not _write(sys.stdout, pieces):
+        sys.stdout.write("\n")         # a report on stdout ends its line
 
 
-def _ends_line(pieces: list) -> bool:
-    """Whether the last piece that is not empty (text or UTF-8) ends a line."""
-    for piece in reversed(pieces):
-        if piece:
-            return piece[-1:] in ("\n", b"\n")
-    return False
-
-
-def _write(handle, pieces) -> None:
+def _write(handle, pieces) -> bool:
+    """Write the pieces; whether the last of them that is not empty ends a line."""
     binary = getattr(handle, "buffer", None)    # none on a StringIO put in stdout's place
+    last: str | bytes = ""
     for piece in pieces:
+        if not piece:
+            continue
+        last = piece
         if not isinstance(piece, bytes):
             handle.write(piece)
         elif binary is None:
@@ -193,6 +192,7 @@ def _write(handle, pieces) -> None:
         else:
             handle.flush()                # what came before, first
             binary.write(piece)
+    return last[-1:] in ("\n", b"\n")
 
 
 class OutputError(UsageError):

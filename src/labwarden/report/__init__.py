@@ -11,6 +11,10 @@ import importlib
 
 from labwarden.model import AuditResult
 
+TYPE_CHECKING = False       # typing stays off the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 FORMATS = ("terminal", "json", "sarif", "markdown", "html", "junit")
 
 _MODULES = {
@@ -53,11 +57,11 @@ def preparer(fmt: str):
     return importlib.import_module(_MODULES[fmt]).prepare
 
 
-def render_pieces(result: AuditResult, fmt: str, **options) -> list[str] | list[bytes]:
+def render_pieces(result: AuditResult, fmt: str, **options) -> Iterable[str] | Iterable[bytes]:
     """`render(result, fmt, **options)` as pieces to write one after the other: the JSON
     report of a large tree is megabytes, which joined would be one more copy to make and
-    then to encode whole, so it comes already UTF-8 (as JSON is exchanged), in pieces;
-    other formats come as one piece of text."""
+    then to encode whole, so it comes already UTF-8 (as JSON is exchanged), in pieces made
+    as they are taken; other formats come as one piece of text."""
     if fmt == "json":
         return importlib.import_module(_MODULES[fmt]).pieces(result)
     return [render(result, fmt, **options)]

@@ -15,6 +15,10 @@ from labwarden.report._common import SEVERITIES, diagnostics_by_level, rule_fix,
 from labwarden.report.escape import json_text
 from labwarden.report.subject import project_service
 
+TYPE_CHECKING = False       # typing stays off the start-up path
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
 SCHEMA_VERSION = "1.1"   # 1.1: each finding's "project" and "service"
 SCHEMA_RESOURCE = "schema/report-v1.schema.json"   # inside the labwarden.report package
 
@@ -86,81 +90,90 @@ def render(result: AuditResult) -> str:
     return b"".join(pieces(result)).decode("utf-8")
 
 
-def pieces(result: AuditResult) -> list[bytes]:
-    """`render(result)` as UTF-8, in pieces of a few hundred entries, to be written one
-    after the other. Each entry is encoded on its own: a single `…` of a redacted value or
-    `→` of a port makes a whole text two bytes a character, so entries joined as text would
-    widen every ASCII entry of their piece, only for the output to narrow them again;
-    encoded one by one, the ASCII ones are copied as they are."""
+def pieces(result: AuditResult) -> Iterator[bytes]:
+    """`render(result)` as UTF-8, in pieces of a few hundred entries, made as they are
+    written: a piece written is freed, and the next is made in the memory it leaves, instead
+    of the whole report being held at once. Each entry is encoded on its own: a single `…`
+    of a redacted value or `→` of a port makes a whole text two bytes a character, so
+    entries joined as text would widen every ASCII entry of their piece, only for the output
+    to narrow them again; encoded one by one, the ASCII ones are copied as they are."""
     head = _encode(_head(result))      # {...,"summary":{...}}: the last key last
-    rules: dict[str, tuple[str, str, str, str, str]] = {}
+    rules: dict[str, _RuleJson] = {}
     strings = _Strings()
     assets = _Assets()
-    return [(head[:-1] + ',"findings":[').encode(),
-            *_batches(_finding_json(f, rules, strings, assets) for f in result.findings),
-            b'],"diagnostics":[',
-            *_batches(_diagnostic_json(d, strings) for d in result.diagnostics),
-            b"]}\n"]
+    yield (head[:-1] + ',"findings":[').encode()
+    yield from _batches(_finding_parts(f, rules, strings, assets) for f in result.findings)
+    yield b'],"diagnostics":['
+    yield from _batches((_diagnostic_json(d, strings).encode(),) for d in result.diagnostics)
+    yield b"]}\n"
 
 
-def _batches(entries, size: int = 256) -> list[bytes]:
-    """The entries, UTF-8, comma-separated, in pieces of `size` entries.
-
-    A piece of a few hundred entries is large enough to be allocated apart from the small
-    objects of the interpreter's heap, and given back to the system when freed: once
-    written, the pieces no longer count in the process's memory.
-    """
-    pieces: list[bytes] = []
+def _batches(entries: Iterable[tuple[bytes, ...]], size: int = 256) -> Iterator[bytes]:
+    """The entries, each given as its parts of UTF-8, comma-separated, in pieces of `size`
+    entries: the parts of an entry are copied once, into their piece."""
     batch: list[bytes] = []
-    for entry in entries:
-        if not batch and pieces:
-            batch.append(b"")         # the comma before every piece but the first
-        batch.append(entry.encode())
-        if len(batch) >= size:
-            pieces.append(b",".join(batch))
+    count = 0
+    first = True
+    for parts in entries:
+        if count or not first:
+            batch.append(b",")        # before every entry but the first
+        batch += parts
+        count += 1
+        if count >= size:
+            yield b"".join(batch)
             batch = []
+            count = 0
+            first = False
     if batch:
-        pieces.append(b",".join(batch))
-    return pieces
+        yield b"".join(batch)
 
 
-def _rule_json(f: Finding) -> tuple[str, str, str, str, str]:
-    """The JSON a finding's entry takes from its rule alone, in the pieces its own fields
-    go between: from "rule_id" to the "severity" key, "default_severity" to the "message"
-    key, the rule's fix, "checklist" to the "waived" key, and "impact" to the end."""
+# What a finding's entry takes from its rule alone, in the pieces its own fields go between,
+# as UTF-8: from "rule_id" to the "severity" key; "default_severity" to the "message" key (as
+# text: `_own_json` puts it in a finding's own fields); the rule's fix; "checklist" to the
+# "waived" key; "impact" to the end; and the end of an entry not waived, from "waived" on.
+_RuleJson = tuple[bytes, str, bytes, bytes, bytes, bytes]
+
+
+def _rule_json(f: Finding) -> _RuleJson:
+    """The `_RuleJson` of the finding's rule."""
     rule_id, rule_name, title, default_severity, fix, checklist, refs, impact = \
         _rule_fields(f)
     encode = _encode
-    return ((f',"rule_id":{encode(rule_id)},"rule_name":{encode(rule_name)},'
-             f'"title":{encode(title)},"severity":'),
+    impact_json = f',"impact":{encode(impact)}}}'.encode()
+    return (f',"rule_id":{encode(rule_id)},"rule_name":{encode(rule_name)},'
+            f'"title":{encode(title)},"severity":'.encode(),
             f',"default_severity":{encode(default_severity)},"message":',
-            encode(fix),
-            f',"checklist":{encode(checklist)},"refs":{encode(refs)},"waived":',
-            f',"impact":{encode(impact)}}}')
+            encode(fix).encode(),
+            f',"checklist":{encode(checklist)},"refs":{encode(refs)},"waived":'.encode(),
+            impact_json,
+            b'false,"suppression":null' + impact_json)
 
 
-def _finding_json(f: Finding, rules: dict, strings: _Strings, assets: _Assets) -> str:
-    """`_finding(f)` encoded; `rules` caches `_rule_json` by rule ID for one report,
-    `strings` the JSON of its texts (but the ID and fingerprint, which no other finding
-    has) and `assets` the asset, project and service fields of each asset."""
+def _finding_parts(f: Finding, rules: dict[str, _RuleJson], strings: _Strings,
+                   assets: _Assets) -> tuple[bytes, ...]:
+    """`_finding(f)` encoded, in parts; `rules` caches `_rule_json` by rule ID for one
+    report, `strings` the JSON of its texts (but the ID and fingerprint, which no other
+    finding has) and `assets` the asset, project and service fields of each asset."""
     rule = rules.get(f.rule.id)
     if rule is None:
         rule = rules[f.rule.id] = _rule_json(f)
-    head, _, rule_fix_json, lists, impact = rule
+    head, _, rule_fix_json, lists, impact, not_waived = rule
     encoded = f.encoded       # what prepare() encoded, while the finding says the same
     if encoded is not None and encoded[0] == f.content():
-        own: str | None = encoded[1]
+        own = encoded[1]
     else:
-        own = _own_json(f, rule, strings, assets)
-        if own is None:       # a field of an unusual type: the encoder decides
-            return _encode(_finding(f))
+        own_text = _own_json(f, rule, strings, assets)
+        if own_text is None:  # a field of an unusual type: the encoder decides
+            return (_encode(_finding(f)).encode(),)
+        own = own_text.encode()
     s = f.suppression
-    return (f'{{"id":{_string(f.id)}{head}{own}{"" if f.fix else rule_fix_json}{lists}'
-            f'{"false" if s is None else "true"},"suppression":'
-            f'{"null" if s is None else _encode(_suppression(s))}{impact}')
+    return (f'{{"id":{_string(f.id)}'.encode(), head, own, b"" if f.fix else rule_fix_json,
+            lists, not_waived if s is None else
+            b'true,"suppression":' + _encode(_suppression(s)).encode() + impact)
 
 
-def _own_json(f: Finding, rule: tuple, strings: _Strings, assets: _Assets) -> str | None:
+def _own_json(f: Finding, rule: _RuleJson, strings: _Strings, assets: _Assets) -> str | None:
     """A finding's own fields in its entry, from its severity to its own fix (none: the
     rule's follows), encoded; None when a field has an unusual type."""
     location = f.location
@@ -182,7 +195,7 @@ def prepare(findings: list[Finding]) -> None:
     """Encode what each finding says, ahead of the report: an audit that waits for a stage
     running beside it does this meanwhile (AuditOptions.prepare), and `pieces` then only
     adds each finding's ID, suppression and rule's fields, unless the finding changed."""
-    rules: dict[str, tuple[str, str, str, str, str]] = {}
+    rules: dict[str, _RuleJson] = {}
     strings = _Strings()
     assets = _Assets()
     for f in findings:
@@ -191,7 +204,7 @@ def prepare(findings: list[Finding]) -> None:
             rule = rules[f.rule.id] = _rule_json(f)
         own = _own_json(f, rule, strings, assets)
         if own is not None:
-            f.encoded = (f.content(), own)
+            f.encoded = (f.content(), own.encode())
 
 
 def _diagnostic_json(d: Diagnostic, strings: _Strings) -> str:
