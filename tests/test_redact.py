@@ -154,6 +154,32 @@ def test_every_finding_point_redacts_a_hit() -> None:
     assert SECRET not in finding.message
 
 
+def test_conclude_redacts_every_diagnostic_but_those_redacted_already() -> None:
+    """An audit that waits for a stage scrubs the diagnostics it has meanwhile, and tells
+    conclude() which (by identity): those stay as they are, every other one is redacted,
+    the ones added later and an equal copy of a redacted one alike."""
+    from labwarden.audit.runner import conclude, redact_diagnostics
+    from labwarden.config import Config
+    from labwarden.model import Diagnostic
+
+    leak = f"tcp://admin:{SECRET}@10.0.0.5:2375"
+    early = Diagnostic("error", "bad-value", f"cannot read {leak}", Location("a.yaml", 3))
+    scrubbed = redact_diagnostics([early], scrub)
+    assert SECRET not in scrubbed[0].message
+    later = Diagnostic("error", "bad-value", f"and {leak}", Location("b.yaml", 1))
+    copy = Diagnostic(early.level, early.code, early.message, early.location)
+    diagnostics = scrubbed + [later, copy]
+    asked: list[str] = []
+
+    def redact(text: str) -> str:
+        asked.append(text)
+        return scrub(text)
+    conclude([], diagnostics, Config(), None, redact, redacted={id(scrubbed[0])})
+    assert asked == [later.message, copy.message]
+    assert diagnostics[0] is scrubbed[0]
+    assert [SECRET in d.message for d in diagnostics] == [False, False, False]
+
+
 # --- (a) an included file that is not Compose ------------------------------------------------
 
 def test_an_included_non_compose_file_is_one_diagnostic_not_its_lines(tmp_path: Path) -> None:

@@ -687,6 +687,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     proxies = _proxy_stage(partials, dropped, options)
     stage_rules: set[str] = set()       # the rules the stages ran in another process
     judged_monitoring = None
+    redacted: set[int] = set()          # the diagnostics scrubbed while a stage ran beside
     # With several processes, the tree rules and the proxies are judged in another one,
     # while this one encodes the report; only when nothing after these stages needs their
     # state here (live targets pair their answers with the proxies' routes; kept facts
@@ -699,6 +700,9 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
             options.prepare(findings)   # the report's work on what the workers found
         findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
         judged_monitoring = _monitoring_stage(partials, options, runner)
+        # And conclude()'s, for the diagnostics so far: they are not redacted again there.
+        diagnostics[:] = redact_diagnostics(diagnostics, scrub)
+        redacted = {id(d) for d in diagnostics}
         judged: tuple = beside.result()  # type: ignore[assignment]
         (tree_rows, tree_diagnostic_rows, proxy_rows, proxy_diagnostic_rows, used,
          stage_rules) = judged
@@ -746,8 +750,9 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                           result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     rule_ids = runner.ids.union(stage_rules, *(p.rule_ids for p in partials))
-    conclude(findings, diagnostics, options.config, options.today,
-             scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None)
+    conclude(findings, diagnostics, options.config, options.today, scrub,
+             scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None,
+             redacted=redacted)
     result.rules_run = len(rule_ids)
     result.duration_s = time.perf_counter() - started
     return result

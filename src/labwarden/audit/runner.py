@@ -9,7 +9,7 @@ anything itself.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from labwarden.config import Config
 from labwarden.model import AuditResult, Diagnostic, Finding, Hit, Location, Rule, Severity
@@ -86,11 +86,17 @@ class RuleRunner:
         return {r.id for rules in self.by_fact.values() for r in rules}
 
 
-def redact_diagnostics(diagnostics: list[Diagnostic], redact) -> list[Diagnostic]:
+def redact_diagnostics(diagnostics: list[Diagnostic], redact,
+                       done: Container[int] = ()) -> list[Diagnostic]:
     """Diagnostics as reported: their messages may quote the input too (a key, a value),
-    and their locations may be a target as written (`https://user:password@host/`)."""
+    and their locations may be a target as written (`https://user:password@host/`).
+    `done`: the id() of each diagnostic `redact` has cleaned already, kept as it is (by
+    identity: hashing a diagnostic's fields costs half as much as redacting them)."""
     cleaned = []
     for diagnostic in diagnostics:
+        if id(diagnostic) in done:
+            cleaned.append(diagnostic)
+            continue
         message = redact(diagnostic.message)
         location = redact_location(diagnostic.location, redact)
         cleaned.append(diagnostic if message == diagnostic.message and
@@ -110,13 +116,15 @@ def redact_location(location: Location | None, redact) -> Location | None:
 
 
 def conclude(findings: list[Finding], diagnostics: list[Diagnostic], config: Config,
-             today: dt.date | None, redact=scrub, scope=None) -> None:
+             today: dt.date | None, redact=scrub, scope=None,
+             redacted: Container[int] = ()) -> None:
     """The last stage of every audit: waivers (which report what they did not match, of
-    what the audit's `scope` covered: audit.scope), the diagnostics' own quotes redacted,
-    findings sorted and numbered."""
+    what the audit's `scope` covered: audit.scope), the diagnostics' own quotes redacted
+    (but those `redacted` by `redact` already, while the audit waited for a stage: their
+    id()s, while `diagnostics` holds them), findings sorted and numbered."""
     apply_waivers(findings, config.waivers, diagnostics, today,
                   None if scope is None else scope.covers)
-    diagnostics[:] = redact_diagnostics(diagnostics, redact)
+    diagnostics[:] = redact_diagnostics(diagnostics, redact, redacted)
     for finding in findings:        # a live finding's place is its target, as written
         if "@" in finding.location.path:
             finding.location = redact_location(finding.location, redact)  # type: ignore[assignment]
