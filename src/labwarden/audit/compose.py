@@ -706,10 +706,11 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         judged: tuple = beside.result()  # type: ignore[assignment]
         (tree_rows, tree_diagnostic_rows, proxy_rows, proxy_diagnostic_rows, used,
          stage_rules) = judged
-        tree_findings = [_unpack(row) for row in tree_rows]
+        rules: dict[str, Rule] = {}
+        tree_findings = [_unpack(row, rules) for row in tree_rows]
         tree_diagnostics = [Diagnostic(*row) for row in tree_diagnostic_rows]
         findings.extend(tree_findings)
-        findings.extend(_unpack(row) for row in proxy_rows)
+        findings.extend(_unpack(row, rules) for row in proxy_rows)
         proxy_diagnostics = [Diagnostic(*row) for row in proxy_diagnostic_rows]
         for path, line in used:
             markers[path][line].used = True  # type: ignore[index]
