@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.proxy.model import Hsts, ProxyRoute, ProxyServer
@@ -44,6 +42,11 @@ _ERROR_LINE = re.compile(r"(?:^|\s)(?:Error: )?(?:adapting config using caddyfil
 
 def adapt(path: str) -> tuple[dict | None, Diagnostic | None]:
     """The JSON configuration of a Caddyfile, through `caddy adapt`; or a diagnostic."""
+    # Here, not with the module: the proxy stage imports this reader whenever the tree runs
+    # a proxy, and subprocess with shutil is 10 ms of imports, for a Caddyfile only.
+    import shutil
+    import subprocess
+
     from labwarden.sources._read import open_regular
 
     where = Location(path)

@@ -29,12 +29,15 @@ import datetime as dt
 import json
 import os
 import re
-import sqlite3
 from urllib.parse import quote
 
 from labwarden.model import Diagnostic, Location
 from labwarden.sources.proxy.model import Certificate, Hsts, ProxyRoute, ProxyServer
 from labwarden.sources.proxy.resolve import Resolver
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
 
 MAX_DATABASE_BYTES = 512 * 1024 * 1024
 NPM_HSTS_MAX_AGE = 31_536_000        # _hsts.conf
@@ -49,6 +52,8 @@ class NpmError(Exception):
 def connect(path: str) -> sqlite3.Connection:
     """The database at `path`, opened read-only: a regular file (checked by the one reader)
     opened with `mode=ro`, queries only, a short busy timeout."""
+    import sqlite3
+
     from labwarden.sources._read import open_regular
 
     with open_regular(path, MAX_DATABASE_BYTES):    # a FIFO or device is refused here
@@ -62,6 +67,10 @@ def connect(path: str) -> sqlite3.Connection:
 def read_npm(path: str, label: str, resolver: Resolver, server: ProxyServer) -> list[ProxyRoute]:
     """The proxy hosts of NPM's database at `path`; a problem reading it is the server's
     error and diagnostic, never an exception."""
+    # Here, not with the module: the proxy stage imports this reader whenever the tree runs
+    # a proxy, and reads a database only for an NPM whose data directory is there.
+    import sqlite3
+
     where = Location(path)
     try:
         connection = connect(path)
