@@ -443,17 +443,26 @@ def _label_tables(labels: dict[str, tuple[str, Location]]) -> tuple[dict, dict, 
         node = table.get(parts[3])
         if node is None:
             node = table[parts[3]] = {"@where": where}
-        for part in parts[4:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):   # `a.b=x` and `a.b.c=y` both written:
-                break                           # Traefik itself rejects the pair
-            node = child
-        else:
-            if not isinstance(node.get(parts[-1]), dict):
-                node[parts[-1]] = value
+        if len(parts) > 5:                      # a nested key: `tls.certresolver`
+            node = _label_table_of(node, parts[4:-1])
+            if node is None:
+                continue
+        if not isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]] = value
     return tables["routers"], tables["middlewares"], tables["services"]
+
+
+def _label_table_of(node: dict, path: list[str]) -> dict | None:
+    """The table of a nested label key, made as needed; None when a label gave one of its
+    parents a value (`a.b=x` and `a.b.c=y` both written: Traefik itself rejects the pair)."""
+    for part in path:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            return None
+        node = child
+    return node
 
 
 def labels_where(workload: Workload, middleware: str) -> Location | None:
