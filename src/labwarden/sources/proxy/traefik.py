@@ -512,6 +512,8 @@ def _flatten(config: TraefikConfig, names: list[str], seen: set[str] | None = No
              ) -> tuple[list[tuple[str, str, dict]], list[str]]:
     """The middlewares named, with chains expanded: ([(name, type lower-cased, spec)],
     [names that do not exist])."""
+    if not names:                       # as half the routers and most entry points
+        return [], []
     seen = set() if seen is None else seen
     found, missing = [], []
     for name in names:
@@ -666,8 +668,9 @@ def _route(config: TraefikConfig, router: Router, middlewares, points: list[Entr
     """`points`: the router's entry points (`_endpoints`), `domains` the hosts of its rule
     (`_hosts`), both made once per router."""
     for point in points:                   # an entry point's middlewares apply first
-        more, _ = _flatten(config, point.middlewares)
-        middlewares = more + middlewares
+        if point.middlewares:
+            more, _ = _flatten(config, point.middlewares)
+            middlewares = more + middlewares
     route = ProxyRoute("traefik", label, router.name, source=config.source,
                        origin=router.where, domains=domains)
     route.not_served = router.error
