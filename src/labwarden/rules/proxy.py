@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from labwarden.knowledge import images as _images
 from labwarden.knowledge.ports import classify
 from labwarden.knowledge.proxy import NO_LOGIN_ADMIN, WEBSOCKET_IMAGES
 from labwarden.model import Hit, Impact, Severity
@@ -336,8 +337,6 @@ def websockets_not_needed(route: ProxyRoute, settings):
     NPM: proxy host → Details → Websockets Support off, for applications that do not need
     it.
     """
-    from labwarden.knowledge import images as _images
-
     if not _served(route) or route.websockets is not True:
         return
     known = [w for w in route.served_workloads() if w.image]

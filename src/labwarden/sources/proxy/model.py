@@ -95,6 +95,10 @@ def domain_matches(pattern: str, host: str) -> bool:
     return pattern == host
 
 
+# What each proxy calls a route, in the rules' messages (`ProxyRoute.title`).
+_ROUTE_KINDS = {"npm": "proxy host", "traefik": "router", "caddy": "site"}
+
+
 class ProxyRoute(Record):
     __slots__ = ("proxy", "label", "name", "source", "origin", "domains", "upstreams", "not_served",
                  "tls", "force_https", "force_note", "hsts", "hsts_note", "hsts_known", "http2",
@@ -165,9 +169,7 @@ class ProxyRoute(Record):
 
     @property
     def title(self) -> str:
-        kind = {"npm": "proxy host", "traefik": "router", "caddy": "site"}.get(self.proxy,
-                                                                             "route")
-        return f"{kind} {self.name}"
+        return f"{_ROUTE_KINDS.get(self.proxy, 'route')} {self.name}"
 
     def belongs_to(self, service) -> bool:
         """The inventory service it serves: one of the service's URLs is among its domains,

@@ -10,6 +10,7 @@ otherwise it stays unresolved rather than guessed.
 from __future__ import annotations
 
 import ipaddress
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from labwarden.sources.proxy.model import Upstream
@@ -25,10 +26,9 @@ class Index:
     ports they publish: built once per audit, shared by every proxy's resolver."""
 
     def __init__(self, workloads: list[Workload]):
+        self.workloads = workloads
         by_name: dict[str, list[Workload]] = {}
         self.by_name = by_name
-        self.by_host_port: dict[int, list[Workload]] = {}
-        seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
         for workload in workloads:
             # A list made only for a name not seen yet: most names are one service's.
             for name in workload.names():
@@ -37,20 +37,28 @@ class Index:
                     by_name[name] = [workload]
                 else:
                     found.append(workload)
+
+    @cached_property
+    def by_host_port(self) -> dict[int, list[Workload]]:
+        """Made on the first upstream that names the host itself (an IP address,
+        `host.docker.internal`): few proxies have one, and the tree publishes ~1,300 ports."""
+        by_host_port: dict[int, list[Workload]] = {}
+        seen: set[tuple[int, int]] = set()           # (port, id(workload)): once each
+        for workload in self.workloads:
             if not workload.ports:                   # as most services: nothing published
                 continue
             for _, published, _address in workload.exposed_ports():
                 if published is not None and (published, id(workload)) not in seen:
                     seen.add((published, id(workload)))
-                    self.by_host_port.setdefault(published, []).append(workload)
+                    by_host_port.setdefault(published, []).append(workload)
+        return by_host_port
 
 
 class Resolver:
     def __init__(self, workloads: list[Workload] | Index, home: Workload | None = None):
         self.home = home                     # the proxy's own Compose service, if known
-        index = workloads if isinstance(workloads, Index) else Index(workloads)
-        self.by_name = index.by_name
-        self.by_host_port = index.by_host_port
+        self.index = workloads if isinstance(workloads, Index) else Index(workloads)
+        self.by_name = self.index.by_name
         # What each URL resolved to: routers often share a service, and its URL is parsed
         # and looked up once (the resolver lives as long as one proxy's reading).
         self.resolved: dict[tuple[str, str], tuple] = {}
@@ -90,7 +98,7 @@ class Resolver:
         if candidates or port is None:
             return None, ""
         if name in HOST_NAMES or _is_ip(name):
-            published = self.by_host_port.get(port, [])
+            published = self.index.by_host_port.get(port, [])
             if len(published) == 1:
                 return published[0], f"host port {port}"
         return None, ""

@@ -443,17 +443,26 @@ def _label_tables(labels: dict[str, tuple[str, Location]]) -> tuple[dict, dict, 
         node = table.get(parts[3])
         if node is None:
             node = table[parts[3]] = {"@where": where}
-        for part in parts[4:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):   # `a.b=x` and `a.b.c=y` both written:
-                break                           # Traefik itself rejects the pair
-            node = child
-        else:
-            if not isinstance(node.get(parts[-1]), dict):
-                node[parts[-1]] = value
+        if len(parts) > 5:                      # a nested key: `tls.certresolver`
+            node = _label_table_of(node, parts[4:-1])
+            if node is None:
+                continue
+        if not isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]] = value
     return tables["routers"], tables["middlewares"], tables["services"]
+
+
+def _label_table_of(node: dict, path: list[str]) -> dict | None:
+    """The table of a nested label key, made as needed; None when a label gave one of its
+    parents a value (`a.b=x` and `a.b.c=y` both written: Traefik itself rejects the pair)."""
+    for part in path:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            return None
+        node = child
+    return node
 
 
 def labels_where(workload: Workload, middleware: str) -> Location | None:
@@ -503,6 +512,8 @@ def _flatten(config: TraefikConfig, names: list[str], seen: set[str] | None = No
              ) -> tuple[list[tuple[str, str, dict]], list[str]]:
     """The middlewares named, with chains expanded: ([(name, type lower-cased, spec)],
     [names that do not exist])."""
+    if not names:                       # as half the routers and most entry points
+        return [], []
     seen = set() if seen is None else seen
     found, missing = [], []
     for name in names:
@@ -657,8 +668,9 @@ def _route(config: TraefikConfig, router: Router, middlewares, points: list[Entr
     """`points`: the router's entry points (`_endpoints`), `domains` the hosts of its rule
     (`_hosts`), both made once per router."""
     for point in points:                   # an entry point's middlewares apply first
-        more, _ = _flatten(config, point.middlewares)
-        middlewares = more + middlewares
+        if point.middlewares:
+            more, _ = _flatten(config, point.middlewares)
+            middlewares = more + middlewares
     route = ProxyRoute("traefik", label, router.name, source=config.source,
                        origin=router.where, domains=domains)
     route.not_served = router.error
