@@ -18,6 +18,7 @@ import struct
 import time
 
 from labwarden._fork import die_with_parent
+from labwarden._fork import prepare as prepare_fork
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
 from labwarden.config import Config
@@ -505,6 +506,8 @@ def _warm_up(options: AuditOptions) -> None:
     the YAML parser and the rule modules for the facts of a Compose project. Done once, it
     is shared by the forks, and costs less than in two processes that slow each other."""
     from hashlib import sha256  # noqa: F401 - fingerprints: OpenSSL's start, once
+
+    prepare_fork()              # what each forked process needs to die with its parent
 
     from labwarden.sources.compose.model import Service
     from labwarden.sources.yamlfile import parse_yaml
