@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from labwarden.sources.compose.discover import ProjectSpec, discover
+from labwarden.sources.compose.loader import load_project
 
 
 def names(spec: ProjectSpec) -> list[str]:
@@ -56,7 +57,11 @@ def test_explicit_file_and_missing_path(lw):
     diagnostics = []
     specs = discover([str(root / "stack" / "docker-compose.yml"), str(root / "stack/extra.yml"),
                       str(root / "nope")], diagnostics)
-    assert [names(s) for s in specs] == [
+    # A file named alone takes its directory's override (whatever its own name), found when
+    # the project is loaded.
+    assert [names(s) for s in specs] == [["docker-compose.yml"], ["extra.yml"]]
+    loaded = [load_project(s, diagnostics) for s in specs]
+    assert [[os.path.basename(f) for f in p.files] for p in loaded] == [
         ["docker-compose.yml", "docker-compose.override.yml"], ["extra.yml"]]
     assert all(s.explicit for s in specs)
     assert [s.key for s in specs] == ["stack", os.path.join("stack", "extra.yml")]

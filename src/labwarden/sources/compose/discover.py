@@ -5,9 +5,9 @@ In each directory the first of `compose.yaml`, `compose.yml`, `docker-compose.ym
 `compose.override.yaml`, `docker-compose.override.yml`, `docker-compose.override.yaml` is
 merged on top, whichever the project file's name (compose-go's DefaultFileNames and
 DefaultOverrideFileNames, in their order). A file named on the command line is a project of
-its own, with that override. Links to directories are not followed (`_walk.walk`): one out of
-the tree would take the walk anywhere, one inside it would audit a project twice; each is
-reported.
+its own, with that override (looked up by the loader). Links to directories are not
+followed (`_walk.walk`): one out of the tree would take the walk anywhere, one inside it
+would audit a project twice; each is reported.
 
 A directory's `.env` may name other files in `COMPOSE_FILE`; the loader reads it, and the
 audit drops the "not loaded by Compose" note of every file a project did load.
@@ -31,17 +31,20 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class ProjectSpec(Record):
-    __slots__ = ("directory", "files", "key", "explicit", "override_found")
+    __slots__ = ("directory", "files", "key", "explicit", "find_override")
 
     def __init__(self, directory: str, files: list[str],
                  key: str,                  # stable identity relative to the audited root
                  explicit: bool = False,    # files named by the user: not COMPOSE_FILE's
-                 override_found: list[str] | None = None):
+                 # A file named alone: its override is looked for when it is loaded (in
+                 # whichever process loads it: four lookups per file, a third of discovering
+                 # a list of a thousand files, are not all made before the work is shared).
+                 find_override: bool = False):
         self.directory = directory
         self.files = files
         self.key = key
         self.explicit = explicit
-        self.override_found = [] if override_found is None else override_found
+        self.find_override = find_override
 
 
 def override_for(path: str) -> list[str]:
@@ -99,11 +102,10 @@ def discover(paths: list[str], diagnostics: list[Diagnostic], *,
                 target = base
             root = directory if os.path.basename(target) in PROJECT_FILES else os.path.dirname(
                 directory)
-            files = [target] + override_for(target)
             if target not in named:      # a base and its override named together: once
                 named.add(target)
-                specs.append(ProjectSpec(directory, files, _key(root, target, False, cwd),
-                                         explicit=True))
+                specs.append(ProjectSpec(directory, [target], _key(root, target, False, cwd),
+                                         explicit=True, find_override=True))
         else:
             diagnostics.append(Diagnostic("error", "not-found", "no such file or directory",
                                           Location(target)))

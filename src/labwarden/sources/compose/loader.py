@@ -16,7 +16,7 @@ from labwarden._record import Record
 from labwarden.model import Diagnostic, Location
 from labwarden.sources._walk import lexists
 from labwarden.sources.compose import spec
-from labwarden.sources.compose.discover import ProjectSpec
+from labwarden.sources.compose.discover import ProjectSpec, override_for
 from labwarden.sources.compose.interpolate import (
     Budget, InterpolationError, Outcome, interpolate_bounded)
 from labwarden.sources.compose.merge import merge, normalise_service
@@ -119,6 +119,8 @@ def _load_project(spec_: ProjectSpec, diagnostics: list[Diagnostic], options: Lo
     ctx = _Context(options, diagnostics, environment, directory)
 
     files = list(spec_.files)
+    if spec_.find_override:
+        files += override_for(files[0])
     compose_file = environment.get("COMPOSE_FILE")
     if compose_file and not spec_.explicit:
         separator = environment.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
