@@ -115,3 +115,17 @@ def test_files_loaded_through_compose_file_are_not_called_unloaded(lw):
     assert "compose:b/app" in assets                  # loaded through COMPOSE_FILE alone
     assert not any(f.rule.id == "CMP012" and "read_only" in f.message
                    for f in result.findings if f.asset == "compose:a/web")
+
+
+def test_a_named_project_file_is_keyed_by_the_name_of_its_directory(tmp_path, monkeypatch):
+    """However the path is written (`.`, `..`, doubled slashes, the working directory), the
+    project is named after the directory the file is in, as `docker compose` names it."""
+    for directory in ("work/a/b", "work/a/c", "work/b"):
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / "compose.yaml").write_text("services: {}\n")
+    monkeypatch.chdir(tmp_path / "work" / "a" / "b")
+    written = ["compose.yaml", "./compose.yaml", "../b/compose.yaml", "../c/./compose.yaml",
+               "../c/../b/compose.yaml", "..//c/compose.yaml", "../../b/compose.yaml",
+               f"{tmp_path}/work/a/c/compose.yaml"]
+    specs = discover(written, [])
+    assert [s.key for s in specs] == ["b", "b", "b", "c", "b", "c", "b", "c"]

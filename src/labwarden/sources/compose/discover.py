@@ -66,7 +66,11 @@ def _key(root: str, path: str, is_dir: bool, cwd: str | None = None) -> str:
     if not is_dir and root == (os.path.dirname(path) or ".") and \
             os.path.basename(path) in PROJECT_FILES:
         # A project file named in its own directory: that directory's name, which is what
-        # the general case comes to, without relpath()'s work.
+        # the general case comes to, without relpath()'s work; and as written, when it ends
+        # in a name abspath() would keep (not `.` or `..`, nor the cwd's "").
+        name = os.path.basename(root)
+        if name not in ("", ".", ".."):
+            return name
         return os.path.basename(os.path.dirname(os.path.abspath(whole)))
     rel = os.path.relpath(whole, _absolute(root, cwd) if cwd else root) if root else path
     if is_dir:
