@@ -193,3 +193,24 @@ def test_work_in_a_child_comes_back_or_is_done_here() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return 42
     assert InChild(dies_in_a_child).result() == 42           # done here instead
+
+
+def test_children_whose_work_came_back_are_collected() -> None:
+    """The parent does not wait for a child to be gone once its result is in (its exit
+    takes milliseconds), but none is left behind as a zombie: a later result collects the
+    ones that had not ended yet."""
+    import os
+    import time
+
+    from labwarden._fork import InChild
+
+    children = [InChild(os.getpid) for _ in range(3)]
+    assert len({child.result() for child in children}) == 3
+    time.sleep(0.2)                                       # all three have ended by now
+    assert InChild(lambda: 1).result() == 1
+    for child in children:
+        try:
+            os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            continue                                      # collected already: not a zombie
+        raise AssertionError(f"child {child.pid} was left uncollected")

@@ -17,7 +17,7 @@ import os
 import struct
 import time
 
-from labwarden._fork import die_with_parent
+from labwarden._fork import die_with_parent, reap
 from labwarden._fork import prepare as prepare_fork
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -567,7 +567,7 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
     os.close(queue)
     for worker in workers:
         worker.read(results, wait=True)
-        os.waitpid(worker.pid, 0)
+        reap(worker.pid)                # its results are all here: no need to see it end
     lost = [i for i in range(len(chunks)) if i not in results]
     if lost:
         count = sum(len(chunks[i]) for i in lost)
