@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1                # <linux/prctl.h>
+_F_SETPIPE_SZ = 1031                 # <linux/fcntl.h>
+PIPE_SIZE = 1 << 20                  # Linux's default limit for unprivileged processes
 
 
 def prepare() -> None:
@@ -83,6 +85,7 @@ class InChild:
         prepare()
         parent = os.getpid()
         read_end, write_end = os.pipe()
+        widen_pipe(write_end)           # the child writes its answer at once, and is done
         pid = os.fork()
         if pid == 0:
             try:
@@ -114,6 +117,17 @@ class InChild:
                 return value
         os.waitpid(self.pid, 0)
         return self.compute()
+
+
+def widen_pipe(fd: int) -> None:
+    """A pipe that holds a megabyte, so that a child seldom waits for its parent to read
+    (64 KiB by default: the answer of a large audit's stage child is half a megabyte)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, OSError, ValueError):
+        pass  # another system, or a lower limit: the default pipe, a little more waiting
 
 
 def reap(pid: int) -> None:

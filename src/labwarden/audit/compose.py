@@ -17,7 +17,7 @@ import os
 import struct
 import time
 
-from labwarden._fork import die_with_parent, reap
+from labwarden._fork import PIPE_SIZE, die_with_parent, reap, widen_pipe
 from labwarden._fork import prepare as prepare_fork
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
@@ -443,10 +443,6 @@ def _work(chunks: list[list[ProjectSpec]], queue: int, options: AuditOptions, ou
         out.flush()
 
 
-_F_SETPIPE_SZ = 1031                    # <linux/fcntl.h>
-_PIPE_SIZE = 1 << 20                    # Linux's default limit for unprivileged processes
-
-
 class _Worker:
     """The parent's end of a worker: its results, read as they come."""
 
@@ -464,7 +460,7 @@ class _Worker:
             os.set_blocking(self.fd, True)
         while self.open:
             try:
-                data = os.read(self.fd, _PIPE_SIZE)
+                data = os.read(self.fd, PIPE_SIZE)
             except BlockingIOError:
                 break
             if not data:
@@ -488,17 +484,6 @@ class _Worker:
             start = end
         del pending[:start]
         return received
-
-
-def _widen(fd: int) -> None:
-    """A pipe that holds a few chunks' results, so that a worker seldom waits for the parent
-    to read (the parent reads between its own chunks)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_SIZE)
-    except (ImportError, OSError, ValueError):
-        pass  # another system, or a lower limit: the default pipe, a little more waiting
 
 
 def _warm_up(options: AuditOptions) -> None:
@@ -536,7 +521,7 @@ def _run_parallel(specs: list[ProjectSpec], options: AuditOptions, jobs: int) ->
     parent = os.getpid()
     for _ in range(jobs - 1):
         read_end, write_end = os.pipe()
-        _widen(write_end)
+        widen_pipe(write_end)   # the parent reads between its own chunks
         pid = os.fork()
         if pid == 0:  # a worker: audit chunks, send their results, leave without cleanup
             die_with_parent(parent)
