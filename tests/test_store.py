@@ -126,3 +126,23 @@ def test_diff_compares_runs_of_one_service_only(tmp_path: Path) -> None:
             store.diff(app, app_again, service="db")
         diff = store.diff(app, app_again, service="app")
         assert diff.service == "app" and [f.resource for f in diff.new] == ["b"]
+
+
+def test_fingerprints_are_the_sha256_histories_were_keyed_by() -> None:
+    """A fingerprint is the first 20 hex digits of SHA-256 over rule, asset and resource
+    (or message): stored histories and baselines match findings by it, so whichever
+    implementation hashes, the digest must not change."""
+    import hashlib
+
+    from labwarden.model import Finding, Location, Severity
+    from labwarden.rules import registry
+
+    rule = registry.get("CMP001")
+    finding = Finding(rule=rule, severity=Severity.HIGH, message="m", location=Location("f", 3),
+                      asset="compose:app/web", resource="privileged: true")
+    expected = hashlib.sha256(f"{rule.id}\x1fcompose:app/web\x1fprivileged: true".encode())
+    assert finding.fingerprint == expected.hexdigest()[:20]
+    no_resource = Finding(rule=rule, severity=Severity.HIGH, message="the message",
+                          location=Location("f", 3), asset="compose:app/web")
+    assert no_resource.fingerprint == hashlib.sha256(
+        f"{rule.id}\x1fcompose:app/web\x1fthe message".encode()).hexdigest()[:20]

@@ -22,7 +22,8 @@ from labwarden._fork import prepare as prepare_fork
 from labwarden._record import Record
 from labwarden.audit.runner import RuleRunner, conclude, redact_diagnostics, sort_key
 from labwarden.config import Config
-from labwarden.model import AuditResult, Diagnostic, Finding, Location, Rule
+from labwarden.model import (AuditResult, Diagnostic, Finding, Location, Rule,
+                             fingerprint_sha256)
 from labwarden.redact import scrub, url_password
 from labwarden.rules import registry
 from labwarden.sources._read import DecodeError, decode_text, read_regular
@@ -490,8 +491,7 @@ def _warm_up(options: AuditOptions) -> None:
     """Before forking, what every process would otherwise do first, each on its own: import
     the YAML parser and the rule modules for the facts of a Compose project. Done once, it
     is shared by the forks, and costs less than in two processes that slow each other."""
-    from hashlib import sha256  # noqa: F401 - fingerprints: OpenSSL's start, once
-
+    fingerprint_sha256()        # the fingerprints' hash, imported once for every process
     prepare_fork()              # what each forked process needs to die with its parent
 
     from labwarden.sources.compose.model import Service
