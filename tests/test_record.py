@@ -126,3 +126,20 @@ def test_core_records_declare_every_field_for_type_checkers():
     assert len(records) >= 15
     for cls in records:
         assert list(cls.__dict__.get("__annotations__", {})) == list(cls.__slots__), cls
+
+
+def test_a_diagnostics_cache_is_no_field() -> None:
+    """What a reporter keeps on a diagnostic (its encoded JSON) is not one of its fields:
+    equal diagnostics stay equal and hash alike, and a pickled one arrives without it."""
+    import pickle
+
+    from labwarden._record import set_frozen
+    from labwarden.model import Diagnostic, Location
+
+    plain = Diagnostic("gap", "unset-variable", "X is not set", Location("a.yaml", 3))
+    cached = Diagnostic("gap", "unset-variable", "X is not set", Location("a.yaml", 3))
+    set_frozen(cached, "encoded", b'{"level":"gap"}')
+    assert cached == plain and hash(cached) == hash(plain)
+    assert "encoded" not in repr(cached)
+    copy = pickle.loads(pickle.dumps(cached))
+    assert copy == plain and copy.encoded is None

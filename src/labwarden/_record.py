@@ -61,13 +61,14 @@ class Record:
 def reduce_by_init(record: Record) -> tuple[object, ...]:
     """A record's `__reduce__` when its `__init__` takes its fields, in order, and keeps
     them as given: unpickled by calling the class, which sets its fields in one call rather
-    than one `_rebuild` call per field. Worker processes send thousands of these.
+    than one `_rebuild` call per field. Worker processes send thousands of these. A cache
+    in a slot past the fields (`_fields`) is not sent: the class starts it empty.
 
     Set as `__reduce__ = reduce_by_init` in the class body (its fields: two or more)."""
     cls = record.__class__
     getter = _FIELD_GETTERS.get(cls)
     if getter is None:
-        getter = _FIELD_GETTERS[cls] = attrgetter(*cls.__slots__)
+        getter = _FIELD_GETTERS[cls] = attrgetter(*cls._fields)
     return cls, getter(record)
 
 

@@ -286,17 +286,22 @@ class Diagnostic(FrozenRecord):
     level "warning": anything else worth knowing (an expired or unused waiver…).
     """
 
-    __slots__ = ("level", "code", "message", "location")
+    __slots__ = ("level", "code", "message", "location", "encoded")
+    # A cache, not a field: what a reporter made of the diagnostic ahead of the report (the
+    # JSON one, report.json_report.prepare); a diagnostic never changes, so it holds.
+    _fields = __slots__[:-1]
     level: str
     code: str
     message: str
     location: Location | None
+    encoded: bytes | None
 
     def __init__(self, level: str, code: str, message: str, location: Location | None = None):
         _set(self, "level", level)
         _set(self, "code", code)
         _set(self, "message", message)
         _set(self, "location", location)
+        _set(self, "encoded", None)
 
     # Workers send thousands: unpickled by calling the class (its fields, in order).
     __reduce__ = reduce_by_init

@@ -106,9 +106,9 @@ def test_pieces_are_the_report(source, request):
 
 @pytest.mark.parametrize("source", ["lab", "crafted"])
 def test_findings_encoded_ahead_give_the_same_report(source, request):
-    """An audit that waits for a stage beside it encodes the findings meanwhile
-    (`prepare`): the report is the same, and a finding changed after that is encoded
-    again rather than shown as it was."""
+    """An audit that waits for a stage beside it encodes the findings and diagnostics
+    meanwhile (`prepare`): the report is the same, and a finding changed after that is
+    encoded again rather than shown as it was."""
     import copy
 
     from labwarden.report.json_report import prepare
@@ -117,8 +117,9 @@ def test_findings_encoded_ahead_give_the_same_report(source, request):
     result = result.result if hasattr(result, "result") else result
     expected = render(result, "json")
     ahead = copy.deepcopy(result)
-    prepare(ahead.findings)
+    prepare(ahead.findings, ahead.diagnostics)
     assert all(f.encoded is not None for f in ahead.findings)
+    assert all(d.encoded is not None for d in ahead.diagnostics)
     assert render(ahead, "json") == expected
     changed = ahead.findings[0]
     changed.message = "something else entirely"

@@ -71,16 +71,16 @@ class AuditOptions(Record):
     keep_facts: bool
     scan_reports: list[str]          # --scan-report: Trivy/Grype JSON
     run_scan: bool                   # --scan: run trivy image on each image
-    # The report's own work on the findings (report.preparer), done while this process
-    # would otherwise wait for a stage running beside it.
-    prepare: Callable[[list[Finding]], None] | None
+    # The report's own work on the findings and diagnostics (report.preparer), done while
+    # this process would otherwise wait for a stage running beside it.
+    prepare: Callable[[list[Finding], list[Diagnostic]], None] | None
 
     def __init__(self, load: LoadOptions | None = None, config: Config | None = None,
                  jobs: int | None = None, today: dt.date | None = None,
                  compose_files: list[str] | None = None, targets: list | None = None,
                  probe: ProbeOptions | None = None, keep_facts: bool = False,
                  scan_reports: list[str] | None = None, run_scan: bool = False,
-                 prepare: Callable[[list[Finding]], None] | None = None):
+                 prepare: Callable[[list[Finding], list[Diagnostic]], None] | None = None):
         self.load = LoadOptions() if load is None else load
         self.config = Config() if config is None else config
         self.jobs = jobs
@@ -684,13 +684,13 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
         from labwarden._fork import InChild
 
         beside = InChild(lambda: _later_stages(tree, proxies, runner, markers))
-        if options.prepare is not None:
-            options.prepare(findings)   # the report's work on what the workers found
-        findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
-        judged_monitoring = _monitoring_stage(partials, options, runner)
-        # And conclude()'s, for the diagnostics so far: they are not redacted again there.
+        # conclude()'s work on the diagnostics so far: they are not redacted again there.
         diagnostics[:] = redact_diagnostics(diagnostics, scrub)
         redacted = {id(d) for d in diagnostics}
+        if options.prepare is not None:     # the report's, on what the workers found
+            options.prepare(findings, diagnostics)
+        findings.sort(key=sort_key)     # and number()'s: later it merges the stages' few
+        judged_monitoring = _monitoring_stage(partials, options, runner)
         judged: tuple = beside.result()  # type: ignore[assignment]
         (tree_rows, tree_diagnostic_rows, proxy_rows, proxy_diagnostic_rows, used,
          stage_rules) = judged

@@ -55,10 +55,10 @@ def preparer(fmt: str):
     if fmt != "json":
         return None
 
-    def prepare(findings) -> None:
+    def prepare(findings, diagnostics) -> None:
         # The reporter (with json) is imported here, while the audit waits, rather than
         # with the options, before the audit starts: 3 ms that no fork would share.
-        importlib.import_module(_MODULES[fmt]).prepare(findings)
+        importlib.import_module(_MODULES[fmt]).prepare(findings, diagnostics)
     return prepare
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring
 
+from labwarden._record import set_frozen
 from labwarden.model import AuditResult, Diagnostic, Finding, Location, Severity, Suppression
 from labwarden.report._common import SEVERITIES, diagnostics_by_level, rule_fix, tool_version
 from labwarden.report.escape import json_text
@@ -104,7 +105,8 @@ def pieces(result: AuditResult) -> Iterator[bytes]:
     yield (head[:-1] + ',"findings":[').encode()
     yield from _batches(_finding_parts(f, rules, strings, assets) for f in result.findings)
     yield b'],"diagnostics":['
-    yield from _batches((_diagnostic_json(d, strings).encode(),) for d in result.diagnostics)
+    yield from _batches((d.encoded or _diagnostic_json(d, strings).encode(),)
+                        for d in result.diagnostics)
     yield b"]}\n"
 
 
@@ -191,13 +193,16 @@ def _own_json(f: Finding, rule: _RuleJson, strings: _Strings, assets: _Assets) -
         return None
 
 
-def prepare(findings: list[Finding]) -> None:
-    """Encode what each finding says, ahead of the report: an audit that waits for a stage
-    running beside it does this meanwhile (AuditOptions.prepare), and `pieces` then only
-    adds each finding's ID, suppression and rule's fields, unless the finding changed."""
+def prepare(findings: list[Finding], diagnostics: Iterable[Diagnostic] = ()) -> None:
+    """Encode what each finding says, and each diagnostic, ahead of the report: an audit
+    that waits for a stage running beside it does this meanwhile (AuditOptions.prepare),
+    and `pieces` then only adds each finding's ID, suppression and rule's fields, unless
+    the finding changed (a diagnostic cannot)."""
     rules: dict[str, _RuleJson] = {}
     strings = _Strings()
     assets = _Assets()
+    for d in diagnostics:
+        set_frozen(d, "encoded", _diagnostic_json(d, strings).encode())
     for f in findings:
         rule = rules.get(f.rule.id)
         if rule is None:
