@@ -17,6 +17,7 @@ from labwarden._record import FrozenRecord, Record, set_frozen
 from labwarden.model import Hit, Impact, Location, Severity
 from labwarden.redact import redact_url
 from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules._memo import for_last
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import (
     ComposeProject, Mount, Service, parse_bool, parse_mount)
@@ -108,40 +109,30 @@ def _bind_backed_volumes(project: ComposeProject) -> dict[str, tuple[str, bool, 
     return found
 
 
-_binds_cache: list = [None, []]
-
-
 def host_binds(service: Service, files: bool = False) -> list[HostBind]:
     """Every host path the service mounts. With `files`, also host files handed over as
     `secrets:`/`configs:` (Compose bind-mounts those read-only)."""
-    # Four rules ask in turn about the same service: its mounts are read once.
-    if _binds_cache[0] is not service:
-        _binds_cache[0], _binds_cache[1] = service, _volume_binds(service)
-    binds = list(_binds_cache[1])
+    binds = list(_volume_binds(service))
     if files:
         binds.extend(_file_backed(service))
     return binds
 
 
-_mounts_cache: list = [None, []]
-
-
+@for_last       # the host paths (CMP050-052) and the propagation rule (CMP053) read them
 def _volume_mounts(service: Service) -> list[tuple[int, object, Location, Mount]]:
-    """(index, item as written, line, parsed mount) per `volumes:` entry, parsed once per
-    service: the host paths (CMP050-052) and the propagation rule (CMP053) read them."""
-    if _mounts_cache[0] is not service:
-        mounts = []
-        volumes = service.raw.get("volumes")
-        if isinstance(volumes, Seq):
-            for index, item in enumerate(volumes):
-                loc = volumes.loc_of(index) or service.loc("volumes")
-                mount = parse_mount(item, loc)
-                if mount is not None:
-                    mounts.append((index, item, loc, mount))
-        _mounts_cache[0], _mounts_cache[1] = service, mounts
-    return _mounts_cache[1]
+    """(index, item as written, line, parsed mount) per `volumes:` entry."""
+    mounts = []
+    volumes = service.raw.get("volumes")
+    if isinstance(volumes, Seq):
+        for index, item in enumerate(volumes):
+            loc = volumes.loc_of(index) or service.loc("volumes")
+            mount = parse_mount(item, loc)
+            if mount is not None:
+                mounts.append((index, item, loc, mount))
+    return mounts
 
 
+@for_last       # four rules ask in turn about the same service: its mounts are read once
 def _volume_binds(service: Service) -> list[HostBind]:
     binds: list[HostBind] = []
     mounts = _volume_mounts(service)
@@ -281,31 +272,24 @@ def _docker_host(service: Service) -> list[tuple[str, str, str, str, Location]]:
     return found
 
 
-_proxies_cache: list = [None, frozenset()]
-_hosts_cache: list = [None, {}]
-
-
+@for_last
 def _hosts(project: ComposeProject) -> dict[str, set[str]]:
     """Each name a container of the project is reached by -> the services it names.
 
     Built once per project: asked for every service, a scan of all the others each time
     made the rules quadratic in services."""
-    if _hosts_cache[0] is not project:
-        index: dict[str, set[str]] = {}
-        for svc in project.services.values():
-            for name in _names_of(svc):
-                index.setdefault(name, set()).add(svc.name)
-        _hosts_cache[0], _hosts_cache[1] = project, index
-    return _hosts_cache[1]
+    index: dict[str, set[str]] = {}
+    for svc in project.services.values():
+        for name in _names_of(svc):
+            index.setdefault(name, set()).add(svc.name)
+    return index
 
 
-def _proxies(project: ComposeProject) -> set[str]:
+@for_last       # asked for each service of the project in turn, and it reads every service
+def _proxies(project: ComposeProject) -> frozenset[str]:
     """Services that are the project's socket proxy: a proxy image, or the service another
     one's DOCKER_HOST names."""
-    # Asked for each service of the project in turn, and it reads every service: once.
-    if _proxies_cache[0] is not project:
-        _proxies_cache[0], _proxies_cache[1] = project, frozenset(_find_proxies(project))
-    return _proxies_cache[1]
+    return frozenset(_find_proxies(project))
 
 
 def _find_proxies(project: ComposeProject) -> set[str]:

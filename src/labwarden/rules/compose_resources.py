@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from labwarden.model import Hit, Impact, Severity
+from labwarden.rules._memo import for_last
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
 from labwarden.sources.yamlfile import Map
@@ -125,20 +126,15 @@ def _join(words: list[str]) -> str:
 
 # --- restart policy ------------------------------------------------------------------------
 
-_one_shot_cache: list = [None, frozenset()]
-
-
 def _one_shot(service: Service) -> bool:
     """A job other services wait to *complete* (a migration, an init container) must not be
     restarted: `restart: no` is right for it."""
-    # Asked for each service of the project in turn: the project's waits are read once
-    # (reading every service for each made the rule quadratic: 285 s at 20,000 services).
-    project = service.project
-    if _one_shot_cache[0] is not project:
-        _one_shot_cache[0], _one_shot_cache[1] = project, _awaited(project)
-    return service.name in _one_shot_cache[1]
+    return service.name in _awaited(service.project)
 
 
+# Asked for each service of the project in turn: the project's waits are read once
+# (reading every service for each made the rule quadratic: 285 s at 20,000 services).
+@for_last
 def _awaited(project) -> frozenset[str]:
     """The services some other service waits to complete."""
     names = set()
@@ -218,19 +214,10 @@ def restart_policy_missing(service: Service, settings):
 
 # --- logging -------------------------------------------------------------------------------
 
-_logging_cache: list = [None, None]
-
-
+@for_last       # CMP072 and CMP073 ask in turn about the same service: read once
 def _logging(service: Service):
     """(driver, options, where the driver is set); driver "" when Docker's default applies.
-    Reads `logging:` and the legacy `log_driver`/`log_opt` keys. CMP072 and CMP073 ask in
-    turn about the same service: read once."""
-    if _logging_cache[0] is not service:
-        _logging_cache[0], _logging_cache[1] = service, _read_logging(service)
-    return _logging_cache[1]
-
-
-def _read_logging(service: Service):
+    Reads `logging:` and the legacy `log_driver`/`log_opt` keys."""
     logging = service.raw.get("logging")
     keys: tuple[tuple[str, ...], tuple[str, ...]]
     if isinstance(logging, Map):

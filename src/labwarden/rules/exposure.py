@@ -16,6 +16,7 @@ from labwarden.knowledge.ports import PortClass, classify
 from labwarden.redact import scrub
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules._memo import for_last
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import (
     ComposeProject, ComposeTree, Port, PortRef, Service, parse_bool)
@@ -35,16 +36,10 @@ def _exposed_ports(service: Service) -> list[Port]:
     return [p for p in service.ports if p.on_all_interfaces and p.target_ports]
 
 
-_classified_cache: list = [None, []]
-
-
+@for_last       # NET001, NET002 and NET003 ask in turn about the same service
 def _classified(service: Service) -> list[tuple[Port, PortClass | None]]:
-    """The exposed ports with what listens there, read once per service: NET001, NET002
-    and NET003 ask in turn about the same service."""
-    if _classified_cache[0] is not service:
-        _classified_cache[0], _classified_cache[1] = service, [
-            (p, classify(service.image, p.target_ports)) for p in _exposed_ports(service)]
-    return _classified_cache[1]
+    """The exposed ports with what listens there."""
+    return [(p, classify(service.image, p.target_ports)) for p in _exposed_ports(service)]
 
 
 def _describe(port: Port) -> str:

@@ -10,26 +10,18 @@ from __future__ import annotations
 from labwarden.model import Hit, Impact, Severity
 from labwarden.knowledge.imageref import (
     ImageRef, is_private_registry, parse_image, registry_allowed)
+from labwarden.rules._memo import for_last
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import Service
 
 OWASP_SUPPLY_CHAIN = "OWASP Docker Security Cheat Sheet, rule 13 (supply chain)"
 
 
-_pulled_cache: list = [None, None]
-
-
+@for_last       # four rules ask in turn about the same service: it is worked out once
 def _pulled_image(service: Service) -> tuple[ImageRef, str] | None:
     """The image Compose pulls for the service, parsed, with its evidence text; None when the
     service builds its own, has no image, or the image is empty or malformed (an unset
-    variable: the loader has already reported that gap). Four rules ask in turn about the
-    same service: it is worked out once."""
-    if _pulled_cache[0] is not service:
-        _pulled_cache[0], _pulled_cache[1] = service, _pull(service)
-    return _pulled_cache[1]
-
-
-def _pull(service: Service) -> tuple[ImageRef, str] | None:
+    variable: the loader has already reported that gap)."""
     image = service.raw.get("image")
     if not isinstance(image, str):
         return None

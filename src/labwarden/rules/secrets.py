@@ -30,6 +30,7 @@ from labwarden.knowledge import secrets as data
 from labwarden.knowledge.apps import settings_for
 from labwarden.rules._shell import shell_words
 from labwarden.rules._prove import by_silence, runnable
+from labwarden.rules._memo import for_last
 from labwarden.rules.registry import prover, rule
 from labwarden.sources.compose.model import EnvValue, Service
 from labwarden.sources.envfile import EnvFile
@@ -112,13 +113,9 @@ class Secret(Record):
 
 # --- analysis shared by the service rules --------------------------------------------------
 
-_cache: list = [None, []]
-
-
+@for_last
 def secrets_of(service: Service) -> list[Secret]:
     """Every secret the service receives, analysed once (the four service rules share it)."""
-    if _cache[0] is service:
-        return _cache[1]
     found = []
     users = _user_values(service)
     for env in service.environment.values():
@@ -133,7 +130,6 @@ def secrets_of(service: Service) -> list[Secret]:
     found.extend(_argument_secrets(service, users))
     if service.raw.get("labels") is not None:
         found.extend(_label_secrets(service, users))
-    _cache[0], _cache[1] = service, found
     return found
 
 
