@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 @lru_cache(maxsize=4096)   # rules ask about the same few hundred images thousands of times
@@ -48,6 +49,15 @@ def _matches(image: str | None, candidates: tuple[str, ...]) -> bool:
         elif last == wanted:
             return True
     return False
+
+
+def name_search(candidates: Iterable[str]) -> re.Pattern[str]:
+    """A search for the last name of any of `candidates` (`traefik`, `grafana`) in a
+    lower-cased image reference: an image in which it finds none is none of them, whatever
+    its registry, namespace and tag. One search rules out most images before any is parsed
+    or matched."""
+    names = sorted({repository(candidate).rsplit("/", 1)[-1] for candidate in candidates})
+    return re.compile("|".join(map(re.escape, names)))
 
 
 def matches(image: str | None, candidates: Iterable[str]) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
+
+from labwarden.knowledge.images import name_search
 
 # image repository (registry and tag removed) -> role
 IMAGES = {
@@ -36,10 +37,8 @@ CONFIG = {
 }
 
 
-# The last part of each repository above: an image whose name holds none of them, as most
-# do, is none of them, whatever its registry, namespace and tag.
-_LAST_PARTS = re.compile("|".join(sorted({re.escape(repository.rsplit("/", 1)[-1])
-                                            for repository in IMAGES})))
+# An image whose name holds none of theirs, as most do, is none of these.
+_LAST_PARTS = name_search(IMAGES)
 
 
 def role_of(image: str | None) -> str | None:

@@ -12,7 +12,6 @@ Imported by every Compose audit: it holds records and two cheap functions, nothi
 from __future__ import annotations
 
 import os
-import re
 
 from labwarden._record import Record, reduce_by_init
 from labwarden.knowledge import images as _images
@@ -25,11 +24,9 @@ PROXY_IMAGES: dict[str, tuple[str, ...]] = {
     "caddy": ("caddy",),
 }
 ALL_INTERFACES = (None, "", "0.0.0.0", "::", "[::]")
-# The last part of each of their repositories: an image whose lower-cased name holds none of
-# them, as most do, runs none of these proxies (whatever its registry, namespace and tag).
-_PROXY_NAMES = re.compile("|".join(sorted({
-    re.escape(_images.repository(image).rsplit("/", 1)[-1])
-    for images in PROXY_IMAGES.values() for image in images})))
+# An image whose name holds none of theirs, as most do, runs none of these proxies.
+_PROXY_NAMES = _images.name_search(image for images in PROXY_IMAGES.values()
+                                   for image in images)
 
 
 class Workload(Record):
