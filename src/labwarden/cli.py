@@ -235,16 +235,15 @@ def cmd_audit(args) -> int:
     if args.format in ("html", "markdown") and not args.compact:
         # From the whole result: the roadmap and the checklist do not follow --min-severity.
         extra = _report_context(paths, config, result, args.format)
-    pieces = render_pieces(view(result, args, config), args.format, color=color,
-                           compact=args.compact, **extra)
-    emit(pieces, args.output)
+    emit(render_pieces(view(result, args, config), args.format, color=color,
+                       compact=args.compact, **extra), args.output)
     _left_for_exit[:] = [result]
     return finish(result, args, config)
 
 
-# What the last audit made (its result, its report): the console entry point leaves with
-# os._exit() right after, and freeing tens of thousands of findings first is milliseconds
-# of work for nothing. A caller in the same process keeps one audit's worth at most.
+# What the last audit found: the console entry point leaves with os._exit() right after,
+# and freeing tens of thousands of findings first is milliseconds of work for nothing. A
+# caller in the same process keeps one audit's worth at most.
 _left_for_exit: list = []
 
 

@@ -115,17 +115,17 @@ def _batches(entries: Iterable[tuple[bytes, ...]], size: int = 256) -> Iterator[
     entries: the parts of an entry are copied once, into their piece."""
     batch: list[bytes] = []
     count = 0
-    first = True
+    started = False
     for parts in entries:
-        if count or not first:
+        if started:
             batch.append(b",")        # before every entry but the first
+        started = True
         batch += parts
         count += 1
         if count >= size:
             yield b"".join(batch)
             batch = []
             count = 0
-            first = False
     if batch:
         yield b"".join(batch)
 
