@@ -247,3 +247,20 @@ def test_dotenv_multi_line_and_interpolated_values_reach_services(lw):
     dotenv = loaded.project.dotenv
     assert dotenv.variables["RAW"].location.line == 6
     assert loaded.codes("gap") == [] and loaded.codes("error") == []
+
+
+def test_a_dollar_written_as_a_yaml_escape_is_interpolated(lw):
+    # A file with no `$` in its text is not walked for references; an escape in a
+    # double-quoted scalar still makes one, which Compose interpolates after parsing.
+    root = lw.tree({"compose.yaml": r"""
+        services:
+          web:
+            image: "nginx:\x24{TAG}"
+            environment:
+              GREETING: "\u0024{UNSET_GREETING}"
+        """, ".env": "TAG=1.27\n"})
+    loaded = lw.load(root)
+    web = loaded.service("web")
+    assert web.image == "nginx:1.27"
+    assert web.environment["GREETING"].value == ""
+    assert "UNSET_GREETING" in loaded.diag("unset-variable").message

@@ -248,7 +248,8 @@ def _load_file(ctx: _Context, path: str, environment: dict[str, str],
         ctx.report("error", "not-compose", "not a Compose file: none of its top-level keys "
                    "is one Compose defines (its content is not shown)", Location(path, 1))
         return None
-    _interpolate_tree(ctx, data, environment)
+    if "$" in parsed.text or "\\" in parsed.text:  # else no value holds a `$` (an escape could)
+        _interpolate_tree(ctx, data, environment)
     _check_keys(ctx, data, path)
     own_dir = base_dir if base_dir is not None else ctx.directory
     services = data.get("services")
