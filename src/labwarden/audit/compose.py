@@ -100,7 +100,7 @@ class _Partial(Record):
     __slots__ = ("findings", "diagnostics", "containers", "compose_files", "env_findings",
                  "projects", "services",
                  "project_files", "included", "markers", "rule_ids", "secrets", "kept",
-                 "stack", "indexes", "workloads", "proxies", "loaded", "ports")
+                 "stack", "indexes", "workloads", "proxies", "loaded", "ports", "scrubbed")
 
     def __init__(self, findings: list[Finding] | None = None,
                  diagnostics: list[Diagnostic] | None = None,
@@ -136,6 +136,9 @@ class _Partial(Record):
         # (sources/monitoring/stack.py): the parent joins them with the inventory.
         self.stack: list[tuple] = []
         self.indexes: list[tuple] = []
+        # Whether `scrub` has been over every diagnostic here, as conclude() would go
+        # (`_audit_specs` does it, in the process that audited the chunk).
+        self.scrubbed = False
 
 
 def _container_refs(project: ComposeProject) -> list[ContainerRef]:
@@ -248,6 +251,10 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         mark_suppressed(found, markers)
     # Sorted here, in each worker, as number() sorts them all (stably): then it only merges.
     findings.sort(key=sort_key)
+    # conclude()'s pass over the diagnostics, done here, beside the other workers, rather
+    # than in the parent after them all: it skips those of a scrubbed chunk.
+    partial.diagnostics = redact_diagnostics(partial.diagnostics, scrub)
+    partial.scrubbed = True
     partial.findings = findings
     partial.rule_ids = runner.ids
     return partial
@@ -675,7 +682,9 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
     proxies = _proxy_stage(partials, dropped, options)
     stage_rules: set[str] = set()       # the rules the stages ran in another process
     judged_monitoring = None
-    redacted: set[int] = set()          # the diagnostics scrubbed while a stage ran beside
+    # The diagnostics conclude() need not redact again: the chunks' (their partials hold
+    # them, so no id is reused), and those scrubbed while a stage ran beside.
+    redacted = {id(d) for p in partials if p.scrubbed for d in p.diagnostics}
     # With several processes, the tree rules and the proxies are judged in another one,
     # while this one encodes the report; only when nothing after these stages needs their
     # state here (live targets pair their answers with the proxies' routes; kept facts
@@ -685,7 +694,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
 
         beside = InChild(lambda: _later_stages(tree, proxies, runner, markers))
         # conclude()'s work on the diagnostics so far: they are not redacted again there.
-        diagnostics[:] = redact_diagnostics(diagnostics, scrub)
+        diagnostics[:] = redact_diagnostics(diagnostics, scrub, redacted)
         redacted = {id(d) for d in diagnostics}
         if options.prepare is not None:     # the report's, on what the workers found
             options.prepare(findings, diagnostics)

@@ -187,7 +187,8 @@ def _own_json(f: Finding, rule: _RuleJson, strings: _Strings, assets: _Assets) -
                 f'"line":{location.line},"column":{location.column}}},'
                 f'{assets[f.asset]},'
                 f'"resource":{strings[f.resource]},'
-                f'"fingerprint":{_string(f.fingerprint)},"evidence":{strings[f.evidence]},'
+                # hex digits, as every fingerprint is: nothing in them to escape
+                f'"fingerprint":"{f.fingerprint}","evidence":{strings[f.evidence]},'
                 f'"fix":{strings[f.fix] if f.fix else ""}')
     except (TypeError, AttributeError):
         return None
