@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 from labwarden._record import Record
 from labwarden.model import Hit, Impact, Location, Severity
@@ -172,9 +173,11 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)\Z", re.S)
 
 def _argument_tokens(service: Service, keys: tuple) -> list[tuple[str, Location, str]]:
     """(token, location, text of the item as written) for one argument list."""
+    if keys[0] not in service.raw:
+        return []               # most services: no such key
     value = service.path(*keys)
     if value is None:
-        return []               # most services: no such key
+        return []
     if isinstance(value, Seq):
         own = value.written or {}
         items = [(str(v), value.loc_of(i), own.get(i, str(v)))
@@ -245,11 +248,11 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
     """Secrets in `labels:` (a secret-named key, a credential inside a URL): labels are
     shown by `docker inspect` and to every service that reads the Docker API."""
     labels = service.raw.get("labels")
-    pairs: list[tuple[str, str, Location, str | None]] = []
+    # (key, value, the label's key or index in `labels`, its value as written)
+    pairs: list[tuple[str, str, object, str | None]] = []
     if isinstance(labels, Map):
         written = labels.written or {}
-        pairs = [(str(k), str(v), labels.loc_of(k) or service.loc("labels"), written.get(k))
-                 for k, v in labels.items()
+        pairs = [(str(k), str(v), k, written.get(k)) for k, v in labels.items()
                  if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     elif isinstance(labels, Seq):
         written = labels.written or {}
@@ -257,13 +260,14 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
             key, sep, value = str(item).partition("=")
             if sep:
                 as_written = written.get(index)
-                pairs.append((key, value, labels.loc_of(index) or service.loc("labels"),
+                pairs.append((key, value, index,
                               None if as_written is None else as_written.partition("=")[2]))
+    else:
+        return []
     found = []
-    for key, value, loc, as_written in pairs:
+    for key, value, ref, as_written in pairs:
         if not value or "$" in (as_written or ""):
             continue            # a ${VARIABLE}: kept elsewhere, as SEC001 wants
-        env = EnvValue(key, value, loc, origin="labels")
         url = _URL.search(value) if "://" in value and "@" in value else None
         token = data.url_token(value) if url is None and "://" in value else None
         if url is not None:
@@ -275,6 +279,8 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
             secret, in_url = value, False
         else:
             continue
+        loc = labels.loc_of(ref) or service.loc("labels")   # the few labels that are secrets
+        env = EnvValue(key, value, loc, origin="labels")
         default = _default_reason(service, secret, users)
         found.append(Secret(env, secret, in_url, True, loc, default,
                             default is None and len(secret) < data.MIN_SECRET_LENGTH, False,
@@ -308,12 +314,17 @@ def _argument_urls(token: str, loc: Location, as_written: str, origin: str,
 def _user_values(service: Service) -> set[str]:
     users = set()
     for env in service.environment.values():
-        if not env.value:
-            continue
-        parts = data.words(env.name)
-        if parts and parts[-1] in _USER_WORDS:
+        if env.value and _names_a_user(env.name):
             users.add(env.value.lower())
     return users
+
+
+@lru_cache(maxsize=4096)
+def _names_a_user(name: str) -> bool:
+    """`POSTGRES_USER`, `DB_USERNAME`, `ADMIN_LOGIN`: a variable that holds a user name. The
+    same few names recur in every project, so each is split into words once."""
+    parts = data.words(name)
+    return bool(parts) and parts[-1] in _USER_WORDS
 
 
 def _default_reason(service: Service, secret: str, users: set[str]) -> str | None:
