@@ -154,6 +154,27 @@ def test_every_finding_point_redacts_a_hit() -> None:
     assert SECRET not in finding.message
 
 
+def test_a_text_shown_before_is_redacted_again_for_a_project_with_secrets() -> None:
+    """The runner remembers how it showed each text: a text shown for a project with no
+    secret values is shown again for one that has them, with them hidden, and not for the
+    next project without them (its values are not that project's)."""
+    from labwarden.audit.runner import RuleRunner as _RuleRunner
+    from labwarden.config import Config
+    from labwarden.rules import registry
+
+    rule = registry.get("CMP001")
+    runner = _RuleRunner(Config())
+    hit = Hit(f"container named {SECRET}", Location("x", 1), evidence=f"name: {SECRET}",
+              fix=f"rename {SECRET}")
+    plain = runner.finding(rule, hit, "compose:a/web")
+    assert SECRET in plain.message                   # no project said it is a secret
+    runner.use_secrets([SECRET])
+    hidden = runner.finding(rule, hit, "compose:b/web")
+    assert SECRET not in "".join((hidden.message, hidden.evidence, hidden.fix))
+    runner.use_secrets([])
+    assert runner.finding(rule, hit, "compose:c/web").message == plain.message
+
+
 def test_conclude_redacts_every_diagnostic_but_those_redacted_already() -> None:
     """An audit that waits for a stage scrubs the diagnostics it has meanwhile, and tells
     conclude() which (by identity): those stay as they are, every other one is redacted,

@@ -27,16 +27,23 @@ class RuleRunner:
     def __init__(self, config: Config):
         self.config = config
         self.settings = config.settings
+        self.overrides = config.severity_overrides
         self.by_fact: dict[type, list[Rule]] = {}   # filled per fact type on first use
         # Rules write the same message, evidence and fix for many services: findings share
         # one copy of each (less memory, and a worker's findings pickle to less).
         self.shared: dict = {}
         self.redact: Callable[[str], str] = scrub
+        # Each text as a finding shows it (redacted, the shared copy), by the text as the
+        # rule wrote it, for the redactor of the moment: `_scrubbed` while that is `scrub`,
+        # whose answers hold for every input.
+        self._scrubbed: dict[str, str] = {}
+        self.shown: dict[str, str] = self._scrubbed
 
     def use_secrets(self, values) -> None:
         """The secret values of the input the next facts come from: every finding made from
         them shows such a value redacted, whichever rule quotes it and wherever."""
         self.redact = redactor(values)
+        self.shown = self._scrubbed if self.redact is scrub else {}
 
     def rules(self, fact_type: type) -> list[Rule]:
         found = self.by_fact.get(fact_type)
@@ -59,23 +66,30 @@ class RuleRunner:
 
     def finding(self, rule: Rule, hit: Hit, asset: str) -> Finding:
         # Severity.INFO is 0: test for None, never for truth.
-        severity = self.config.severity_overrides.get(rule.id)
+        severity = self.overrides.get(rule.id) if self.overrides else None
         if severity is None:
             severity = hit.severity if hit.severity is not None else rule.severity
         # A hit may narrow the rule's checklist items (one grouped finding, several items).
         items = rule.checklist if hit.checklist is None else \
             tuple(i for i in hit.checklist if i in rule.checklist)
-        return Finding(rule=rule, severity=severity, message=self.text(hit.message),
-                       location=hit.location, asset=hit.asset or asset,
-                       resource=self.redact(hit.resource), evidence=self.text(hit.evidence),
-                       fix=self.text(hit.fix), checklist=self.shared.setdefault(items, items))
+        shown, text = self.shown.get, self.text
+        # Positional, in Finding's order: ten thousand findings for a large tree. Most texts
+        # were shown before; an empty one (no evidence, no own fix) is looked up as "".
+        return Finding(rule, severity, shown(hit.message) or text(hit.message), hit.location,
+                       hit.asset or asset, self.redact(hit.resource),
+                       shown(hit.evidence) or text(hit.evidence),
+                       shown(hit.fix) or text(hit.fix), None, "",
+                       self.shared.setdefault(items, items))
 
     def text(self, text: str) -> str:
         """What a finding shows of a rule's text: redacted, one copy shared by all."""
         if not text:             # most hits have no evidence or fix of their own
             return text
-        text = self.redact(text)
-        return self.shared.setdefault(text, text)
+        found = self.shown.get(text)
+        if found is None:
+            found = self.redact(text)
+            found = self.shown[text] = self.shared.setdefault(found, found)
+        return found
 
     @property
     def count(self) -> int:
