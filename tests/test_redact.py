@@ -43,9 +43,15 @@ SECRET = "Zq8vN3kLm2Xw"      # a generated password: mixed case and digits
     f"$argon2id$v=19$m=65536,t=3,p=4${SECRET}$abcdefghijklmnop",
     f"-----BEGIN OPENSSH PRIVATE KEY-----\\nb3Blbn{SECRET}\\n-----END OPENSSH PRIVATE KEY-----",
     f"token ghp_{SECRET}abcdefghijklmnopqrstuvwx",
+    f"GITHUB_TOKEN is github_pat_{SECRET}0123456789",
     f"glpat-{SECRET}abcdefghij",
+    f"grafana glsa_{SECRET}0123456789",
     f"xoxb-{SECRET}-abcdef",
     f"AKIA{SECRET.upper()}ABCD",
+    f"aws ASIA{SECRET.upper()}WXYZ",
+    f"OPENAI_KEY sk-{SECRET}0123456789",
+    f"registry npm_{SECRET}01234567890123456789",
+    f"model hf_{SECRET}01234567890123456789",
     f"eyJhbGciOiJIUzI1NiJ9.eyJ{SECRET}In0.{SECRET}abc",
 ])
 def test_scrub_redacts_every_kind_of_credential(text: str) -> None:

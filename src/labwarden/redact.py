@@ -64,6 +64,9 @@ def url_password(text: str) -> str | None:
 _NAME_HINT = re.compile(r"p(?:ass|w|sk)|s(?:ecret|alt|ig)|token|key|auth|cred")
 _NAME_WORDS = ("pass", "pw", "secret", "token", "key", "auth", "cred", "psk", "salt", "sig")
 _TOKEN_HINT = re.compile(r"g(?:h[pousr]_|ithub_pat_|lpat-|lsa_)|xox|a(?:kia|sia)|sk-|npm_|hf_|eyj")
+# A piece of each alternative of _TOKEN_HINT: looking for these with `in` rules out most texts
+# several times faster than the pattern's search, which tries each position in turn.
+_TOKEN_PARTS = ("gh", "hub_pat_", "gl", "xox", "akia", "asia", "sk-", "npm_", "hf_", "eyj")
 # The ASCII characters, upper-case letters lower-cased: `str.translate` keeps any character
 # past the table as it is, and a table indexed by code point is faster than a mapping that
 # misses on every character but A-Z.
@@ -207,8 +210,11 @@ def _kinds(lowered: str) -> list[str]:
         kinds.append("pem")
     if "$" in lowered:
         kinds.append("hash")
-    if _TOKEN_HINT.search(lowered) is not None:
-        kinds.append("token")
+    for part in _TOKEN_PARTS:
+        if part in lowered:
+            if _TOKEN_HINT.search(lowered) is not None:
+                kinds.append("token")
+            break
     if "://" in lowered:
         kinds.append("url")
     if "-u" in lowered:
