@@ -277,30 +277,33 @@ def _project_secrets(project: ComposeProject) -> set[str]:
     for Nextcloud's database) is left out: every report shows those names anyway, and
     redacting them there would garble the report without hiding anything.
     """
-    pairs: list[tuple[str, str]] = []
+    found: set[str] = set()
     for env in ([project.dotenv] if project.dotenv else []) + list(project.env_files.values()):
-        pairs += env.values().items()
+        _secret_values(env.values().items(), found)
     public = {project.name.lower(), project.compose_name.lower()}
     for service in project.services.values():
-        pairs += [(e.name, e.value) for e in service.environment.values()]
+        _secret_values([(e.name, e.value) for e in service.environment.values()], found)
         raw = service.raw
         labels = raw.get("labels")
         if isinstance(labels, Map):             # secret-named labels, URLs with credentials
-            pairs += [(str(k).rsplit(".", 1)[-1], v) for k, v in labels.items()]
+            _secret_values(labels.items(), found, last_word=True)
         container = raw.get("container_name")
         public.add(service.name.lower())
         public.add("" if container is None else str(container).lower())
-    return {v for v in _secret_values(pairs) if v.lower() not in public}
+    return {v for v in found if v.lower() not in public}
 
 
-def _secret_values(pairs) -> set[str]:
+def _secret_values(pairs, found: set[str] | None = None, last_word: bool = False) -> set[str]:
+    """The secret values of (name, value) pairs, added to `found`; `last_word`: a name is
+    judged by what follows its last dot (a label's `app.db.password`)."""
     from labwarden.knowledge.secrets import is_secret_name, url_token
 
-    found = set()
+    if found is None:
+        found = set()
     for name, value in pairs:
         if not value or not isinstance(value, str):
             continue
-        if is_secret_name(name):
+        if is_secret_name(str(name).rsplit(".", 1)[-1] if last_word else name):
             found.add(value)
         if "://" in value:
             password = url_password(value)
