@@ -37,6 +37,10 @@ from labwarden.sources.compose.model import EnvValue, Service
 from labwarden.sources.envfile import EnvFile
 from labwarden.sources.yamlfile import Map, Seq
 
+TYPE_CHECKING = False       # typing stays off the start-up path
+if TYPE_CHECKING:
+    from typing import Any
+
 _URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://(?P<user>[^:/@\s]*):"
                   r"(?P<password>[^@/\s]+)@")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -249,7 +253,7 @@ def _label_secrets(service: Service, users: set[str]) -> list[Secret]:
     shown by `docker inspect` and to every service that reads the Docker API."""
     labels = service.raw.get("labels")
     # (key, value, the label's key or index in `labels`, its value as written)
-    pairs: list[tuple[str, str, object, str | None]] = []
+    pairs: list[tuple[str, str, Any, str | None]] = []
     if isinstance(labels, Map):
         written = labels.written or {}
         pairs = [(str(k), str(v), k, written.get(k)) for k, v in labels.items()
