@@ -408,9 +408,9 @@ def row_table(rows: list[Row]) -> list[str]:
 
 
 def ratio_table(rows: list[Row]) -> tuple[list[str], list[str]]:
-    lines = [("| Comparison | Time ratio (compose-lint / labwarden) | Memory ratio "
-              "(compose-lint / labwarden) | Target | Met |"),
-             "|---|---:|---:|---|---|"]
+    lines = [("| Comparison | Time ratio (compose-lint / labwarden) | Fastest runs' ratio | "
+              "Memory ratio (compose-lint / labwarden) | Target | Met |"),
+             "|---|---:|---:|---:|---|---|"]
     verdicts = []
     peers = {r.scenario: r for r in rows if r.tool == "compose-lint"}
     for row in rows:
@@ -418,17 +418,21 @@ def ratio_table(rows: list[Row]) -> tuple[list[str], list[str]]:
         if row.tool == "compose-lint" or peer is None or not row.samples or not peer.samples:
             continue
         if row.failed() or peer.failed():
-            lines.append(f"| {row.scenario}: {row.label} | n/a (a run failed) | n/a | | no |")
+            lines.append(f"| {row.scenario}: {row.label} | n/a (a run failed) | n/a | n/a | | "
+                         "no |")
             continue
         t = statistics.median(s.wall_s for s in peer.samples) / statistics.median(
             s.wall_s for s in row.samples)
+        # The fastest run of each, beside the medians the target is judged on: on a shared
+        # machine whose load changes by the minute, the least disturbed runs of both tools.
+        fastest = min(s.wall_s for s in peer.samples) / min(s.wall_s for s in row.samples)
         m = statistics.median(s.maxrss_kib for s in peer.samples) / statistics.median(
             s.maxrss_kib for s in row.samples)
         goal = CORPUS_TIME_TARGET if row.scenario == CORPUS else SINGLE_TIME_TARGET
         target = f"time ≥ {goal:g}×, memory > 1×"
         met = t >= goal and m > 1.0
-        lines.append(f"| {row.scenario}: {row.label} | {t:.2f}× | {m:.2f}× | {target} | "
-                     f"{'yes' if met else '**no**'} |")
+        lines.append(f"| {row.scenario}: {row.label} | {t:.2f}× | {fastest:.2f}× | {m:.2f}× | "
+                     f"{target} | {'yes' if met else '**no**'} |")
         if row.tool == "labwarden":
             verdicts.append(f"{row.scenario}: time {t:.2f}× (target {goal:g}×), memory "
                             f"{m:.2f}× → {'met' if met else 'MISSED'}")
@@ -501,7 +505,7 @@ def render(info: dict, rows: list[Row], report: dict, args, n_files: int,
          "workers it is the largest single process, not the sum; no figure can be below "
          f"the launcher's floor ({info['floor']}, what `/bin/true` reports)."),
         "",
-        "Ratios of the medians:",
+        "Ratios of the medians (the targets are judged on these), and of the fastest runs:",
         "",
         *ratios,
         "",
