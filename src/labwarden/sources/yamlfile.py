@@ -115,6 +115,13 @@ _location = tuple.__new__
 _IMPLICIT = "?"
 
 
+# The first characters of a plain scalar that may be something other than its text: null
+# (`~`, `null`, and the empty scalar, whose [:1] is "" and found in any string), a boolean,
+# a number. The builder keeps any other plain scalar as it is without calling resolve_plain:
+# most values of a Compose file are words, paths and image names.
+_TYPED_START = "~nNtTfF0123456789-+."
+
+
 def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
     if text in _NULLS:
@@ -299,7 +306,8 @@ class _Builder:
         scalar, implicit, resolve = _ScalarNode, _IMPLICIT, resolve_plain
         for item in node.value:
             if type(item) is scalar and item.tag == implicit:
-                append(item.value if item.style else resolve(item.value))
+                text = item.value
+                append(text if item.style or text[:1] not in _TYPED_START else resolve(text))
             else:
                 append(build(item))
             line = item.start_mark.line + 1
@@ -341,8 +349,9 @@ class _Builder:
                 self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
                                       "Compose refuses such a file", loc))
             if type(value_node) is scalar and value_node.tag == implicit:
-                result[key] = value_node.value if value_node.style else \
-                    resolve(value_node.value)
+                text = value_node.value
+                result[key] = text if value_node.style or text[:1] not in _TYPED_START else \
+                    resolve(text)
             else:
                 result[key] = build(value_node)
             key_locs[key] = loc
