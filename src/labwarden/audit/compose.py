@@ -751,7 +751,7 @@ def _audit(paths: list[str], options: AuditOptions) -> AuditResult:
                           result.facts if options.keep_facts else None)
     # Each worker redacted its projects' values; the rest may quote credentials by shape.
     rule_ids = runner.ids.union(stage_rules, *(p.rule_ids for p in partials))
-    conclude(findings, diagnostics, options.config, options.today, scrub,
+    conclude(findings, diagnostics, options.config, options.today,
              scope=_scope(paths, options, partials, rule_ids) if options.config.waivers else None,
              redacted=redacted)
     result.rules_run = len(rule_ids)
