@@ -214,3 +214,25 @@ def test_children_whose_work_came_back_are_collected() -> None:
         except ChildProcessError:
             continue                                      # collected already: not a zombie
         raise AssertionError(f"child {child.pid} was left uncollected")
+
+
+def test_the_command_line_keeps_one_audits_worth_for_its_exit(tmp_path: Path) -> None:
+    """The command line leaves with os._exit(): the audit hands it its working state instead
+    of freeing it on the way out, and a caller that runs main() again frees the last one."""
+    from labwarden import cli
+    from labwarden.model import AuditResult
+
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "compose.yaml").write_text(STACK)
+    report = tmp_path / "report.json"
+    for _ in range(2):
+        assert cli.main(["audit", "--format", "json", "-o", str(report),
+                         str(tmp_path / "stack")]) == 1
+    kept = cli._left_for_exit
+    try:
+        assert len(kept) == 2, kept                       # one audit's worth, not two
+        specs, partials, _tree, _proxies = kept[0]
+        assert [s.key for s in specs] == ["stack"] and partials[0].workloads
+        assert isinstance(kept[1], AuditResult) and kept[1].findings
+    finally:
+        kept.clear()

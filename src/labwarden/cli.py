@@ -218,10 +218,12 @@ def cmd_audit(args) -> int:
     keep = args.format == "html" and bool(config.path) and bool(config.raw.get("services"))
     from labwarden.report import preparer
 
+    _left_for_exit.clear()      # a caller that runs main() again: the last audit's, freed
     options = AuditOptions(load=load, config=config, jobs=args.jobs,
                            compose_files=list(args.compose_files), targets=targets,
                            probe=probe, keep_facts=keep, scan_reports=args.scan_reports,
-                           run_scan=args.scan, prepare=preparer(args.format))
+                           run_scan=args.scan, prepare=preparer(args.format),
+                           left_for_exit=_left_for_exit)
     result = run(paths, options)
     result.diagnostics.extend(unreachable)    # selected hosts with no address to collect
     if not targets and not unreachable:
@@ -237,13 +239,14 @@ def cmd_audit(args) -> int:
         extra = _report_context(paths, config, result, args.format)
     emit(render_pieces(view(result, args, config), args.format, color=color,
                        compact=args.compact, **extra), args.output)
-    _left_for_exit[:] = [result]
+    _left_for_exit.append(result)
     return finish(result, args, config)
 
 
-# What the last audit found: the console entry point leaves with os._exit() right after,
-# and freeing tens of thousands of findings first is milliseconds of work for nothing. A
-# caller in the same process keeps one audit's worth at most.
+# What the last audit found, and its working state (AuditOptions.left_for_exit): the
+# console entry point leaves with os._exit() right after, and freeing tens of thousands of
+# findings first is milliseconds of work for nothing. A caller in the same process keeps
+# one audit's worth at most.
 _left_for_exit: list = []
 
 
