@@ -315,8 +315,8 @@ def test_many_services_extending_one_file_read_it_once(lw, monkeypatch):
 
     reads = []
     real = loader.load_yaml_file
-    monkeypatch.setattr(loader, "load_yaml_file", lambda path, *a: reads.append(path) or
-                        real(path, *a))
+    monkeypatch.setattr(loader, "load_yaml_file", lambda path, *a, **k: reads.append(path) or
+                        real(path, *a, **k))
     services = "".join(f"  s{i}:\n    extends: {{file: base.yaml, service: b}}\n"
                        for i in range(400))
     result, bad = run(lw, {"compose.yaml": "services:\n" + services,

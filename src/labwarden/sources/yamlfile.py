@@ -273,8 +273,9 @@ class _Builder:
     composing and their size is bounded by their text. `_AliasBuilder` guards the others.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, text: str = ""):
         self.path = path
+        self.text = text
         self.locs: dict[int, Location] = {}
         self.problems: list[tuple[str, str, Location]] = []
 
@@ -292,6 +293,18 @@ class _Builder:
         if kind is _MappingNode:
             return self._mapping(node)
         return self._sequence(node)
+
+    def compose_document(self, node) -> object:
+        """A document of a Compose file, whose extension fields are not built (`_unbuilt`):
+        the `x-` keys of its top level and of each of its services, where the Compose
+        specification puts them and where nothing reads them (a third of the values of the
+        app stores' files, most of them `x-casaos` metadata). A document without `services`
+        (a file of the first Compose format, where top-level keys are services) is built
+        whole."""
+        if type(node) is not _MappingNode or not any(
+                key.value == "services" for key, _ in node.value if type(key) is _ScalarNode):
+            return self.build(node)
+        return self._mapping(node, _TOP_LEVEL)
 
     # The loops below build a plain, untagged scalar in place: it is most of the nodes, and
     # a call per node through build() would cost more than the value itself.
@@ -317,7 +330,8 @@ class _Builder:
             locs.append(loc)
         return seq
 
-    def _mapping(self, node) -> Map:
+    def _mapping(self, node, place: int = 0) -> Map:
+        """`place`: where the mapping is in a Compose file (`compose_document`), 0 elsewhere."""
         result = _new(Map)
         result.loc = self.loc(node)
         result.key_locs = key_locs = {}
@@ -352,6 +366,15 @@ class _Builder:
                 text = value_node.value
                 result[key] = text if value_node.style or text[:1] not in _TYPED_START else \
                     resolve(text)
+            elif not place:
+                result[key] = build(value_node)
+            elif place != _SERVICES and key[:2] == "x-" and type(value_node) is not scalar \
+                    and self._inert(value_node):
+                result[key] = self._unbuilt(value_node)
+            elif type(value_node) is _MappingNode and (
+                    place == _SERVICES or place == _TOP_LEVEL and key == "services"):
+                result[key] = self._mapping(value_node, _SERVICE if place == _SERVICES
+                                            else _SERVICES)
             else:
                 result[key] = build(value_node)
             key_locs[key] = loc
@@ -369,6 +392,73 @@ class _Builder:
                             result[key] = value
                             key_locs[key] = merged.key_locs[key]
         return result
+
+
+    def _inert(self, node) -> bool:
+        """Whether interpolation could change nothing in the node's text: no `$`, and no
+        backslash (a double-quoted `\\x24{VAR}` is a `${VAR}` once the YAML is read)."""
+        text, start, end = self.text, node.start_mark.index, node.end_mark.index
+        return text.find("$", start, end) < 0 and text.find("\\", start, end) < 0
+
+    def _unbuilt(self, node) -> Map | Seq:
+        """An extension field's value, left unbuilt: an empty Map or Seq in its place, once
+        what building it would have reported is reported (`_check`)."""
+        self._check(node)
+        placeholder = _new(Map if type(node) is _MappingNode else Seq)
+        placeholder.loc = self.loc(node)
+        if type(placeholder) is Map:
+            placeholder.key_locs = {}
+        else:
+            placeholder.item_locs = []
+        return placeholder
+
+    def _check(self, node) -> None:
+        """The problems `_mapping` and `_sequence` report, in the order they report them,
+        without building anything: a key that is not a scalar, a key defined twice, a `<<`
+        that merges something other than mappings. (A number too long to convert is not one
+        of them: it is read as text, and here it is not read at all.)"""
+        scalar = _ScalarNode
+        if type(node) is not _MappingNode:
+            if type(node) is not scalar:
+                for item in node.value:
+                    if type(item) is not scalar:
+                        self._check(item)
+            return
+        seen: set[str] = set()
+        merges = None
+        for key_node, value_node in node.value:
+            if type(key_node) is scalar:
+                key = key_node.value
+                if not key_node.style:
+                    if key == "<<":
+                        if merges is None:
+                            merges = []
+                        merges.append(value_node)
+                        continue
+                    if key in _NULLS:
+                        key = ""
+            else:
+                self.problems.append(("complex-key", "a mapping key must be a scalar",
+                                      self.loc(key_node)))
+                continue
+            if key in seen:
+                self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
+                                      "Compose refuses such a file", self.loc(key_node)))
+            seen.add(key)
+            if type(value_node) is not scalar:
+                self._check(value_node)
+        for merge_node in merges or ():
+            for source in merge_node.value if merge_node.id == "sequence" else [merge_node]:
+                if source.id != "mapping":
+                    self.problems.append(("bad-merge", "`<<` takes a mapping or a list of "
+                                          "mappings", self.loc(source)))
+                else:
+                    self._check(source)
+
+
+# Where a mapping is in a Compose file, for `_Builder.compose_document`: the extension fields
+# of the top level and of a service are left unbuilt; `services` itself holds services.
+_TOP_LEVEL, _SERVICES, _SERVICE = 1, 2, 3
 
 
 def _scalar(node) -> object:
@@ -515,12 +605,13 @@ def _load() -> None:
     _yaml_loaded = True
 
 
-def parse_yaml(text: str, path: str, utf8: bytes | None = None,
+def parse_yaml(text: str, path: str, utf8: bytes | None = None, compose: bool = False,
                ) -> tuple[list[object], list[tuple[str, str, Location]]]:
     """Parse every document of `text`. Returns (documents, recoverable problems).
 
     `utf8` is `text` encoded in UTF-8, when the caller has it (the file as read): libyaml
-    parses UTF-8, and would otherwise be given the text encoded again.
+    parses UTF-8, and would otherwise be given the text encoded again. `compose`: the text
+    is a Compose file, whose extension fields need not be built (`compose_document`).
     """
     if not _yaml_loaded:
         _load()
@@ -534,13 +625,17 @@ def parse_yaml(text: str, path: str, utf8: bytes | None = None,
         raise YamlLoadError("too-many-documents", f"more than {MAX_DOCUMENTS} YAML documents "
                             "in one file; not parsed", Location(path)) from None
     # Aliases need anchors: without both characters the text bounds size and depth.
-    builder = _AliasBuilder(path) if "&" in text and "*" in text else _Builder(path)
+    # The extension fields are left unbuilt only without aliases, which may name what is
+    # under them: the alias builder builds every node as the documents use it.
+    builder = _AliasBuilder(path) if "&" in text and "*" in text else _Builder(path, text)
+    build = builder.compose_document if compose and type(builder) is _Builder else \
+        builder.build
     long_numbers = _long_numbers_made
     documents = []
     try:
         for node in nodes:
             if node is not None:
-                documents.append(builder.build(node))
+                documents.append(build(node))
     except RecursionError:  # not expected after the checks above; never crash the audit
         raise YamlLoadError("too-deep", "nesting too deep to read; not parsed",
                             Location(path)) from None
@@ -550,8 +645,10 @@ def parse_yaml(text: str, path: str, utf8: bytes | None = None,
     return documents, problems
 
 
-def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES):
-    """Read and parse a YAML file: (text, documents, problems). Raises YamlLoadError."""
+def load_yaml_file(path: str, max_bytes: int = MAX_FILE_BYTES, compose: bool = False):
+    """Read and parse a YAML file: (text, documents, problems). Raises YamlLoadError.
+    `compose`: as `parse_yaml`'s."""
     data, text = _read_file(path, max_bytes)
-    documents, problems = parse_yaml(text, path, data if is_plain_utf8(data) else None)
+    documents, problems = parse_yaml(text, path, data if is_plain_utf8(data) else None,
+                                     compose)
     return text, documents, problems

@@ -207,7 +207,8 @@ def _read(ctx: _Context, path: str) -> _FileModel | None:
                        "is not loaded", Location(path))
         return None
     try:
-        text, documents, problems = load_yaml_file(path, ctx.options.max_file_bytes)
+        text, documents, problems = load_yaml_file(path, ctx.options.max_file_bytes,
+                                                   compose=True)
     except YamlLoadError as exc:
         ctx.report("error", exc.code, exc.message, exc.location)
     else:
