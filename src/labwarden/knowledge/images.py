@@ -39,7 +39,8 @@ def name(image: str | None) -> str:
 def _candidates(candidates: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """`candidates` as `matches` reads them: (the repositories named with a slash, the last
     names named alone)."""
-    repositories, names = set(), set()
+    repositories: set[str] = set()
+    names: set[str] = set()
     for candidate in candidates:
         wanted = repository(candidate)
         (repositories if "/" in wanted else names).add(wanted)
