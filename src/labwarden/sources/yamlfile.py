@@ -352,16 +352,14 @@ class _Builder:
                     if key in _NULLS:  # resolve_plain(key) is None: the key is null
                         key = ""
             else:
-                self.problems.append(("complex-key", "a mapping key must be a scalar",
-                                      self.loc(key_node)))
+                self._complex_key(key_node)
                 continue
             line = key_node.start_mark.line + 1
             loc = cache.get(line)
             if loc is None:
                 loc = cache[line] = _location(Location, (path, line, 0))
             if key in result:
-                self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
-                                      "Compose refuses such a file", loc))
+                self._duplicate_key(key, loc)
             if type(value_node) is scalar and value_node.tag == implicit:
                 text = value_node.value
                 result[key] = text if value_node.style or text[:1] not in _TYPED_START else \
@@ -383,8 +381,7 @@ class _Builder:
                 sources = merge_node.value if merge_node.id == "sequence" else [merge_node]
                 for source in sources:
                     if source.id != "mapping":
-                        self.problems.append(("bad-merge", "`<<` takes a mapping or a list "
-                                              "of mappings", self.loc(source)))
+                        self._bad_merge(source)
                         continue
                     merged = self.build(source)  # through build: an alias is counted
                     for key, value in merged.items():
@@ -392,7 +389,6 @@ class _Builder:
                             result[key] = value
                             key_locs[key] = merged.key_locs[key]
         return result
-
 
     def _inert(self, node) -> bool:
         """Whether interpolation could change nothing in the node's text: no `$`, and no
@@ -416,44 +412,51 @@ class _Builder:
         """The problems `_mapping` and `_sequence` report, in the order they report them,
         without building anything: a key that is not a scalar, a key defined twice, a `<<`
         that merges something other than mappings. (A number too long to convert is not one
-        of them: it is read as text, and here it is not read at all.)"""
+        of them: it is read as text, and here it is not read at all.) Keys are read as
+        `_mapping` reads them, inlined there for speed; tests/sources/test_yaml_extensions.py
+        holds the two to the same problems."""
         scalar = _ScalarNode
         if type(node) is not _MappingNode:
-            if type(node) is not scalar:
-                for item in node.value:
-                    if type(item) is not scalar:
-                        self._check(item)
+            for item in () if type(node) is scalar else node.value:
+                if type(item) is not scalar:
+                    self._check(item)
             return
         seen: set[str] = set()
-        merges = None
+        merges: list = []
         for key_node, value_node in node.value:
-            if type(key_node) is scalar:
-                key = key_node.value
-                if not key_node.style:
-                    if key == "<<":
-                        if merges is None:
-                            merges = []
-                        merges.append(value_node)
-                        continue
-                    if key in _NULLS:
-                        key = ""
-            else:
-                self.problems.append(("complex-key", "a mapping key must be a scalar",
-                                      self.loc(key_node)))
+            if type(key_node) is not scalar:
+                self._complex_key(key_node)
                 continue
+            plain = not key_node.style
+            if plain and key_node.value == "<<":
+                merges.append(value_node)
+                continue
+            key = "" if plain and key_node.value in _NULLS else key_node.value
             if key in seen:
-                self.problems.append(("duplicate-key", f"key {key!r} is defined twice; "
-                                      "Compose refuses such a file", self.loc(key_node)))
+                self._duplicate_key(key, self.loc(key_node))
             seen.add(key)
             if type(value_node) is not scalar:
                 self._check(value_node)
-        for merge_node in merges or ():
+        for merge_node in merges:
             for source in merge_node.value if merge_node.id == "sequence" else [merge_node]:
-                if source.id != "mapping":
-                    self.problems.append(("bad-merge", "`<<` takes a mapping or a list of "
-                                          "mappings", self.loc(source)))
-                else:
+                if source.id == "mapping":
                     self._check(source)
+                else:
+                    self._bad_merge(source)
+
+    # The problems a document may have that do not stop it being read.
+
+    def _complex_key(self, key_node) -> None:
+        self.problems.append(("complex-key", "a mapping key must be a scalar",
+                              self.loc(key_node)))
+
+    def _duplicate_key(self, key: str, loc: Location) -> None:
+        self.problems.append(("duplicate-key", f"key {key!r} is defined twice; Compose "
+                              "refuses such a file", loc))
+
+    def _bad_merge(self, source) -> None:
+        self.problems.append(("bad-merge", "`<<` takes a mapping or a list of mappings",
+                              self.loc(source)))
 
 
 # Where a mapping is in a Compose file, for `_Builder.compose_document`: the extension fields
