@@ -129,3 +129,22 @@ def test_a_named_project_file_is_keyed_by_the_name_of_its_directory(tmp_path, mo
                f"{tmp_path}/work/a/c/compose.yaml"]
     specs = discover(written, [])
     assert [s.key for s in specs] == ["b", "b", "b", "c", "b", "c", "b", "c"]
+
+
+def test_a_walked_project_is_keyed_by_its_path_under_the_root(tmp_path, monkeypatch):
+    """However the root is written, each project of a tree is keyed by its directory
+    relative to the root (the root's own project by the root's name): what relpath() says,
+    which the walk reads off the paths it joins without asking the file system."""
+    for directory in ("lab", "lab/media/jellyfin", "lab/tools"):
+        (tmp_path / directory).mkdir(parents=True, exist_ok=True)
+        (tmp_path / directory / "compose.yaml").write_text("services: {}\n")
+    monkeypatch.chdir(tmp_path)
+    for root in ("lab", "lab/", "./lab", "lab/./", "lab//", "lab/media/..", str(tmp_path / "lab"),
+                 f"/{tmp_path}/lab"):
+        specs = discover([root], [])
+        assert [s.key for s in specs] == ["lab", os.path.join("media", "jellyfin"), "tools"], root
+        assert all(s.key == os.path.relpath(s.directory, root) for s in specs[1:]), root
+    monkeypatch.chdir(tmp_path / "lab" / "tools")
+    assert [s.key for s in discover(["."], [])] == ["tools"]
+    assert [s.key for s in discover([".."], [])] == ["lab", os.path.join("media", "jellyfin"),
+                                                     "tools"]

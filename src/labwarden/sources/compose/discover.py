@@ -130,7 +130,13 @@ def _base_of_override(path: str) -> str | None:
 
 def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
     specs = []
+    # The walk joins each directory's path to root's: the part after root is the key
+    # _key() would find with relpath(), which resolves both paths (two getcwd() calls) for
+    # each of the projects of a tree.
+    under = os.path.join(root, "")
     for directory, entries in walk(root, SKIPPED_DIRS, diagnostics):
+        key = directory[len(under):] if directory != root and directory.startswith(under) \
+            else _key(root, directory, True)
         names = {e.name: e.path for e in entries if e.name.endswith(_YAML_SUFFIXES)}
         chosen = next((names[n] for n in PROJECT_FILES if n in names), None)
         if chosen:
@@ -143,8 +149,7 @@ def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
                             "warning", "ignored-compose-file", f"Compose uses "
                             f"{os.path.basename(picked[0])} in this directory and ignores "
                             "this file", Location(names[other])))
-            specs.append(ProjectSpec(directory, [chosen] + overrides,
-                                     _key(root, directory, True)))
+            specs.append(ProjectSpec(directory, [chosen] + overrides, key))
         else:
             overrides = []
             if any(e.name == ".env" for e in entries) and \
@@ -152,7 +157,7 @@ def _walk(root: str, diagnostics: list[Diagnostic]) -> list[ProjectSpec]:
                 # No default file, but `.env` may name the files in COMPOSE_FILE, as
                 # `docker compose` run here would read them: the loader decides. The
                 # not-loaded notes below are dropped for the files it loads.
-                specs.append(ProjectSpec(directory, [], _key(root, directory, True)))
+                specs.append(ProjectSpec(directory, [], key))
         used = {chosen, *overrides}
         for name, path in names.items():
             if "compose" in name and path not in used and name not in PROJECT_FILES and \
