@@ -62,15 +62,17 @@ def override_for(path: str) -> list[str]:
 def _key(root: str, path: str, is_dir: bool, cwd: str | None = None) -> str:
     """`cwd`, when given, is os.getcwd(): relative paths are joined to it once here rather
     than by each abspath() (a system call every time, three per file named)."""
-    whole = _absolute(path, cwd) if cwd else path      # abspath() gives the same for both
-    if not is_dir and root == (os.path.dirname(path) or ".") and \
-            os.path.basename(path) in PROJECT_FILES:
+    own_directory = not is_dir and root == (os.path.dirname(path) or ".") and \
+        os.path.basename(path) in PROJECT_FILES
+    if own_directory:
         # A project file named in its own directory: that directory's name, which is what
         # the general case comes to, without relpath()'s work; and as written, when it ends
         # in a name abspath() would keep (not `.` or `..`, nor the cwd's "").
         name = os.path.basename(root)
         if name not in ("", ".", ".."):
             return name
+    whole = _absolute(path, cwd) if cwd else path      # abspath() gives the same for both
+    if own_directory:
         return os.path.basename(os.path.dirname(os.path.abspath(whole)))
     rel = os.path.relpath(whole, _absolute(root, cwd) if cwd else root) if root else path
     if is_dir:
