@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     ca_file, urls = argv[0], argv[1:]
     options = collect_module.ProbeOptions(timeout=5.0, deadline=60.0, ca_file=ca_file)
     options.resolve = {name: "127.0.0.1" for name in HOSTS}
-    collect_module.PROBES_BY_SCHEME["https"] = ("tls",)    # the TLS probe alone
+    # The TLS probe alone, whatever else the source table calls for an https:// target.
+    collect_module.probes_for = lambda target, options: ("tls",)
     rules = registry.rules_for(TlsFact)                     # loads every rule module
     imported = time.perf_counter()
     facts, diagnostics = asyncio.run(collect_module.collect([parse_target(u) for u in urls],
