@@ -122,6 +122,13 @@ _IMPLICIT = "?"
 _TYPED_START = "~nNtTfF0123456789-+."
 
 
+def may_interpolate(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether Compose's interpolation could change anything in `text[start:end]`: only a
+    `$` starts a reference, and a backslash may write one (a double-quoted `\\x24{VAR}`
+    is a `${VAR}` once the YAML is read)."""
+    return text.find("$", start, end) >= 0 or text.find("\\", start, end) >= 0
+
+
 def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted) scalar under YAML 1.2's core schema."""
     if text in _NULLS:
@@ -391,10 +398,8 @@ class _Builder:
         return result
 
     def _inert(self, node) -> bool:
-        """Whether interpolation could change nothing in the node's text: no `$`, and no
-        backslash (a double-quoted `\\x24{VAR}` is a `${VAR}` once the YAML is read)."""
-        text, start, end = self.text, node.start_mark.index, node.end_mark.index
-        return text.find("$", start, end) < 0 and text.find("\\", start, end) < 0
+        """Whether interpolation could change nothing in the node's text."""
+        return not may_interpolate(self.text, node.start_mark.index, node.end_mark.index)
 
     def _unbuilt(self, node) -> Map | Seq:
         """An extension field's value, left unbuilt: an empty Map or Seq in its place, once

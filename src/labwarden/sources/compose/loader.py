@@ -24,7 +24,8 @@ from labwarden.sources.compose.model import (
     ComposeProject, EnvValue, Service, UnknownKey, long_port_spec, parse_bool, parse_mount,
     parse_port, port_problem)
 from labwarden.sources.envfile import EnvFile, read_env_file
-from labwarden.sources.yamlfile import RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file
+from labwarden.sources.yamlfile import (
+    RESET, Map, Seq, Tagged, YamlLoadError, load_yaml_file, may_interpolate)
 
 MAX_EXTENDS_DEPTH = 32
 MAX_INCLUDE_DEPTH = 16
@@ -249,7 +250,7 @@ def _load_file(ctx: _Context, path: str, environment: dict[str, str],
         ctx.report("error", "not-compose", "not a Compose file: none of its top-level keys "
                    "is one Compose defines (its content is not shown)", Location(path, 1))
         return None
-    if "$" in parsed.text or "\\" in parsed.text:  # else no value holds a `$` (an escape could)
+    if may_interpolate(parsed.text):    # else no value holds a reference to resolve
         _interpolate_tree(ctx, data, environment)
     _check_keys(ctx, data, path)
     own_dir = base_dir if base_dir is not None else ctx.directory
