@@ -186,6 +186,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     # Each env file once, by where it is: projects that share one (`env_file: ../app.env`)
     # name it each from their own directory.
     env_files: dict[str, tuple[EnvFile, str]] = {}
+    scrubbed: set[int] = set()      # the diagnostics a project's redactor has been over
     for spec in specs:
         texts: dict[str, str] = {}
         loaded_from = len(partial.diagnostics)
@@ -205,8 +206,9 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
         secrets = _project_secrets(project)
         partial.secrets |= secrets
         runner.use_secrets(secrets)
-        partial.diagnostics[loaded_from:] = redact_diagnostics(
-            partial.diagnostics[loaded_from:], runner.redact)
+        redacted = redact_diagnostics(partial.diagnostics[loaded_from:], runner.redact)
+        partial.diagnostics[loaded_from:] = redacted
+        scrubbed.update(map(id, redacted))  # every redactor scrubs: not again below
         runner.run(project, project.asset, findings, partial.diagnostics)
         origin = os.path.abspath(spec.directory)
         for service in project.services.values():
@@ -259,7 +261,7 @@ def _audit_specs(specs: list[ProjectSpec], options: AuditOptions) -> _Partial:
     findings.sort(key=sort_key)
     # conclude()'s pass over the diagnostics, done here, beside the other workers, rather
     # than in the parent after them all: it skips those of a scrubbed chunk.
-    partial.diagnostics = redact_diagnostics(partial.diagnostics, scrub)
+    partial.diagnostics = redact_diagnostics(partial.diagnostics, scrub, scrubbed)
     partial.scrubbed = True
     partial.findings = findings
     partial.rule_ids = runner.ids
