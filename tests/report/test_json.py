@@ -124,6 +124,13 @@ def test_findings_encoded_ahead_give_the_same_report(source, request):
     changed = ahead.findings[0]
     changed.message = "something else entirely"
     changed.severity = type(changed.severity).INFO
+    if len(ahead.findings) > 1:     # waived after it was encoded, as a waiver does last
+        from labwarden.model import Suppression
+
+        ahead.findings[1].suppression = Suppression("waiver", "accepted for the lab")
     document = json.loads(render(ahead, "json"))
     assert document["findings"][0]["message"] == "something else entirely"
     assert document["findings"][0]["severity"] == "INFO"
+    if len(ahead.findings) > 1:
+        assert document["findings"][1]["waived"] is True
+        assert document["findings"][1]["suppression"]["justification"] == "accepted for the lab"
