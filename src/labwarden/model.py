@@ -357,7 +357,7 @@ class AuditResult(Record):
     def counts(self) -> dict[Severity, int]:
         counts = {s: 0 for s in sorted(Severity, reverse=True)}
         for f in self.findings:
-            if not f.waived:
+            if f.suppression is None:       # not waived (the property, without its call)
                 counts[f.severity] += 1
         return counts
 

@@ -234,7 +234,9 @@ def json_text(document: str) -> str:
     """A serialized JSON document with the characters above written as `\\uNNNN`: the same
     data once parsed, but safe to `cat` to a terminal or open in an editor. Outside strings
     JSON is ASCII, so every match is inside a string."""
+    if document.isascii() and "\x7f" not in document:
+        return document                # the common case: a flag and a memchr(), no copy
     raw = _json_raw()
-    if not raw.search(document):       # the common case: a scan in C, no copy
+    if not raw.search(document):       # a scan in C, still no copy
         return document
     return raw.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
