@@ -57,9 +57,10 @@ def test_utf16_without_its_mark_is_binary(lw, tmp_path):
     assert [c for c, _, _ in read_env_file(str(path)).problems] == ["binary-file"]
 
 
-def test_nul_character_in_utf16_is_binary(lw):
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_nul_character_in_any_encoding_is_binary(lw, name):
     text = "services:\n  web:\n    image: \x00\n"
-    root = lw.tree({"compose.yaml": encoded(text, "utf-16 LE")})
+    root = lw.tree({"compose.yaml": encoded(text, name)})
     error = lw.load_files(root, "compose.yaml").diag("binary-file")
     assert error.level == "error" and error.location.line == 3
 

@@ -191,8 +191,9 @@ def decode_text(data: bytes) -> str:
     UTF-16 or UTF-32 (as YAML allows and Compose reads). Raises DecodeError for binary data
     and for bytes that are not valid in the encoding."""
     encoding, start = next(((name, len(bom)) for bom, name in _BOMS if data.startswith(bom)),
-                           (None, 0))
-    if encoding is None:
+                           (None, 0)) if data.startswith(_BOM_MARKS) else (None, 0)
+    unmarked = encoding is None
+    if unmarked:
         # Without a mark, a NUL byte is binary data (or UTF-16 that did not say so), whatever
         # else the bytes hold: say so before complaining about the UTF-8 in it.
         nul = data.find(b"\x00")
@@ -207,8 +208,10 @@ def decode_text(data: bytes) -> str:
         code = "invalid-utf8" if encoding == "utf-8" else "invalid-encoding"
         raise DecodeError(code, f"invalid {_display(encoding)} at byte {offset}", offset,
                           _line_at(data, start, offset, encoding)) from None
-    nul = text.find("\x00")
-    if nul >= 0:  # a NUL character in UTF-16 or UTF-32: binary all the same
+    # A NUL character: binary all the same. Unmarked, the text is UTF-8, where that is a NUL
+    # byte, looked for above.
+    nul = -1 if unmarked else text.find("\x00")
+    if nul >= 0:
         offset = start + len(text[:nul].encode(encoding))
         raise DecodeError("binary-file", f"NUL character at byte {offset}: binary", offset,
                           text.count("\n", 0, nul) + 1)
