@@ -237,9 +237,25 @@ _BLOCK_RUN = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH}}}")
 
 def _may_nest_deeply(text: str) -> bool:
     """A cheap bound: depth <= flow openers + the longest run of block indentation."""
-    return (text.count("[") + text.count("{") > MAX_DEPTH // 2
+    return (_more_than(text, "[{", MAX_DEPTH // 2)
             or _BLOCK_RUN_FIRST.match(text) is not None
             or _BLOCK_RUN.search(text) is not None)
+
+
+def _more_than(text: str, characters: str, limit: int) -> bool:
+    """Whether `text` holds more than `limit` of `characters` in all. Found one by one,
+    which stops past the limit, rather than counted: str.count() goes through the whole
+    text a character at a time, str.find() with memchr(), and a Compose file holds a few
+    dozen brackets at most."""
+    count = 0
+    for character in characters:
+        at = text.find(character)
+        while at >= 0:
+            count += 1
+            if count > limit:
+                return True
+            at = text.find(character, at + 1)
+    return False
 
 
 def _check_depth(text: str, path: str) -> None:
