@@ -192,8 +192,8 @@ def decode_text(data: bytes) -> str:
     and for bytes that are not valid in the encoding."""
     encoding, start = next(((name, len(bom)) for bom, name in _BOMS if data.startswith(bom)),
                            (None, 0)) if data.startswith(_BOM_MARKS) else (None, 0)
-    unmarked = encoding is None
-    if unmarked:
+    unmarked = encoding is None         # then UTF-8, and its NUL bytes are looked for here
+    if encoding is None:
         # Without a mark, a NUL byte is binary data (or UTF-16 that did not say so), whatever
         # else the bytes hold: say so before complaining about the UTF-8 in it.
         nul = data.find(b"\x00")
