@@ -191,7 +191,7 @@ def _finding_parts(f: Finding, rules: dict[str, _RuleJson], strings: _Strings,
     head, _, rule_fix_json, lists, impact, not_waived = rule
     encoded = f.encoded       # what prepare() encoded, while the finding says the same
     if encoded is not None and encoded[0] == f.content():
-        own = encoded[1]      # a waiver suppressed it since
+        own = encoded[1]      # still what it says (a waiver suppressed it since)
     else:
         own_text = _own_json(f, rule, strings, assets)
         if own_text is None:  # a field of an unusual type: the encoder decides

@@ -65,9 +65,11 @@ def _key(root: str, path: str, is_dir: bool, cwd: str | None = None,
     than by each abspath() (a system call every time, three per file named). `split`: a
     file's `(os.path.dirname(path) or ".", os.path.basename(path))`, when the caller has
     them (a list of a thousand files named: each path function is a microsecond)."""
-    if not is_dir and split is None:
-        split = (os.path.dirname(path) or ".", os.path.basename(path))
-    own_directory = not is_dir and root == split[0] and split[1] in PROJECT_FILES  # type: ignore[index]
+    file_name = ""
+    own_directory = False
+    if not is_dir:
+        parent, file_name = split or (os.path.dirname(path) or ".", os.path.basename(path))
+        own_directory = root == parent and file_name in PROJECT_FILES
     if own_directory:
         # A project file named in its own directory: that directory's name, which is what
         # the general case comes to, without relpath()'s work; and as written, when it ends
@@ -81,7 +83,7 @@ def _key(root: str, path: str, is_dir: bool, cwd: str | None = None,
     rel = os.path.relpath(whole, _absolute(root, cwd) if cwd else root) if root else path
     if is_dir:
         return os.path.basename(os.path.abspath(whole)) if rel == "." else rel
-    return rel if split[1] not in PROJECT_FILES else (  # type: ignore[index]
+    return rel if file_name not in PROJECT_FILES else (
         os.path.dirname(rel) or os.path.basename(os.path.dirname(os.path.abspath(whole))))
 
 
