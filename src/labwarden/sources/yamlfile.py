@@ -402,8 +402,7 @@ class _Builder:
             key_locs[key] = loc
         if merges:  # explicit keys win; among merged maps, the first wins
             for merge_node in merges:
-                sources = merge_node.value if merge_node.id == "sequence" else [merge_node]
-                for source in sources:
+                for source in _merge_sources(merge_node):
                     if source.id != "mapping":
                         self._bad_merge(source)
                         continue
@@ -460,7 +459,7 @@ class _Builder:
             if type(value_node) is not scalar:
                 self._check(value_node)
         for merge_node in merges:
-            for source in merge_node.value if merge_node.id == "sequence" else [merge_node]:
+            for source in _merge_sources(merge_node):
                 if source.id == "mapping":
                     self._check(source)
                 else:
@@ -479,6 +478,11 @@ class _Builder:
     def _bad_merge(self, source) -> None:
         self.problems.append(("bad-merge", "`<<` takes a mapping or a list of mappings",
                               self.loc(source)))
+
+
+def _merge_sources(merge_node) -> list:
+    """What a `<<` key merges: each item of a sequence, or the one node given."""
+    return merge_node.value if merge_node.id == "sequence" else [merge_node]
 
 
 # Where a mapping is in a Compose file, for `_Builder.compose_document`: the extension fields
